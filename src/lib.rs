@@ -1,0 +1,7 @@
+//! Strata: a software-defined network controller for metro DCI fabrics.
+//!
+//! See `../shared/DESIGN.md` for the rooms and the one-way data flow.
+
+pub mod model;
+pub mod proto;
+pub mod topology;
