@@ -1,0 +1,1029 @@
+//! A schema-checked OpenConfig data tree, as held by a gNMI target.
+//!
+//! Internally list entries are stored in a JSON object keyed by their key
+//! values, so lookups, merges and deletes by key are O(log n) however many
+//! entries a device holds; `export` turns them back into RFC 7951 arrays.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::path::{format_path, strip_module};
+use super::schema::{LeafType, Schema, SchemaNode};
+use crate::proto::gnmi::{Path, PathElem};
+
+/// Why a tree operation was refused; `code()` gives the gNMI status (spec 3.4.7).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TreeError {
+    /// The path names nothing in the schema.
+    UnknownPath { path: String, reason: String },
+    /// The path is in the schema but holds no data (Get).
+    NoData { path: String },
+    /// The path is malformed for this operation (e.g. missing list keys).
+    BadPath { path: String, reason: String },
+    /// The value does not fit the schema at `path`.
+    BadValue { path: String, reason: String },
+}
+
+impl TreeError {
+    pub fn code(&self) -> tonic::Code {
+        match self {
+            TreeError::UnknownPath { .. } | TreeError::NoData { .. } => tonic::Code::NotFound,
+            TreeError::BadPath { .. } | TreeError::BadValue { .. } => tonic::Code::InvalidArgument,
+        }
+    }
+
+    pub fn to_status(&self) -> tonic::Status {
+        tonic::Status::new(self.code(), self.to_string())
+    }
+}
+
+impl std::fmt::Display for TreeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TreeError::UnknownPath { path, reason } => {
+                write!(f, "path {path} is not in the schema: {reason}")
+            }
+            TreeError::NoData { path } => write!(f, "no data at path {path}"),
+            TreeError::BadPath { path, reason } => write!(f, "invalid path {path}: {reason}"),
+            TreeError::BadValue { path, reason } => write!(f, "invalid value at {path}: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for TreeError {}
+
+/// Who writes: clients may not touch read-only (`state`) leaves; the device may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Client,
+    Device,
+}
+
+/// Which part of the data a reader wants (GetRequest.DataType).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataFilter {
+    All,
+    Config,
+    State,
+}
+
+/// What a write changed, for ON_CHANGE subscribers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Updated(Path),
+    Deleted(Path),
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Child(String),
+    /// A list with one value per key, in schema key order; `None` = any.
+    List {
+        name: String,
+        keys: Vec<String>,
+        values: Vec<Option<String>>,
+    },
+    /// A list addressed without keys: the whole collection.
+    WholeList(String),
+}
+
+/// A match of a (possibly wildcarded) path against the data.
+pub struct Found<'a> {
+    pub path: Path,
+    pub schema: &'a SchemaNode,
+    pub value: &'a Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tree {
+    schema: Arc<Schema>,
+    root: Value,
+}
+
+const KEY_SEP: char = '\u{1f}';
+
+fn entry_key(values: &[String]) -> String {
+    values.join(&KEY_SEP.to_string())
+}
+
+fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+impl Tree {
+    pub fn new(schema: Arc<Schema>) -> Self {
+        Tree {
+            schema,
+            root: Value::Object(Map::new()),
+        }
+    }
+
+    pub fn schema(&self) -> &Arc<Schema> {
+        &self.schema
+    }
+
+    /// Resolves a path against the schema: element names, list keys, leaves last.
+    fn resolve<'s>(&'s self, path: &Path) -> Result<(Vec<Step>, &'s SchemaNode, bool), TreeError> {
+        let text = || format_path(path);
+        let mut node = &self.schema.root;
+        let mut steps = Vec::with_capacity(path.elem.len());
+        let mut in_state = false;
+        for (i, elem) in path.elem.iter().enumerate() {
+            let name = strip_module(&elem.name);
+            let children = node.children().ok_or_else(|| TreeError::UnknownPath {
+                path: text(),
+                reason: format!("element {name:?} is below a leaf"),
+            })?;
+            let child = children.get(name).ok_or_else(|| TreeError::UnknownPath {
+                path: text(),
+                reason: format!("no element {name:?} at position {}", i + 1),
+            })?;
+            in_state |= name == "state";
+            match child {
+                SchemaNode::List { keys, .. } => {
+                    for k in elem.key.keys() {
+                        if !keys.contains(k) {
+                            return Err(TreeError::UnknownPath {
+                                path: text(),
+                                reason: format!("list {name:?} has no key {k:?} (keys: {keys:?})"),
+                            });
+                        }
+                    }
+                    if elem.key.is_empty() {
+                        steps.push(Step::WholeList(name.to_string()));
+                    } else {
+                        let values = keys
+                            .iter()
+                            .map(|k| elem.key.get(k).filter(|v| v.as_str() != "*").cloned())
+                            .collect();
+                        steps.push(Step::List {
+                            name: name.to_string(),
+                            keys: keys.clone(),
+                            values,
+                        });
+                    }
+                }
+                _ => {
+                    if !elem.key.is_empty() {
+                        return Err(TreeError::UnknownPath {
+                            path: text(),
+                            reason: format!("{name:?} is not a list but keys were given"),
+                        });
+                    }
+                    if name == "*" || name == "..." {
+                        return Err(TreeError::BadPath {
+                            path: text(),
+                            reason: "element wildcards are not supported".into(),
+                        });
+                    }
+                    steps.push(Step::Child(name.to_string()));
+                }
+            }
+            node = child;
+        }
+        Ok((steps, node, in_state))
+    }
+
+    /// Every data node matching the path; list steps without (all) keys
+    /// expand to each entry. An empty result means "no data".
+    pub fn find(&self, path: &Path) -> Result<Vec<Found<'_>>, TreeError> {
+        let (steps, _, _) = self.resolve(path)?;
+        let mut out = Vec::new();
+        let origin = Path {
+            origin: path.origin.clone(),
+            target: path.target.clone(),
+            ..Default::default()
+        };
+        walk_find(&self.schema.root, &self.root, &steps, origin, &mut out);
+        Ok(out)
+    }
+
+    /// Applies a client's (or the device's own) update or replace at `path`.
+    pub fn write(
+        &mut self,
+        path: &Path,
+        value: &Value,
+        replace: bool,
+        access: Access,
+    ) -> Result<Change, TreeError> {
+        let (steps, schema_node, in_state) = self.resolve(path)?;
+        let text = format_path(path);
+        if steps.is_empty() && !value.is_object() {
+            return Err(TreeError::BadValue {
+                path: text,
+                reason: "the root takes a JSON object".into(),
+            });
+        }
+        // The entry keys named in the path are implied members of the payload.
+        let path_keys: Vec<(String, String)> = match steps.last() {
+            Some(Step::List { keys, values, .. }) => {
+                if values.iter().any(Option::is_none) {
+                    return Err(TreeError::BadPath {
+                        path: text,
+                        reason: "update and replace need every list key (spec 3.4.5)".into(),
+                    });
+                }
+                keys.iter()
+                    .cloned()
+                    .zip(values.iter().flatten().cloned())
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        for step in &steps[..steps.len().saturating_sub(1)] {
+            let partial = match step {
+                Step::List { values, .. } => values.iter().any(Option::is_none),
+                Step::WholeList(_) => true,
+                Step::Child(_) => false,
+            };
+            if partial {
+                return Err(TreeError::BadPath {
+                    path: text,
+                    reason: "update and replace need every list key (spec 3.4.5)".into(),
+                });
+            }
+        }
+        let is_entry = matches!(steps.last(), Some(Step::List { .. }));
+        let internal = check_value(
+            schema_node,
+            value,
+            &text,
+            in_state,
+            access,
+            is_entry,
+            &path_keys,
+        )?;
+        // Walk down, creating containers and entries as needed.
+        let mut cur = &mut self.root;
+        let mut schema_cur = &self.schema.root;
+        let last = steps.len().saturating_sub(1);
+        for (i, step) in steps.iter().enumerate() {
+            let children = schema_cur.children().expect("resolved path");
+            let map = cur.as_object_mut().expect("tree nodes are objects");
+            match step {
+                Step::Child(name) => {
+                    schema_cur = &children[name];
+                    if i == last {
+                        let slot = map.entry(name.clone()).or_insert(Value::Null);
+                        place(slot, internal, replace);
+                        break;
+                    }
+                    cur = map
+                        .entry(name.clone())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                }
+                Step::WholeList(name) => {
+                    let slot = map.entry(name.clone()).or_insert(Value::Null);
+                    place(slot, internal, replace);
+                    break;
+                }
+                Step::List { name, keys, values } => {
+                    schema_cur = &children[name];
+                    let values: Vec<String> = values.iter().flatten().cloned().collect();
+                    let list = map
+                        .entry(name.clone())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    let entries = list.as_object_mut().expect("lists are objects");
+                    let entry = entries
+                        .entry(entry_key(&values))
+                        .or_insert_with(|| new_entry(keys, &values));
+                    if i == last {
+                        place(entry, internal, replace);
+                        // replace must not drop the keys that name the entry
+                        if let Some(obj) = entry.as_object_mut() {
+                            for (k, v) in keys.iter().zip(&values) {
+                                obj.entry(k.clone())
+                                    .or_insert_with(|| Value::String(v.clone()));
+                            }
+                        }
+                        break;
+                    }
+                    cur = entry;
+                }
+            }
+        }
+        Ok(Change::Updated(path.clone()))
+    }
+
+    /// Deletes whatever matches `path` (wildcards allowed); absent data is fine.
+    pub fn delete(&mut self, path: &Path, access: Access) -> Result<Vec<Change>, TreeError> {
+        let (steps, _, in_state) = self.resolve(path)?;
+        if in_state && access == Access::Client {
+            return Err(TreeError::BadValue {
+                path: format_path(path),
+                reason: "read-only (state) data cannot be deleted".into(),
+            });
+        }
+        if steps.is_empty() {
+            self.root = Value::Object(Map::new());
+            return Ok(vec![Change::Deleted(path.clone())]);
+        }
+        let concrete: Vec<Path> = self.find(path)?.into_iter().map(|f| f.path).collect();
+        let mut changes = Vec::new();
+        for p in concrete {
+            if remove_concrete(&self.schema.root, &mut self.root, &p.elem) {
+                changes.push(Change::Deleted(p));
+            }
+        }
+        Ok(changes)
+    }
+
+    /// Copies `config` leaves into the sibling `state` container below `path`
+    /// (and drops state copies of deleted config), as a device does once it
+    /// has applied configuration.
+    pub fn mirror_config(&mut self, path: &Path) {
+        let owner: Vec<PathElem> = path
+            .elem
+            .iter()
+            .take_while(|e| strip_module(&e.name) != "config")
+            .cloned()
+            .collect();
+        let Ok((steps, _, _)) = self.resolve(&Path {
+            elem: owner,
+            ..Default::default()
+        }) else {
+            return;
+        };
+        mirror_at(&self.schema.root, &mut self.root, &steps);
+    }
+
+    /// RFC 7951 JSON of a found node (lists as arrays, 64-bit numbers as strings
+    /// when `ietf`), filtered to config or state.
+    pub fn export(found: &Found<'_>, ietf: bool, filter: DataFilter) -> Value {
+        export_node(found.schema, found.value, ietf, filter).unwrap_or(Value::Null)
+    }
+
+    /// Every leaf below a found node, with its full path and type.
+    pub fn leaves<'a>(found: &Found<'a>, out: &mut Vec<(Path, &'a Value, &'a LeafType)>) {
+        flatten(found.schema, found.value, found.path.clone(), out);
+    }
+
+    /// Reads one leaf (device use: telemetry generators).
+    pub fn leaf_value(&self, path: &Path) -> Option<&Value> {
+        let found = self.find(path).ok()?;
+        found.into_iter().next().map(|f| f.value)
+    }
+
+    /// Sets one leaf from the device side; returns whether it changed.
+    pub fn set_leaf(&mut self, path: &Path, value: Value) -> Result<bool, TreeError> {
+        if self.leaf_value(path) == Some(&value) {
+            return Ok(false);
+        }
+        self.write(path, &value, true, Access::Device)?;
+        Ok(true)
+    }
+}
+
+fn new_entry(keys: &[String], values: &[String]) -> Value {
+    let mut m = Map::new();
+    for (k, v) in keys.iter().zip(values) {
+        m.insert(k.clone(), Value::String(v.clone()));
+    }
+    Value::Object(m)
+}
+
+fn place(slot: &mut Value, value: Value, replace: bool) {
+    if replace || !slot.is_object() || !value.is_object() {
+        *slot = value;
+    } else {
+        merge(slot, value);
+    }
+}
+
+fn merge(into: &mut Value, from: Value) {
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(existing) if existing.is_object() && v.is_object() => merge(existing, v),
+                    _ => {
+                        a.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+/// Validates an external (RFC 7951) value against `node` and converts it to
+/// the internal form.
+fn check_value(
+    node: &SchemaNode,
+    value: &Value,
+    path: &str,
+    in_state: bool,
+    access: Access,
+    is_entry: bool,
+    path_keys: &[(String, String)],
+) -> Result<Value, TreeError> {
+    let bad = |reason: String| TreeError::BadValue {
+        path: path.to_string(),
+        reason,
+    };
+    match node {
+        SchemaNode::Leaf(ty) | SchemaNode::LeafList(ty) if in_state && access == Access::Client => {
+            let _ = ty;
+            Err(bad("read-only (state) leaf".into()))
+        }
+        SchemaNode::Leaf(ty) => ty.normalize(value).map_err(bad),
+        SchemaNode::LeafList(ty) => {
+            let items = value
+                .as_array()
+                .ok_or_else(|| bad(format!("expected a leaf-list array, got {value}")))?;
+            items
+                .iter()
+                .map(|v| ty.normalize(v).map_err(&bad))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array)
+        }
+        SchemaNode::Container(children) => {
+            check_object(children, value, path, in_state, access, &[])
+        }
+        SchemaNode::List { keys, entry } => {
+            if is_entry {
+                return check_object(entry, value, path, in_state, access, path_keys);
+            }
+            // The whole list: an array of entries, each carrying its keys.
+            let items = value
+                .as_array()
+                .ok_or_else(|| bad(format!("a list takes an array of entries, got {value}")))?;
+            let mut out = Map::new();
+            for (i, item) in items.iter().enumerate() {
+                let item_path = format!("{path}[{i}]");
+                let obj = check_object(entry, item, &item_path, in_state, access, &[])?;
+                let mut values = Vec::new();
+                for k in keys {
+                    let v =
+                        obj.get(k)
+                            .and_then(scalar_text)
+                            .ok_or_else(|| TreeError::BadValue {
+                                path: item_path.clone(),
+                                reason: format!("list entry lacks key {k:?}"),
+                            })?;
+                    values.push(v);
+                }
+                out.insert(entry_key(&values), obj);
+            }
+            Ok(Value::Object(out))
+        }
+    }
+}
+
+fn check_object(
+    children: &std::collections::BTreeMap<String, SchemaNode>,
+    value: &Value,
+    path: &str,
+    in_state: bool,
+    access: Access,
+    path_keys: &[(String, String)],
+) -> Result<Value, TreeError> {
+    let obj = value.as_object().ok_or_else(|| TreeError::BadValue {
+        path: path.to_string(),
+        reason: format!("expected a JSON object, got {value}"),
+    })?;
+    let mut out = Map::new();
+    for (member, v) in obj {
+        let name = strip_module(member);
+        let child_path = format!("{path}/{name}");
+        let child = children.get(name).ok_or_else(|| TreeError::BadValue {
+            path: child_path.clone(),
+            reason: format!("unknown member {member:?}"),
+        })?;
+        let child_in_state = in_state || name == "state";
+        let is_key = path_keys.iter().any(|(k, _)| k == name);
+        let checked = check_value(
+            child,
+            v,
+            &child_path,
+            child_in_state && !is_key,
+            access,
+            false,
+            &[],
+        )?;
+        out.insert(name.to_string(), checked);
+    }
+    for (k, v) in path_keys {
+        match out.get(k) {
+            Some(existing) if scalar_text(existing).as_deref() != Some(v.as_str()) => {
+                return Err(TreeError::BadValue {
+                    path: format!("{path}/{k}"),
+                    reason: format!("key {k} is {v:?} in the path but {existing} in the value"),
+                });
+            }
+            Some(_) => {}
+            None => {
+                out.insert(k.clone(), Value::String(v.clone()));
+            }
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+fn walk_find<'a>(
+    schema: &'a SchemaNode,
+    value: &'a Value,
+    steps: &[Step],
+    path: Path,
+    out: &mut Vec<Found<'a>>,
+) {
+    let Some((step, rest)) = steps.split_first() else {
+        out.push(Found {
+            path,
+            schema,
+            value,
+        });
+        return;
+    };
+    let (Some(children), Some(map)) = (schema.children(), value.as_object()) else {
+        return;
+    };
+    match step {
+        Step::Child(name) => {
+            if let (Some(child_schema), Some(child)) = (children.get(name), map.get(name)) {
+                let mut p = path;
+                p.elem.push(PathElem {
+                    name: name.clone(),
+                    key: Default::default(),
+                });
+                walk_find(child_schema, child, rest, p, out);
+            }
+        }
+        Step::WholeList(name) | Step::List { name, .. } => {
+            let (Some(list_schema), Some(Value::Object(entries))) =
+                (children.get(name), map.get(name))
+            else {
+                return;
+            };
+            let SchemaNode::List { keys, .. } = list_schema else {
+                return;
+            };
+            let wanted: Option<&Vec<Option<String>>> = match step {
+                Step::List { values, .. } => Some(values),
+                _ => None,
+            };
+            // Fully keyed: a direct lookup instead of a scan.
+            if let Some(values) = wanted {
+                if values.iter().all(Option::is_some) {
+                    let vals: Vec<String> = values.iter().flatten().cloned().collect();
+                    if let Some(entry) = entries.get(&entry_key(&vals)) {
+                        let mut p = path;
+                        p.elem.push(keyed_elem(name, keys, &vals));
+                        walk_find(list_schema, entry, rest, p, out);
+                    }
+                    return;
+                }
+            }
+            for (k, entry) in entries {
+                let vals: Vec<String> = k.split(KEY_SEP).map(str::to_string).collect();
+                let matches = wanted.is_none_or(|want| {
+                    want.iter()
+                        .zip(&vals)
+                        .all(|(w, v)| w.as_ref().is_none_or(|w| w == v))
+                });
+                if matches {
+                    let mut p = path.clone();
+                    p.elem.push(keyed_elem(name, keys, &vals));
+                    walk_find(list_schema, entry, rest, p, out);
+                }
+            }
+        }
+    }
+}
+
+fn keyed_elem(name: &str, keys: &[String], values: &[String]) -> PathElem {
+    PathElem {
+        name: name.to_string(),
+        key: keys.iter().cloned().zip(values.iter().cloned()).collect(),
+    }
+}
+
+fn remove_concrete(schema: &SchemaNode, value: &mut Value, elems: &[PathElem]) -> bool {
+    let Some((elem, rest)) = elems.split_first() else {
+        return false;
+    };
+    let name = strip_module(&elem.name);
+    let (Some(children), Some(map)) = (schema.children(), value.as_object_mut()) else {
+        return false;
+    };
+    let Some(child_schema) = children.get(name) else {
+        return false;
+    };
+    match child_schema {
+        SchemaNode::List { keys, .. } if !elem.key.is_empty() => {
+            let vals: Option<Vec<String>> = keys.iter().map(|k| elem.key.get(k).cloned()).collect();
+            let (Some(vals), Some(Value::Object(entries))) = (vals, map.get_mut(name)) else {
+                return false;
+            };
+            let k = entry_key(&vals);
+            if rest.is_empty() {
+                entries.remove(&k).is_some()
+            } else {
+                entries
+                    .get_mut(&k)
+                    .is_some_and(|e| remove_concrete(child_schema, e, rest))
+            }
+        }
+        _ => {
+            if rest.is_empty() {
+                map.remove(name).is_some()
+            } else {
+                map.get_mut(name)
+                    .is_some_and(|c| remove_concrete(child_schema, c, rest))
+            }
+        }
+    }
+}
+
+fn mirror_at(schema: &SchemaNode, value: &mut Value, steps: &[Step]) {
+    let Some((step, rest)) = steps.split_first() else {
+        mirror_subtree(schema, value);
+        return;
+    };
+    let (Some(children), Some(map)) = (schema.children(), value.as_object_mut()) else {
+        return;
+    };
+    match step {
+        Step::Child(name) => {
+            if let (Some(s), Some(v)) = (children.get(name), map.get_mut(name)) {
+                mirror_at(s, v, rest);
+            }
+        }
+        Step::WholeList(name) | Step::List { name, .. } => {
+            let (Some(s), Some(Value::Object(entries))) = (children.get(name), map.get_mut(name))
+            else {
+                return;
+            };
+            let want: Option<String> = match step {
+                Step::List { values, .. } if values.iter().all(Option::is_some) => Some(entry_key(
+                    &values.iter().flatten().cloned().collect::<Vec<_>>(),
+                )),
+                _ => None,
+            };
+            for (k, e) in entries.iter_mut() {
+                if want.as_ref().is_none_or(|w| w == k) {
+                    mirror_at(s, e, rest);
+                }
+            }
+        }
+    }
+}
+
+fn mirror_subtree(schema: &SchemaNode, value: &mut Value) {
+    let (Some(children), Some(map)) = (schema.children(), value.as_object_mut()) else {
+        return;
+    };
+    if let (Some(SchemaNode::Container(cfg_s)), Some(SchemaNode::Container(st_s))) =
+        (children.get("config"), children.get("state"))
+    {
+        let cfg = map
+            .get("config")
+            .cloned()
+            .unwrap_or(Value::Object(Map::new()));
+        let state = map
+            .entry("state".to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let (Some(cfg), Some(st)) = (cfg.as_object(), state.as_object_mut()) {
+            for name in cfg_s.keys() {
+                if !st_s.contains_key(name) {
+                    continue;
+                }
+                match cfg.get(name) {
+                    Some(v) => {
+                        st.insert(name.clone(), v.clone());
+                    }
+                    None => {
+                        st.remove(name);
+                    }
+                }
+            }
+        }
+    }
+    for (name, child_schema) in children {
+        if name == "config" || name == "state" || child_schema.is_leafy() {
+            continue;
+        }
+        let Some(child) = map.get_mut(name) else {
+            continue;
+        };
+        if let SchemaNode::List { .. } = child_schema {
+            if let Some(entries) = child.as_object_mut() {
+                for e in entries.values_mut() {
+                    mirror_subtree(child_schema, e);
+                }
+            }
+        } else {
+            mirror_subtree(child_schema, child);
+        }
+    }
+}
+
+fn export_node(
+    schema: &SchemaNode,
+    value: &Value,
+    ietf: bool,
+    filter: DataFilter,
+) -> Option<Value> {
+    match schema {
+        SchemaNode::Leaf(ty) => Some(if ietf {
+            ty.to_ietf(value)
+        } else {
+            value.clone()
+        }),
+        SchemaNode::LeafList(ty) => Some(match value {
+            Value::Array(items) if ietf => {
+                Value::Array(items.iter().map(|v| ty.to_ietf(v)).collect())
+            }
+            other => other.clone(),
+        }),
+        SchemaNode::Container(children) => export_object(children, value, ietf, filter),
+        // A found list node is always one entry (find expands collections).
+        SchemaNode::List { entry, .. } => export_object(entry, value, ietf, filter),
+    }
+}
+
+fn export_object(
+    children: &std::collections::BTreeMap<String, SchemaNode>,
+    value: &Value,
+    ietf: bool,
+    filter: DataFilter,
+) -> Option<Value> {
+    let obj = value.as_object()?;
+    let mut out = Map::new();
+    for (k, v) in obj {
+        let skip = match filter {
+            DataFilter::All => false,
+            DataFilter::Config => k == "state",
+            DataFilter::State => k == "config",
+        };
+        if skip {
+            continue;
+        }
+        if let Some(s) = children.get(k) {
+            let exported = match s {
+                SchemaNode::List { entry, .. } => v.as_object().map(|entries| {
+                    Value::Array(
+                        entries
+                            .values()
+                            .filter_map(|e| export_object(entry, e, ietf, filter))
+                            .collect(),
+                    )
+                }),
+                _ => export_node(s, v, ietf, filter),
+            };
+            if let Some(e) = exported {
+                out.insert(k.clone(), e);
+            }
+        }
+    }
+    Some(Value::Object(out))
+}
+
+fn flatten<'a>(
+    schema: &'a SchemaNode,
+    value: &'a Value,
+    path: Path,
+    out: &mut Vec<(Path, &'a Value, &'a LeafType)>,
+) {
+    match schema {
+        SchemaNode::Leaf(ty) | SchemaNode::LeafList(ty) => out.push((path, value, ty)),
+        SchemaNode::Container(children) => flatten_object(children, value, path, out),
+        // As in export: a list node reached here is one entry.
+        SchemaNode::List { entry, .. } => flatten_object(entry, value, path, out),
+    }
+}
+
+fn flatten_object<'a>(
+    children: &'a std::collections::BTreeMap<String, SchemaNode>,
+    value: &'a Value,
+    path: Path,
+    out: &mut Vec<(Path, &'a Value, &'a LeafType)>,
+) {
+    let Some(obj) = value.as_object() else { return };
+    for (k, v) in obj {
+        let Some(s) = children.get(k) else { continue };
+        if let SchemaNode::List { keys, .. } = s {
+            for (entry_key, e) in v.as_object().into_iter().flatten() {
+                let vals: Vec<String> = entry_key.split(KEY_SEP).map(str::to_string).collect();
+                let mut p = path.clone();
+                p.elem.push(keyed_elem(k, keys, &vals));
+                flatten(s, e, p, out);
+            }
+            continue;
+        }
+        let mut p = path.clone();
+        p.elem.push(PathElem {
+            name: k.clone(),
+            key: Default::default(),
+        });
+        flatten(s, v, p, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gnmi::parse_path;
+    use crate::gnmi::schema::*;
+    use serde_json::json;
+
+    fn schema() -> Arc<Schema> {
+        let counters = container(vec![
+            ("in-octets", leaf(uint(64))),
+            ("out-octets", leaf(uint(64))),
+        ]);
+        let iface = list(
+            &["name"],
+            vec![
+                ("name", leaf(string())),
+                (
+                    "config",
+                    container(vec![
+                        ("name", leaf(string())),
+                        ("mtu", leaf(uint_range(16, 68, 9216))),
+                    ]),
+                ),
+                (
+                    "state",
+                    container(vec![
+                        ("name", leaf(string())),
+                        ("mtu", leaf(uint(16))),
+                        ("counters", counters),
+                    ]),
+                ),
+            ],
+        );
+        Arc::new(Schema::new(vec![(
+            "openconfig-interfaces",
+            "interfaces",
+            container(vec![("interface", iface)]),
+        )]))
+    }
+
+    fn p(s: &str) -> Path {
+        parse_path(s).unwrap()
+    }
+
+    #[test]
+    fn write_read_mirror_and_export() {
+        let mut t = Tree::new(schema());
+        t.write(
+            &p("/interfaces/interface[name=et1]/config"),
+            &json!({"mtu": 9000}),
+            false,
+            Access::Client,
+        )
+        .unwrap();
+        t.mirror_config(&p("/interfaces/interface[name=et1]/config"));
+        let found = t.find(&p("/interfaces/interface[name=et1]")).unwrap();
+        assert_eq!(found.len(), 1);
+        let v = Tree::export(&found[0], true, DataFilter::All);
+        assert_eq!(v["config"]["mtu"], json!(9000));
+        assert_eq!(v["state"]["mtu"], json!(9000));
+        assert_eq!(v["name"], json!("et1"));
+        // whole list exports as an RFC 7951 array
+        let found = t.find(&p("/interfaces")).unwrap();
+        let v = Tree::export(&found[0], true, DataFilter::Config);
+        assert_eq!(v["interface"][0]["config"]["mtu"], json!(9000));
+        assert!(v["interface"][0].get("state").is_none());
+    }
+
+    #[test]
+    fn errors_map_to_gnmi_codes() {
+        let mut t = Tree::new(schema());
+        let e = t
+            .write(&p("/interfaces/bogus"), &json!(1), false, Access::Client)
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::NotFound);
+        assert!(e.to_string().contains("/interfaces/bogus"));
+        let e = t
+            .write(
+                &p("/interfaces/interface[name=et1]/config/mtu"),
+                &json!(20),
+                false,
+                Access::Client,
+            )
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument);
+        assert!(e.to_string().contains("out of range"), "{e}");
+        let e = t
+            .write(
+                &p("/interfaces/interface[name=et1]/state/mtu"),
+                &json!(1500),
+                false,
+                Access::Client,
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("read-only"), "{e}");
+        let e = t
+            .write(
+                &p("/interfaces/interface/config"),
+                &json!({}),
+                false,
+                Access::Client,
+            )
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument);
+        let e = t
+            .write(
+                &p("/interfaces/interface[name=et1]"),
+                &json!({"name": "et2"}),
+                false,
+                Access::Client,
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("key name"), "{e}");
+        let e = t
+            .write(
+                &p("/interfaces"),
+                &json!({"interface": [{"config": {"mtu": 1500}}]}),
+                false,
+                Access::Client,
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("lacks key"), "{e}");
+    }
+
+    #[test]
+    fn wildcards_find_and_delete() {
+        let mut t = Tree::new(schema());
+        for name in ["a", "b", "c"] {
+            t.write(
+                &p(&format!("/interfaces/interface[name={name}]/config/mtu")),
+                &json!(1500),
+                false,
+                Access::Client,
+            )
+            .unwrap();
+        }
+        assert_eq!(
+            t.find(&p("/interfaces/interface/config/mtu"))
+                .unwrap()
+                .len(),
+            3
+        );
+        assert_eq!(
+            t.find(&p("/interfaces/interface[name=*]/config"))
+                .unwrap()
+                .len(),
+            3
+        );
+        let changes = t
+            .delete(&p("/interfaces/interface[name=b]"), Access::Client)
+            .unwrap();
+        assert_eq!(changes.len(), 1);
+        assert_eq!(t.find(&p("/interfaces/interface")).unwrap().len(), 2);
+        // deleting what is not there is silently accepted
+        assert!(t
+            .delete(&p("/interfaces/interface[name=zz]"), Access::Client)
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn update_merges_replace_overwrites() {
+        let mut t = Tree::new(schema());
+        let path = p("/interfaces/interface[name=a]/config");
+        t.write(&path, &json!({"mtu": 1500}), false, Access::Client)
+            .unwrap();
+        t.write(&path, &json!({"name": "a"}), false, Access::Client)
+            .unwrap();
+        let v = t
+            .leaf_value(&p("/interfaces/interface[name=a]/config/mtu"))
+            .cloned();
+        assert_eq!(v, Some(json!(1500)));
+        t.write(&path, &json!({"name": "a"}), true, Access::Client)
+            .unwrap();
+        assert!(t
+            .leaf_value(&p("/interfaces/interface[name=a]/config/mtu"))
+            .is_none());
+    }
+
+    #[test]
+    fn flatten_gives_leaf_paths() {
+        let mut t = Tree::new(schema());
+        t.write(
+            &p("/interfaces/interface[name=a]/state/counters"),
+            &json!({"in-octets": 5, "out-octets": "7"}),
+            false,
+            Access::Device,
+        )
+        .unwrap();
+        let found = t.find(&p("/interfaces/interface")).unwrap();
+        let mut leaves = Vec::new();
+        for f in &found {
+            Tree::leaves(f, &mut leaves);
+        }
+        let texts: Vec<String> = leaves.iter().map(|(p, _, _)| format_path(p)).collect();
+        assert!(
+            texts.contains(&"/interfaces/interface[name=a]/state/counters/out-octets".to_string())
+        );
+        assert!(texts.contains(&"/interfaces/interface[name=a]/name".to_string()));
+    }
+}

@@ -1,0 +1,146 @@
+//! TypedValue ↔ JSON: decoding what clients send in Set, and encoding leaves
+//! and subtrees in the encoding a client asked for.
+
+use serde_json::Value;
+
+use super::schema::LeafType;
+use crate::proto::gnmi::{typed_value, Encoding, ScalarArray, TypedValue, Update};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueError {
+    /// An encoding this target does not accept (UNIMPLEMENTED per spec 3.4.7).
+    Unsupported(String),
+    /// Bytes that do not parse (INVALID_ARGUMENT).
+    Malformed(String),
+    Missing,
+}
+
+impl ValueError {
+    pub fn code(&self) -> tonic::Code {
+        match self {
+            ValueError::Unsupported(_) => tonic::Code::Unimplemented,
+            ValueError::Malformed(_) | ValueError::Missing => tonic::Code::InvalidArgument,
+        }
+    }
+}
+
+impl std::fmt::Display for ValueError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ValueError::Unsupported(what) => write!(f, "unsupported value encoding {what}"),
+            ValueError::Malformed(why) => write!(f, "malformed value: {why}"),
+            ValueError::Missing => write!(f, "update carries no value"),
+        }
+    }
+}
+
+/// The JSON value an Update carries, whatever scalar or JSON form it came in.
+pub fn decode_update(update: &Update) -> Result<Value, ValueError> {
+    if let Some(tv) = &update.val {
+        return typed_to_json(tv);
+    }
+    #[allow(deprecated)]
+    if let Some(v) = &update.value {
+        return match Encoding::try_from(v.r#type) {
+            Ok(Encoding::Json) | Ok(Encoding::JsonIetf) => parse_json(&v.value),
+            other => Err(ValueError::Unsupported(format!("{other:?}"))),
+        };
+    }
+    Err(ValueError::Missing)
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Value, ValueError> {
+    serde_json::from_slice(bytes).map_err(|e| ValueError::Malformed(e.to_string()))
+}
+
+pub fn typed_to_json(tv: &TypedValue) -> Result<Value, ValueError> {
+    use typed_value::Value as V;
+    match tv.value.as_ref().ok_or(ValueError::Missing)? {
+        V::JsonVal(b) | V::JsonIetfVal(b) => parse_json(b),
+        V::StringVal(s) => Ok(Value::String(s.clone())),
+        V::IntVal(i) => Ok(Value::from(*i)),
+        V::UintVal(u) => Ok(Value::from(*u)),
+        V::BoolVal(b) => Ok(Value::Bool(*b)),
+        V::DoubleVal(d) => serde_json::Number::from_f64(*d)
+            .map(Value::Number)
+            .ok_or_else(|| ValueError::Malformed(format!("non-finite number {d}"))),
+        #[allow(deprecated)]
+        V::FloatVal(f) => serde_json::Number::from_f64(f64::from(*f))
+            .map(Value::Number)
+            .ok_or_else(|| ValueError::Malformed(format!("non-finite number {f}"))),
+        V::LeaflistVal(arr) => arr
+            .element
+            .iter()
+            .map(typed_to_json)
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        V::AsciiVal(_) => Err(ValueError::Unsupported("ASCII".into())),
+        V::BytesVal(_) => Err(ValueError::Unsupported("BYTES".into())),
+        V::ProtoBytes(_) => Err(ValueError::Unsupported("PROTO bytes".into())),
+        V::AnyVal(_) => Err(ValueError::Unsupported("protobuf Any".into())),
+        #[allow(deprecated)]
+        V::DecimalVal(d) => {
+            let f = d.digits as f64 / 10f64.powi(d.precision as i32);
+            Ok(Value::from(f))
+        }
+    }
+}
+
+/// A subtree as JSON or JSON_IETF text.
+pub fn json_typed(value: &Value, ietf: bool) -> TypedValue {
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    TypedValue {
+        value: Some(if ietf {
+            typed_value::Value::JsonIetfVal(bytes)
+        } else {
+            typed_value::Value::JsonVal(bytes)
+        }),
+    }
+}
+
+/// A leaf as a typed scalar (the PROTO encoding: "scalar values of TypedValue").
+pub fn scalar_typed(value: &Value, ty: &LeafType) -> TypedValue {
+    use typed_value::Value as V;
+    let v = match (ty, value) {
+        (_, Value::Array(items)) => V::LeaflistVal(ScalarArray {
+            element: items.iter().map(|i| scalar_typed(i, ty)).collect(),
+        }),
+        (LeafType::Uint { .. }, v) if v.as_u64().is_some() => V::UintVal(v.as_u64().unwrap_or(0)),
+        (LeafType::Int { .. }, v) if v.as_i64().is_some() => V::IntVal(v.as_i64().unwrap_or(0)),
+        (LeafType::Decimal { .. }, v) if v.as_f64().is_some() => {
+            V::DoubleVal(v.as_f64().unwrap_or(0.0))
+        }
+        (_, Value::Bool(b)) => V::BoolVal(*b),
+        (_, Value::String(s)) => V::StringVal(s.clone()),
+        (_, other) => V::StringVal(other.to_string()),
+    };
+    TypedValue { value: Some(v) }
+}
+
+/// A leaf in the encoding a subscriber or Get asked for.
+pub fn encode_leaf(value: &Value, ty: &LeafType, encoding: Encoding) -> TypedValue {
+    match encoding {
+        Encoding::Json => json_typed(value, false),
+        Encoding::JsonIetf => json_typed(&ty.to_ietf(value), true),
+        _ => scalar_typed(value, ty),
+    }
+}
+
+/// A scalar from a TypedValue as f64, for telemetry consumers.
+pub fn typed_as_f64(tv: &TypedValue) -> Option<f64> {
+    use typed_value::Value as V;
+    match tv.value.as_ref()? {
+        V::UintVal(u) => Some(*u as f64),
+        V::IntVal(i) => Some(*i as f64),
+        V::DoubleVal(d) => Some(*d),
+        #[allow(deprecated)]
+        V::FloatVal(f) => Some(f64::from(*f)),
+        V::StringVal(s) => s.parse().ok(),
+        V::JsonVal(b) | V::JsonIetfVal(b) => match serde_json::from_slice::<Value>(b).ok()? {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
