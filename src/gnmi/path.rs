@@ -163,6 +163,19 @@ pub fn join_prefix(prefix: Option<&Path>, path: &Path) -> Path {
     }
 }
 
+/// Converts a path that uses the deprecated string `element` field (gNMI < 0.4)
+/// into `elem` form; other paths are returned unchanged.
+#[allow(deprecated)]
+pub fn upgrade_legacy(path: &Path) -> Result<Path, PathError> {
+    if !path.elem.is_empty() || path.element.is_empty() {
+        return Ok(path.clone());
+    }
+    let mut upgraded = parse_path(&format!("/{}", path.element.join("/")))?;
+    upgraded.origin = path.origin.clone();
+    upgraded.target = path.target.clone();
+    Ok(upgraded)
+}
+
 /// Builds a `PathElem`; a helper for code that renders paths.
 pub fn elem(name: &str, keys: &[(&str, &str)]) -> PathElem {
     PathElem {

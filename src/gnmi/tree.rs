@@ -292,14 +292,14 @@ impl Tree {
                     let entries = list.as_object_mut().expect("lists are objects");
                     let entry = entries
                         .entry(entry_key(&values))
-                        .or_insert_with(|| new_entry(keys, &values));
+                        .or_insert_with(|| new_entry(schema_cur, keys, &values));
                     if i == last {
                         place(entry, internal, replace);
                         // replace must not drop the keys that name the entry
                         if let Some(obj) = entry.as_object_mut() {
                             for (k, v) in keys.iter().zip(&values) {
                                 obj.entry(k.clone())
-                                    .or_insert_with(|| Value::String(v.clone()));
+                                    .or_insert_with(|| typed_key(schema_cur.children(), k, v));
                             }
                         }
                         break;
@@ -380,10 +380,23 @@ impl Tree {
     }
 }
 
-fn new_entry(keys: &[String], values: &[String]) -> Value {
+/// A key value from a path, typed as its key leaf (paths carry keys as text).
+fn typed_key(
+    children: Option<&std::collections::BTreeMap<String, SchemaNode>>,
+    key: &str,
+    text: &str,
+) -> Value {
+    let raw = Value::String(text.to_string());
+    match children.and_then(|c| c.get(key)) {
+        Some(SchemaNode::Leaf(ty)) => ty.normalize(&raw).unwrap_or(raw),
+        _ => raw,
+    }
+}
+
+fn new_entry(list_schema: &SchemaNode, keys: &[String], values: &[String]) -> Value {
     let mut m = Map::new();
     for (k, v) in keys.iter().zip(values) {
-        m.insert(k.clone(), Value::String(v.clone()));
+        m.insert(k.clone(), typed_key(list_schema.children(), k, v));
     }
     Value::Object(m)
 }
@@ -519,7 +532,7 @@ fn check_object(
             }
             Some(_) => {}
             None => {
-                out.insert(k.clone(), Value::String(v.clone()));
+                out.insert(k.clone(), typed_key(Some(children), k, v));
             }
         }
     }

@@ -1,0 +1,449 @@
+//! A whole simulated fabric in one process: every device of a topology on its
+//! own loopback port, a shared "physical world" (link faults, fiber cuts) that
+//! drives what each device measures, and crash/restart of single devices.
+//!
+//! The fabric is driven by the same topology file the controller reads, so the
+//! link a test impairs here is the link whose telemetry the controller sees.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::device::SimDevice;
+use super::physics::{self, LinkFault};
+use crate::gnmi::parse_path;
+use crate::gnmi::tree::{Change, Tree};
+use crate::model::{Layer, Link, Role, Topology};
+use crate::proto::gnmi::Path;
+
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// How often devices refresh what they measure (delay, loss, OSNR, counters).
+    pub measure_interval: Duration,
+    /// Bind every device to 127.0.0.1:0 instead of its topology address
+    /// (tests: no port clashes between parallel runs).
+    pub ephemeral_ports: bool,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            measure_interval: Duration::from_millis(200),
+            ephemeral_ports: false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FabricError {
+    #[error("no device named {0:?} in the topology")]
+    UnknownDevice(String),
+    #[error("no link named {0:?} in the topology")]
+    UnknownLink(String),
+    #[error("cannot listen on {addr} for device {device}: {source}")]
+    Bind {
+        device: String,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("invalid fault: {0}")]
+    InvalidFault(String),
+}
+
+struct Running {
+    kill: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+pub struct SimFabric {
+    topology: Topology,
+    options: SimOptions,
+    devices: BTreeMap<String, Arc<SimDevice>>,
+    addresses: DashMap<String, SocketAddr>,
+    faults: DashMap<String, LinkFault>,
+    running: Mutex<HashMap<String, Running>>,
+    tick: std::sync::atomic::AtomicU64,
+}
+
+impl SimFabric {
+    pub fn new(topology: &Topology, options: SimOptions) -> Arc<Self> {
+        let devices = topology
+            .nodes
+            .iter()
+            .filter_map(|n| {
+                SimDevice::from_topology(topology, &n.name).map(|d| (n.name.clone(), Arc::new(d)))
+            })
+            .collect();
+        Arc::new(SimFabric {
+            topology: topology.clone(),
+            options,
+            devices,
+            addresses: DashMap::new(),
+            faults: DashMap::new(),
+            running: Mutex::new(HashMap::new()),
+            tick: Default::default(),
+        })
+    }
+
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    pub fn device(&self, name: &str) -> Option<&Arc<SimDevice>> {
+        self.devices.get(name)
+    }
+
+    pub fn devices(&self) -> impl Iterator<Item = &Arc<SimDevice>> {
+        self.devices.values()
+    }
+
+    /// Where a device listens (after `start`).
+    pub fn address(&self, name: &str) -> Option<SocketAddr> {
+        self.addresses.get(name).map(|a| *a)
+    }
+
+    /// Starts every device's gNMI server, then the measurement loop.
+    pub async fn start(self: &Arc<Self>) -> Result<JoinHandle<()>, FabricError> {
+        for name in self.devices.keys() {
+            self.start_device(name).await?;
+        }
+        let fabric = self.clone();
+        Ok(tokio::spawn(async move { fabric.measure_loop().await }))
+    }
+
+    async fn start_device(&self, name: &str) -> Result<(), FabricError> {
+        let device = self
+            .devices
+            .get(name)
+            .ok_or_else(|| FabricError::UnknownDevice(name.to_string()))?
+            .clone();
+        let addr = match self.addresses.get(name) {
+            Some(a) => *a, // a restart keeps the port the controller knows
+            None if self.options.ephemeral_ports => SocketAddr::from(([127, 0, 0, 1], 0)),
+            None => self
+                .topology
+                .node(name)
+                .map(|n| n.address)
+                .ok_or_else(|| FabricError::UnknownDevice(name.to_string()))?,
+        };
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| FabricError::Bind {
+                device: name.to_string(),
+                addr,
+                source,
+            })?;
+        let bound = listener.local_addr().map_err(|source| FabricError::Bind {
+            device: name.to_string(),
+            addr,
+            source,
+        })?;
+        self.addresses.insert(name.to_string(), bound);
+        let kill = CancellationToken::new();
+        device.set_alive(true);
+        let serve_kill = kill.clone();
+        let dev_name = name.to_string();
+        let task = tokio::spawn(async move {
+            if let Err(e) = super::server::serve(device, listener, serve_kill).await {
+                tracing::warn!(device = %dev_name, error = %e, "gNMI server stopped");
+            }
+        });
+        let previous = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), Running { kill, task });
+        if let Some(prev) = previous {
+            prev.kill.cancel();
+        }
+        Ok(())
+    }
+
+    /// Power-cuts a device: its server and every connection to it die now.
+    pub async fn crash(&self, name: &str) -> Result<(), FabricError> {
+        let device = self
+            .device(name)
+            .ok_or_else(|| FabricError::UnknownDevice(name.to_string()))?;
+        device.set_alive(false);
+        let running = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        if let Some(r) = running {
+            r.kill.cancel();
+            let _ = r.task.await;
+        }
+        tracing::info!(device = name, "simulated device crashed");
+        Ok(())
+    }
+
+    /// Boots a crashed device on the same port; `wipe` loses its configuration.
+    pub async fn restart(&self, name: &str, wipe: bool) -> Result<(), FabricError> {
+        let device = self
+            .device(name)
+            .ok_or_else(|| FabricError::UnknownDevice(name.to_string()))?;
+        if wipe {
+            device.wipe();
+        }
+        self.start_device(name).await?;
+        tracing::info!(device = name, wipe, "simulated device restarted");
+        Ok(())
+    }
+
+    pub async fn shutdown(&self) {
+        let all: Vec<Running> = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .map(|(_, r)| r)
+            .collect();
+        for r in all {
+            r.kill.cancel();
+            let _ = r.task.await;
+        }
+    }
+
+    fn link(&self, name: &str) -> Result<&Link, FabricError> {
+        self.topology
+            .link(name)
+            .ok_or_else(|| FabricError::UnknownLink(name.to_string()))
+    }
+
+    fn edit_fault(&self, link: &str, f: impl FnOnce(&mut LinkFault)) -> Result<(), FabricError> {
+        self.link(link)?;
+        let mut entry = self.faults.entry(link.to_string()).or_default();
+        f(&mut entry);
+        Ok(())
+    }
+
+    /// Adds delay (µs) and loss (%) on a link, on top of its propagation delay.
+    pub fn impair(
+        &self,
+        link: &str,
+        extra_delay_us: u32,
+        loss_percent: f64,
+    ) -> Result<(), FabricError> {
+        if !(0.0..=100.0).contains(&loss_percent) {
+            return Err(FabricError::InvalidFault(format!(
+                "loss_percent {loss_percent} is not in [0, 100]"
+            )));
+        }
+        self.edit_fault(link, |f| {
+            f.extra_delay_us = extra_delay_us;
+            f.loss_percent = loss_percent;
+        })
+    }
+
+    pub fn cut(&self, link: &str) -> Result<(), FabricError> {
+        self.edit_fault(link, |f| f.cut = true)
+    }
+
+    pub fn degrade_osnr(&self, link: &str, penalty_db: f64) -> Result<(), FabricError> {
+        if !penalty_db.is_finite() || penalty_db < 0.0 {
+            return Err(FabricError::InvalidFault(format!(
+                "OSNR penalty {penalty_db} dB must be ≥ 0"
+            )));
+        }
+        self.edit_fault(link, |f| f.osnr_penalty_db = penalty_db)
+    }
+
+    /// Clears every fault on a link.
+    pub fn restore(&self, link: &str) -> Result<(), FabricError> {
+        self.link(link)?;
+        self.faults.remove(link);
+        Ok(())
+    }
+
+    pub fn fault(&self, link: &str) -> LinkFault {
+        self.faults.get(link).map(|f| *f).unwrap_or_default()
+    }
+
+    /// Is anything this link rides (transitively) cut?
+    fn underlay_cut(&self, link: &Link) -> bool {
+        link.rides.iter().any(|r| {
+            self.fault(r).cut || self.topology.link(r).is_some_and(|l| self.underlay_cut(l))
+        })
+    }
+
+    async fn measure_loop(self: Arc<Self>) {
+        let mut ticker = tokio::time::interval(self.options.measure_interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            ticker.tick().await;
+            self.measure_once();
+        }
+    }
+
+    /// One measurement round on every live device (public for deterministic tests).
+    pub fn measure_once(&self) {
+        let tick = self.tick.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dt = self.options.measure_interval.as_secs_f64();
+        for device in self.devices.values().filter(|d| d.is_alive()) {
+            match device.role {
+                Role::Packet => self.measure_packet(device, tick, dt),
+                Role::Optical => self.measure_optical(device, tick),
+            }
+        }
+    }
+
+    fn measure_packet(&self, device: &SimDevice, tick: u64, dt: f64) {
+        let name = device.name.as_str();
+        let interval_us = self.options.measure_interval.as_micros() as u64;
+        device.device_write(|tree| {
+            let mut changes = Vec::new();
+            for link in self
+                .topology
+                .links_of(name)
+                .filter(|l| l.layer == Layer::Packet)
+            {
+                let end = if link.a.node == name {
+                    &link.a
+                } else {
+                    &link.b
+                };
+                let seed = physics::seed_of(&link.name) ^ physics::seed_of(name);
+                let r = physics::packet_reading(
+                    link.latency_us,
+                    &self.fault(&link.name),
+                    self.underlay_cut(link),
+                    seed,
+                    tick,
+                );
+                let base = format!("/interfaces/interface[name={}]", end.interface);
+                let perf = json!({
+                    "one-way-delay": r.one_way_delay_us, "min-delay": r.min_delay_us,
+                    "max-delay": r.max_delay_us, "delay-variation": r.delay_variation_us,
+                    "loss-percent": physics::round_to(r.loss_percent, 3),
+                    "measurement-interval": interval_us,
+                });
+                set_leaves(
+                    tree,
+                    &format!("{base}/link-performance/state"),
+                    &perf,
+                    &mut changes,
+                );
+                let status = if r.up { "UP" } else { "DOWN" };
+                set_leaves(
+                    tree,
+                    &format!("{base}/state"),
+                    &json!({"oper-status": status}),
+                    &mut changes,
+                );
+                if r.up {
+                    // ~30-60 % utilisation of the link, varying slowly per link
+                    let util =
+                        0.3 + 0.3 * (0.5 + 0.5 * ((tick as f64) / 50.0 + (seed % 97) as f64).sin());
+                    let octets = (link.capacity_gbps * 1e9 / 8.0 * util * dt) as u64;
+                    bump_counters(tree, &base, octets, &mut changes);
+                }
+            }
+            changes
+        });
+    }
+
+    fn measure_optical(&self, device: &SimDevice, tick: u64) {
+        let name = device.name.as_str();
+        // Channel provisioning of the far ends, read before taking our own lock.
+        let mut peer_freq: HashMap<String, Option<Value>> = HashMap::new();
+        for link in self
+            .topology
+            .links_of(name)
+            .filter(|l| l.layer != Layer::Packet)
+        {
+            if let Some(peer) = link.peer_of(name) {
+                let freq = self.devices.get(&peer.node).and_then(|d| {
+                    d.read(|t| {
+                        t.leaf_value(&och(&peer.interface, "config/frequency"))
+                            .cloned()
+                    })
+                });
+                peer_freq.insert(link.name.clone(), freq);
+            }
+        }
+        device.device_write(|tree| {
+            let mut changes = Vec::new();
+            for link in self.topology.links_of(name).filter(|l| l.layer != Layer::Packet) {
+                let end = if link.a.node == name { &link.a } else { &link.b };
+                let ours = tree.leaf_value(&och(&end.interface, "config/frequency")).cloned();
+                let power = tree
+                    .leaf_value(&och(&end.interface, "config/target-output-power"))
+                    .and_then(Value::as_f64)
+                    .unwrap_or(-10.0);
+                let provisioned = ours.is_some() && ours == peer_freq.get(&link.name).cloned().flatten();
+                let mut fault = self.fault(&link.name);
+                fault.cut |= self.underlay_cut(link);
+                let seed = physics::seed_of(&link.name);
+                let r = physics::optical_reading(link.length_km, power, &fault, provisioned, seed, tick);
+                let stat = |v: f64| json!({"instant": v, "avg": v, "min": v, "max": v});
+                let state = json!({
+                    "osnr": stat(r.osnr_db), "pre-fec-ber": stat(r.pre_fec_ber), "q-value": stat(r.q_db),
+                    "chromatic-dispersion": stat(r.chromatic_dispersion_ps_nm),
+                    "input-power": stat(r.input_power_dbm), "output-power": stat(r.output_power_dbm),
+                });
+                let base = format!("/components/component[name=och-{}]", end.interface);
+                set_leaves(tree, &format!("{base}/optical-channel/state"), &state, &mut changes);
+                let oper = if r.up { "ACTIVE" } else { "INACTIVE" };
+                set_leaves(tree, &format!("{base}/state"), &json!({"oper-status": oper}), &mut changes);
+            }
+            changes
+        });
+    }
+}
+
+fn och(port: &str, leaf: &str) -> Path {
+    parse_path(&format!(
+        "/components/component[name=och-{port}]/optical-channel/{leaf}"
+    ))
+    .unwrap_or_default()
+}
+
+/// Writes each leaf of a flat-or-nested JSON object under `base`, recording
+/// only the leaves whose value changed.
+fn set_leaves(tree: &mut Tree, base: &str, value: &Value, changes: &mut Vec<Change>) {
+    let Some(obj) = value.as_object() else { return };
+    for (k, v) in obj {
+        let path = format!("{base}/{k}");
+        if v.is_object() {
+            set_leaves(tree, &path, v, changes);
+            continue;
+        }
+        let Ok(p) = parse_path(&path) else { continue };
+        match tree.set_leaf(&p, v.clone()) {
+            Ok(true) => changes.push(Change::Updated(p)),
+            Ok(false) => {}
+            Err(e) => tracing::error!(path, error = %e, "simulator wrote outside its schema"),
+        }
+    }
+}
+
+fn bump_counters(tree: &mut Tree, base: &str, octets: u64, changes: &mut Vec<Change>) {
+    let pkts = octets / 1000;
+    for (leaf, add) in [
+        ("in-octets", octets),
+        ("out-octets", octets),
+        ("in-pkts", pkts),
+        ("out-pkts", pkts),
+        ("in-unicast-pkts", pkts),
+        ("out-unicast-pkts", pkts),
+    ] {
+        let Ok(p) = parse_path(&format!("{base}/state/counters/{leaf}")) else {
+            continue;
+        };
+        let current = tree.leaf_value(&p).and_then(Value::as_u64).unwrap_or(0);
+        if tree
+            .set_leaf(&p, Value::from(current.wrapping_add(add)))
+            .unwrap_or(false)
+        {
+            changes.push(Change::Updated(p));
+        }
+    }
+}

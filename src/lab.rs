@@ -1,0 +1,210 @@
+//! `strata lab` and `strata sim`: a simulated fabric (and the controller's
+//! southbound attached to it) in one process, with a live one-line summary.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::model::Topology;
+use crate::simulators::fabric::{SimFabric, SimOptions};
+use crate::southbound::{DeviceTarget, SessionConfig, Southbound};
+use crate::state::{Event, FabricState};
+use crate::telemetry::Ingest;
+
+#[derive(Debug, Clone)]
+pub struct LabOptions {
+    pub sim: SimOptions,
+    pub sessions: SessionConfig,
+    /// Stop after this long (smoke runs); `None` runs until Ctrl-C.
+    pub duration: Option<Duration>,
+}
+
+/// What a lab run ended with, for scripts and exit codes.
+#[derive(Debug, Clone)]
+pub struct LabOutcome {
+    pub devices: usize,
+    pub up: usize,
+    pub samples: u64,
+    pub elapsed: Duration,
+}
+
+/// Starts the simulators, wires the southbound to every device, and reports
+/// until Ctrl-C or the optional duration.
+pub async fn run_lab(topology: &Topology, options: LabOptions) -> anyhow::Result<LabOutcome> {
+    let fabric = SimFabric::new(topology, options.sim.clone());
+    fabric.start().await?;
+    let state = Arc::new(FabricState::default());
+    let ingest = Arc::new(Ingest::default());
+    let southbound = Southbound::new(state.clone(), ingest.clone(), options.sessions.clone());
+    for node in &topology.nodes {
+        let address = fabric.address(&node.name).unwrap_or(node.address);
+        southbound.add_device(DeviceTarget {
+            name: node.name.clone(),
+            role: node.role,
+            address,
+        });
+    }
+    println!(
+        "strata lab: fabric {:?}: {} devices ({} packet, {} optical), {} links; simulators on {}",
+        topology.name,
+        topology.nodes.len(),
+        topology
+            .nodes
+            .iter()
+            .filter(|n| n.role == crate::model::Role::Packet)
+            .count(),
+        topology
+            .nodes
+            .iter()
+            .filter(|n| n.role == crate::model::Role::Optical)
+            .count(),
+        topology.links.len(),
+        address_range(&fabric, topology),
+    );
+    let outcome = report(&state, &ingest, topology.nodes.len(), options.duration).await;
+    southbound.shutdown();
+    fabric.shutdown().await;
+    Ok(outcome)
+}
+
+/// `strata sim`: only the simulators, for an external controller or client.
+pub async fn run_sims(
+    topology: &Topology,
+    options: SimOptions,
+    duration: Option<Duration>,
+) -> anyhow::Result<()> {
+    let fabric = SimFabric::new(topology, options);
+    fabric.start().await?;
+    println!(
+        "strata sim: {} gNMI devices of fabric {:?} listening on {} (Ctrl-C to stop)",
+        topology.nodes.len(),
+        topology.name,
+        address_range(&fabric, topology)
+    );
+    for node in &topology.nodes {
+        if let Some(a) = fabric.address(&node.name) {
+            println!(
+                "  {:<12} {:<8} {}",
+                node.name,
+                format!("{:?}", node.role).to_lowercase(),
+                a
+            );
+        }
+    }
+    wait(duration).await;
+    fabric.shutdown().await;
+    Ok(())
+}
+
+fn address_range(fabric: &SimFabric, topology: &Topology) -> String {
+    let mut addrs: Vec<_> = topology
+        .nodes
+        .iter()
+        .filter_map(|n| fabric.address(&n.name))
+        .collect();
+    addrs.sort();
+    match (addrs.first(), addrs.last()) {
+        (Some(a), Some(b)) if a != b => format!("{a} … {b}"),
+        (Some(a), _) => a.to_string(),
+        _ => "-".into(),
+    }
+}
+
+async fn wait(duration: Option<Duration>) {
+    match duration {
+        Some(d) => {
+            tokio::select! {
+                _ = tokio::time::sleep(d) => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        None => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// A live status line (rewritten in place on a terminal, every 10 s
+/// otherwise), plus one line per device up/down event.
+async fn report(
+    state: &FabricState,
+    ingest: &Ingest,
+    devices: usize,
+    duration: Option<Duration>,
+) -> LabOutcome {
+    let tty = std::io::stdout().is_terminal();
+    let start = Instant::now();
+    let mut events = state.subscribe();
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    let mut last = (Instant::now(), ingest.samples());
+    let mut rate = 0.0;
+    let mut all_up_reported = false;
+    let stop = wait(duration);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            ev = events.recv() => {
+                if let Ok(Event::DeviceDown { device, error }) = ev {
+                    if tty { print!("\r\x1b[2K"); }
+                    println!("device {device} down: {error}");
+                }
+            }
+            _ = ticker.tick() => {
+                let now = Instant::now();
+                let samples = ingest.samples();
+                let dt = now.duration_since(last.0).as_secs_f64();
+                if dt > 0.0 {
+                    rate = (samples - last.1) as f64 / dt;
+                }
+                last = (now, samples);
+                let c = state.counts();
+                let line = format!(
+                    "devices up {}/{} (connecting {}, down {}) | telemetry {} samples/s | {} samples total | up {}s",
+                    c.up, devices, c.connecting, c.down, human(rate), samples, start.elapsed().as_secs()
+                );
+                if tty {
+                    print!("\r\x1b[2K{line}");
+                    use std::io::Write;
+                    let _ = std::io::stdout().flush();
+                } else if start.elapsed().as_secs() % 10 == 0 || (c.up == devices && !all_up_reported) {
+                    println!("{line}");
+                }
+                if c.up == devices && !all_up_reported {
+                    all_up_reported = true;
+                    if tty { println!(); }
+                    println!("all {devices} devices up after {:.2}s", start.elapsed().as_secs_f64());
+                }
+            }
+        }
+    }
+    if tty {
+        println!();
+    }
+    let c = state.counts();
+    let outcome = LabOutcome {
+        devices,
+        up: c.up,
+        samples: ingest.samples(),
+        elapsed: start.elapsed(),
+    };
+    println!(
+        "lab stopped after {:.1}s: {}/{} devices up, {} telemetry samples ({} samples/s last second)",
+        outcome.elapsed.as_secs_f64(),
+        outcome.up,
+        outcome.devices,
+        outcome.samples,
+        human(rate)
+    );
+    outcome
+}
+
+fn human(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.2}M", x / 1e6)
+    } else if x >= 1e3 {
+        format!("{:.1}k", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}

@@ -1,0 +1,478 @@
+//! The per-device gNMI session task and the handle the controller uses.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::DashMap;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::{Channel, Endpoint};
+
+use super::backoff::Backoff;
+use crate::gnmi::parse_path;
+use crate::model::Role;
+use crate::proto::gnmi::g_nmi_client::GNmiClient;
+use crate::proto::gnmi::{
+    subscribe_request, subscribe_response, subscription_list, CapabilityRequest, Encoding,
+    GetRequest, GetResponse, SetRequest, SetResponse, SubscribeRequest, Subscription,
+    SubscriptionList, SubscriptionMode,
+};
+use crate::state::FabricState;
+use crate::telemetry::Ingest;
+
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub connect_timeout: Duration,
+    /// Deadline of one Set or Get, queueing included.
+    pub rpc_timeout: Duration,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    /// SAMPLE interval asked of devices for delay/loss/optical/counters.
+    pub sample_interval: Duration,
+    /// Commands queued per device before callers are told it is overloaded.
+    pub queue_depth: usize,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            connect_timeout: Duration::from_secs(3),
+            rpc_timeout: Duration::from_secs(5),
+            backoff_base: Duration::from_millis(200),
+            backoff_cap: Duration::from_secs(10),
+            sample_interval: Duration::from_secs(1),
+            queue_depth: 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DeviceTarget {
+    pub name: String,
+    pub role: Role,
+    pub address: SocketAddr,
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum SouthboundError {
+    #[error("unknown device {0:?}")]
+    UnknownDevice(String),
+    #[error("device {device} is not connected: {reason}")]
+    Unavailable { device: String, reason: String },
+    #[error("device {device} has {depth} requests queued; try later")]
+    Overloaded { device: String, depth: usize },
+    #[error("device {device} did not answer within {timeout:?}")]
+    Timeout { device: String, timeout: Duration },
+    /// The device answered with an error status (e.g. a rejected Set).
+    #[error("device {device} rejected the request: {code:?}: {message}")]
+    Rejected {
+        device: String,
+        code: tonic::Code,
+        message: String,
+    },
+}
+
+enum Command {
+    Set(
+        SetRequest,
+        oneshot::Sender<Result<SetResponse, SouthboundError>>,
+    ),
+    Get(
+        GetRequest,
+        oneshot::Sender<Result<GetResponse, SouthboundError>>,
+    ),
+}
+
+struct Session {
+    commands: mpsc::Sender<Command>,
+    task: JoinHandle<()>,
+}
+
+/// The controller's handle on every device session.
+pub struct Southbound {
+    sessions: DashMap<String, Session>,
+    state: Arc<FabricState>,
+    ingest: Arc<Ingest>,
+    config: SessionConfig,
+}
+
+impl Southbound {
+    pub fn new(state: Arc<FabricState>, ingest: Arc<Ingest>, config: SessionConfig) -> Arc<Self> {
+        Arc::new(Southbound {
+            sessions: DashMap::new(),
+            state,
+            ingest,
+            config,
+        })
+    }
+
+    pub fn state(&self) -> &Arc<FabricState> {
+        &self.state
+    }
+
+    /// Starts (or restarts) the session task for a device.
+    pub fn add_device(&self, target: DeviceTarget) {
+        let (tx, rx) = mpsc::channel(self.config.queue_depth);
+        self.state.session_connecting(&target.name);
+        let task = SessionTask {
+            target: target.clone(),
+            config: self.config.clone(),
+            state: self.state.clone(),
+            ingest: self.ingest.clone(),
+        };
+        let handle = tokio::spawn(task.run(rx));
+        if let Some(old) = self.sessions.insert(
+            target.name,
+            Session {
+                commands: tx,
+                task: handle,
+            },
+        ) {
+            old.task.abort();
+        }
+    }
+
+    pub fn remove_device(&self, name: &str) {
+        if let Some((_, s)) = self.sessions.remove(name) {
+            s.task.abort();
+        }
+        self.state.forget(name);
+    }
+
+    pub fn shutdown(&self) {
+        for s in self.sessions.iter() {
+            s.task.abort();
+        }
+        self.sessions.clear();
+    }
+
+    pub async fn set(&self, device: &str, req: SetRequest) -> Result<SetResponse, SouthboundError> {
+        self.call(device, |tx| Command::Set(req, tx)).await
+    }
+
+    pub async fn get(&self, device: &str, req: GetRequest) -> Result<GetResponse, SouthboundError> {
+        self.call(device, |tx| Command::Get(req, tx)).await
+    }
+
+    async fn call<T>(
+        &self,
+        device: &str,
+        make: impl FnOnce(oneshot::Sender<Result<T, SouthboundError>>) -> Command,
+    ) -> Result<T, SouthboundError> {
+        let commands = self
+            .sessions
+            .get(device)
+            .map(|s| s.commands.clone())
+            .ok_or_else(|| SouthboundError::UnknownDevice(device.to_string()))?;
+        let (tx, rx) = oneshot::channel();
+        commands.try_send(make(tx)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SouthboundError::Overloaded {
+                device: device.to_string(),
+                depth: self.config.queue_depth,
+            },
+            mpsc::error::TrySendError::Closed(_) => SouthboundError::Unavailable {
+                device: device.to_string(),
+                reason: "session stopped".into(),
+            },
+        })?;
+        let timeout = self.config.rpc_timeout;
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(SouthboundError::Unavailable {
+                device: device.to_string(),
+                reason: "session restarted".into(),
+            }),
+            Err(_) => Err(SouthboundError::Timeout {
+                device: device.to_string(),
+                timeout,
+            }),
+        }
+    }
+}
+
+impl Drop for Southbound {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+struct SessionTask {
+    target: DeviceTarget,
+    config: SessionConfig,
+    state: Arc<FabricState>,
+    ingest: Arc<Ingest>,
+}
+
+/// Models a device must announce for Strata to drive it.
+fn required_models(role: Role) -> &'static [&'static str] {
+    match role {
+        Role::Packet => &[
+            "openconfig-interfaces",
+            "openconfig-network-instance",
+            "openconfig-segment-routing",
+        ],
+        Role::Optical => &["openconfig-platform", "openconfig-terminal-device"],
+    }
+}
+
+/// What Strata streams from each kind of device.
+fn telemetry_paths(role: Role) -> (&'static [&'static str], &'static [&'static str]) {
+    match role {
+        Role::Packet => (
+            &[
+                "/interfaces/interface/link-performance/state",
+                "/interfaces/interface/state/counters",
+            ],
+            &["/interfaces/interface/state/oper-status"],
+        ),
+        Role::Optical => (
+            &["/components/component/optical-channel/state"],
+            &["/components/component/state/oper-status"],
+        ),
+    }
+}
+
+impl SessionTask {
+    async fn run(self, mut commands: mpsc::Receiver<Command>) {
+        let mut backoff = Backoff::new(self.config.backoff_base, self.config.backoff_cap);
+        let name = self.target.name.clone();
+        loop {
+            self.state.session_connecting(&name);
+            let reason = match self.connect().await {
+                Ok((client, models)) => {
+                    backoff.reset();
+                    tracing::info!(device = %name, address = %self.target.address, "gNMI session up");
+                    self.state.session_up(&name, models);
+                    let reason = self.serve(client, &mut commands).await;
+                    tracing::warn!(device = %name, %reason, "gNMI session down");
+                    reason
+                }
+                Err(reason) => {
+                    tracing::debug!(device = %name, %reason, attempt = backoff.attempts(), "gNMI connect failed");
+                    reason
+                }
+            };
+            self.state.session_down(&name, &reason);
+            let delay = backoff.next_delay(&mut rand::rng());
+            // While down, callers get a fast, clear error rather than a hang.
+            let sleep = tokio::time::sleep(delay);
+            tokio::pin!(sleep);
+            loop {
+                tokio::select! {
+                    _ = &mut sleep => break,
+                    cmd = commands.recv() => match cmd {
+                        Some(cmd) => self.refuse(cmd, &reason),
+                        None => return,
+                    },
+                }
+            }
+        }
+    }
+
+    fn refuse(&self, cmd: Command, reason: &str) {
+        let err = SouthboundError::Unavailable {
+            device: self.target.name.clone(),
+            reason: reason.to_string(),
+        };
+        match cmd {
+            Command::Set(_, tx) => {
+                let _ = tx.send(Err(err));
+            }
+            Command::Get(_, tx) => {
+                let _ = tx.send(Err(err));
+            }
+        }
+    }
+
+    async fn connect(&self) -> Result<(GNmiClient<Channel>, Vec<String>), String> {
+        let endpoint = Endpoint::from_shared(format!("http://{}", self.target.address))
+            .map_err(|e| e.to_string())?
+            .connect_timeout(self.config.connect_timeout)
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(5))
+            .keep_alive_timeout(Duration::from_secs(5));
+        let channel = tokio::time::timeout(self.config.connect_timeout, endpoint.connect())
+            .await
+            .map_err(|_| format!("connect timed out after {:?}", self.config.connect_timeout))?
+            .map_err(|e| format!("connect to {}: {e}", self.target.address))?;
+        let mut client = GNmiClient::new(channel).max_decoding_message_size(64 << 20);
+        let caps = tokio::time::timeout(
+            self.config.rpc_timeout,
+            client.capabilities(CapabilityRequest::default()),
+        )
+        .await
+        .map_err(|_| "Capabilities timed out".to_string())?
+        .map_err(|s| format!("Capabilities failed: {}: {}", s.code(), s.message()))?
+        .into_inner();
+        let models: Vec<String> = caps
+            .supported_models
+            .iter()
+            .map(|m| m.name.clone())
+            .collect();
+        let missing: Vec<&str> = required_models(self.target.role)
+            .iter()
+            .copied()
+            .filter(|m| !models.iter().any(|have| have == m))
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!("device lacks required models {missing:?}"));
+        }
+        if !caps
+            .supported_encodings
+            .contains(&(Encoding::JsonIetf as i32))
+        {
+            return Err("device does not support JSON_IETF encoding".into());
+        }
+        Ok((client, models))
+    }
+
+    /// Runs an up session until something breaks; returns why.
+    async fn serve(
+        &self,
+        client: GNmiClient<Channel>,
+        commands: &mut mpsc::Receiver<Command>,
+    ) -> String {
+        let telemetry = tokio::spawn(stream_telemetry(
+            client.clone(),
+            self.target.clone(),
+            self.config.sample_interval,
+            self.ingest.clone(),
+        ));
+        let reason = self.handle_commands(client, commands, telemetry).await;
+        reason
+    }
+
+    async fn handle_commands(
+        &self,
+        mut client: GNmiClient<Channel>,
+        commands: &mut mpsc::Receiver<Command>,
+        mut telemetry: JoinHandle<String>,
+    ) -> String {
+        loop {
+            tokio::select! {
+                ended = &mut telemetry => {
+                    return ended.unwrap_or_else(|e| format!("telemetry task failed: {e}"));
+                }
+                cmd = commands.recv() => {
+                    let Some(cmd) = cmd else {
+                        telemetry.abort();
+                        return "session closed".into();
+                    };
+                    let broken = match cmd {
+                        Command::Set(req, tx) => {
+                            let r = client.set(req).await;
+                            let broken = transport_broken(&r);
+                            let _ = tx.send(self.outcome(r));
+                            broken
+                        }
+                        Command::Get(req, tx) => {
+                            let r = client.get(req).await;
+                            let broken = transport_broken(&r);
+                            let _ = tx.send(self.outcome(r));
+                            broken
+                        }
+                    };
+                    if let Some(reason) = broken {
+                        telemetry.abort();
+                        return reason;
+                    }
+                }
+            }
+        }
+    }
+
+    fn outcome<T>(
+        &self,
+        r: Result<tonic::Response<T>, tonic::Status>,
+    ) -> Result<T, SouthboundError> {
+        r.map(tonic::Response::into_inner).map_err(|s| {
+            if s.code() == tonic::Code::Unavailable {
+                SouthboundError::Unavailable {
+                    device: self.target.name.clone(),
+                    reason: s.message().to_string(),
+                }
+            } else {
+                SouthboundError::Rejected {
+                    device: self.target.name.clone(),
+                    code: s.code(),
+                    message: s.message().to_string(),
+                }
+            }
+        })
+    }
+}
+
+fn transport_broken<T>(r: &Result<T, tonic::Status>) -> Option<String> {
+    match r {
+        Err(s) if s.code() == tonic::Code::Unavailable => {
+            Some(format!("device unavailable: {}", s.message()))
+        }
+        _ => None,
+    }
+}
+
+fn subscription(path: &str, mode: SubscriptionMode, sample: Duration) -> Subscription {
+    Subscription {
+        path: parse_path(path).ok(),
+        mode: mode as i32,
+        sample_interval: if mode == SubscriptionMode::Sample {
+            sample.as_nanos() as u64
+        } else {
+            0
+        },
+        ..Default::default()
+    }
+}
+
+/// One STREAM subscription per device: SAMPLE for measurements, ON_CHANGE for
+/// status. Returns why it ended.
+async fn stream_telemetry(
+    mut client: GNmiClient<Channel>,
+    target: DeviceTarget,
+    sample: Duration,
+    ingest: Arc<Ingest>,
+) -> String {
+    let (sampled, on_change) = telemetry_paths(target.role);
+    let mut subs: Vec<Subscription> = sampled
+        .iter()
+        .map(|p| subscription(p, SubscriptionMode::Sample, sample))
+        .collect();
+    subs.extend(
+        on_change
+            .iter()
+            .map(|p| subscription(p, SubscriptionMode::OnChange, sample)),
+    );
+    let request = SubscribeRequest {
+        request: Some(subscribe_request::Request::Subscribe(SubscriptionList {
+            subscription: subs,
+            mode: subscription_list::Mode::Stream as i32,
+            encoding: Encoding::Proto as i32,
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    // Keep our half of the stream open for the subscription's lifetime.
+    let (req_tx, req_rx) = mpsc::channel(1);
+    if req_tx.send(request).await.is_err() {
+        return "subscription request could not be queued".into();
+    }
+    let mut stream = match client.subscribe(ReceiverStream::new(req_rx)).await {
+        Ok(r) => r.into_inner(),
+        Err(s) => return format!("Subscribe failed: {}: {}", s.code(), s.message()),
+    };
+    loop {
+        match stream.message().await {
+            Ok(Some(resp)) => {
+                if let Some(subscribe_response::Response::Update(n)) = resp.response {
+                    ingest.on_notification(&target.name, &n);
+                }
+            }
+            Ok(None) => return "telemetry stream ended".into(),
+            Err(s) => return format!("telemetry stream broke: {}: {}", s.code(), s.message()),
+        }
+        // req_tx stays alive until here
+        let _ = &req_tx;
+    }
+}

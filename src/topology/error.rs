@@ -1,0 +1,99 @@
+//! What a rejected topology file reports, and the collector the checks share
+//! so that one run reports every problem, not just the first.
+
+use std::fmt;
+
+use super::lines::Lines;
+
+/// One problem in a topology file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// Path of the offending field, e.g. `links[3].a.node`; empty when the
+    /// problem is not about one field (unreadable file, YAML syntax).
+    pub field: String,
+    /// 1-based line in the file, when known.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// Every problem found in one topology source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopologyError {
+    /// The file path, or `<string>` for text parsed directly.
+    pub source_name: String,
+    pub errors: Vec<FieldError>,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.field.is_empty() {
+            write!(f, "{}: ", self.field)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// One line per error, compiler style: `file:line: field: message`.
+impl fmt::Display for TopologyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.errors.is_empty() {
+            return write!(f, "{}: invalid topology", self.source_name);
+        }
+        for (i, error) in self.errors.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            f.write_str(&self.source_name)?;
+            if let Some(line) = error.line {
+                write!(f, ":{line}")?;
+            }
+            write!(f, ": {error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TopologyError {}
+
+/// Collects errors, attaching the line of each field from the pre-pass.
+pub(super) struct Sink<'l> {
+    lines: &'l Lines,
+    errors: Vec<FieldError>,
+}
+
+impl<'l> Sink<'l> {
+    pub(super) fn new(lines: &'l Lines) -> Self {
+        Sink {
+            lines,
+            errors: Vec::new(),
+        }
+    }
+
+    pub(super) fn error(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        let field = field.into();
+        self.errors.push(FieldError {
+            line: self.lines.line_of(&field),
+            field,
+            message: message.into(),
+        });
+    }
+
+    pub(super) fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    /// Names another place in the file for messages like "already used by …".
+    pub(super) fn place(&self, path: &str) -> String {
+        match self.lines.line_of(path) {
+            Some(line) => format!("{path} (line {line})"),
+            None => path.to_string(),
+        }
+    }
+
+    /// The errors in file order; checks run pass by pass, readers read top
+    /// to bottom. The sort is stable, so errors on one line keep check order.
+    pub(super) fn into_errors(mut self) -> Vec<FieldError> {
+        self.errors.sort_by_key(|e| e.line.unwrap_or(0));
+        self.errors
+    }
+}

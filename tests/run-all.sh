@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The project's whole test suite: formatting, lints, Rust unit + integration
+# tests, and the pygnmi interop check against a running simulator.
+# Installs what it needs (Rust components, a Python venv with pygnmi).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain components"
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --quiet -- -D warnings
+
+step "cargo build (the strata binary used by interop tests)"
+cargo build --quiet --bin strata
+
+step "python venv with pygnmi"
+VENV="${STRATA_VENV:-target/venv}"
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/pip" install --quiet --disable-pip-version-check 'pygnmi==0.8.15'
+
+step "cargo test"
+cargo test --quiet 2>&1 | tee target/cargo-test.log
+# cargo prints one 'test result' line per test binary
+grep -q "test result: ok" target/cargo-test.log
+
+step "pygnmi interop"
+STRATA_BIN="$PWD/target/debug/strata" "$VENV/bin/python" tests/interop/pygnmi_interop.py
+
+step "strata lab smoke run (example topology, 8 s)"
+timeout 120 ./target/debug/strata lab --duration 8 | tail -3
