@@ -144,12 +144,18 @@ async fn report(
     loop {
         tokio::select! {
             _ = &mut stop => break,
-            ev = events.recv() => {
-                if let Ok(Event::DeviceDown { device, error }) = ev {
+            ev = events.recv() => match ev {
+                Ok(Event::DeviceDown { device, error }) => {
                     if tty { print!("\r\x1b[2K"); }
                     println!("device {device} down: {error}");
                 }
-            }
+                Ok(Event::DeviceUp { .. }) if !all_up_reported && state.counts().up == devices => {
+                    all_up_reported = true;
+                    if tty { print!("\r\x1b[2K"); }
+                    println!("all {devices} devices up after {:.2}s", start.elapsed().as_secs_f64());
+                }
+                _ => {}
+            },
             _ = ticker.tick() => {
                 let now = Instant::now();
                 let samples = ingest.samples();
@@ -167,13 +173,8 @@ async fn report(
                     print!("\r\x1b[2K{line}");
                     use std::io::Write;
                     let _ = std::io::stdout().flush();
-                } else if start.elapsed().as_secs() % 10 == 0 || (c.up == devices && !all_up_reported) {
+                } else if start.elapsed().as_secs() % 10 == 0 {
                     println!("{line}");
-                }
-                if c.up == devices && !all_up_reported {
-                    all_up_reported = true;
-                    if tty { println!(); }
-                    println!("all {devices} devices up after {:.2}s", start.elapsed().as_secs_f64());
                 }
             }
         }

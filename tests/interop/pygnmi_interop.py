@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -52,6 +53,18 @@ def wait_listening(port, timeout=20.0):
 
 
 RESULTS = []
+
+# pygnmi reads each subscription on a thread that re-raises CANCELLED when the
+# client closes its own channel; that is the client shutting down, not a fault.
+_default_hook = threading.excepthook
+
+
+def _quiet_cancel(args):
+    if "CANCELLED" not in repr(args.exc_value):
+        _default_hook(args)
+
+
+threading.excepthook = _quiet_cancel
 
 
 def check(name, cond, detail=""):
