@@ -222,6 +222,9 @@ fn seed(tree: &mut Tree, path: &str, value: serde_json::Value) {
 fn packet_factory_tree(topology: &Topology, name: &str) -> Tree {
     let mut tree = Tree::new(schemas::packet_schema());
     let mut ifaces: Vec<(String, u64)> = vec![("lo0".to_string(), 0)];
+    if let Some(node) = topology.node(name) {
+        ifaces.extend(node.access_interfaces.iter().map(|i| (i.clone(), 100)));
+    }
     for link in topology.links_of(name) {
         if link.layer != Layer::Packet {
             continue;

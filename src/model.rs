@@ -48,6 +48,8 @@ pub struct Node {
     pub node_sid: Option<u32>,
     /// Interface names used by links, in file order, without duplicates.
     pub interfaces: Vec<String>,
+    /// Customer-facing ports (packet nodes) where services attach.
+    pub access_interfaces: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

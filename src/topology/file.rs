@@ -29,6 +29,7 @@ pub(super) struct TopologyFile {
 pub(super) struct DefaultsFile {
     pub address_base: Option<SocketAddr>,
     pub capacity_gbps: Option<f64>,
+    pub access_interfaces: Option<Vec<String>>,
 }
 
 pub(super) struct NodeFile {
@@ -41,6 +42,7 @@ pub(super) struct NodeFile {
     pub address: Option<SocketAddr>,
     pub router_id: Option<Ipv4Addr>,
     pub node_sid: Option<u32>,
+    pub access_interfaces: Option<Vec<String>>,
 }
 
 #[derive(Default)]
@@ -78,7 +80,7 @@ impl LinkFile {
 }
 
 const TOP_KEYS: &[&str] = &["name", "defaults", "nodes", "links"];
-const DEFAULTS_KEYS: &[&str] = &["address_base", "capacity_gbps"];
+const DEFAULTS_KEYS: &[&str] = &["address_base", "capacity_gbps", "access_interfaces"];
 const NODE_KEYS: &[&str] = &[
     "name",
     "role",
@@ -87,6 +89,7 @@ const NODE_KEYS: &[&str] = &[
     "address",
     "router_id",
     "node_sid",
+    "access_interfaces",
 ];
 const LOCATION_KEYS: &[&str] = &["lat", "lon"];
 const ENDPOINT_KEYS: &[&str] = &["node", "interface"];
@@ -121,6 +124,7 @@ pub(super) fn decode(doc: &Value, sink: &mut Sink) -> TopologyFile {
             file.defaults = DefaultsFile {
                 address_base: d.optional("address_base", sink),
                 capacity_gbps: d.optional("capacity_gbps", sink),
+                access_interfaces: d.optional("access_interfaces", sink),
             };
         }
     }
@@ -167,6 +171,7 @@ fn decode_node(index: usize, item: &Value, sink: &mut Sink) -> Option<NodeFile> 
         address: f.optional("address", sink),
         router_id: f.optional("router_id", sink),
         node_sid: f.optional("node_sid", sink),
+        access_interfaces: f.optional("access_interfaces", sink),
     })
 }
 

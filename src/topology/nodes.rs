@@ -94,6 +94,7 @@ pub(super) fn check(files: &[NodeFile], defaults: &DefaultsFile, sink: &mut Sink
                 router_id: file.router_id,
                 node_sid: file.node_sid,
                 interfaces: Vec::new(),
+                access_interfaces: access_interfaces(file, role, defaults, sink),
             });
         }
     }
@@ -195,4 +196,39 @@ impl<K: Eq + Hash + Debug> Unique<K> {
         self.owners.insert(value, path.to_string());
         true
     }
+}
+
+/// A packet node's own access ports, else the fabric default; optical nodes
+/// have none (services attach to routers).
+fn access_interfaces(
+    file: &NodeFile,
+    role: Role,
+    defaults: &DefaultsFile,
+    sink: &mut Sink,
+) -> Vec<String> {
+    let path = format!("{}.access_interfaces", file.path());
+    if role == Role::Optical {
+        if file.access_interfaces.is_some() {
+            sink.error(
+                path,
+                "optical nodes have no access interfaces; services attach to packet nodes",
+            );
+        }
+        return Vec::new();
+    }
+    let list = file
+        .access_interfaces
+        .clone()
+        .or_else(|| defaults.access_interfaces.clone())
+        .unwrap_or_default();
+    let mut seen = std::collections::HashSet::new();
+    for name in &list {
+        if name.is_empty() || !seen.insert(name) {
+            sink.error(
+                path.clone(),
+                format!("access interface {name:?} is empty or listed twice"),
+            );
+        }
+    }
+    list
 }

@@ -749,3 +749,29 @@ fn lines_in_the_shipped_example() {
     let e = sole_error(&text, "links[9].b.node", "unknown node \"mci-ot9\"");
     assert_eq!(e.line, Some(line_of(&text, "mci-ot9")));
 }
+
+// --- access interfaces ---------------------------------------------------
+
+#[test]
+fn access_interfaces_default_to_packet_nodes_only() {
+    let t = parse_str(US_METRO).expect("valid");
+    assert_eq!(t.node("atl-pe2").unwrap().access_interfaces.len(), 4);
+    assert!(t.node("atl-ot1").unwrap().access_interfaces.is_empty());
+}
+
+#[test]
+fn access_interface_used_by_a_link_is_an_error() {
+    let text = "name: t\ndefaults:\n  address_base: 127.0.0.1:50000\nnodes:\n  - name: pe1\n    role: packet\n    access_interfaces: [x]\n  - name: pe2\n    role: packet\nlinks:\n  - a: {node: pe1, interface: x}\n    b: {node: pe2, interface: x}\n    layer: packet\n";
+    let e = sole_error(text, "nodes[0].access_interfaces", "also used by a link");
+    assert_eq!(e.line, Some(7));
+}
+
+#[test]
+fn access_interfaces_on_optical_nodes_are_refused() {
+    let text = "name: t\ndefaults:\n  address_base: 127.0.0.1:50000\nnodes:\n  - name: ot1\n    role: optical\n    access_interfaces: [x]\n";
+    sole_error(
+        text,
+        "nodes[0].access_interfaces",
+        "optical nodes have no access interfaces",
+    );
+}

@@ -28,6 +28,21 @@ pub(super) fn build(file: TopologyFile, sink: &mut Sink) -> Option<Topology> {
     let links: Vec<Link> = drafts.into_iter().filter_map(finish_link).collect();
     let mut nodes = node_index.nodes;
     add_interfaces(&mut nodes, &links);
+    for (i, node) in nodes.iter().enumerate() {
+        if let Some(clash) = node
+            .access_interfaces
+            .iter()
+            .find(|a| node.interfaces.contains(a))
+        {
+            sink.error(
+                format!("nodes[{i}].access_interfaces"),
+                format!("{clash:?} is also used by a link of {}", node.name),
+            );
+        }
+    }
+    if sink.has_errors() {
+        return None;
+    }
     Some(Topology {
         name: file.name?,
         nodes,
