@@ -3,7 +3,12 @@
 
 use std::{env, path::PathBuf};
 
-const PROTOS: &[&str] = &["proto/gnmi/gnmi.proto", "proto/gnmi_ext/gnmi_ext.proto"];
+const PROTOS: &[&str] = &[
+    "proto/gnmi/gnmi.proto",
+    "proto/gnmi_ext/gnmi_ext.proto",
+    "proto/strata/v1/strata.proto",
+    "proto/strata/sim/v1/control.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");

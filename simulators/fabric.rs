@@ -114,6 +114,8 @@ impl SimFabric {
         for name in self.devices.keys() {
             self.start_device(name).await?;
         }
+        // Devices answer with measurements from their first request on.
+        self.measure_once();
         let fabric = self.clone();
         Ok(tokio::spawn(async move { fabric.measure_loop().await }))
     }

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::controller::Controller;
 use crate::model::Topology;
 use crate::simulators::fabric::{SimFabric, SimOptions};
 use crate::southbound::{DeviceTarget, SessionConfig, Southbound};
@@ -13,8 +14,12 @@ use crate::telemetry::Ingest;
 
 #[derive(Debug, Clone)]
 pub struct LabOptions {
+    /// Where the northbound strata.v1 API listens.
+    pub listen: std::net::SocketAddr,
     pub sim: SimOptions,
     pub sessions: SessionConfig,
+    /// Telemetry thresholds, hysteresis and hold-down of the closed loop.
+    pub health: crate::telemetry::health::HealthConfig,
     /// Stop after this long (smoke runs); `None` runs until Ctrl-C.
     pub duration: Option<Duration>,
 }
@@ -44,6 +49,27 @@ pub async fn run_lab(topology: &Topology, options: LabOptions) -> anyhow::Result
             address,
         });
     }
+    let listener = crate::northbound::bind(options.listen).await?;
+    let listen = listener.local_addr()?;
+    let controller = Controller::new(topology.clone(), southbound.clone(), Some(state.clone()));
+    // Telemetry → link health → reroute.
+    let (readings_tx, readings_rx) = tokio::sync::mpsc::channel(65_536);
+    ingest.feed(readings_tx);
+    let closed_loop = crate::controller::closed_loop::ClosedLoop::new(
+        controller.clone(),
+        topology,
+        options.health.clone(),
+    );
+    crate::controller::closed_loop::spawn(closed_loop, readings_rx, Duration::from_millis(100));
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let api = tokio::spawn(crate::northbound::serve_with(
+        controller,
+        listener,
+        Some(fabric.clone()),
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
     println!(
         "strata lab: fabric {:?}: {} devices ({} packet, {} optical), {} links; simulators on {}",
         topology.name,
@@ -61,20 +87,37 @@ pub async fn run_lab(topology: &Topology, options: LabOptions) -> anyhow::Result
         topology.links.len(),
         address_range(&fabric, topology),
     );
+    println!("northbound strata.v1 API and fault injection on {listen} (gRPC; reflection and health enabled)");
     let outcome = report(&state, &ingest, topology.nodes.len(), options.duration).await;
+    let _ = stop_tx.send(());
+    if let Ok(Err(e)) = api.await {
+        eprintln!("northbound API stopped with an error: {e}");
+    }
     southbound.shutdown();
     fabric.shutdown().await;
     Ok(outcome)
 }
 
-/// `strata sim`: only the simulators, for an external controller or client.
+/// `strata sim`: only the simulators, for an external controller or client,
+/// with fault injection on `control`.
 pub async fn run_sims(
     topology: &Topology,
     options: SimOptions,
+    control: std::net::SocketAddr,
     duration: Option<Duration>,
 ) -> anyhow::Result<()> {
     let fabric = SimFabric::new(topology, options);
     fabric.start().await?;
+    let listener = tokio::net::TcpListener::bind(control)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen for fault injection on {control}: {e}"))?;
+    let control = listener.local_addr()?;
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(crate::simulators::control::service(fabric.clone()))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    println!("fault injection (strata.sim.v1.FaultInjection) on {control}");
     println!(
         "strata sim: {} gNMI devices of fabric {:?} listening on {} (Ctrl-C to stop)",
         topology.nodes.len(),

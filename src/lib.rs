@@ -2,14 +2,19 @@
 //!
 //! See `../shared/DESIGN.md` for the rooms and the one-way data flow.
 
+pub mod controller;
 pub mod gnmi;
 pub mod lab;
 pub mod model;
+pub mod northbound;
+pub mod pathcomp;
 pub mod proto;
+pub mod render;
 pub mod southbound;
 pub mod state;
 pub mod telemetry;
 pub mod topology;
+pub mod watch;
 
 #[path = "../simulators/mod.rs"]
 pub mod simulators;

@@ -40,6 +40,9 @@ enum Command {
         /// SAMPLE interval the controller subscribes with (ms).
         #[arg(long, default_value_t = 1000)]
         sample_interval_ms: u64,
+        /// Address of the northbound strata.v1 gRPC API.
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        listen: std::net::SocketAddr,
     },
     /// Run the gNMI device simulators of a topology (one port per device).
     Sim {
@@ -49,9 +52,100 @@ enum Command {
         duration: Option<f64>,
         #[arg(long, default_value_t = 200)]
         measure_interval_ms: u64,
+        /// Where the fault-injection gRPC service listens.
+        #[arg(long, default_value = "127.0.0.1:50052")]
+        control: std::net::SocketAddr,
+    },
+    /// Live operator view of a running controller: links, telemetry, breaches, reroutes.
+    Watch {
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        api: std::net::SocketAddr,
+        /// Print one frame and exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Inject a fault into a running lab or simulator.
+    Fault {
+        /// The lab's API address, or the simulator's --control address.
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        api: std::net::SocketAddr,
+        #[command(subcommand)]
+        fault: FaultCommand,
     },
     /// Validate a topology file and summarise it.
     Topology { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum FaultCommand {
+    /// Add delay and/or loss to a link.
+    Impair {
+        link: String,
+        #[arg(long, default_value_t = 0)]
+        delay_us: u32,
+        #[arg(long, default_value_t = 0.0)]
+        loss_percent: f64,
+    },
+    /// Cut a link (a fiber cut takes down every link riding it).
+    Cut { link: String },
+    /// Clear every fault on a link.
+    Restore { link: String },
+    /// Lower the OSNR of channels on a fiber.
+    Osnr { link: String, penalty_db: f64 },
+    /// Power-cut a device.
+    Crash { device: String },
+    /// Boot a crashed device (optionally with its configuration lost).
+    Restart {
+        device: String,
+        #[arg(long)]
+        wipe: bool,
+    },
+}
+
+async fn fault(api: std::net::SocketAddr, cmd: FaultCommand) -> Result<String, String> {
+    use strata::proto::strata::sim::v1 as pb;
+    let mut client =
+        pb::fault_injection_client::FaultInjectionClient::connect(format!("http://{api}"))
+            .await
+            .map_err(|e| format!("cannot reach {api}: {e}"))?;
+    let reply = match cmd {
+        FaultCommand::Impair {
+            link,
+            delay_us,
+            loss_percent,
+        } => {
+            client
+                .impair_link(pb::ImpairLinkRequest {
+                    link,
+                    extra_delay_us: delay_us,
+                    loss_percent,
+                })
+                .await
+        }
+        FaultCommand::Cut { link } => client.cut_link(pb::LinkRequest { link }).await,
+        FaultCommand::Restore { link } => client.restore_link(pb::LinkRequest { link }).await,
+        FaultCommand::Osnr { link, penalty_db } => {
+            client
+                .degrade_osnr(pb::DegradeOsnrRequest { link, penalty_db })
+                .await
+        }
+        FaultCommand::Crash { device } => {
+            client
+                .crash_device(pb::DeviceRequest {
+                    device,
+                    wipe: false,
+                })
+                .await
+        }
+        FaultCommand::Restart { device, wipe } => {
+            client
+                .restart_device(pb::DeviceRequest { device, wipe })
+                .await
+        }
+    };
+    reply
+        .map(|r| r.into_inner().detail)
+        .map_err(|s| format!("{:?}: {}", s.code(), s.message()))
 }
 
 fn load(path: Option<&PathBuf>) -> Result<Topology, String> {
@@ -105,9 +199,11 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             duration,
             measure_interval_ms,
             sample_interval_ms,
+            listen,
         } => {
             let topology = load(topology.as_ref())?;
             let options = LabOptions {
+                listen,
                 sim: SimOptions {
                     measure_interval: Duration::from_millis(measure_interval_ms.max(10)),
                     ephemeral_ports: false,
@@ -117,6 +213,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                     ..SessionConfig::default()
                 },
                 duration: secs(duration)?,
+                health: strata::telemetry::health::HealthConfig::default(),
             };
             let outcome = lab::run_lab(&topology, options)
                 .await
@@ -132,15 +229,26 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             topology,
             duration,
             measure_interval_ms,
+            control,
         } => {
             let topology = load(topology.as_ref())?;
             let options = SimOptions {
                 measure_interval: Duration::from_millis(measure_interval_ms.max(10)),
                 ephemeral_ports: false,
             };
-            lab::run_sims(&topology, options, secs(duration)?)
+            lab::run_sims(&topology, options, control, secs(duration)?)
                 .await
                 .map_err(|e| e.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Watch { api, once } => {
+            strata::watch::run(api, once)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Fault { api, fault: cmd } => {
+            println!("{}", fault(api, cmd).await?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Topology { file } => {

@@ -10,5 +10,21 @@ pub mod gnmi {
     tonic::include_proto!("gnmi");
 }
 
+/// The northbound API.
+pub mod strata {
+    #[allow(clippy::all, clippy::pedantic)]
+    pub mod v1 {
+        tonic::include_proto!("strata.v1");
+    }
+
+    /// Fault injection on the simulated fabric.
+    pub mod sim {
+        #[allow(clippy::all, clippy::pedantic)]
+        pub mod v1 {
+            tonic::include_proto!("strata.sim.v1");
+        }
+    }
+}
+
 /// Serialized descriptors of every compiled proto, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("strata_descriptor");

@@ -24,7 +24,7 @@ VENV="${STRATA_VENV:-target/venv}"
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
-"$VENV/bin/pip" install --quiet --disable-pip-version-check 'pygnmi==0.8.15'
+"$VENV/bin/pip" install --quiet --disable-pip-version-check 'pygnmi==0.8.15' 'grpcio-tools>=1.60'
 
 step "cargo test"
 cargo test --quiet 2>&1 | tee target/cargo-test.log
@@ -33,6 +33,9 @@ grep -q "test result: ok" target/cargo-test.log
 
 step "pygnmi interop"
 STRATA_BIN="$PWD/target/debug/strata" "$VENV/bin/python" tests/interop/pygnmi_interop.py
+
+step "grpcio orchestrator interop (stubs generated from proto/strata/v1)"
+STRATA_BIN="$PWD/target/debug/strata" "$VENV/bin/python" tests/interop/grpcio_orchestrator.py
 
 step "strata lab smoke run (example topology, 8 s)"
 timeout 120 ./target/debug/strata lab --duration 8 | tail -3

@@ -635,21 +635,33 @@ fn remove_concrete(schema: &SchemaNode, value: &mut Value, elems: &[PathElem]) -
                 return false;
             };
             let k = entry_key(&vals);
-            if rest.is_empty() {
+            let removed = if rest.is_empty() {
                 entries.remove(&k).is_some()
             } else {
                 entries
                     .get_mut(&k)
                     .is_some_and(|e| remove_concrete(child_schema, e, rest))
+            };
+            if entries.is_empty() {
+                map.remove(name);
             }
+            removed
         }
         _ => {
-            if rest.is_empty() {
+            let removed = if rest.is_empty() {
                 map.remove(name).is_some()
             } else {
                 map.get_mut(name)
                     .is_some_and(|c| remove_concrete(child_schema, c, rest))
+            };
+            // A container left with nothing in it is no data at all.
+            if map
+                .get(name)
+                .is_some_and(|c| c.as_object().is_some_and(Map::is_empty))
+            {
+                map.remove(name);
             }
+            removed
         }
     }
 }

@@ -40,10 +40,14 @@ pub fn fast_sessions() -> SessionConfig {
 }
 
 pub async fn start_sims(topology: &Topology) -> Arc<SimFabric> {
+    start_sims_every(topology, Duration::from_millis(50)).await
+}
+
+pub async fn start_sims_every(topology: &Topology, measure: Duration) -> Arc<SimFabric> {
     let fabric = SimFabric::new(
         topology,
         SimOptions {
-            measure_interval: Duration::from_millis(50),
+            measure_interval: measure,
             ephemeral_ports: true,
         },
     );
@@ -52,10 +56,19 @@ pub async fn start_sims(topology: &Topology) -> Arc<SimFabric> {
 }
 
 pub async fn start_lab(topology: &Topology) -> Lab {
-    let fabric = start_sims(topology).await;
+    start_lab_with(topology, Duration::from_millis(50), fast_sessions()).await
+}
+
+/// Big fabrics in parallel tests on 2 cores: measure and sample less often.
+pub async fn start_lab_with(
+    topology: &Topology,
+    measure: Duration,
+    sessions: SessionConfig,
+) -> Lab {
+    let fabric = start_sims_every(topology, measure).await;
     let state = Arc::new(FabricState::default());
     let ingest = Arc::new(Ingest::default());
-    let southbound = Southbound::new(state.clone(), ingest.clone(), fast_sessions());
+    let southbound = Southbound::new(state.clone(), ingest.clone(), sessions);
     for node in &topology.nodes {
         southbound.add_device(DeviceTarget {
             name: node.name.clone(),
@@ -109,4 +122,92 @@ pub fn json_update(p: &str, value: serde_json::Value) -> Update {
 
 pub fn json_of(tv: &TypedValue) -> serde_json::Value {
     strata::gnmi::value::typed_to_json(tv).expect("json value")
+}
+
+pub const US_METRO: &str = include_str!("../../examples/us-metro.yaml");
+
+pub fn us_metro() -> Topology {
+    strata::topology::parse_str(US_METRO).expect("examples/us-metro.yaml is valid")
+}
+
+/// Simulators + southbound + controller + northbound API on loopback.
+pub struct ApiLab {
+    pub lab: Lab,
+    pub controller: Arc<strata::controller::Controller>,
+    pub endpoint: String,
+}
+
+pub async fn start_api_lab(topology: &Topology) -> ApiLab {
+    let sessions = SessionConfig {
+        sample_interval: Duration::from_millis(1000),
+        rpc_timeout: Duration::from_secs(15),
+        ..fast_sessions()
+    };
+    let lab = start_lab_with(topology, Duration::from_millis(500), sessions).await;
+    assert!(
+        eventually(Duration::from_secs(20), || lab.state.counts().up
+            == topology.nodes.len())
+        .await,
+        "all sessions up: {:?}",
+        lab.state.counts()
+    );
+    let controller = strata::controller::Controller::new(
+        topology.clone(),
+        lab.southbound.clone(),
+        Some(lab.state.clone()),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(strata::northbound::serve(
+        controller.clone(),
+        listener,
+        std::future::pending(),
+    ));
+    ApiLab {
+        lab,
+        controller,
+        endpoint,
+    }
+}
+
+/// Reads one value from a simulated device's tree.
+pub fn device_leaf(fabric: &SimFabric, device: &str, p: &str) -> Option<serde_json::Value> {
+    fabric
+        .device(device)?
+        .read(|t| t.leaf_value(&path(p)).cloned())
+}
+
+/// Config of every network instance and TE policy on a device, for
+/// before/after comparisons.
+pub fn device_config(fabric: &SimFabric, device: &str) -> serde_json::Value {
+    use strata::gnmi::tree::{DataFilter, Tree};
+    fabric
+        .device(device)
+        .map(|d| {
+            d.read(|t| {
+                let mut out = serde_json::Map::new();
+                for root in [
+                    "/network-instances",
+                    "/components",
+                    "/terminal-device/logical-channels",
+                ] {
+                    if let Ok(found) = t.find(&path(root)) {
+                        if let Some(f) = found.first() {
+                            out.insert(root.into(), Tree::export(f, true, DataFilter::Config));
+                        }
+                    }
+                }
+                for f in t
+                    .find(&path("/interfaces/interface/subinterfaces"))
+                    .unwrap_or_default()
+                {
+                    out.insert(
+                        strata::gnmi::format_path(&f.path),
+                        Tree::export(&f, true, DataFilter::Config),
+                    );
+                }
+                serde_json::Value::Object(out)
+            })
+        })
+        .unwrap_or(serde_json::Value::Null)
 }

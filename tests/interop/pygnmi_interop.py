@@ -79,7 +79,8 @@ def main():
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write(topo)
         topo_file = f.name
-    sim = subprocess.Popen([str(BIN), "sim", "--topology", topo_file, "--measure-interval-ms", "50"],
+    sim = subprocess.Popen([str(BIN), "sim", "--topology", topo_file, "--measure-interval-ms", "50",
+                            "--control", "127.0.0.1:0"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         pe1 = base  # first node in the file

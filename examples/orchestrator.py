@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""A minimal orchestrator for Strata's northbound API, the way an
+orchestration system would use it: Python stubs generated with grpcio-tools
+from proto/strata/v1/strata.proto, then plain gRPC calls.
+
+    pip install grpcio grpcio-tools
+    examples/orchestrator.py --api 127.0.0.1:50051 eline acme nva-pe1:ce-0/1/0:100 chi-pe1:ce-0/1/0:100 --gbps 10
+    examples/orchestrator.py policy sea-lax sea-pe1 lax-pe1 --color 200 --max-latency-us 20000
+    examples/orchestrator.py wavelength sea-pdx-1 sea-ot1 pdx-ot1
+    examples/orchestrator.py list
+"""
+import argparse
+import importlib
+import json
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import grpc
+from google.protobuf import json_format
+from grpc_tools import protoc
+
+PROTO_ROOT = Path(__file__).resolve().parents[1] / "proto"
+
+
+def load_stubs():
+    """Generates strata/v1/strata_pb2{,_grpc}.py into a temp dir and imports them."""
+    out = Path(tempfile.mkdtemp(prefix="strata-stubs-"))
+    include = Path(protoc.__file__).parent / "_proto"
+    rc = protoc.main([
+        "protoc", f"-I{PROTO_ROOT}", f"-I{include}",
+        f"--python_out={out}", f"--grpc_python_out={out}",
+        str(PROTO_ROOT / "strata" / "v1" / "strata.proto"),
+    ])
+    if rc != 0:
+        raise SystemExit(f"grpc_tools.protoc failed with {rc}")
+    for pkg in (out / "strata", out / "strata" / "v1"):
+        (pkg / "__init__.py").touch()
+    sys.path.insert(0, str(out))
+    return importlib.import_module("strata.v1.strata_pb2"), importlib.import_module("strata.v1.strata_pb2_grpc")
+
+
+pb, rpc = load_stubs()
+
+
+def show(msg):
+    print(json.dumps(json_format.MessageToDict(msg, preserving_proto_field_name=True), indent=2))
+
+
+def attachment(text):
+    device, interface, vlan = text.rsplit(":", 2) if text.count(":") >= 2 else (None, None, None)
+    if device is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not DEVICE:INTERFACE:VLAN")
+    return pb.Attachment(device=device, interface=interface, vlan=int(vlan))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--api", default="127.0.0.1:50051", help="Strata northbound address")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    e = sub.add_parser("eline", help="create an EVPN E-Line")
+    e.add_argument("name")
+    e.add_argument("a", type=attachment)
+    e.add_argument("b", type=attachment)
+    e.add_argument("--gbps", type=float, default=0.0)
+    lan = sub.add_parser("elan", help="create an EVPN E-LAN")
+    lan.add_argument("name")
+    lan.add_argument("attachments", type=attachment, nargs="+")
+    lan.add_argument("--gbps", type=float, default=0.0)
+    p = sub.add_parser("policy", help="create an SR-TE policy")
+    p.add_argument("name")
+    p.add_argument("headend")
+    p.add_argument("endpoint")
+    p.add_argument("--color", type=int, default=100)
+    p.add_argument("--max-latency-us", type=int, default=0)
+    p.add_argument("--gbps", type=float, default=0.0)
+    p.add_argument("--metric", choices=["latency", "igp", "te", "hops"], default="latency")
+    w = sub.add_parser("wavelength", help="create a 400ZR wavelength")
+    w.add_argument("name")
+    w.add_argument("a")
+    w.add_argument("b")
+    w.add_argument("--mode", type=int, default=1)
+    sub.add_parser("list", help="list services, policies and wavelengths")
+    d = sub.add_parser("delete", help="delete a service, policy or wavelength by id")
+    d.add_argument("id")
+    args = ap.parse_args(argv)
+
+    channel = grpc.insecure_channel(args.api)
+    services = rpc.ServicesStub(channel)
+    policies = rpc.PoliciesStub(channel)
+    wavelengths = rpc.WavelengthsStub(channel)
+    request_id = str(uuid.uuid4())
+    try:
+        if args.cmd in ("eline", "elan"):
+            kind = pb.SERVICE_TYPE_E_LINE if args.cmd == "eline" else pb.SERVICE_TYPE_E_LAN
+            atts = [args.a, args.b] if args.cmd == "eline" else args.attachments
+            show(services.CreateService(pb.CreateServiceRequest(
+                request_id=request_id,
+                spec=pb.ServiceSpec(name=args.name, type=kind, attachments=atts, bandwidth_gbps=args.gbps))))
+        elif args.cmd == "policy":
+            metric = {"latency": pb.METRIC_LATENCY, "igp": pb.METRIC_IGP, "te": pb.METRIC_TE, "hops": pb.METRIC_HOP_COUNT}[args.metric]
+            show(policies.CreatePolicy(pb.CreatePolicyRequest(
+                request_id=request_id,
+                spec=pb.PolicySpec(name=args.name, headend=args.headend, endpoint=args.endpoint, color=args.color,
+                                   constraints=pb.Constraints(metric=metric, max_latency_us=args.max_latency_us,
+                                                              bandwidth_gbps=args.gbps)))))
+        elif args.cmd == "wavelength":
+            show(wavelengths.CreateWavelength(pb.CreateWavelengthRequest(
+                request_id=request_id,
+                spec=pb.WavelengthSpec(name=args.name, a=args.a, b=args.b, operational_mode=args.mode))))
+        elif args.cmd == "list":
+            show(services.ListServices(pb.ListServicesRequest()))
+            show(policies.ListPolicies(pb.ListPoliciesRequest()))
+            show(wavelengths.ListWavelengths(pb.ListWavelengthsRequest()))
+        elif args.cmd == "delete":
+            if args.id.startswith("svc-"):
+                show(services.DeleteService(pb.DeleteServiceRequest(id=args.id)))
+            elif args.id.startswith("pol-"):
+                show(policies.DeletePolicy(pb.DeletePolicyRequest(id=args.id)))
+            else:
+                show(wavelengths.DeleteWavelength(pb.DeleteWavelengthRequest(id=args.id)))
+    except grpc.RpcError as err:
+        print(f"{err.code().name}: {err.details()}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

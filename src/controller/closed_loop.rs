@@ -1,0 +1,284 @@
+//! The closed loop: link readings in, link health judged (smoothing,
+//! thresholds, hysteresis, hold-down, silence), and on a transition the
+//! affected policies re-placed through `link_condition`.
+//!
+//! Time comes from the readings and ticks, so a scripted sequence replays the
+//! same way every time (see tests/closed_loop.rs).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::reroute::{LinkCondition, RerouteReport};
+use super::Controller;
+use crate::model::{Layer, Topology};
+use crate::proto::strata::v1 as api;
+use crate::telemetry::health::{HealthConfig, LinkHealth, Metric, Reading, State, Transition};
+use crate::telemetry::PortReading;
+
+pub struct ClosedLoop {
+    controller: Arc<Controller>,
+    config: HealthConfig,
+    health: HashMap<String, LinkHealth>,
+    /// (device, interface or optical channel) → link.
+    ports: HashMap<(String, String), String>,
+    /// Fiber → packet links riding it.
+    riders: HashMap<String, Vec<String>>,
+    /// Packet links taken down because a fiber under them failed.
+    fiber_down: HashMap<String, BTreeSet<String>>,
+}
+
+/// What one reading or tick led to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoopAction {
+    pub link: String,
+    pub transition: Transition,
+    pub reports: Vec<RerouteReport>,
+}
+
+impl ClosedLoop {
+    pub fn new(controller: Arc<Controller>, topology: &Topology, config: HealthConfig) -> Self {
+        let mut ports = HashMap::new();
+        let mut health = HashMap::new();
+        let mut riders: HashMap<String, Vec<String>> = HashMap::new();
+        for l in &topology.links {
+            for end in [&l.a, &l.b] {
+                let port = match l.layer {
+                    Layer::Packet => end.interface.clone(),
+                    _ => crate::render::optical_channel_component(&end.interface),
+                };
+                ports.insert((end.node.clone(), port), l.name.clone());
+            }
+            health.insert(l.name.clone(), LinkHealth::new(f64::from(l.latency_us)));
+            if l.layer == Layer::Packet {
+                for r in &l.rides {
+                    riders.entry(r.clone()).or_default().push(l.name.clone());
+                }
+            }
+        }
+        ClosedLoop {
+            controller,
+            config,
+            health,
+            ports,
+            riders,
+            fiber_down: HashMap::new(),
+        }
+    }
+
+    pub fn link_of(&self, device: &str, port: &str) -> Option<&String> {
+        self.ports.get(&(device.to_string(), port.to_string()))
+    }
+
+    pub fn health(&self, link: &str) -> Option<&LinkHealth> {
+        self.health.get(link)
+    }
+
+    /// Feeds one reading taken at `now_ns`.
+    pub async fn observe(
+        &mut self,
+        device: &str,
+        port: &str,
+        reading: Reading,
+        now_ns: u64,
+    ) -> Option<LoopAction> {
+        let link = self.link_of(device, port)?.clone();
+        // An optical channel that is not carrying a wavelength has nothing to judge.
+        if let Reading::OsnrDb(v) = reading {
+            if v <= 0.0 {
+                return None;
+            }
+        }
+        let h = self.health.get_mut(&link)?;
+        let t = h.observe(reading, now_ns, &self.config);
+        let tx = self.controller.telemetry();
+        if tx.receiver_count() > 0 {
+            let (metric, value) = match reading {
+                Reading::DelayUs(v) => ("delay_us", v),
+                Reading::LossPercent(v) => ("loss_percent", v),
+                Reading::OsnrDb(v) => ("osnr_db", v),
+                Reading::Up(up) => ("up", if up { 1.0 } else { 0.0 }),
+            };
+            let state = match h.state {
+                State::Healthy => "healthy",
+                State::Degraded { .. } => "degraded",
+                State::Recovering { .. } => "recovering",
+            };
+            let _ = tx.send(api::TelemetrySample {
+                device: device.to_string(),
+                port: port.to_string(),
+                link: link.clone(),
+                metric: metric.to_string(),
+                value,
+                timestamp_ns: now_ns as i64,
+                state: state.to_string(),
+            });
+        }
+        Some(self.act(&link, t?).await)
+    }
+
+    /// Advances timers (hold-down, silence) on every link.
+    pub async fn tick(&mut self, now_ns: u64) -> Vec<LoopAction> {
+        let mut fired = Vec::new();
+        for (link, h) in self.health.iter_mut() {
+            if let Some(t) = h.tick(now_ns, &self.config) {
+                fired.push((link.clone(), t));
+            }
+        }
+        fired.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut actions = Vec::new();
+        for (link, t) in fired {
+            actions.push(self.act(&link, t).await);
+        }
+        actions
+    }
+
+    async fn act(&mut self, link: &str, t: Transition) -> LoopAction {
+        let is_fiber = self.riders.contains_key(link)
+            || self
+                .controller
+                .read()
+                .topology
+                .link(link)
+                .is_some_and(|l| l.layer != Layer::Packet);
+        let mut reports = Vec::new();
+        match t {
+            Transition::Breached {
+                metric,
+                value,
+                threshold,
+            } => {
+                let reason = format!(
+                    "{link} breached: {} {value:.1} vs threshold {threshold:.1}",
+                    metric.name()
+                );
+                self.controller
+                    .events()
+                    .publish(api::Change::Updated, &reason, |_| {
+                        api::event::Object::Breach(api::BreachEvent {
+                            link: link.to_string(),
+                            metric: metric.name().to_string(),
+                            value,
+                            threshold,
+                            cleared: false,
+                        })
+                    });
+                if is_fiber {
+                    let riders = self.riders.get(link).cloned().unwrap_or_default();
+                    for r in riders {
+                        self.fiber_down
+                            .entry(r.clone())
+                            .or_default()
+                            .insert(link.to_string());
+                        reports.push(
+                            self.controller
+                                .link_condition(
+                                    &r,
+                                    LinkCondition::Down,
+                                    &format!("rerouted: fiber {reason}"),
+                                )
+                                .await,
+                        );
+                    }
+                } else {
+                    let condition = match metric {
+                        Metric::DelayUs => LinkCondition::Slow {
+                            delay_us: value.round() as u32,
+                        },
+                        _ => LinkCondition::Down,
+                    };
+                    reports.push(
+                        self.controller
+                            .link_condition(link, condition, &format!("rerouted: {reason}"))
+                            .await,
+                    );
+                }
+            }
+            Transition::Restored => {
+                let reason = format!(
+                    "{link} healthy for the hold-down ({:?})",
+                    self.config.hold_down
+                );
+                self.controller
+                    .events()
+                    .publish(api::Change::Updated, &reason, |_| {
+                        api::event::Object::Breach(api::BreachEvent {
+                            link: link.to_string(),
+                            cleared: true,
+                            ..Default::default()
+                        })
+                    });
+                if is_fiber {
+                    let riders = self.riders.get(link).cloned().unwrap_or_default();
+                    for r in riders {
+                        let still_down = self.fiber_down.get_mut(&r).map(|s| {
+                            s.remove(link);
+                            !s.is_empty()
+                        });
+                        let own_ok = !self.health.get(&r).is_some_and(LinkHealth::is_degraded);
+                        if still_down != Some(true) && own_ok {
+                            reports.push(
+                                self.controller
+                                    .link_condition(
+                                        &r,
+                                        LinkCondition::Nominal,
+                                        &format!("restored: {reason}"),
+                                    )
+                                    .await,
+                            );
+                        }
+                    }
+                } else if self.fiber_down.get(link).is_none_or(|s| s.is_empty()) {
+                    reports.push(
+                        self.controller
+                            .link_condition(
+                                link,
+                                LinkCondition::Nominal,
+                                &format!("restored: {reason}"),
+                            )
+                            .await,
+                    );
+                }
+            }
+            Transition::Recovering | Transition::Relapsed => {}
+        }
+        LoopAction {
+            link: link.to_string(),
+            transition: t,
+            reports,
+        }
+    }
+}
+
+fn now_ns() -> u64 {
+    super::events::now_ns().max(0) as u64
+}
+
+/// Runs the loop on live telemetry until the reading channel closes.
+pub fn spawn(
+    mut lp: ClosedLoop,
+    mut rx: mpsc::Receiver<PortReading>,
+    tick: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(tick);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                r = rx.recv() => match r {
+                    // Device timestamps order samples per device; the loop judges
+                    // on its own clock so skewed or replayed timestamps cannot stall it.
+                    Some(r) => {
+                        let _ = lp.observe(&r.device, &r.port, r.reading, now_ns()).await;
+                    }
+                    None => return,
+                },
+                _ = ticker.tick() => {
+                    let _ = lp.tick(now_ns()).await;
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,282 @@
+//! The controller: intents in, paths computed, devices programmed, events out.
+//!
+//! Writers are serialised by one apply lock (like a reconcile loop working one
+//! request at a time), compute against a consistent view, program devices with
+//! rollback, and only then commit to the in-memory state — so readers never see
+//! an intent the devices did not accept, and never wait on device I/O.
+
+pub mod closed_loop;
+pub mod error;
+pub mod events;
+mod intent;
+mod policies;
+pub mod pools;
+pub mod programmer;
+mod records;
+pub mod reroute;
+mod services;
+mod wavelengths;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::model::Topology;
+use crate::pathcomp::optical::{FiberGraph, Spectrum};
+use crate::pathcomp::TeGraph;
+use crate::state::FabricState;
+
+pub use error::ApiError;
+use events::EventLog;
+use pools::IdPool;
+use programmer::Programmer;
+pub use records::{PolicyRecord, ServiceRecord, WavelengthRecord};
+
+/// EVIs and VNIs Strata allocates from when a service does not name its own.
+pub const EVI_RANGE: (u32, u32) = (1000, 65_535);
+pub const VNI_RANGE: (u32, u32) = (10_000, 16_777_215);
+pub const DEFAULT_COLOR: u32 = 100;
+pub const DEFAULT_MAX_SID_DEPTH: usize = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Policy,
+    Service,
+    Wavelength,
+}
+
+pub struct Inner {
+    pub topology: Topology,
+    pub graph: TeGraph,
+    pub fibers: FiberGraph,
+    pub spectrum: Spectrum,
+    pub policies: BTreeMap<String, PolicyRecord>,
+    pub services: BTreeMap<String, ServiceRecord>,
+    pub wavelengths: BTreeMap<String, WavelengthRecord>,
+    pub evis: IdPool,
+    pub vnis: IdPool,
+    /// (kind, request id) → (fingerprint of the request, object id).
+    requests: HashMap<(Kind, String), (Vec<u8>, String)>,
+    /// Transponder ports carrying a wavelength: (node, port) → wavelength id.
+    ports: HashMap<(String, String), String>,
+    /// Link → policies whose current path uses it, so a change to one link
+    /// recomputes only the policies that ride it.
+    link_index: HashMap<String, BTreeSet<String>>,
+    /// Links currently degraded by telemetry.
+    pub degraded: BTreeSet<String>,
+    next_id: u64,
+}
+
+impl Inner {
+    /// Records a placed policy: reserves its bandwidth and indexes its links.
+    fn insert_policy(&mut self, record: PolicyRecord) {
+        policies::reserve(
+            &mut self.graph,
+            &record.path,
+            record.constraints.bandwidth_gbps,
+        );
+        for link in record.path.links(&self.graph) {
+            self.link_index
+                .entry(link)
+                .or_default()
+                .insert(record.id.clone());
+        }
+        self.policies.insert(record.id.clone(), record);
+    }
+
+    /// Forgets a policy: releases its bandwidth and unindexes its links.
+    fn remove_policy(&mut self, id: &str) -> Option<PolicyRecord> {
+        let record = self.policies.remove(id)?;
+        policies::release(
+            &mut self.graph,
+            &record.path,
+            record.constraints.bandwidth_gbps,
+        );
+        for link in record.path.links(&self.graph) {
+            if let Some(set) = self.link_index.get_mut(&link) {
+                set.remove(id);
+                if set.is_empty() {
+                    self.link_index.remove(&link);
+                }
+            }
+        }
+        Some(record)
+    }
+
+    /// Policies whose current path uses `link`.
+    pub fn policies_using(&self, link: &str) -> Vec<String> {
+        self.link_index
+            .get(link)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn new_id(&mut self, prefix: &str) -> String {
+        self.next_id += 1;
+        format!("{prefix}-{}", self.next_id)
+    }
+
+    fn name_taken(&self, kind: Kind, name: &str) -> Option<String> {
+        match kind {
+            Kind::Policy => self
+                .policies
+                .values()
+                .find(|p| p.spec.name == name)
+                .map(|p| p.id.clone()),
+            Kind::Service => self
+                .services
+                .values()
+                .find(|s| s.spec.name == name)
+                .map(|s| s.id.clone()),
+            Kind::Wavelength => self
+                .wavelengths
+                .values()
+                .find(|w| w.spec.name == name)
+                .map(|w| w.id.clone()),
+        }
+    }
+}
+
+pub struct Controller {
+    inner: RwLock<Inner>,
+    apply: tokio::sync::Mutex<()>,
+    programmer: Arc<dyn Programmer>,
+    events: Arc<EventLog>,
+    sessions: Option<Arc<FabricState>>,
+    telemetry: tokio::sync::broadcast::Sender<crate::proto::strata::v1::TelemetrySample>,
+}
+
+impl Controller {
+    pub fn new(
+        topology: Topology,
+        programmer: Arc<dyn Programmer>,
+        sessions: Option<Arc<FabricState>>,
+    ) -> Arc<Self> {
+        let graph = TeGraph::packet_layer(&topology);
+        let fibers = FiberGraph::from_topology(&topology);
+        let spectrum = Spectrum::default();
+        let controller = Arc::new(Controller {
+            inner: RwLock::new(Inner {
+                topology,
+                graph,
+                fibers,
+                spectrum,
+                policies: BTreeMap::new(),
+                services: BTreeMap::new(),
+                wavelengths: BTreeMap::new(),
+                evis: IdPool::new("evi", EVI_RANGE.0, EVI_RANGE.1),
+                vnis: IdPool::new("vni", VNI_RANGE.0, VNI_RANGE.1),
+                requests: HashMap::new(),
+                ports: HashMap::new(),
+                link_index: HashMap::new(),
+                degraded: BTreeSet::new(),
+                next_id: 0,
+            }),
+            apply: tokio::sync::Mutex::new(()),
+            programmer,
+            events: Arc::new(EventLog::default()),
+            sessions,
+            telemetry: tokio::sync::broadcast::channel(16_384).0,
+        });
+        if let Some(state) = &controller.sessions {
+            tokio::spawn(forward_device_events(
+                state.clone(),
+                controller.events.clone(),
+            ));
+        }
+        controller
+    }
+
+    pub fn events(&self) -> &Arc<EventLog> {
+        &self.events
+    }
+
+    /// Live link telemetry for `Events.WatchTelemetry`.
+    pub fn telemetry(
+        &self,
+    ) -> &tokio::sync::broadcast::Sender<crate::proto::strata::v1::TelemetrySample> {
+        &self.telemetry
+    }
+
+    pub fn sessions(&self) -> Option<&Arc<FabricState>> {
+        self.sessions.as_ref()
+    }
+
+    pub fn read(&self) -> RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A retried create (same request id, same request) returns the object it
+    /// created; the same id with a different request is refused.
+    fn replay<T>(
+        &self,
+        kind: Kind,
+        request_id: &str,
+        fingerprint: &[u8],
+        lookup: impl FnOnce(&Inner, &str) -> Option<T>,
+    ) -> Result<Option<T>, ApiError> {
+        if request_id.is_empty() {
+            return Ok(None);
+        }
+        let inner = self.read();
+        match inner.requests.get(&(kind, request_id.to_string())) {
+            None => Ok(None),
+            Some((fp, _)) if fp != fingerprint => Err(ApiError::AlreadyExists(format!(
+                "request_id {request_id:?} was already used for a different request"
+            ))),
+            Some((_, id)) => Ok(lookup(&inner, id)),
+        }
+    }
+
+    fn remember(inner: &mut Inner, kind: Kind, request_id: &str, fingerprint: Vec<u8>, id: &str) {
+        if !request_id.is_empty() {
+            inner.requests.insert(
+                (kind, request_id.to_string()),
+                (fingerprint, id.to_string()),
+            );
+        }
+    }
+}
+
+/// Device session changes become watchable events.
+async fn forward_device_events(state: Arc<FabricState>, events: Arc<EventLog>) {
+    use crate::proto::strata::v1::{event, Change, DeviceEvent, SessionState};
+    use crate::state::Event;
+    let mut rx = state.subscribe();
+    loop {
+        let ev = match rx.recv().await {
+            Ok(ev) => ev,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(_) => return,
+        };
+        let (device, session, error) = match ev {
+            Event::DeviceUp { device } => (device, SessionState::Up, String::new()),
+            Event::DeviceDown { device, error } => (device, SessionState::Down, error),
+        };
+        let reason = format!(
+            "device {device} session {}",
+            if error.is_empty() {
+                "up".to_string()
+            } else {
+                format!("down: {error}")
+            }
+        );
+        events.publish(Change::Updated, &reason, |_| {
+            event::Object::Device(DeviceEvent {
+                device,
+                session: session as i32,
+                error,
+            })
+        });
+    }
+}
+
+pub(crate) fn set_of<T: Ord + Clone>(v: &[T]) -> BTreeSet<T> {
+    v.iter().cloned().collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,263 @@
+//! SR-TE policies: place (CSPF or disjoint), compress to a SID list, program
+//! the headend, reserve bandwidth.
+
+use prost::Message;
+
+use super::error::{not_found, precondition, ApiError};
+use super::intent::{self, PolicyIntent};
+use super::programmer::{apply, Plan};
+use super::records::{labels, PolicyRecord};
+use super::{Controller, Inner, Kind};
+use crate::pathcomp::{self, Path, PathError, Segment, TeGraph};
+use crate::proto::strata::v1 as api;
+use crate::render;
+
+/// Where a policy goes and how it is spelled on the headend.
+pub(super) struct Placement {
+    pub path: Path,
+    pub segments: Vec<Segment>,
+}
+
+pub(super) fn path_error(what: &str, e: PathError) -> ApiError {
+    precondition(format!("{what}: {e}"))
+}
+
+/// Computes a policy's path on `graph` (which carries current reservations).
+pub(super) fn place(
+    inner: &Inner,
+    graph: &TeGraph,
+    intent: &PolicyIntent,
+    what: &str,
+) -> Result<Placement, ApiError> {
+    let src = graph.node_id(&intent.headend).ok_or_else(|| {
+        precondition(format!(
+            "{what}: headend {} is not in the packet graph",
+            intent.headend
+        ))
+    })?;
+    let dst = graph.node_id(&intent.endpoint).ok_or_else(|| {
+        precondition(format!(
+            "{what}: endpoint {} is not in the packet graph",
+            intent.endpoint
+        ))
+    })?;
+    let path = match &intent.disjoint {
+        Some((other, kind)) => {
+            let other = inner.policies.get(other).ok_or_else(|| {
+                not_found(
+                    "spec.constraints.disjoint_from",
+                    format!("policy {other:?}"),
+                )
+            })?;
+            pathcomp::disjoint_from(graph, src, dst, &intent.constraints, &other.path, *kind)
+        }
+        None => pathcomp::cspf(graph, src, dst, &intent.constraints),
+    }
+    .map_err(|e| path_error(what, e))?;
+    let segments = pathcomp::compress(graph, &path, Some(intent.max_sid_depth))
+        .map_err(|e| path_error(what, e))?;
+    Ok(Placement { path, segments })
+}
+
+pub(super) fn reserve(graph: &mut TeGraph, path: &Path, gbps: f64) {
+    if gbps > 0.0 {
+        for &e in &path.edges {
+            if let Some(edge) = graph.edges.get_mut(e) {
+                edge.reserved_gbps += gbps;
+            }
+        }
+    }
+}
+
+pub(super) fn release(graph: &mut TeGraph, path: &Path, gbps: f64) {
+    if gbps > 0.0 {
+        for &e in &path.edges {
+            if let Some(edge) = graph.edges.get_mut(e) {
+                edge.reserved_gbps = (edge.reserved_gbps - gbps).max(0.0);
+            }
+        }
+    }
+}
+
+pub(super) fn render_policy(
+    name: &str,
+    color: u32,
+    endpoint_address: &str,
+    segments: &[Segment],
+    discriminator: u32,
+) -> render::ConfigItem {
+    render::sr_policy(&render::SrPolicyConfig {
+        name,
+        color,
+        endpoint: endpoint_address,
+        labels: &labels(segments),
+        discriminator,
+    })
+}
+
+impl Controller {
+    pub async fn create_policy(
+        &self,
+        req: api::CreatePolicyRequest,
+    ) -> Result<api::Policy, ApiError> {
+        let _apply = self.apply.lock().await;
+        let spec = req
+            .spec
+            .ok_or_else(|| super::error::invalid("spec", "required"))?;
+        let fingerprint = spec.encode_to_vec();
+        if let Some(p) = self.replay(Kind::Policy, &req.request_id, &fingerprint, |i, id| {
+            i.policies.get(id).map(|p| p.to_api(&i.graph))
+        })? {
+            return Ok(p);
+        }
+        let (intent, placement) = {
+            let inner = self.read();
+            let intent = intent::policy(&inner, &spec)?;
+            if let Some(id) = inner.name_taken(Kind::Policy, &spec.name) {
+                return Err(ApiError::AlreadyExists(format!(
+                    "spec.name: policy {:?} already exists ({id})",
+                    spec.name
+                )));
+            }
+            if let Some(p) = inner.policies.values().find(|p| {
+                p.headend == intent.headend
+                    && p.color == intent.color
+                    && p.endpoint == intent.endpoint
+            }) {
+                return Err(ApiError::AlreadyExists(format!(
+                    "spec: {} already has a color {} policy to {} ({})",
+                    intent.headend, intent.color, intent.endpoint, p.id
+                )));
+            }
+            let placement = place(&inner, &inner.graph, &intent, "no path for the policy")?;
+            (intent, placement)
+        };
+        let mut plan = Plan::default();
+        plan.create(
+            &intent.headend,
+            vec![render_policy(
+                &spec.name,
+                intent.color,
+                &intent.endpoint_address,
+                &placement.segments,
+                1,
+            )],
+            vec![render::sr_policy_path(
+                intent.color,
+                &intent.endpoint_address,
+            )],
+        );
+        apply(self.programmer.as_ref(), &plan).await?;
+
+        let mut inner = self.write();
+        let id = inner.new_id("pol");
+        let mut record = PolicyRecord {
+            id: id.clone(),
+            spec,
+            owner: None,
+            headend: intent.headend,
+            endpoint: intent.endpoint,
+            endpoint_address: intent.endpoint_address,
+            color: intent.color,
+            constraints: intent.constraints,
+            disjoint: intent.disjoint,
+            max_sid_depth: intent.max_sid_depth,
+            path: placement.path,
+            segments: placement.segments,
+            revision: 0,
+            discriminator: 1,
+            displaced_by: Default::default(),
+        };
+        let view = record.to_api(&inner.graph);
+        let revision = self
+            .events
+            .publish(api::Change::Created, "policy created", |rev| {
+                let mut v = view.clone();
+                v.revision = rev;
+                api::event::Object::Policy(v)
+            });
+        record.revision = revision;
+        let out = record.to_api(&inner.graph);
+        inner.insert_policy(record);
+        Controller::remember(&mut inner, Kind::Policy, &req.request_id, fingerprint, &id);
+        Ok(out)
+    }
+
+    pub fn get_policy(&self, id: &str) -> Result<api::Policy, ApiError> {
+        let inner = self.read();
+        inner
+            .policies
+            .get(id)
+            .map(|p| p.to_api(&inner.graph))
+            .ok_or_else(|| not_found("id", format!("policy {id:?}")))
+    }
+
+    pub fn list_policies(&self, headend: &str, owner: &str) -> Vec<api::Policy> {
+        let inner = self.read();
+        inner
+            .policies
+            .values()
+            .filter(|p| headend.is_empty() || p.headend == headend)
+            .filter(|p| owner.is_empty() || p.owner.as_deref() == Some(owner))
+            .map(|p| p.to_api(&inner.graph))
+            .collect()
+    }
+
+    pub async fn delete_policy(&self, id: &str, revision: u64) -> Result<u64, ApiError> {
+        let _apply = self.apply.lock().await;
+        let plan = {
+            let inner = self.read();
+            let p = inner
+                .policies
+                .get(id)
+                .ok_or_else(|| not_found("id", format!("policy {id:?}")))?;
+            if let Some(owner) = &p.owner {
+                return Err(precondition(format!(
+                    "policy {id} is transport of service {owner}; delete the service instead"
+                )));
+            }
+            if revision != 0 && revision != p.revision {
+                return Err(ApiError::Aborted(format!(
+                    "policy {id} is at revision {}, not {revision}",
+                    p.revision
+                )));
+            }
+            if let Some(dep) = inner
+                .policies
+                .values()
+                .find(|o| o.disjoint.as_ref().is_some_and(|(d, _)| d == id))
+            {
+                return Err(precondition(format!(
+                    "policy {} is placed disjoint from {id}; delete it first",
+                    dep.id
+                )));
+            }
+            let mut plan = Plan::default();
+            plan.remove(
+                &p.headend,
+                vec![render::sr_policy_path(p.color, &p.endpoint_address)],
+                vec![render_policy(
+                    &p.spec.name,
+                    p.color,
+                    &p.endpoint_address,
+                    &p.segments,
+                    p.discriminator,
+                )],
+            );
+            plan
+        };
+        apply(self.programmer.as_ref(), &plan).await?;
+        let mut inner = self.write();
+        let Some(record) = inner.remove_policy(id) else {
+            return Err(not_found("id", format!("policy {id:?}")));
+        };
+        let view = record.to_api(&inner.graph);
+        Ok(self
+            .events
+            .publish(api::Change::Deleted, "policy deleted", |rev| {
+                let mut v = view;
+                v.revision = rev;
+                api::event::Object::Policy(v)
+            }))
+    }
+}

@@ -1,0 +1,148 @@
+//! What the controller keeps per accepted intent, and its API view.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::pathcomp::optical::WavelengthPlan;
+use crate::pathcomp::{Constraints, Disjointness, Path, Segment, TeGraph};
+use crate::proto::strata::v1 as api;
+
+#[derive(Debug, Clone)]
+pub struct PolicyRecord {
+    pub id: String,
+    pub spec: api::PolicySpec,
+    pub owner: Option<String>,
+    pub headend: String,
+    pub endpoint: String,
+    pub endpoint_address: String,
+    pub color: u32,
+    pub constraints: Constraints,
+    pub disjoint: Option<(String, Disjointness)>,
+    pub max_sid_depth: usize,
+    pub path: Path,
+    pub segments: Vec<Segment>,
+    pub revision: u64,
+    pub discriminator: u32,
+    /// Degraded links this policy was moved off (it returns when they recover).
+    pub displaced_by: BTreeSet<String>,
+}
+
+pub fn label_of(s: &Segment) -> u32 {
+    match s {
+        Segment::Node { label, .. } | Segment::Adjacency { label, .. } => *label,
+    }
+}
+
+pub fn labels(segments: &[Segment]) -> Vec<u32> {
+    segments.iter().map(label_of).collect()
+}
+
+pub fn computed_path(g: &TeGraph, path: &Path, segments: &[Segment]) -> api::ComputedPath {
+    api::ComputedPath {
+        nodes: path.node_names(g),
+        links: path.links(g),
+        latency_us: path.latency_us,
+        cost: path.cost,
+        segments: segments
+            .iter()
+            .map(|s| match s {
+                Segment::Node { node, label } => api::Segment {
+                    label: *label,
+                    target: g
+                        .nodes
+                        .get(*node)
+                        .map(|n| api::segment::Target::Node(n.name.clone())),
+                },
+                Segment::Adjacency { edge, label } => api::Segment {
+                    label: *label,
+                    target: g
+                        .edges
+                        .get(*edge)
+                        .map(|e| api::segment::Target::Adjacency(e.link.clone())),
+                },
+            })
+            .collect(),
+    }
+}
+
+impl PolicyRecord {
+    pub fn to_api(&self, g: &TeGraph) -> api::Policy {
+        api::Policy {
+            id: self.id.clone(),
+            spec: Some(self.spec.clone()),
+            path: Some(computed_path(g, &self.path, &self.segments)),
+            state: api::PolicyState::Programmed as i32,
+            revision: self.revision,
+            owner: self.owner.clone().unwrap_or_default(),
+            endpoint_address: self.endpoint_address.clone(),
+        }
+    }
+
+    pub fn labels(&self) -> Vec<u32> {
+        labels(&self.segments)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceRecord {
+    pub id: String,
+    pub spec: api::ServiceSpec,
+    pub evi: u32,
+    pub vni: u32,
+    pub route_target: String,
+    pub route_distinguishers: BTreeMap<String, String>,
+    /// PE → (interface, VLAN) attachments on it.
+    pub attachments: BTreeMap<String, Vec<(String, u32)>>,
+    pub policies: Vec<String>,
+    pub revision: u64,
+}
+
+impl ServiceRecord {
+    pub fn to_api(&self) -> api::Service {
+        api::Service {
+            id: self.id.clone(),
+            spec: Some(self.spec.clone()),
+            evi: self.evi,
+            vni: self.vni,
+            route_target: self.route_target.clone(),
+            route_distinguishers: self.route_distinguishers.clone().into_iter().collect(),
+            transport_policies: self.policies.clone(),
+            state: api::ServiceState::Active as i32,
+            revision: self.revision,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WavelengthRecord {
+    pub id: String,
+    pub spec: api::WavelengthSpec,
+    pub plan: WavelengthPlan,
+    pub mode: u16,
+    pub power_dbm: f64,
+    pub a_port: String,
+    pub b_port: String,
+    pub a_logical: u32,
+    pub b_logical: u32,
+    /// SRLGs this wavelength added to the packet link it carries.
+    pub carried_srlgs: BTreeSet<u32>,
+    pub revision: u64,
+}
+
+impl WavelengthRecord {
+    pub fn to_api(&self) -> api::Wavelength {
+        api::Wavelength {
+            id: self.id.clone(),
+            spec: Some(self.spec.clone()),
+            fibers: self.plan.fibers.clone(),
+            nodes: self.plan.nodes.clone(),
+            frequency_mhz: self.plan.frequency_mhz,
+            channel: self.plan.channel as u32,
+            length_km: self.plan.length_km,
+            estimated_osnr_db: self.plan.osnr_db,
+            required_osnr_db: self.plan.required_osnr_db,
+            a_port: self.a_port.clone(),
+            b_port: self.b_port.clone(),
+            revision: self.revision,
+        }
+    }
+}

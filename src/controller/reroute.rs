@@ -1,0 +1,262 @@
+//! The closed loop's actuator: a link's health changed, so re-place only the
+//! policies that ride it (or that it displaced), make-before-break.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::future::join_all;
+
+use super::policies::{place, render_policy};
+use super::programmer::Programmer;
+use super::records::PolicyRecord;
+use super::{Controller, Inner};
+use crate::pathcomp::{Path, Segment};
+use crate::proto::strata::v1 as api;
+use crate::render::{self, ConfigItem};
+
+/// What happened to the link, as the controller applies it to the TE graph.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkCondition {
+    /// Measured delay replaces the TE latency (policies with bounds or a
+    /// latency metric move if a better path exists).
+    Slow { delay_us: u32 },
+    /// Unusable: pruned from path computation.
+    Down,
+    /// Back to its nominal attributes.
+    Nominal,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reroute {
+    pub policy: String,
+    pub headend: String,
+    pub from_links: Vec<String>,
+    pub to_links: Vec<String>,
+    pub labels: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RerouteReport {
+    pub considered: usize,
+    pub rerouted: Vec<Reroute>,
+    /// Policies with no better (or no) path; they keep their current one.
+    pub unchanged: usize,
+    pub failed: Vec<(String, String)>,
+}
+
+fn candidate_path_path(color: u32, endpoint: &str, discriminator: u32) -> String {
+    format!(
+        "{}/candidate-paths/candidate-path[protocol-origin=PCEP][originator-id={}][originator-asn=0][discriminator={discriminator}]",
+        render::sr_policy_path(color, endpoint),
+        render::OWNER
+    )
+}
+
+struct Move {
+    id: String,
+    headend: String,
+    old_discriminator: u32,
+    new_discriminator: u32,
+    path: Path,
+    segments: Vec<Segment>,
+    item: ConfigItem,
+    old_path_item: String,
+}
+
+impl Controller {
+    /// Applies a link condition and re-places the affected policies.
+    pub async fn link_condition(
+        &self,
+        link: &str,
+        condition: LinkCondition,
+        reason: &str,
+    ) -> RerouteReport {
+        let _apply = self.apply.lock().await;
+        let affected = {
+            let mut inner = self.write();
+            let nominal = inner.topology.link(link).map(|l| l.latency_us);
+            match &condition {
+                LinkCondition::Slow { delay_us } => {
+                    inner.graph.set_link_latency(link, *delay_us);
+                    inner.degraded.insert(link.to_string());
+                }
+                LinkCondition::Down => {
+                    inner.graph.set_link_up(link, false);
+                    inner.degraded.insert(link.to_string());
+                }
+                LinkCondition::Nominal => {
+                    inner.graph.set_link_up(link, true);
+                    if let Some(n) = nominal {
+                        inner.graph.set_link_latency(link, n);
+                    }
+                    inner.degraded.remove(link);
+                }
+            }
+            match condition {
+                LinkCondition::Nominal => inner
+                    .policies
+                    .values()
+                    .filter(|p| p.displaced_by.contains(link))
+                    .map(|p| p.id.clone())
+                    .collect::<Vec<_>>(),
+                _ => inner.policies_using(link),
+            }
+        };
+        self.replace_policies(&affected, link, &condition, reason)
+            .await
+    }
+
+    async fn replace_policies(
+        &self,
+        ids: &[String],
+        link: &str,
+        condition: &LinkCondition,
+        reason: &str,
+    ) -> RerouteReport {
+        let mut report = RerouteReport {
+            considered: ids.len(),
+            ..Default::default()
+        };
+        let moves: Vec<Move> = {
+            let inner = self.read();
+            ids.iter()
+                .filter_map(|id| {
+                    let p = inner.policies.get(id)?;
+                    match replan(&inner, p) {
+                        Some((path, segments)) if path.edges != p.path.edges => {
+                            let d = p.discriminator + 1;
+                            Some(Move {
+                                id: id.clone(),
+                                headend: p.headend.clone(),
+                                old_discriminator: p.discriminator,
+                                new_discriminator: d,
+                                item: render_policy(
+                                    &p.spec.name,
+                                    p.color,
+                                    &p.endpoint_address,
+                                    &segments,
+                                    d,
+                                ),
+                                old_path_item: candidate_path_path(
+                                    p.color,
+                                    &p.endpoint_address,
+                                    p.discriminator,
+                                ),
+                                path,
+                                segments,
+                            })
+                        }
+                        _ => {
+                            report.unchanged += 1;
+                            None
+                        }
+                    }
+                })
+                .collect()
+        };
+        if moves.is_empty() {
+            return report;
+        }
+        // Make before break, per headend in parallel: add the new candidate path
+        // (merged next to the old one), then remove the old one.
+        let mut by_headend: BTreeMap<&str, Vec<&Move>> = BTreeMap::new();
+        for m in &moves {
+            by_headend.entry(&m.headend).or_default().push(m);
+        }
+        let programmer = self.programmer.clone();
+        let results = join_all(by_headend.into_iter().map(|(headend, ms)| {
+            let programmer = programmer.clone();
+            async move {
+                let make =
+                    render::update_request(&ms.iter().map(|m| m.item.clone()).collect::<Vec<_>>());
+                let r = make_before_break(
+                    programmer.as_ref(),
+                    headend,
+                    make,
+                    ms.iter().map(|m| m.old_path_item.clone()).collect(),
+                )
+                .await;
+                (ms.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), r)
+            }
+        }))
+        .await;
+        let mut ok: BTreeSet<String> = BTreeSet::new();
+        for (ids, r) in results {
+            match r {
+                Ok(()) => ok.extend(ids),
+                Err(e) => report
+                    .failed
+                    .extend(ids.into_iter().map(|id| (id, e.clone()))),
+            }
+        }
+        let mut inner = self.write();
+        for m in moves.into_iter().filter(|m| ok.contains(&m.id)) {
+            let Some(mut record) = inner.remove_policy(&m.id) else {
+                continue;
+            };
+            let from_links = record.path.links(&inner.graph);
+            record.path = m.path;
+            record.segments = m.segments;
+            record.discriminator = m.new_discriminator;
+            match condition {
+                LinkCondition::Nominal => {
+                    record.displaced_by.remove(link);
+                }
+                _ => {
+                    record.displaced_by.insert(link.to_string());
+                }
+            }
+            let to_links = record.path.links(&inner.graph);
+            let view = record.to_api(&inner.graph);
+            record.revision = self.events.publish(api::Change::Updated, reason, |rev| {
+                let mut v = view;
+                v.revision = rev;
+                api::event::Object::Policy(v)
+            });
+            report.rerouted.push(Reroute {
+                policy: record.id.clone(),
+                headend: record.headend.clone(),
+                from_links,
+                to_links,
+                labels: record.labels(),
+            });
+            let _ = m.old_discriminator;
+            inner.insert_policy(record);
+        }
+        report
+    }
+}
+
+async fn make_before_break(
+    programmer: &dyn Programmer,
+    headend: &str,
+    make: crate::proto::gnmi::SetRequest,
+    old: Vec<String>,
+) -> Result<(), String> {
+    programmer
+        .set(headend, make)
+        .await
+        .map_err(|e| e.to_string())?;
+    let brk = render::set_request(&[], &old);
+    programmer
+        .set(headend, brk)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The policy's best path now, not counting its own reservation.
+fn replan(inner: &Inner, p: &PolicyRecord) -> Option<(Path, Vec<Segment>)> {
+    let mut graph = inner.graph.clone();
+    super::policies::release(&mut graph, &p.path, p.constraints.bandwidth_gbps);
+    let intent = super::intent::PolicyIntent {
+        headend: p.headend.clone(),
+        endpoint: p.endpoint.clone(),
+        endpoint_address: p.endpoint_address.clone(),
+        color: p.color,
+        constraints: p.constraints.clone(),
+        disjoint: p.disjoint.clone(),
+        max_sid_depth: p.max_sid_depth,
+    };
+    place(inner, &graph, &intent, "reroute")
+        .ok()
+        .map(|pl| (pl.path, pl.segments))
+}

@@ -1,0 +1,310 @@
+//! EVPN services (MEF E-Line / E-LAN): identifiers from pools, a MAC-VRF on
+//! every PE, and a mesh of SR-TE transport policies between the PEs, owned by
+//! the service — all programmed as one unit or not at all.
+
+use std::collections::BTreeMap;
+
+use prost::Message;
+
+use super::error::{invalid, not_found, precondition, ApiError};
+use super::intent::{self, PolicyIntent};
+use super::policies::{place, render_policy, reserve, Placement};
+use super::programmer::{apply, Plan};
+use super::records::{PolicyRecord, ServiceRecord};
+use super::{Controller, Kind};
+use crate::proto::strata::v1 as api;
+use crate::render;
+
+struct Transport {
+    intent: PolicyIntent,
+    placement: Placement,
+    name: String,
+}
+
+impl Controller {
+    pub async fn create_service(
+        &self,
+        req: api::CreateServiceRequest,
+    ) -> Result<api::Service, ApiError> {
+        let _apply = self.apply.lock().await;
+        let spec = req.spec.ok_or_else(|| invalid("spec", "required"))?;
+        let fingerprint = spec.encode_to_vec();
+        if let Some(s) = self.replay(Kind::Service, &req.request_id, &fingerprint, |i, id| {
+            i.services.get(id).map(|s| s.to_api())
+        })? {
+            return Ok(s);
+        }
+        // Plan everything against a consistent view before touching a device.
+        let (evi, vni, rt, rds, attachments, transports, plan) = {
+            let inner = self.read();
+            let si = intent::service(&inner, &spec)?;
+            if let Some(id) = inner.name_taken(Kind::Service, &spec.name) {
+                return Err(ApiError::AlreadyExists(format!(
+                    "spec.name: service {:?} already exists ({id})",
+                    spec.name
+                )));
+            }
+            let evi = match si.evi {
+                Some(e) => e,
+                None => inner.evis.peek().map_err(precondition)?,
+            };
+            let vni = match si.vni {
+                Some(v) => v,
+                None => inner.vnis.peek().map_err(precondition)?,
+            };
+            let rt = si
+                .route_target
+                .clone()
+                .unwrap_or_else(|| format!("65000:{evi}"));
+            let mut rds = BTreeMap::new();
+            for pe in si.attachments.keys() {
+                let rid = inner
+                    .topology
+                    .node(pe)
+                    .and_then(|n| n.router_id)
+                    .map(|r| r.to_string())
+                    .unwrap_or_default();
+                rds.insert(pe.clone(), format!("{rid}:{evi}"));
+            }
+            // Transport: one policy per ordered pair of distinct PEs, placed on a
+            // scratch graph so the service's own reservations count against each other.
+            let mut scratch = inner.graph.clone();
+            let mut transports = Vec::new();
+            let pes: Vec<&String> = si.attachments.keys().collect();
+            for a in &pes {
+                for b in &pes {
+                    if a == b {
+                        continue;
+                    }
+                    let endpoint = inner
+                        .topology
+                        .node(b)
+                        .ok_or_else(|| not_found("spec.attachments", format!("node {b:?}")))?;
+                    let pi = PolicyIntent {
+                        headend: (*a).clone(),
+                        endpoint: (*b).clone(),
+                        endpoint_address: intent::endpoint_address(endpoint, "spec.attachments")?,
+                        color: si.color,
+                        constraints: si.transport.clone(),
+                        disjoint: None,
+                        max_sid_depth: si.max_sid_depth,
+                    };
+                    if let Some(p) = inner.policies.values().find(|p| {
+                        p.headend == pi.headend && p.color == pi.color && p.endpoint == pi.endpoint
+                    }) {
+                        return Err(precondition(format!(
+                            "spec.color: {} already has a color {} policy to {} ({}); pick another transport color",
+                            pi.headend, pi.color, pi.endpoint, p.id
+                        )));
+                    }
+                    let placement = place(
+                        &inner,
+                        &scratch,
+                        &pi,
+                        &format!("no transport path {a} → {b}"),
+                    )?;
+                    reserve(&mut scratch, &placement.path, pi.constraints.bandwidth_gbps);
+                    transports.push(Transport {
+                        name: format!("{}-{a}-{b}", spec.name),
+                        intent: pi,
+                        placement,
+                    });
+                }
+            }
+            let mut plan = Plan::default();
+            for (pe, atts) in &si.attachments {
+                let rd = &rds[pe];
+                plan.create(
+                    pe,
+                    render::evpn_instance(&render::EvpnConfig {
+                        service_name: &spec.name,
+                        evi,
+                        vni,
+                        route_distinguisher: rd,
+                        route_target: &rt,
+                        attachments: atts,
+                    }),
+                    render::evpn_instance_delete(evi, atts),
+                );
+            }
+            for t in &transports {
+                plan.create(
+                    &t.intent.headend,
+                    vec![render_policy(
+                        &t.name,
+                        t.intent.color,
+                        &t.intent.endpoint_address,
+                        &t.placement.segments,
+                        1,
+                    )],
+                    vec![render::sr_policy_path(
+                        t.intent.color,
+                        &t.intent.endpoint_address,
+                    )],
+                );
+            }
+            (evi, vni, rt, rds, si.attachments, transports, plan)
+        };
+        apply(self.programmer.as_ref(), &plan).await?;
+
+        let mut inner = self.write();
+        let id = inner.new_id("svc");
+        inner.evis.claim(evi);
+        inner.vnis.claim(vni);
+        let mut policy_ids = Vec::new();
+        for t in transports {
+            let pid = inner.new_id("pol");
+            let mut record = PolicyRecord {
+                id: pid.clone(),
+                spec: api::PolicySpec {
+                    name: t.name,
+                    headend: t.intent.headend.clone(),
+                    endpoint: t.intent.endpoint.clone(),
+                    color: t.intent.color,
+                    constraints: spec.transport.clone(),
+                },
+                owner: Some(id.clone()),
+                headend: t.intent.headend,
+                endpoint: t.intent.endpoint,
+                endpoint_address: t.intent.endpoint_address,
+                color: t.intent.color,
+                constraints: t.intent.constraints,
+                disjoint: None,
+                max_sid_depth: t.intent.max_sid_depth,
+                path: t.placement.path,
+                segments: t.placement.segments,
+                revision: 0,
+                discriminator: 1,
+                displaced_by: Default::default(),
+            };
+            let view = record.to_api(&inner.graph);
+            record.revision = self.events.publish(
+                api::Change::Created,
+                &format!("transport of service {id}"),
+                |rev| {
+                    let mut v = view;
+                    v.revision = rev;
+                    api::event::Object::Policy(v)
+                },
+            );
+            inner.insert_policy(record);
+            policy_ids.push(pid);
+        }
+        let mut record = ServiceRecord {
+            id: id.clone(),
+            spec,
+            evi,
+            vni,
+            route_target: rt,
+            route_distinguishers: rds,
+            attachments,
+            policies: policy_ids,
+            revision: 0,
+        };
+        let view = record.to_api();
+        record.revision = self
+            .events
+            .publish(api::Change::Created, "service created", |rev| {
+                let mut v = view;
+                v.revision = rev;
+                api::event::Object::Service(v)
+            });
+        let out = record.to_api();
+        inner.services.insert(id.clone(), record);
+        Controller::remember(&mut inner, Kind::Service, &req.request_id, fingerprint, &id);
+        Ok(out)
+    }
+
+    pub fn get_service(&self, id: &str) -> Result<api::Service, ApiError> {
+        self.read()
+            .services
+            .get(id)
+            .map(ServiceRecord::to_api)
+            .ok_or_else(|| not_found("id", format!("service {id:?}")))
+    }
+
+    pub fn list_services(&self) -> Vec<api::Service> {
+        self.read()
+            .services
+            .values()
+            .map(ServiceRecord::to_api)
+            .collect()
+    }
+
+    pub async fn delete_service(&self, id: &str, revision: u64) -> Result<u64, ApiError> {
+        let _apply = self.apply.lock().await;
+        let plan = {
+            let inner = self.read();
+            let s = inner
+                .services
+                .get(id)
+                .ok_or_else(|| not_found("id", format!("service {id:?}")))?;
+            if revision != 0 && revision != s.revision {
+                return Err(ApiError::Aborted(format!(
+                    "service {id} is at revision {}, not {revision}",
+                    s.revision
+                )));
+            }
+            let mut plan = Plan::default();
+            for (pe, atts) in &s.attachments {
+                plan.remove(
+                    pe,
+                    render::evpn_instance_delete(s.evi, atts),
+                    render::evpn_instance(&render::EvpnConfig {
+                        service_name: &s.spec.name,
+                        evi: s.evi,
+                        vni: s.vni,
+                        route_distinguisher: &s.route_distinguishers[pe],
+                        route_target: &s.route_target,
+                        attachments: atts,
+                    }),
+                );
+            }
+            for pid in &s.policies {
+                if let Some(p) = inner.policies.get(pid) {
+                    plan.remove(
+                        &p.headend,
+                        vec![render::sr_policy_path(p.color, &p.endpoint_address)],
+                        vec![render_policy(
+                            &p.spec.name,
+                            p.color,
+                            &p.endpoint_address,
+                            &p.segments,
+                            p.discriminator,
+                        )],
+                    );
+                }
+            }
+            plan
+        };
+        apply(self.programmer.as_ref(), &plan).await?;
+        let mut inner = self.write();
+        let Some(record) = inner.services.remove(id) else {
+            return Err(not_found("id", format!("service {id:?}")));
+        };
+        inner.evis.release(record.evi);
+        inner.vnis.release(record.vni);
+        for pid in &record.policies {
+            if let Some(p) = inner.remove_policy(pid) {
+                let view = p.to_api(&inner.graph);
+                self.events.publish(
+                    api::Change::Deleted,
+                    &format!("service {id} deleted"),
+                    |rev| {
+                        let mut v = view;
+                        v.revision = rev;
+                        api::event::Object::Policy(v)
+                    },
+                );
+            }
+        }
+        let view = record.to_api();
+        Ok(self
+            .events
+            .publish(api::Change::Deleted, "service deleted", |rev| {
+                let mut v = view;
+                v.revision = rev;
+                api::event::Object::Service(v)
+            }))
+    }
+}

@@ -1,0 +1,288 @@
+//! 400ZR wavelengths: route over fiber, one channel free on every span
+//! (spectrum continuity), OSNR feasibility, both transponders tuned alike.
+
+use std::collections::BTreeSet;
+
+use prost::Message;
+
+use super::error::{invalid, not_found, precondition, ApiError};
+use super::intent;
+use super::programmer::{apply, Plan};
+use super::records::WavelengthRecord;
+use super::{Controller, Inner, Kind};
+use crate::model::Topology;
+use crate::pathcomp::optical::{self, WavelengthPlan};
+use crate::proto::strata::v1 as api;
+use crate::render;
+
+/// The interface `node` uses on `link`.
+fn port_on(topology: &Topology, link: &str, node: &str) -> Option<String> {
+    let l = topology.link(link)?;
+    if l.a.node == node {
+        Some(l.a.interface.clone())
+    } else if l.b.node == node {
+        Some(l.b.interface.clone())
+    } else {
+        None
+    }
+}
+
+/// Logical channel index for a line port: stable, one per port.
+fn logical_channel(topology: &Topology, node: &str, port: &str) -> u32 {
+    let pos = topology
+        .node(node)
+        .and_then(|n| n.interfaces.iter().position(|i| i == port))
+        .unwrap_or(0);
+    101 + pos as u32
+}
+
+fn srlgs_of(topology: &Topology, fibers: &[String]) -> BTreeSet<u32> {
+    fibers
+        .iter()
+        .filter_map(|f| topology.link(f))
+        .flat_map(|l| l.srlgs.iter().copied())
+        .collect()
+}
+
+impl Controller {
+    pub async fn create_wavelength(
+        &self,
+        req: api::CreateWavelengthRequest,
+    ) -> Result<api::Wavelength, ApiError> {
+        let _apply = self.apply.lock().await;
+        let spec = req.spec.ok_or_else(|| invalid("spec", "required"))?;
+        let fingerprint = spec.encode_to_vec();
+        if let Some(w) = self.replay(Kind::Wavelength, &req.request_id, &fingerprint, |i, id| {
+            i.wavelengths.get(id).map(|w| w.to_api())
+        })? {
+            return Ok(w);
+        }
+        let (wi, plan, a_port, b_port, device_plan) = {
+            let inner = self.read();
+            let wi = intent::wavelength(&inner, &spec)?;
+            if let Some(id) = inner.name_taken(Kind::Wavelength, &spec.name) {
+                return Err(ApiError::AlreadyExists(format!(
+                    "spec.name: wavelength {:?} already exists ({id})",
+                    spec.name
+                )));
+            }
+            let (plan, a_port, b_port) = route(&inner, &wi)?;
+            let mut device_plan = Plan::default();
+            for (node, port) in [(&wi.a, &a_port), (&wi.b, &b_port)] {
+                let lc = logical_channel(&inner.topology, node, port);
+                device_plan.create(
+                    node,
+                    render::optical_channel(&render::OpticalChannelConfig {
+                        wavelength_name: &spec.name,
+                        port,
+                        logical_channel: lc,
+                        frequency_mhz: plan.frequency_mhz,
+                        target_power_dbm: wi.power_dbm,
+                        operational_mode: wi.mode.id,
+                    }),
+                    Vec::new(),
+                );
+                // Undo = untune and drop the logical channel.
+                let (restore, delete) = render::optical_channel_delete(port, lc);
+                let d = device_plan.device(node);
+                d.undo_replace.extend(restore);
+                d.undo_delete.extend(delete);
+            }
+            (wi, plan, a_port, b_port, device_plan)
+        };
+        apply(self.programmer.as_ref(), &device_plan).await?;
+
+        let mut inner = self.write();
+        let id = inner.new_id("wl");
+        inner.spectrum.occupy(&plan.fibers, plan.channel);
+        inner
+            .ports
+            .insert((wi.a.clone(), a_port.clone()), id.clone());
+        inner
+            .ports
+            .insert((wi.b.clone(), b_port.clone()), id.clone());
+        // A packet link carried by this wavelength now shares its fibers' fate.
+        let mut carried = BTreeSet::new();
+        if let Some(link) = &wi.carries_link {
+            let srlgs = srlgs_of(&inner.topology, &plan.fibers);
+            let edges: Vec<usize> = inner.graph.edges_of_link(link).collect();
+            for e in edges {
+                for s in &srlgs {
+                    if inner.graph.edges[e].srlgs.insert(*s) {
+                        carried.insert(*s);
+                    }
+                }
+            }
+        }
+        let a_lc = logical_channel(&inner.topology, &wi.a, &a_port);
+        let b_lc = logical_channel(&inner.topology, &wi.b, &b_port);
+        let mut record = WavelengthRecord {
+            id: id.clone(),
+            spec,
+            plan,
+            mode: wi.mode.id,
+            power_dbm: wi.power_dbm,
+            a_port,
+            b_port,
+            a_logical: a_lc,
+            b_logical: b_lc,
+            carried_srlgs: carried,
+            revision: 0,
+        };
+        let view = record.to_api();
+        record.revision = self
+            .events
+            .publish(api::Change::Created, "wavelength created", |rev| {
+                let mut v = view;
+                v.revision = rev;
+                api::event::Object::Wavelength(v)
+            });
+        let out = record.to_api();
+        inner.wavelengths.insert(id.clone(), record);
+        Controller::remember(
+            &mut inner,
+            Kind::Wavelength,
+            &req.request_id,
+            fingerprint,
+            &id,
+        );
+        Ok(out)
+    }
+
+    pub fn get_wavelength(&self, id: &str) -> Result<api::Wavelength, ApiError> {
+        self.read()
+            .wavelengths
+            .get(id)
+            .map(WavelengthRecord::to_api)
+            .ok_or_else(|| not_found("id", format!("wavelength {id:?}")))
+    }
+
+    pub fn list_wavelengths(&self) -> Vec<api::Wavelength> {
+        self.read()
+            .wavelengths
+            .values()
+            .map(WavelengthRecord::to_api)
+            .collect()
+    }
+
+    pub async fn delete_wavelength(&self, id: &str, revision: u64) -> Result<u64, ApiError> {
+        let _apply = self.apply.lock().await;
+        let device_plan = {
+            let inner = self.read();
+            let w = inner
+                .wavelengths
+                .get(id)
+                .ok_or_else(|| not_found("id", format!("wavelength {id:?}")))?;
+            if revision != 0 && revision != w.revision {
+                return Err(ApiError::Aborted(format!(
+                    "wavelength {id} is at revision {}, not {revision}",
+                    w.revision
+                )));
+            }
+            let mut p = Plan::default();
+            for (node, port, lc) in [
+                (&w.spec.a, &w.a_port, w.a_logical),
+                (&w.spec.b, &w.b_port, w.b_logical),
+            ] {
+                let (untune, delete) = render::optical_channel_delete(port, lc);
+                let d = p.device(node);
+                d.replace.extend(untune);
+                d.delete.extend(delete);
+                d.undo_replace
+                    .extend(render::optical_channel(&render::OpticalChannelConfig {
+                        wavelength_name: &w.spec.name,
+                        port,
+                        logical_channel: lc,
+                        frequency_mhz: w.plan.frequency_mhz,
+                        target_power_dbm: w.power_dbm,
+                        operational_mode: w.mode,
+                    }));
+            }
+            p
+        };
+        apply(self.programmer.as_ref(), &device_plan).await?;
+        let mut inner = self.write();
+        let Some(record) = inner.wavelengths.remove(id) else {
+            return Err(not_found("id", format!("wavelength {id:?}")));
+        };
+        inner
+            .spectrum
+            .release(&record.plan.fibers, record.plan.channel);
+        inner.ports.retain(|_, w| w != id);
+        if !record.spec.carries_link.is_empty() {
+            let edges: Vec<usize> = inner
+                .graph
+                .edges_of_link(&record.spec.carries_link)
+                .collect();
+            for e in edges {
+                for s in &record.carried_srlgs {
+                    inner.graph.edges[e].srlgs.remove(s);
+                }
+            }
+        }
+        let view = record.to_api();
+        Ok(self
+            .events
+            .publish(api::Change::Deleted, "wavelength deleted", |rev| {
+                let mut v = view;
+                v.revision = rev;
+                api::event::Object::Wavelength(v)
+            }))
+    }
+}
+
+/// Routes and assigns spectrum, skipping routes whose end ports already carry
+/// a wavelength (one transponder per line port).
+fn route(
+    inner: &Inner,
+    wi: &intent::WavelengthIntent,
+) -> Result<(WavelengthPlan, String, String), ApiError> {
+    let mut exclude = wi.exclude_fibers.clone();
+    for _ in 0..8 {
+        let plan = optical::plan_wavelength(
+            &inner.fibers,
+            &inner.spectrum,
+            &wi.a,
+            &wi.b,
+            &wi.mode,
+            wi.margin_db,
+            8,
+            &exclude,
+        )
+        .map_err(|e| precondition(format!("no feasible wavelength {} → {}: {e}", wi.a, wi.b)))?;
+        let (Some(first), Some(last)) = (plan.fibers.first(), plan.fibers.last()) else {
+            return Err(precondition("the planned route has no fibers"));
+        };
+        let a_port = port_on(&inner.topology, first, &wi.a)
+            .ok_or_else(|| precondition(format!("fiber {first} does not end on {}", wi.a)))?;
+        let b_port = port_on(&inner.topology, last, &wi.b)
+            .ok_or_else(|| precondition(format!("fiber {last} does not end on {}", wi.b)))?;
+        let busy_a = inner.ports.get(&(wi.a.clone(), a_port.clone()));
+        let busy_b = inner.ports.get(&(wi.b.clone(), b_port.clone()));
+        if busy_a.is_some() || busy_b.is_some() {
+            if busy_a.is_some() {
+                exclude.insert(first.clone());
+            }
+            if busy_b.is_some() {
+                exclude.insert(last.clone());
+            }
+            continue;
+        }
+        let mut plan = plan;
+        if let Some(ch) = wi.channel {
+            if let Some(f) = plan.fibers.iter().find(|f| !inner.spectrum.is_free(f, ch)) {
+                return Err(precondition(format!(
+                    "spec.frequency_mhz: channel {} MHz is already lit on fiber {f}",
+                    optical::channel_frequency_mhz(ch)
+                )));
+            }
+            plan.channel = ch;
+            plan.frequency_mhz = optical::channel_frequency_mhz(ch);
+        }
+        return Ok((plan, a_port, b_port));
+    }
+    Err(precondition(format!(
+        "every transponder port toward a route between {} and {} already carries a wavelength",
+        wi.a, wi.b
+    )))
+}

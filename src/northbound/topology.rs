@@ -1,0 +1,171 @@
+//! `Topology`: nodes and links with TE attributes and live status.
+
+use tonic::{Request, Response, Status};
+
+use super::Northbound;
+use crate::controller::Inner;
+use crate::model::{Layer, Role};
+use crate::proto::strata::v1 as api;
+use crate::state::SessionState;
+use api::topology_server::Topology;
+
+fn role(r: Role) -> api::Role {
+    match r {
+        Role::Packet => api::Role::Packet,
+        Role::Optical => api::Role::Optical,
+    }
+}
+
+fn layer(l: Layer) -> api::Layer {
+    match l {
+        Layer::Packet => api::Layer::Packet,
+        Layer::Optical => api::Layer::Optical,
+        Layer::Fiber => api::Layer::Fiber,
+    }
+}
+
+impl Northbound {
+    fn node_view(&self, inner: &Inner, name: &str) -> Option<api::Node> {
+        let n = inner.topology.node(name)?;
+        let status = self.controller.sessions().and_then(|s| s.device(name));
+        Some(api::Node {
+            name: n.name.clone(),
+            role: role(n.role) as i32,
+            site: n.site.clone().unwrap_or_default(),
+            address: n.address.to_string(),
+            router_id: n.router_id.map(|r| r.to_string()).unwrap_or_default(),
+            node_sid: n.node_sid.unwrap_or(0),
+            interfaces: n.interfaces.clone(),
+            access_interfaces: n.access_interfaces.clone(),
+            session: match status.as_ref().map(|s| s.state) {
+                None => api::SessionState::Unspecified,
+                Some(SessionState::Connecting) => api::SessionState::Connecting,
+                Some(SessionState::Up) => api::SessionState::Up,
+                Some(SessionState::Down) => api::SessionState::Down,
+            } as i32,
+            last_error: status.and_then(|s| s.last_error).unwrap_or_default(),
+        })
+    }
+
+    fn link_view(inner: &Inner, name: &str) -> Option<api::Link> {
+        let l = inner.topology.link(name)?;
+        let edges: Vec<_> = inner
+            .graph
+            .edges_of_link(name)
+            .filter_map(|e| inner.graph.edges.get(e))
+            .collect();
+        let reserved = edges.iter().map(|e| e.reserved_gbps).fold(0.0, f64::max);
+        let up = edges.iter().all(|e| e.up);
+        let latency = edges
+            .iter()
+            .map(|e| e.latency_us)
+            .max()
+            .unwrap_or(l.latency_us);
+        let srlgs: std::collections::BTreeSet<u32> = edges
+            .iter()
+            .flat_map(|e| e.srlgs.iter().copied())
+            .chain(l.srlgs.iter().copied())
+            .collect();
+        Some(api::Link {
+            name: l.name.clone(),
+            layer: layer(l.layer) as i32,
+            a: Some(api::Endpoint {
+                node: l.a.node.clone(),
+                interface: l.a.interface.clone(),
+            }),
+            b: Some(api::Endpoint {
+                node: l.b.node.clone(),
+                interface: l.b.interface.clone(),
+            }),
+            length_km: l.length_km,
+            latency_us: latency,
+            capacity_gbps: l.capacity_gbps,
+            reserved_gbps: reserved,
+            te_metric: l.te_metric,
+            igp_metric: l.igp_metric,
+            srlgs: srlgs.into_iter().collect(),
+            admin_groups: l.admin_groups.iter().cloned().collect(),
+            rides: l.rides.clone(),
+            status: if up {
+                api::LinkStatus::Up
+            } else {
+                api::LinkStatus::Down
+            } as i32,
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl Topology for Northbound {
+    async fn get_node(
+        &self,
+        req: Request<api::GetNodeRequest>,
+    ) -> Result<Response<api::Node>, Status> {
+        let name = req.into_inner().name;
+        let inner = self.controller.read();
+        self.node_view(&inner, &name)
+            .map(Response::new)
+            .ok_or_else(|| Status::not_found(format!("name: node {name:?} not found")))
+    }
+
+    async fn list_nodes(
+        &self,
+        req: Request<api::ListNodesRequest>,
+    ) -> Result<Response<api::ListNodesResponse>, Status> {
+        let want = req.into_inner().role;
+        if api::Role::try_from(want).is_err() {
+            return Err(Status::invalid_argument(format!(
+                "role: unknown value {want}"
+            )));
+        }
+        let inner = self.controller.read();
+        let nodes = inner
+            .topology
+            .nodes
+            .iter()
+            .filter(|n| want == 0 || role(n.role) as i32 == want)
+            .filter_map(|n| self.node_view(&inner, &n.name))
+            .collect();
+        Ok(Response::new(api::ListNodesResponse { nodes }))
+    }
+
+    async fn get_link(
+        &self,
+        req: Request<api::GetLinkRequest>,
+    ) -> Result<Response<api::Link>, Status> {
+        let name = req.into_inner().name;
+        let inner = self.controller.read();
+        Northbound::link_view(&inner, &name)
+            .map(Response::new)
+            .ok_or_else(|| Status::not_found(format!("name: link {name:?} not found")))
+    }
+
+    async fn list_links(
+        &self,
+        req: Request<api::ListLinksRequest>,
+    ) -> Result<Response<api::ListLinksResponse>, Status> {
+        let r = req.into_inner();
+        if api::Layer::try_from(r.layer).is_err() {
+            return Err(Status::invalid_argument(format!(
+                "layer: unknown value {}",
+                r.layer
+            )));
+        }
+        let inner = self.controller.read();
+        if !r.node.is_empty() && inner.topology.node(&r.node).is_none() {
+            return Err(Status::not_found(format!(
+                "node: node {:?} not found",
+                r.node
+            )));
+        }
+        let links = inner
+            .topology
+            .links
+            .iter()
+            .filter(|l| r.layer == 0 || layer(l.layer) as i32 == r.layer)
+            .filter(|l| r.node.is_empty() || l.touches(&r.node))
+            .filter_map(|l| Northbound::link_view(&inner, &l.name))
+            .collect();
+        Ok(Response::new(api::ListLinksResponse { links }))
+    }
+}

@@ -1,0 +1,355 @@
+//! Link health from telemetry: smoothing, thresholds with hysteresis, a
+//! hold-down before a recovered link is trusted again, and silence detection.
+//! Pure: time is passed in, so the closed loop replays deterministically.
+
+use std::time::Duration;
+
+/// Thresholds and timers; every field has a sane default.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthConfig {
+    /// EWMA weight of a new delay/loss sample (0..1].
+    pub ewma_alpha: f64,
+    /// Breach when smoothed delay exceeds nominal by this many µs…
+    pub delay_excess_us: f64,
+    /// …or by this factor of nominal (whichever is larger).
+    pub delay_excess_factor: f64,
+    /// Breach when smoothed loss exceeds this (%).
+    pub loss_percent: f64,
+    /// Breach when OSNR falls below this (dB).
+    pub osnr_min_db: f64,
+    /// A breached metric must fall this fraction below its threshold to clear.
+    pub hysteresis: f64,
+    /// A recovered link must stay healthy this long before traffic returns.
+    pub hold_down: Duration,
+    /// A link with no sample for this long is suspect (treated as breached).
+    pub silence_timeout: Duration,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            ewma_alpha: 0.5,
+            delay_excess_us: 500.0,
+            delay_excess_factor: 0.25,
+            loss_percent: 1.0,
+            osnr_min_db: 18.0,
+            hysteresis: 0.2,
+            hold_down: Duration::from_secs(5),
+            silence_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Metric {
+    DelayUs,
+    LossPercent,
+    OsnrDb,
+    Down,
+    Silent,
+}
+
+impl Metric {
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::DelayUs => "delay_us",
+            Metric::LossPercent => "loss_percent",
+            Metric::OsnrDb => "osnr_db",
+            Metric::Down => "down",
+            Metric::Silent => "silent",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum State {
+    Healthy,
+    /// Breached since `since_ns`, by `metric` (the first that crossed).
+    Degraded {
+        metric: Metric,
+        since_ns: u64,
+    },
+    /// All metrics are back; healthy again once `hold_down` passes from `since_ns`.
+    Recovering {
+        since_ns: u64,
+    },
+}
+
+/// What changed, for the controller to act on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Transition {
+    Breached {
+        metric: Metric,
+        value: f64,
+        threshold: f64,
+    },
+    /// Values are back but not yet trusted (no action).
+    Recovering,
+    /// Trusted again after the hold-down: restore traffic.
+    Restored,
+    /// Relapsed during the hold-down (already off the link: no action).
+    Relapsed,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkHealth {
+    pub nominal_delay_us: f64,
+    pub delay_us: Option<f64>,
+    pub loss_percent: Option<f64>,
+    pub osnr_db: Option<f64>,
+    pub up: bool,
+    pub last_sample_ns: Option<u64>,
+    pub state: State,
+}
+
+/// One measurement of a link.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reading {
+    DelayUs(f64),
+    LossPercent(f64),
+    OsnrDb(f64),
+    Up(bool),
+}
+
+impl LinkHealth {
+    pub fn new(nominal_delay_us: f64) -> Self {
+        LinkHealth {
+            nominal_delay_us,
+            delay_us: None,
+            loss_percent: None,
+            osnr_db: None,
+            up: true,
+            last_sample_ns: None,
+            state: State::Healthy,
+        }
+    }
+
+    pub fn delay_threshold(&self, c: &HealthConfig) -> f64 {
+        self.nominal_delay_us
+            + c.delay_excess_us
+                .max(self.nominal_delay_us * c.delay_excess_factor)
+    }
+
+    fn smooth(prev: Option<f64>, x: f64, alpha: f64) -> f64 {
+        match prev {
+            Some(p) => p + alpha * (x - p),
+            None => x,
+        }
+    }
+
+    /// Takes a reading at `now_ns`; returns a transition if one happened.
+    pub fn observe(
+        &mut self,
+        reading: Reading,
+        now_ns: u64,
+        c: &HealthConfig,
+    ) -> Option<Transition> {
+        self.last_sample_ns = Some(now_ns);
+        match reading {
+            Reading::DelayUs(x) => {
+                self.delay_us = Some(Self::smooth(self.delay_us, x, c.ewma_alpha))
+            }
+            Reading::LossPercent(x) => {
+                self.loss_percent = Some(Self::smooth(self.loss_percent, x, c.ewma_alpha))
+            }
+            Reading::OsnrDb(x) => self.osnr_db = Some(x),
+            Reading::Up(up) => self.up = up,
+        }
+        self.evaluate(now_ns, c)
+    }
+
+    /// Re-evaluates without a new reading (timers: hold-down, silence).
+    pub fn tick(&mut self, now_ns: u64, c: &HealthConfig) -> Option<Transition> {
+        self.evaluate(now_ns, c)
+    }
+
+    /// The first breached metric, judged against `scale` × threshold
+    /// (scale < 1 applies hysteresis when deciding to clear).
+    fn breach(&self, now_ns: u64, c: &HealthConfig, clearing: bool) -> Option<(Metric, f64, f64)> {
+        if !self.up {
+            return Some((Metric::Down, 0.0, 0.0));
+        }
+        if let Some(last) = self.last_sample_ns {
+            let silent_ns = now_ns.saturating_sub(last);
+            if silent_ns > c.silence_timeout.as_nanos() as u64 {
+                return Some((
+                    Metric::Silent,
+                    silent_ns as f64 / 1e6,
+                    c.silence_timeout.as_millis() as f64,
+                ));
+            }
+        }
+        let h = if clearing { c.hysteresis } else { 0.0 };
+        if let Some(d) = self.delay_us {
+            let t = self.delay_threshold(c);
+            // hysteresis on the excess over nominal, not on the whole delay
+            let t_eff = self.nominal_delay_us + (t - self.nominal_delay_us) * (1.0 - h);
+            if d > t_eff {
+                return Some((Metric::DelayUs, d, t));
+            }
+        }
+        if let Some(l) = self.loss_percent {
+            if l > c.loss_percent * (1.0 - h) {
+                return Some((Metric::LossPercent, l, c.loss_percent));
+            }
+        }
+        if let Some(o) = self.osnr_db {
+            if o < c.osnr_min_db + if clearing { c.hysteresis } else { 0.0 } {
+                return Some((Metric::OsnrDb, o, c.osnr_min_db));
+            }
+        }
+        None
+    }
+
+    fn evaluate(&mut self, now_ns: u64, c: &HealthConfig) -> Option<Transition> {
+        match self.state {
+            State::Healthy => {
+                let (metric, value, threshold) = self.breach(now_ns, c, false)?;
+                self.state = State::Degraded {
+                    metric,
+                    since_ns: now_ns,
+                };
+                Some(Transition::Breached {
+                    metric,
+                    value,
+                    threshold,
+                })
+            }
+            State::Degraded { .. } => {
+                if self.breach(now_ns, c, true).is_some() {
+                    return None;
+                }
+                self.state = State::Recovering { since_ns: now_ns };
+                Some(Transition::Recovering)
+            }
+            State::Recovering { since_ns } => {
+                if let Some((metric, _, _)) = self.breach(now_ns, c, true) {
+                    self.state = State::Degraded {
+                        metric,
+                        since_ns: now_ns,
+                    };
+                    return Some(Transition::Relapsed);
+                }
+                if now_ns.saturating_sub(since_ns) >= c.hold_down.as_nanos() as u64 {
+                    self.state = State::Healthy;
+                    return Some(Transition::Restored);
+                }
+                None
+            }
+        }
+    }
+
+    pub fn is_degraded(&self) -> bool {
+        !matches!(self.state, State::Healthy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    fn cfg() -> HealthConfig {
+        HealthConfig {
+            ewma_alpha: 1.0,
+            hold_down: Duration::from_millis(1000),
+            silence_timeout: Duration::from_millis(3000),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn delay_breach_needs_hysteresis_then_hold_down_to_restore() {
+        let c = cfg();
+        let mut h = LinkHealth::new(1000.0); // threshold = 1000 + max(500, 250) = 1500
+        assert_eq!(h.observe(Reading::DelayUs(1200.0), 0, &c), None);
+        let t = h.observe(Reading::DelayUs(2000.0), 10 * MS, &c);
+        assert!(
+            matches!(
+                t,
+                Some(Transition::Breached {
+                    metric: Metric::DelayUs,
+                    ..
+                })
+            ),
+            "{t:?}"
+        );
+        // 1450 is under the threshold but not under it by the hysteresis (1400)
+        assert_eq!(h.observe(Reading::DelayUs(1450.0), 20 * MS, &c), None);
+        assert_eq!(
+            h.observe(Reading::DelayUs(1100.0), 30 * MS, &c),
+            Some(Transition::Recovering)
+        );
+        assert_eq!(h.tick(500 * MS, &c), None);
+        assert_eq!(h.tick(1030 * MS, &c), Some(Transition::Restored));
+        assert_eq!(h.state, State::Healthy);
+    }
+
+    #[test]
+    fn a_flapping_link_does_not_restore_until_it_holds() {
+        let c = cfg();
+        let mut h = LinkHealth::new(1000.0);
+        let mut restores = 0;
+        let mut breaches = 0;
+        // bad/good every 200 ms for 5 s: never good for a whole hold-down
+        for i in 0..25u64 {
+            let d = if i % 2 == 0 { 3000.0 } else { 1000.0 };
+            match h.observe(Reading::DelayUs(d), i * 200 * MS, &c) {
+                Some(Transition::Restored) => restores += 1,
+                Some(Transition::Breached { .. }) => breaches += 1,
+                _ => {}
+            }
+        }
+        assert_eq!((breaches, restores), (1, 0));
+    }
+
+    #[test]
+    fn loss_down_and_silence_breach() {
+        let c = cfg();
+        let mut h = LinkHealth::new(100.0);
+        assert!(matches!(
+            h.observe(Reading::LossPercent(5.0), 0, &c),
+            Some(Transition::Breached {
+                metric: Metric::LossPercent,
+                ..
+            })
+        ));
+        let mut h = LinkHealth::new(100.0);
+        assert!(matches!(
+            h.observe(Reading::Up(false), 0, &c),
+            Some(Transition::Breached {
+                metric: Metric::Down,
+                ..
+            })
+        ));
+        let mut h = LinkHealth::new(100.0);
+        h.observe(Reading::DelayUs(100.0), 0, &c);
+        assert_eq!(h.tick(2000 * MS, &c), None);
+        assert!(matches!(
+            h.tick(4000 * MS, &c),
+            Some(Transition::Breached {
+                metric: Metric::Silent,
+                ..
+            })
+        ));
+        assert_eq!(
+            h.observe(Reading::DelayUs(100.0), 4100 * MS, &c),
+            Some(Transition::Recovering)
+        );
+    }
+
+    #[test]
+    fn osnr_below_minimum_breaches() {
+        let c = cfg();
+        let mut h = LinkHealth::new(100.0);
+        assert_eq!(h.observe(Reading::OsnrDb(25.0), 0, &c), None);
+        assert!(matches!(
+            h.observe(Reading::OsnrDb(12.0), MS, &c),
+            Some(Transition::Breached {
+                metric: Metric::OsnrDb,
+                ..
+            })
+        ));
+    }
+}

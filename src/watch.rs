@@ -1,0 +1,124 @@
+//! `strata watch`: a live operator view over the northbound API — links with
+//! their current delay/loss/OSNR and health, and the latest breaches and
+//! reroutes — redrawn in place once a second.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use tokio_stream::StreamExt;
+
+use crate::proto::strata::v1 as api;
+use api::events_client::EventsClient;
+use api::topology_client::TopologyClient;
+
+#[derive(Default, Clone)]
+struct LinkView {
+    delay_us: Option<f64>,
+    loss: Option<f64>,
+    osnr: Option<f64>,
+    state: String,
+}
+
+fn event_line(e: &api::Event) -> Option<String> {
+    let t = chrono_like(e.timestamp_ns);
+    match e.object.as_ref()? {
+        api::event::Object::Policy(p) if e.change == api::Change::Updated as i32 => {
+            let path = p
+                .path
+                .as_ref()
+                .map(|p| p.links.join(" > "))
+                .unwrap_or_default();
+            Some(format!(
+                "{t} reroute  {} ({}) → {path}  [{}]",
+                p.id,
+                p.spec.as_ref().map(|s| s.name.as_str()).unwrap_or(""),
+                e.reason
+            ))
+        }
+        api::event::Object::Breach(b) if b.cleared => Some(format!("{t} cleared  {}", b.link)),
+        api::event::Object::Breach(b) => Some(format!(
+            "{t} BREACH   {} {} {:.1} (threshold {:.1})",
+            b.link, b.metric, b.value, b.threshold
+        )),
+        api::event::Object::Device(d) => Some(format!("{t} device   {} {}", d.device, e.reason)),
+        _ => None,
+    }
+}
+
+fn chrono_like(ns: i64) -> String {
+    let secs = ns.div_euclid(1_000_000_000);
+    let ms = ns.rem_euclid(1_000_000_000) / 1_000_000;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        (secs / 3600) % 24,
+        (secs / 60) % 60,
+        secs % 60,
+        ms
+    )
+}
+
+/// Runs until Ctrl-C (or after one frame with `once`).
+pub async fn run(api_addr: std::net::SocketAddr, once: bool) -> anyhow::Result<()> {
+    let endpoint = format!("http://{api_addr}");
+    let mut topo = TopologyClient::connect(endpoint.clone()).await?;
+    let mut events = EventsClient::connect(endpoint).await?;
+    let mut tele = events
+        .watch_telemetry(api::TelemetryRequest::default())
+        .await?
+        .into_inner();
+    let mut evs = events
+        .watch(api::WatchRequest { from_revision: 0 })
+        .await?
+        .into_inner();
+    let mut views: BTreeMap<String, LinkView> = BTreeMap::new();
+    let mut recent: VecDeque<String> = VecDeque::new();
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    let tty = std::io::stdout().is_terminal();
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            s = tele.next() => match s {
+                Some(Ok(s)) => {
+                    let v = views.entry(s.link.clone()).or_default();
+                    match s.metric.as_str() {
+                        "delay_us" => v.delay_us = Some(s.value),
+                        "loss_percent" => v.loss = Some(s.value),
+                        "osnr_db" => v.osnr = Some(s.value),
+                        _ => {}
+                    }
+                    v.state = s.state;
+                }
+                Some(Err(e)) => anyhow::bail!("telemetry stream: {e}"),
+                None => anyhow::bail!("telemetry stream ended"),
+            },
+            e = evs.next() => match e {
+                Some(Ok(e)) => if let Some(line) = event_line(&e) {
+                    recent.push_front(line);
+                    recent.truncate(12);
+                },
+                Some(Err(e)) => anyhow::bail!("event stream: {e}"),
+                None => anyhow::bail!("event stream ended"),
+            },
+            _ = ticker.tick() => {
+                let links = topo.list_links(api::ListLinksRequest::default()).await?.into_inner().links;
+                let mut out = String::new();
+                if tty { out.push_str("\x1b[H\x1b[2J"); }
+                out.push_str(&format!("strata watch — {api_addr} — {} links\n\n", links.len()));
+                out.push_str(&format!("{:<34} {:<7} {:>9} {:>10} {:>7} {:>8} {:>9}  {}\n", "LINK", "LAYER", "TE µs", "DELAY µs", "LOSS %", "OSNR dB", "RSVD Gb/s", "STATE"));
+                for l in &links {
+                    let v = views.get(&l.name).cloned().unwrap_or_default();
+                    let layer = match api::Layer::try_from(l.layer) { Ok(api::Layer::Packet) => "packet", Ok(api::Layer::Fiber) => "fiber", Ok(api::Layer::Optical) => "optical", _ => "?" };
+                    let f = |x: Option<f64>, p: usize| x.map(|x| format!("{x:.p$}")).unwrap_or_else(|| "-".into());
+                    let state = if l.status == api::LinkStatus::Down as i32 { "DOWN".to_string() } else if v.state.is_empty() { "-".into() } else { v.state.clone() };
+                    out.push_str(&format!("{:<34} {:<7} {:>9} {:>10} {:>7} {:>8} {:>9.1}  {}\n", l.name, layer, l.latency_us, f(v.delay_us, 0), f(v.loss, 2), f(v.osnr, 1), l.reserved_gbps, state));
+                }
+                out.push_str("\nrecent breaches and reroutes:\n");
+                for r in &recent { out.push_str("  "); out.push_str(r); out.push('\n'); }
+                print!("{out}");
+                let _ = std::io::stdout().flush();
+                if once { return Ok(()); }
+            }
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Deterministic replay of the closed loop, no sockets: topology + intents +
+//! a scripted telemetry sequence → the exact reroutes and SID lists sent.
+
+mod common;
+
+use std::time::Duration;
+
+use common::small_topology;
+use strata::controller::closed_loop::ClosedLoop;
+use strata::controller::programmer::Recorder;
+use strata::controller::Controller;
+use strata::gnmi::format_path;
+use strata::proto::gnmi::SetRequest;
+use strata::proto::strata::v1 as api;
+use strata::telemetry::health::{HealthConfig, Reading, Transition};
+
+const MS: u64 = 1_000_000;
+
+fn policy(name: &str, headend: &str, endpoint: &str) -> api::CreatePolicyRequest {
+    api::CreatePolicyRequest {
+        request_id: String::new(),
+        spec: Some(api::PolicySpec {
+            name: name.into(),
+            headend: headend.into(),
+            endpoint: endpoint.into(),
+            color: 100,
+            constraints: None,
+        }),
+    }
+}
+
+fn labels_in(req: &SetRequest) -> Vec<u64> {
+    let u = &req.update[0];
+    let v = strata::gnmi::value::typed_to_json(u.val.as_ref().unwrap()).unwrap();
+    v["candidate-paths"]["candidate-path"][0]["segment-lists"]["segment-list"][0]["sids"]["sid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["config"]["value"].as_u64().unwrap())
+        .collect()
+}
+
+fn config() -> HealthConfig {
+    HealthConfig {
+        ewma_alpha: 1.0,
+        hold_down: Duration::from_millis(1000),
+        silence_timeout: Duration::from_secs(60),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn delay_breach_moves_only_affected_policies_flaps_hold_and_recovery_returns_them() {
+    let topo = small_topology();
+    let rec = Recorder::new();
+    let c = Controller::new(topo.clone(), rec.clone(), None);
+    let p12 = c.create_policy(policy("p12", "pe1", "pe2")).await.unwrap();
+    let p23 = c.create_policy(policy("p23", "pe2", "pe3")).await.unwrap();
+    assert_eq!(p12.path.unwrap().links, vec!["pe1-pe2"]);
+    rec.take();
+    let mut lp = ClosedLoop::new(c.clone(), &topo, config());
+
+    // healthy sample: nothing
+    assert!(lp
+        .observe("pe1", "et-0/0/1", Reading::DelayUs(300.0), 0)
+        .await
+        .is_none());
+    // 5 ms on pe1-pe2 (threshold 294 + 500 µs): p12 moves via pe3, p23 stays
+    let action = lp
+        .observe("pe1", "et-0/0/1", Reading::DelayUs(5000.0), 100 * MS)
+        .await
+        .expect("breach");
+    assert!(matches!(action.transition, Transition::Breached { .. }));
+    let report = &action.reports[0];
+    assert_eq!(
+        report.considered, 1,
+        "only policies on pe1-pe2 are recomputed"
+    );
+    assert_eq!(report.rerouted.len(), 1);
+    assert_eq!(report.rerouted[0].to_links, vec!["pe1-pe3", "pe2-pe3"]);
+    assert_eq!(report.rerouted[0].labels, vec![16003, 16002]);
+    let sets = rec.take();
+    // make before break on pe1 only: add candidate path 2, then delete candidate path 1
+    assert_eq!(sets.len(), 2);
+    assert!(sets.iter().all(|(d, _)| d == "pe1"));
+    assert_eq!(labels_in(&sets[0].1), vec![16003, 16002]);
+    assert!(
+        format_path(&sets[1].1.delete[0]).contains("[discriminator=1]"),
+        "{:?}",
+        sets[1].1.delete
+    );
+    assert_eq!(
+        c.get_policy(&p23.id).unwrap().path.unwrap().links,
+        vec!["pe2-pe3"]
+    );
+
+    // flapping every 200 ms for 3 s: never healthy for the 1 s hold-down → no further Sets
+    for i in 0..15u64 {
+        let d = if i % 2 == 0 { 300.0 } else { 6000.0 };
+        lp.observe("pe1", "et-0/0/1", Reading::DelayUs(d), (200 + i * 200) * MS)
+            .await;
+        lp.tick((300 + i * 200) * MS).await;
+    }
+    assert!(rec.take().is_empty(), "no oscillation while flapping");
+
+    // stable and healthy past the hold-down: p12 returns to pe1-pe2
+    let mut restored = false;
+    for i in 0..20u64 {
+        let t = (3400 + i * 100) * MS;
+        if let Some(a) = lp
+            .observe("pe2", "et-0/0/1", Reading::DelayUs(296.0), t)
+            .await
+        {
+            restored |= a.transition == Transition::Restored;
+        }
+        for a in lp.tick(t + MS).await {
+            restored |= a.transition == Transition::Restored;
+        }
+    }
+    assert!(restored);
+    let sets = rec.take();
+    assert_eq!(sets.len(), 2);
+    assert_eq!(labels_in(&sets[0].1), vec![16002]);
+    assert!(format_path(&sets[1].1.delete[0]).contains("[discriminator=2]"));
+    assert_eq!(
+        c.get_policy(&p12.id).unwrap().path.unwrap().links,
+        vec!["pe1-pe2"]
+    );
+}
+
+#[tokio::test]
+async fn osnr_below_minimum_on_a_fiber_fails_over_the_packet_links_riding_it() {
+    let topo = small_topology();
+    let rec = Recorder::new();
+    let c = Controller::new(topo.clone(), rec.clone(), None);
+    let p = c.create_policy(policy("p12", "pe1", "pe2")).await.unwrap();
+    rec.take();
+    let mut lp = ClosedLoop::new(c.clone(), &topo, config());
+    assert!(lp
+        .observe("ot1", "och-line-1", Reading::OsnrDb(30.0), 0)
+        .await
+        .is_none());
+    // an unprovisioned channel (0 dB) is not a breach
+    assert!(lp
+        .observe("ot2", "och-line-1", Reading::OsnrDb(0.0), MS)
+        .await
+        .is_none());
+    let a = lp
+        .observe("ot1", "och-line-1", Reading::OsnrDb(9.0), 2 * MS)
+        .await
+        .expect("breach");
+    assert_eq!(a.link, "ot1-ot2");
+    assert_eq!(a.reports.len(), 1, "one packet link rides the fiber");
+    assert_eq!(a.reports[0].rerouted[0].policy, p.id);
+    assert!(!c
+        .get_policy(&p.id)
+        .unwrap()
+        .path
+        .unwrap()
+        .links
+        .contains(&"pe1-pe2".to_string()));
+}
+
+#[test]
+fn bad_telemetry_is_classified_and_refused() {
+    use strata::gnmi::parse_path;
+    use strata::proto::gnmi::{typed_value::Value as V, TypedValue};
+    use strata::telemetry::port_reading;
+    let tv = |v: V| TypedValue { value: Some(v) };
+    let delay =
+        parse_path("/interfaces/interface[name=et-0/0/1]/link-performance/state/one-way-delay")
+            .unwrap();
+    assert_eq!(
+        port_reading(&delay, &tv(V::UintVal(300))).unwrap().1,
+        Ok(Reading::DelayUs(300.0))
+    );
+    assert!(port_reading(&delay, &tv(V::DoubleVal(f64::NAN)))
+        .unwrap()
+        .1
+        .is_err());
+    assert!(port_reading(&delay, &tv(V::IntVal(-5))).unwrap().1.is_err());
+    let loss =
+        parse_path("/interfaces/interface[name=x]/link-performance/state/loss-percent").unwrap();
+    assert!(port_reading(&loss, &tv(V::DoubleVal(150.0)))
+        .unwrap()
+        .1
+        .is_err());
+    let other = parse_path("/interfaces/interface[name=x]/state/counters/in-octets").unwrap();
+    assert!(port_reading(&other, &tv(V::UintVal(1))).is_none());
+}
+
+#[tokio::test]
+async fn ingest_counts_and_drops_bad_samples_without_blocking() {
+    use strata::gnmi::parse_path;
+    use strata::proto::gnmi::{typed_value::Value as V, Notification, TypedValue, Update};
+    let ingest = strata::telemetry::Ingest::default();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    ingest.feed(tx);
+    let upd = |p: &str, v: V| Update {
+        path: Some(parse_path(p).unwrap()),
+        val: Some(TypedValue { value: Some(v) }),
+        ..Default::default()
+    };
+    let d = "/interfaces/interface[name=et-0/0/1]/link-performance/state/one-way-delay";
+    let n = Notification {
+        timestamp: 1,
+        update: vec![
+            upd(d, V::DoubleVal(f64::NAN)),
+            upd(d, V::IntVal(-1)),
+            upd(d, V::UintVal(300)),
+            upd(d, V::UintVal(301)),
+            upd(d, V::UintVal(302)), // the loop's queue (2) is full: dropped, counted
+            Update {
+                path: None,
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    };
+    ingest.on_notification("pe1", &n);
+    assert_eq!(ingest.rejected(), 3);
+    assert_eq!(ingest.dropped(), 1);
+    assert_eq!(rx.recv().await.unwrap().reading, Reading::DelayUs(300.0));
+    assert_eq!(rx.recv().await.unwrap().reading, Reading::DelayUs(301.0));
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Interop: a Python client built with grpcio-tools from our proto (as an
+orchestrator would) creates and lists an EVPN service on a running
+`strata lab`, and sees its errors as proper gRPC status codes."""
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "examples"))
+import orchestrator  # noqa: E402  (generates the stubs with grpc_tools)
+
+import grpc  # noqa: E402
+
+BIN = Path(os.environ.get("STRATA_BIN", ROOT / "target" / "debug" / "strata"))
+pb, rpc = orchestrator.pb, orchestrator.rpc
+RESULTS = []
+
+
+def check(name, cond, detail=""):
+    RESULTS.append(bool(cond))
+    print(f"{'ok  ' if cond else 'FAIL'} {name}" + (f": {detail}" if detail and not cond else ""))
+
+
+def free_port_block(n):
+    """A base port with n free ports after it (loopback only)."""
+    for _ in range(50):
+        base = free_port()
+        if base + n >= 65535:
+            continue
+        try:
+            socks = []
+            for p in range(base, base + n):
+                t = socket.socket()
+                socks.append(t)
+                t.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for t in socks:
+                t.close()
+    raise RuntimeError("no free port block")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main():
+    topo = (ROOT / "examples" / "small.yaml").read_text()
+    base = free_port_block(5)
+    topo = re.sub(r"address_base:\s*\S+", f"address_base: 127.0.0.1:{base}", topo)
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        f.write(topo)
+        topo_file = f.name
+    api = f"127.0.0.1:{free_port()}"
+    lab = subprocess.Popen([str(BIN), "lab", "--topology", topo_file, "--listen", api, "--duration", "60"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        channel = grpc.insecure_channel(api)
+        grpc.channel_ready_future(channel).result(timeout=30)
+        services = rpc.ServicesStub(channel)
+        # wait until every device session is up
+        topo_stub = rpc.TopologyStub(channel)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            nodes = topo_stub.ListNodes(pb.ListNodesRequest()).nodes
+            if nodes and all(n.session == pb.SESSION_STATE_UP for n in nodes):
+                break
+            time.sleep(0.2)
+        spec = pb.ServiceSpec(name="py-eline", type=pb.SERVICE_TYPE_E_LINE, bandwidth_gbps=1.0, attachments=[
+            pb.Attachment(device="pe1", interface="ce-0/1/0", vlan=42),
+            pb.Attachment(device="pe2", interface="ce-0/1/0", vlan=42)])
+        svc = services.CreateService(pb.CreateServiceRequest(request_id="py-1", spec=spec), timeout=10)
+        check("create E-Line returns an id and EVI", svc.id.startswith("svc-") and svc.evi > 0, svc)
+        check("E-Line has two transport policies", len(svc.transport_policies) == 2, svc)
+        again = services.CreateService(pb.CreateServiceRequest(request_id="py-1", spec=spec), timeout=10)
+        check("retry with the same request_id returns the same service", again.id == svc.id)
+        listed = services.ListServices(pb.ListServicesRequest(), timeout=10).services
+        check("list shows exactly the one service", [s.id for s in listed] == [svc.id], listed)
+        try:
+            services.CreateService(pb.CreateServiceRequest(spec=pb.ServiceSpec(name="bad", type=pb.SERVICE_TYPE_E_LINE, attachments=[
+                pb.Attachment(device="pe1", interface="ce-0/1/0", vlan=0),
+                pb.Attachment(device="pe2", interface="ce-0/1/0", vlan=1)])), timeout=10)
+            check("bad VLAN is rejected", False, "accepted")
+        except grpc.RpcError as e:
+            check("bad VLAN is INVALID_ARGUMENT naming the field",
+                  e.code() == grpc.StatusCode.INVALID_ARGUMENT and "spec.attachments[0].vlan" in e.details(), e.details())
+    finally:
+        lab.terminate()
+        try:
+            out, _ = lab.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            lab.kill()
+            out, _ = lab.communicate()
+        os.unlink(topo_file)
+        if not all(RESULTS):
+            print(out)
+    passed = sum(RESULTS)
+    failed = len(RESULTS) - passed
+    print(f"grpcio orchestrator interop: {passed} passed, {failed} failed")
+    return 0 if failed == 0 and passed > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,672 @@
+//! The northbound strata.v1 API through a real gRPC client, on the example
+//! fabric with simulated devices: what orchestrators ask for ends up on the
+//! devices, and bad requests change nothing.
+
+mod common;
+
+use std::time::Duration;
+
+use api::events_client::EventsClient;
+use api::policies_client::PoliciesClient;
+use api::services_client::ServicesClient;
+use api::topology_client::TopologyClient;
+use api::wavelengths_client::WavelengthsClient;
+use common::*;
+use strata::proto::strata::v1 as api;
+use tokio_stream::StreamExt;
+
+fn eline(name: &str, a: (&str, &str, u32), b: (&str, &str, u32)) -> api::ServiceSpec {
+    api::ServiceSpec {
+        name: name.into(),
+        r#type: api::ServiceType::ELine as i32,
+        attachments: [a, b]
+            .iter()
+            .map(|(d, i, v)| api::Attachment {
+                device: d.to_string(),
+                interface: i.to_string(),
+                vlan: *v,
+            })
+            .collect(),
+        bandwidth_gbps: 10.0,
+        ..Default::default()
+    }
+}
+
+const NI: &str = "/network-instances/network-instance";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eline_is_programmed_on_both_pes_with_transport_and_removed_on_delete() {
+    let topo = us_metro();
+    let lab = start_api_lab(&topo).await;
+    let mut services = ServicesClient::connect(lab.endpoint.clone()).await.unwrap();
+    let mut policies = PoliciesClient::connect(lab.endpoint.clone()).await.unwrap();
+    let svc = services
+        .create_service(api::CreateServiceRequest {
+            request_id: "req-1".into(),
+            spec: Some(eline(
+                "acme-dci",
+                ("nva-pe1", "ce-0/1/0", 100),
+                ("chi-pe1", "ce-0/1/0", 100),
+            )),
+        })
+        .await
+        .expect("service created")
+        .into_inner();
+    assert_eq!(svc.transport_policies.len(), 2);
+    assert!(svc.evi >= strata::controller::EVI_RANGE.0);
+    let fabric = &lab.lab.fabric;
+    for pe in ["nva-pe1", "chi-pe1"] {
+        let vni = device_leaf(
+            fabric,
+            pe,
+            &format!(
+                "{NI}[name=evpn-{}]/evpn/evpn-instances/evpn-instance[evi={}]/state/vni",
+                svc.evi, svc.evi
+            ),
+        );
+        assert_eq!(
+            vni,
+            Some(serde_json::json!(svc.vni)),
+            "{pe} has the EVPN instance"
+        );
+        let vlan = device_leaf(fabric, pe, "/interfaces/interface[name=ce-0/1/0]/subinterfaces/subinterface[index=100]/vlan/match/single-tagged/config/vlan-id");
+        assert_eq!(vlan, Some(serde_json::json!(100)));
+    }
+    // Each transport policy's SID list on its headend is what the API reports.
+    for pid in &svc.transport_policies {
+        let p = policies
+            .get_policy(api::GetPolicyRequest { id: pid.clone() })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(p.owner, svc.id);
+        let path = p.path.as_ref().unwrap();
+        let want: Vec<u64> = path.segments.iter().map(|s| u64::from(s.label)).collect();
+        assert!(!want.is_empty());
+        let spec = p.spec.as_ref().unwrap();
+        let base = format!(
+            "{NI}[name=DEFAULT]/segment-routing/te-policies/te-policy[color={}][endpoint={}]/candidate-paths/candidate-path[protocol-origin=PCEP][originator-id=strata][originator-asn=0][discriminator=1]/segment-lists/segment-list[id=1]/sids/sid",
+            spec.color, p.endpoint_address
+        );
+        let got: Vec<u64> = (0..want.len())
+            .map(|i| {
+                device_leaf(
+                    fabric,
+                    &spec.headend,
+                    &format!("{base}[index={i}]/config/value"),
+                )
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0)
+            })
+            .collect();
+        assert_eq!(got, want, "SID list on {}", spec.headend);
+        assert!(device_leaf(
+            fabric,
+            &spec.headend,
+            &format!("{base}[index={}]/config/value", want.len())
+        )
+        .is_none());
+        // the last segment reaches the endpoint
+        assert_eq!(path.nodes.last().unwrap(), &spec.endpoint);
+    }
+    // A retried create returns the same service, not a second one.
+    let again = services
+        .create_service(api::CreateServiceRequest {
+            request_id: "req-1".into(),
+            spec: Some(eline(
+                "acme-dci",
+                ("nva-pe1", "ce-0/1/0", 100),
+                ("chi-pe1", "ce-0/1/0", 100),
+            )),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.id, svc.id);
+    assert_eq!(
+        services
+            .list_services(api::ListServicesRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .services
+            .len(),
+        1
+    );
+
+    services
+        .delete_service(api::DeleteServiceRequest {
+            id: svc.id.clone(),
+            revision: 0,
+        })
+        .await
+        .unwrap();
+    for pe in ["nva-pe1", "chi-pe1"] {
+        assert!(device_leaf(
+            fabric,
+            pe,
+            &format!("{NI}[name=evpn-{}]/config/name", svc.evi)
+        )
+        .is_none());
+        assert!(fabric.device(pe).unwrap().read(|t| t
+            .find(&path(&format!(
+                "{NI}[name=DEFAULT]/segment-routing/te-policies/te-policy"
+            )))
+            .unwrap()
+            .is_empty()));
+    }
+    assert!(policies
+        .list_policies(api::ListPoliciesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .policies
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wavelength_tunes_both_transponders_alike_and_infeasible_is_refused_with_numbers() {
+    let topo = us_metro();
+    let lab = start_api_lab(&topo).await;
+    let mut wl = WavelengthsClient::connect(lab.endpoint.clone())
+        .await
+        .unwrap();
+    let w = wl
+        .create_wavelength(api::CreateWavelengthRequest {
+            request_id: String::new(),
+            spec: Some(api::WavelengthSpec {
+                name: "sea-pdx-1".into(),
+                a: "sea-ot1".into(),
+                b: "pdx-ot1".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("short span is feasible for 400ZR")
+        .into_inner();
+    assert!(w.estimated_osnr_db >= w.required_osnr_db + 1.0, "{w:?}");
+    let freq = |node: &str, port: &str| {
+        device_leaf(
+            &lab.lab.fabric,
+            node,
+            &format!("/components/component[name=och-{port}]/optical-channel/config/frequency"),
+        )
+    };
+    assert_eq!(
+        freq("sea-ot1", &w.a_port),
+        Some(serde_json::json!(w.frequency_mhz))
+    );
+    assert_eq!(
+        freq("pdx-ot1", &w.b_port),
+        Some(serde_json::json!(w.frequency_mhz))
+    );
+
+    let before = (
+        device_config(&lab.lab.fabric, "sea-ot1"),
+        device_config(&lab.lab.fabric, "nva-ot1"),
+    );
+    let err = wl
+        .create_wavelength(api::CreateWavelengthRequest {
+            request_id: String::new(),
+            spec: Some(api::WavelengthSpec {
+                name: "sea-nva".into(),
+                a: "sea-ot1".into(),
+                b: "nva-ot1".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        tonic::Code::FailedPrecondition,
+        "{}",
+        err.message()
+    );
+    assert!(
+        err.message().contains("OSNR") || err.message().contains("osnr"),
+        "{}",
+        err.message()
+    );
+    assert_eq!(
+        before,
+        (
+            device_config(&lab.lab.fabric, "sea-ot1"),
+            device_config(&lab.lab.fabric, "nva-ot1")
+        )
+    );
+    assert_eq!(
+        wl.list_wavelengths(api::ListWavelengthsRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .wavelengths
+            .len(),
+        1
+    );
+
+    wl.delete_wavelength(api::DeleteWavelengthRequest {
+        id: w.id,
+        revision: 0,
+    })
+    .await
+    .unwrap();
+    assert_eq!(freq("sea-ot1", &w.a_port), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latency_bounded_policy_and_bad_input_classes() {
+    let topo = us_metro();
+    let lab = start_api_lab(&topo).await;
+    let mut policies = PoliciesClient::connect(lab.endpoint.clone()).await.unwrap();
+    let mut services = ServicesClient::connect(lab.endpoint.clone()).await.unwrap();
+    let spec = |name: &str, bound: u64| api::PolicySpec {
+        name: name.into(),
+        headend: "sea-pe1".into(),
+        endpoint: "lax-pe1".into(),
+        color: 200,
+        constraints: Some(api::Constraints {
+            metric: api::Metric::Latency as i32,
+            max_latency_us: bound,
+            ..Default::default()
+        }),
+    };
+    let p = policies
+        .create_policy(api::CreatePolicyRequest {
+            request_id: String::new(),
+            spec: Some(spec("sea-lax-low-latency", 20_000)),
+        })
+        .await
+        .expect("bounded policy placed")
+        .into_inner();
+    let path = p.path.unwrap();
+    assert!(path.latency_us <= 20_000, "{path:?}");
+    assert_eq!(path.nodes.first().map(String::as_str), Some("sea-pe1"));
+
+    let snapshot = |lab: &ApiLab| {
+        let devices: Vec<_> = ["sea-pe1", "lax-pe1", "nva-pe1", "chi-pe1", "sea-ot1"]
+            .iter()
+            .map(|d| device_config(&lab.lab.fabric, d))
+            .collect();
+        (
+            devices,
+            lab.controller.list_policies("", ""),
+            lab.controller.list_services(),
+            lab.controller.list_wavelengths(),
+        )
+    };
+    let before = snapshot(&lab);
+    let cases: Vec<(tonic::Code, &str, api::CreatePolicyRequest)> = vec![
+        (
+            tonic::Code::InvalidArgument,
+            "spec.name",
+            api::CreatePolicyRequest {
+                spec: Some(spec("", 0)),
+                ..Default::default()
+            },
+        ),
+        (
+            tonic::Code::InvalidArgument,
+            "spec",
+            api::CreatePolicyRequest::default(),
+        ),
+        (
+            tonic::Code::NotFound,
+            "spec.headend",
+            api::CreatePolicyRequest {
+                spec: Some(api::PolicySpec {
+                    headend: "nowhere".into(),
+                    ..spec("x", 0)
+                }),
+                ..Default::default()
+            },
+        ),
+        (
+            tonic::Code::InvalidArgument,
+            "spec.endpoint",
+            api::CreatePolicyRequest {
+                spec: Some(api::PolicySpec {
+                    endpoint: "sea-ot1".into(),
+                    ..spec("x", 0)
+                }),
+                ..Default::default()
+            },
+        ),
+        (
+            tonic::Code::InvalidArgument,
+            "spec.color",
+            api::CreatePolicyRequest {
+                spec: Some(api::PolicySpec {
+                    color: 0,
+                    ..spec("x", 0)
+                }),
+                ..Default::default()
+            },
+        ),
+        (
+            tonic::Code::InvalidArgument,
+            "spec.constraints.bandwidth_gbps",
+            api::CreatePolicyRequest {
+                spec: Some(api::PolicySpec {
+                    constraints: Some(api::Constraints {
+                        bandwidth_gbps: f64::NAN,
+                        ..Default::default()
+                    }),
+                    ..spec("x", 0)
+                }),
+                ..Default::default()
+            },
+        ),
+        (
+            tonic::Code::NotFound,
+            "spec.constraints.exclude_links[0]",
+            api::CreatePolicyRequest {
+                spec: Some(api::PolicySpec {
+                    constraints: Some(api::Constraints {
+                        exclude_links: vec!["nope".into()],
+                        ..Default::default()
+                    }),
+                    ..spec("x", 0)
+                }),
+                ..Default::default()
+            },
+        ),
+        (
+            tonic::Code::FailedPrecondition,
+            "latency",
+            api::CreatePolicyRequest {
+                spec: Some(api::PolicySpec {
+                    color: 201,
+                    ..spec("too-tight", 100)
+                }),
+                ..Default::default()
+            },
+        ),
+        (
+            tonic::Code::FailedPrecondition,
+            "bandwidth",
+            api::CreatePolicyRequest {
+                spec: Some(api::PolicySpec {
+                    color: 202,
+                    constraints: Some(api::Constraints {
+                        bandwidth_gbps: 5000.0,
+                        ..Default::default()
+                    }),
+                    ..spec("x", 0)
+                }),
+                ..Default::default()
+            },
+        ),
+        (
+            tonic::Code::AlreadyExists,
+            "sea-lax-low-latency",
+            api::CreatePolicyRequest {
+                spec: Some(spec("sea-lax-low-latency", 0)),
+                ..Default::default()
+            },
+        ),
+    ];
+    for (code, words, req) in cases {
+        let e = policies.create_policy(req).await.unwrap_err();
+        assert_eq!(e.code(), code, "{words}: {}", e.message());
+        assert!(
+            e.message().contains(words),
+            "expected {words:?} in {:?}",
+            e.message()
+        );
+    }
+    let svc_cases: Vec<(tonic::Code, &str, api::ServiceSpec)> = vec![
+        (
+            tonic::Code::InvalidArgument,
+            "spec.attachments[1].vlan",
+            eline(
+                "s",
+                ("nva-pe1", "ce-0/1/0", 10),
+                ("chi-pe1", "ce-0/1/0", 5000),
+            ),
+        ),
+        (
+            tonic::Code::NotFound,
+            "spec.attachments[0].interface",
+            eline("s", ("nva-pe1", "et-9", 10), ("chi-pe1", "ce-0/1/0", 10)),
+        ),
+        (
+            tonic::Code::InvalidArgument,
+            "spec.attachments",
+            api::ServiceSpec {
+                attachments: vec![],
+                ..eline(
+                    "s",
+                    ("nva-pe1", "ce-0/1/0", 10),
+                    ("chi-pe1", "ce-0/1/0", 10),
+                )
+            },
+        ),
+        (
+            tonic::Code::InvalidArgument,
+            "spec.type",
+            api::ServiceSpec {
+                r#type: 0,
+                ..eline(
+                    "s",
+                    ("nva-pe1", "ce-0/1/0", 10),
+                    ("chi-pe1", "ce-0/1/0", 10),
+                )
+            },
+        ),
+        (
+            tonic::Code::FailedPrecondition,
+            "spec.evi",
+            api::ServiceSpec {
+                evi: 5,
+                ..eline(
+                    "s",
+                    ("nva-pe1", "ce-0/1/0", 10),
+                    ("chi-pe1", "ce-0/1/0", 10),
+                )
+            },
+        ),
+    ];
+    for (code, words, spec) in svc_cases {
+        let e = services
+            .create_service(api::CreateServiceRequest {
+                request_id: String::new(),
+                spec: Some(spec),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), code, "{words}: {}", e.message());
+        assert!(
+            e.message().contains(words),
+            "expected {words:?} in {:?}",
+            e.message()
+        );
+    }
+    let e = policies
+        .get_policy(api::GetPolicyRequest {
+            id: "pol-999".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::NotFound);
+    let e = policies
+        .delete_policy(api::DeletePolicyRequest {
+            id: p.id.clone(),
+            revision: p.revision + 7,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Aborted);
+    assert_eq!(snapshot(&lab), before, "failed requests changed nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_failure_mid_request_rolls_back_what_was_programmed() {
+    let topo = us_metro();
+    let lab = start_api_lab(&topo).await;
+    let mut services = ServicesClient::connect(lab.endpoint.clone()).await.unwrap();
+    // Plans apply in device-name order: chi-pe1 is programmed before nva-pe1 fails.
+    lab.lab.fabric.crash("nva-pe1").await.unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || lab
+            .lab
+            .state
+            .device("nva-pe1")
+            .unwrap()
+            .state
+            != strata::state::SessionState::Up)
+        .await
+    );
+    let before = device_config(&lab.lab.fabric, "chi-pe1");
+    let e = services
+        .create_service(api::CreateServiceRequest {
+            request_id: String::new(),
+            spec: Some(eline(
+                "doomed",
+                ("nva-pe1", "ce-0/1/0", 7),
+                ("chi-pe1", "ce-0/1/0", 7),
+            )),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unavailable, "{}", e.message());
+    assert!(e.message().contains("nva-pe1"), "{}", e.message());
+    assert_eq!(
+        device_config(&lab.lab.fabric, "chi-pe1"),
+        before,
+        "chi-pe1 rolled back"
+    );
+    assert!(lab.controller.list_services().is_empty());
+    assert!(lab.controller.list_policies("", "").is_empty());
+    // the EVI was not consumed: the next service gets the first one
+    lab.lab.fabric.restart("nva-pe1", false).await.unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || lab
+            .lab
+            .state
+            .device("nva-pe1")
+            .unwrap()
+            .state
+            == strata::state::SessionState::Up)
+        .await
+    );
+    let ok = services
+        .create_service(api::CreateServiceRequest {
+            request_id: String::new(),
+            spec: Some(eline(
+                "fine",
+                ("nva-pe1", "ce-0/1/0", 7),
+                ("chi-pe1", "ce-0/1/0", 7),
+            )),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ok.evi, strata::controller::EVI_RANGE.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_streams_events_and_resumes_from_a_revision() {
+    let topo = small_topology();
+    let lab = start_api_lab(&topo).await;
+    let mut events = EventsClient::connect(lab.endpoint.clone()).await.unwrap();
+    let mut policies = PoliciesClient::connect(lab.endpoint.clone()).await.unwrap();
+    let mut stream = events
+        .watch(api::WatchRequest { from_revision: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    let created = policies
+        .create_policy(api::CreatePolicyRequest {
+            request_id: "w1".into(),
+            spec: Some(api::PolicySpec {
+                name: "p1".into(),
+                headend: "pe1".into(),
+                endpoint: "pe2".into(),
+                color: 10,
+                constraints: None,
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let ev = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(ev.change, api::Change::Created as i32);
+    assert_eq!(ev.revision, created.revision);
+    let deleted_rev = policies
+        .delete_policy(api::DeletePolicyRequest {
+            id: created.id.clone(),
+            revision: created.revision,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .revision;
+    // a new watcher resuming from the create sees exactly the delete
+    let mut resumed = events
+        .watch(api::WatchRequest {
+            from_revision: created.revision,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let ev = tokio::time::timeout(Duration::from_secs(5), resumed.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (ev.revision, ev.change),
+        (deleted_rev, api::Change::Deleted as i32)
+    );
+
+    // topology, health and reflection are served too
+    let mut topo_client = TopologyClient::connect(lab.endpoint.clone()).await.unwrap();
+    let nodes = topo_client
+        .list_nodes(api::ListNodesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .nodes;
+    assert_eq!(nodes.len(), 5);
+    assert!(nodes
+        .iter()
+        .all(|n| n.session == api::SessionState::Up as i32));
+    let link = topo_client
+        .get_link(api::GetLinkRequest {
+            name: "pe1-pe2".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        link.srlgs.contains(&500),
+        "packet link inherits its fiber's SRLG: {link:?}"
+    );
+    let e = topo_client
+        .get_node(api::GetNodeRequest { name: "zz".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::NotFound);
+    let channel = tonic::transport::Channel::from_shared(lab.endpoint.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+    let h = health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "strata.v1.Policies".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        h.status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+}
