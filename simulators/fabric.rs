@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -135,13 +134,11 @@ impl SimFabric {
                 .map(|n| n.address)
                 .ok_or_else(|| FabricError::UnknownDevice(name.to_string()))?,
         };
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| FabricError::Bind {
-                device: name.to_string(),
-                addr,
-                source,
-            })?;
+        let listener = crate::net::listen(addr).map_err(|source| FabricError::Bind {
+            device: name.to_string(),
+            addr,
+            source,
+        })?;
         let bound = listener.local_addr().map_err(|source| FabricError::Bind {
             device: name.to_string(),
             addr,

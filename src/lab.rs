@@ -108,8 +108,7 @@ pub async fn run_sims(
 ) -> anyhow::Result<()> {
     let fabric = SimFabric::new(topology, options);
     fabric.start().await?;
-    let listener = tokio::net::TcpListener::bind(control)
-        .await
+    let listener = crate::net::listen(control)
         .map_err(|e| anyhow::anyhow!("cannot listen for fault injection on {control}: {e}"))?;
     let control = listener.local_addr()?;
     tokio::spawn(

@@ -6,6 +6,7 @@ pub mod controller;
 pub mod gnmi;
 pub mod lab;
 pub mod model;
+pub mod net;
 pub mod northbound;
 pub mod pathcomp;
 pub mod proto;

@@ -84,8 +84,7 @@ pub async fn serve_with(
 
 /// Binds the northbound address, with a clear error when it is taken.
 pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr)
-        .await
+    crate::net::listen(addr)
         .map_err(|e| anyhow::anyhow!("cannot listen for the northbound API on {addr}: {e}"))
 }
 

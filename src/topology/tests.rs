@@ -76,11 +76,11 @@ fn us_metro_example_parses() {
     let pe1 = t.node("nva-pe1").unwrap();
     assert_eq!(
         pe1.address,
-        "127.0.0.1:57400".parse::<SocketAddr>().unwrap()
+        "127.0.0.1:20400".parse::<SocketAddr>().unwrap()
     );
     assert_eq!(pe1.node_sid, Some(16011));
     assert_eq!(pe1.site.as_deref(), Some("Northern Virginia"));
-    assert_eq!(t.nodes.last().unwrap().address.port(), 57447);
+    assert_eq!(t.nodes.last().unwrap().address.port(), 20447);
 
     // Every metro reaches at least two others over fiber.
     for ot in t.nodes.iter().filter(|n| n.role == Role::Optical) {
@@ -108,7 +108,7 @@ fn us_metro_example_parses() {
 fn small_example_parses() {
     let t = parse_str(SMALL).expect("examples/small.yaml is valid");
     assert_eq!(t.nodes.len(), 5);
-    assert_eq!(t.node("pe1").unwrap().address.port(), 57300);
+    assert_eq!(t.node("pe1").unwrap().address.port(), 20300);
     assert_eq!(t.node("pe1").unwrap().interfaces, ["et-0/0/1", "et-0/0/2"]);
     // pe1-pe2 rides the 60 km fiber: inherits its SRLG and length.
     let riding = t.link("pe1-pe2").unwrap();
@@ -188,14 +188,14 @@ nodes:
   - &packet
     name: pe1
     role: packet
-    address: 10.0.0.1:57400
+    address: 10.0.0.1:20400
   - <<: *packet
     name: pe2
-    address: '[::1]:57400'
+    address: '[::1]:20400'
 ";
     let t = parse_str(text).unwrap();
     assert_eq!(t.node("pe2").unwrap().role, Role::Packet);
-    assert_eq!(t.node("pe2").unwrap().address.to_string(), "[::1]:57400");
+    assert_eq!(t.node("pe2").unwrap().address.to_string(), "[::1]:20400");
     assert!(t.links.is_empty());
 }
 
