@@ -33,43 +33,90 @@ pub struct LabOutcome {
     pub elapsed: Duration,
 }
 
-/// Starts the simulators, wires the southbound to every device, and reports
-/// until Ctrl-C or the optional duration.
-pub async fn run_lab(topology: &Topology, options: LabOptions) -> anyhow::Result<LabOutcome> {
-    let fabric = SimFabric::new(topology, options.sim.clone());
-    fabric.start().await?;
-    let state = Arc::new(FabricState::default());
-    let ingest = Arc::new(Ingest::default());
-    let southbound = Southbound::new(state.clone(), ingest.clone(), options.sessions.clone());
-    for node in &topology.nodes {
-        let address = fabric.address(&node.name).unwrap_or(node.address);
-        southbound.add_device(DeviceTarget {
-            name: node.name.clone(),
-            role: node.role,
-            address,
-        });
+/// A running lab: simulators, southbound sessions, controller with its closed
+/// loop, and the northbound API (with fault injection) on one address.
+pub struct Lab {
+    pub fabric: Arc<SimFabric>,
+    pub state: Arc<FabricState>,
+    pub ingest: Arc<Ingest>,
+    pub southbound: Arc<Southbound>,
+    pub controller: Arc<Controller>,
+    pub api: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Lab {
+    pub async fn start(topology: &Topology, options: &LabOptions) -> anyhow::Result<Lab> {
+        let fabric = SimFabric::new(topology, options.sim.clone());
+        fabric.start().await?;
+        let state = Arc::new(FabricState::default());
+        let ingest = Arc::new(Ingest::default());
+        let southbound = Southbound::new(state.clone(), ingest.clone(), options.sessions.clone());
+        for node in &topology.nodes {
+            let address = fabric.address(&node.name).unwrap_or(node.address);
+            southbound.add_device(DeviceTarget {
+                name: node.name.clone(),
+                role: node.role,
+                address,
+            });
+        }
+        let listener = crate::northbound::bind(options.listen).await?;
+        let api = listener.local_addr()?;
+        let controller = Controller::new(topology.clone(), southbound.clone(), Some(state.clone()));
+        // Telemetry → link health → reroute.
+        let (readings_tx, readings_rx) = tokio::sync::mpsc::channel(65_536);
+        ingest.feed(readings_tx);
+        let closed_loop = crate::controller::closed_loop::ClosedLoop::new(
+            controller.clone(),
+            topology,
+            options.health.clone(),
+        );
+        crate::controller::closed_loop::spawn(closed_loop, readings_rx, Duration::from_millis(50));
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(crate::northbound::serve_with(
+            controller.clone(),
+            listener,
+            Some(fabric.clone()),
+            async move {
+                let _ = stop_rx.await;
+            },
+        ));
+        Ok(Lab {
+            fabric,
+            state,
+            ingest,
+            southbound,
+            controller,
+            api,
+            stop: Some(stop),
+            server: Some(server),
+        })
     }
-    let listener = crate::northbound::bind(options.listen).await?;
-    let listen = listener.local_addr()?;
-    let controller = Controller::new(topology.clone(), southbound.clone(), Some(state.clone()));
-    // Telemetry → link health → reroute.
-    let (readings_tx, readings_rx) = tokio::sync::mpsc::channel(65_536);
-    ingest.feed(readings_tx);
-    let closed_loop = crate::controller::closed_loop::ClosedLoop::new(
-        controller.clone(),
-        topology,
-        options.health.clone(),
+
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            if let Ok(Err(e)) = server.await {
+                eprintln!("northbound API stopped with an error: {e}");
+            }
+        }
+        self.southbound.shutdown();
+        self.fabric.shutdown().await;
+    }
+}
+
+/// Starts the lab and reports until Ctrl-C or the optional duration.
+pub async fn run_lab(topology: &Topology, options: LabOptions) -> anyhow::Result<LabOutcome> {
+    let lab = Lab::start(topology, &options).await?;
+    let (fabric, state, ingest, listen) = (
+        lab.fabric.clone(),
+        lab.state.clone(),
+        lab.ingest.clone(),
+        lab.api,
     );
-    crate::controller::closed_loop::spawn(closed_loop, readings_rx, Duration::from_millis(100));
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let api = tokio::spawn(crate::northbound::serve_with(
-        controller,
-        listener,
-        Some(fabric.clone()),
-        async move {
-            let _ = stop_rx.await;
-        },
-    ));
     println!(
         "strata lab: fabric {:?}: {} devices ({} packet, {} optical), {} links; simulators on {}",
         topology.name,
@@ -89,12 +136,7 @@ pub async fn run_lab(topology: &Topology, options: LabOptions) -> anyhow::Result
     );
     println!("northbound strata.v1 API and fault injection on {listen} (gRPC; reflection and health enabled)");
     let outcome = report(&state, &ingest, topology.nodes.len(), options.duration).await;
-    let _ = stop_tx.send(());
-    if let Ok(Err(e)) = api.await {
-        eprintln!("northbound API stopped with an error: {e}");
-    }
-    southbound.shutdown();
-    fabric.shutdown().await;
+    lab.shutdown().await;
     Ok(outcome)
 }
 

@@ -19,7 +19,9 @@ pub enum LinkCondition {
     /// Measured delay replaces the TE latency (policies with bounds or a
     /// latency metric move if a better path exists).
     Slow { delay_us: u32 },
-    /// Unusable: pruned from path computation.
+    /// Unusable (loss, down, silent, fiber under it failed): pruned from path
+    /// computation. The IGP may or may not still use it, so SID lists are
+    /// built not to depend on either.
     Down,
     /// Back to its nominal attributes.
     Nominal,
@@ -80,11 +82,11 @@ impl Controller {
                     inner.degraded.insert(link.to_string());
                 }
                 LinkCondition::Down => {
-                    inner.graph.set_link_up(link, false);
+                    inner.graph.set_link_pruned(link, true);
                     inner.degraded.insert(link.to_string());
                 }
                 LinkCondition::Nominal => {
-                    inner.graph.set_link_up(link, true);
+                    inner.graph.set_link_pruned(link, false);
                     if let Some(n) = nominal {
                         inner.graph.set_link_latency(link, n);
                     }

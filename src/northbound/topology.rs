@@ -55,7 +55,8 @@ impl Northbound {
             .filter_map(|e| inner.graph.edges.get(e))
             .collect();
         let reserved = edges.iter().map(|e| e.reserved_gbps).fold(0.0, f64::max);
-        let up = edges.iter().all(|e| e.up);
+        let up = edges.iter().all(|e| e.up && !e.pruned);
+        let degraded = inner.degraded.contains(name);
         let latency = edges
             .iter()
             .map(|e| e.latency_us)
@@ -86,10 +87,12 @@ impl Northbound {
             srlgs: srlgs.into_iter().collect(),
             admin_groups: l.admin_groups.iter().cloned().collect(),
             rides: l.rides.clone(),
-            status: if up {
-                api::LinkStatus::Up
-            } else {
+            status: if !up {
                 api::LinkStatus::Down
+            } else if degraded {
+                api::LinkStatus::Degraded
+            } else {
+                api::LinkStatus::Up
             } as i32,
         })
     }

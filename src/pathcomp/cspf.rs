@@ -166,7 +166,7 @@ pub(crate) fn usable(
         .edges
         .iter()
         .map(|e| {
-            if !e.up {
+            if !e.up || e.pruned {
                 pruned.down += 1;
                 return false;
             }

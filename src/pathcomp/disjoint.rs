@@ -195,6 +195,7 @@ fn suurballe(
                     srlgs: BTreeSet::new(),
                     admin_groups: BTreeSet::new(),
                     up: true,
+                    pruned: false,
                     adj_sid: 0,
                 });
                 origin.push(None);

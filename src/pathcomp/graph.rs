@@ -29,7 +29,12 @@ pub struct TeEdge {
     pub reserved_gbps: f64,
     pub srlgs: BTreeSet<u32>,
     pub admin_groups: BTreeSet<String>,
+    /// IGP adjacency up: prefix SIDs forward over it.
     pub up: bool,
+    /// Taken out of path computation by the controller (degraded by
+    /// telemetry) while the IGP may still use it: explicit paths avoid it, and
+    /// SID compression still assumes the IGP forwards over it.
+    pub pruned: bool,
     pub adj_sid: u32,
 }
 
@@ -97,6 +102,7 @@ impl TeGraph {
                     srlgs: l.srlgs.clone(),
                     admin_groups: l.admin_groups.clone(),
                     up: true,
+                    pruned: false,
                     adj_sid: 0,
                 });
             }
@@ -119,6 +125,12 @@ impl TeGraph {
     pub fn set_link_up(&mut self, link: &str, up: bool) {
         for e in self.by_link.get(link).cloned().unwrap_or_default() {
             self.edges[e].up = up;
+        }
+    }
+
+    pub fn set_link_pruned(&mut self, link: &str, pruned: bool) {
+        for e in self.by_link.get(link).cloned().unwrap_or_default() {
+            self.edges[e].pruned = pruned;
         }
     }
 

@@ -51,6 +51,7 @@ fn random_graph(seed: u64, n: usize, links: usize) -> TeGraph {
                 srlgs: [srlg].into_iter().collect(),
                 admin_groups: [group.to_string()].into_iter().collect(),
                 up: true,
+                pruned: false,
                 adj_sid: 0,
             });
         }
@@ -283,6 +284,7 @@ fn igp_shortest_path_is_one_node_sid_and_ecmp_needs_more() {
                 srlgs: BTreeSet::new(),
                 admin_groups: BTreeSet::new(),
                 up: true,
+                pruned: false,
                 adj_sid: 0,
             });
         }
