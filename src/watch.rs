@@ -67,13 +67,24 @@ pub async fn run(api_addr: std::net::SocketAddr, once: bool) -> anyhow::Result<(
         .watch_telemetry(api::TelemetryRequest::default())
         .await?
         .into_inner();
-    let mut evs = events
-        .watch(api::WatchRequest { from_revision: 0 })
-        .await?
-        .into_inner();
+    // Replay what is retained so the view starts with recent history.
+    let mut evs = match events.watch(api::WatchRequest { from_revision: 1 }).await {
+        Ok(s) => s.into_inner(),
+        Err(_) => events
+            .watch(api::WatchRequest { from_revision: 0 })
+            .await?
+            .into_inner(),
+    };
     let mut views: BTreeMap<String, LinkView> = BTreeMap::new();
     let mut recent: VecDeque<String> = VecDeque::new();
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    // A single frame waits a moment so it shows live values, not blanks.
+    let first = tokio::time::Instant::now()
+        + if once {
+            Duration::from_millis(2500)
+        } else {
+            Duration::ZERO
+        };
+    let mut ticker = tokio::time::interval_at(first, Duration::from_secs(1));
     let tty = std::io::stdout().is_terminal();
     loop {
         tokio::select! {

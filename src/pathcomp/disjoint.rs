@@ -1,12 +1,18 @@
-//! Disjoint pairs. Link- and node-disjoint pairs of least total cost come from
-//! Suurballe's algorithm (shortest path, reversed-edge residual, second
-//! shortest path, cancel overlapping edges). SRLG-disjointness is NP-hard in
-//! general; a k-shortest candidate search finds it in practice.
+//! Disjoint paths for protection: a pair placed together, or a second path
+//! placed against an existing one.
+//!
+//! What "disjoint" means here (both directions of a link are the same link):
+//! - `Link`: the paths share no link;
+//! - `Node`: they share no transit node (and so no link either);
+//! - `Srlg`: they share no link and no SRLG (a link is its own risk).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
-use super::cspf::{cspf, dijkstra, edge_cost, path_of, usable, Constraints, Path, PathError};
-use super::graph::{NodeId, TeEdge, TeGraph};
+use super::constraints::{usable, weights, Constraints};
+use super::cspf::cspf;
+use super::graph::{NodeId, TeGraph};
+use super::path::{check_endpoints, node_name, Path, PathError};
+use super::suurballe::suurballe;
 use super::yen::k_shortest;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +32,12 @@ impl Disjointness {
     }
 }
 
-/// A path disjoint from `existing`: exclusions, then CSPF.
+/// How many first-path candidates the fallback search tries.
+pub const PAIR_CANDIDATES: usize = 16;
+
+/// The best path from `src` to `dst` under `c` that is `kind`-disjoint from
+/// `existing`: the existing path's links (and transit nodes, or SRLGs) are
+/// added to the exclusions, then CSPF. Exact.
 pub fn disjoint_from(
     g: &TeGraph,
     src: NodeId,
@@ -35,49 +46,69 @@ pub fn disjoint_from(
     existing: &Path,
     kind: Disjointness,
 ) -> Result<Path, PathError> {
+    check_endpoints(g, src, dst)?;
     let mut c = c.clone();
-    match kind {
-        Disjointness::Link => c.exclude_links.extend(existing.links(g)),
+    c.exclude_links.extend(existing.links(g));
+    let avoided = match kind {
+        Disjointness::Link => "links",
         Disjointness::Node => {
-            let names = existing.node_names(g);
-            if names.len() > 2 {
-                c.exclude_nodes
-                    .extend(names[1..names.len() - 1].iter().cloned());
-            }
-            c.exclude_links.extend(existing.links(g));
+            c.exclude_nodes
+                .extend(existing.transit().iter().map(|&n| node_name(g, n)));
+            "links and transit nodes"
         }
         Disjointness::Srlg => {
             c.exclude_srlgs.extend(existing.srlgs(g));
-            c.exclude_links.extend(existing.links(g));
+            "links and SRLGs"
         }
-    }
-    cspf(g, src, dst, &c).map_err(|e| PathError::NotDisjoint {
-        kind: kind.name().into(),
-        reason: e.to_string(),
+    };
+    cspf(g, src, dst, &c).map_err(|e| match e {
+        PathError::NoPath { reason, .. } => PathError::NotDisjoint {
+            kind: kind.name().into(),
+            reason: format!("avoiding the existing path's {avoided} leaves no route ({reason})"),
+        },
+        e @ PathError::LatencyBound { .. } => PathError::NotDisjoint {
+            kind: kind.name().into(),
+            reason: format!("avoiding the existing path's {avoided}: {e}"),
+        },
+        other => other,
     })
 }
 
-fn shares(g: &TeGraph, a: &Path, b: &Path, kind: Disjointness) -> bool {
-    let la: BTreeSet<String> = a.links(g).into_iter().collect();
-    if b.links(g).iter().any(|l| la.contains(l)) {
-        return true;
+/// Whether `a` and `b` are `kind`-disjoint.
+pub fn are_disjoint(g: &TeGraph, a: &Path, b: &Path, kind: Disjointness) -> bool {
+    let links: BTreeSet<String> = a.links(g).into_iter().collect();
+    if b.links(g).iter().any(|l| links.contains(l)) {
+        return false;
     }
     match kind {
-        Disjointness::Link => false,
+        Disjointness::Link => true,
         Disjointness::Node => {
-            let inner = |p: &Path| -> BTreeSet<usize> {
-                p.nodes[1..p.nodes.len().saturating_sub(1)]
-                    .iter()
-                    .copied()
-                    .collect()
-            };
-            !inner(a).is_disjoint(&inner(b))
+            let transit: BTreeSet<NodeId> = a.transit().iter().copied().collect();
+            !b.transit().iter().any(|n| transit.contains(n))
         }
-        Disjointness::Srlg => !a.srlgs(g).is_disjoint(&b.srlgs(g)),
+        Disjointness::Srlg => a.srlgs(g).is_disjoint(&b.srlgs(g)),
     }
 }
 
-/// The pair of least total cost; the cheaper path first.
+/// Two `kind`-disjoint paths from `src` to `dst` under `c`, the better one
+/// (in the deterministic order) first.
+///
+/// - `Link` / `Node` without a latency bound: Suurballe (node splitting for
+///   `Node`); the pair has the least total cost — exact.
+/// - `Srlg`: SRLG-disjoint pairs are link-disjoint pairs, so when Suurballe's
+///   link-disjoint optimum happens to be SRLG-disjoint it is the optimum.
+///   Otherwise (the problem is NP-hard in general) a heuristic: each of the
+///   `PAIR_CANDIDATES` best paths is tried as the first path, paired with the
+///   best path disjoint from it, and the pair of least total cost wins. This
+///   is exact whenever the better path of the optimal pair is among those
+///   candidates, and can miss a pair (or a cheaper one) otherwise.
+/// - With a latency bound both paths must meet it; if Suurballe's pair does
+///   not, the same candidate search is used (so `Link`/`Node` with a bound
+///   are heuristic too).
+///
+/// Errors: those of `cspf` when not even one path exists; `NotDisjoint` when
+/// no disjoint pair was found (for `Link`/`Node` without a bound, and when no
+/// link-disjoint pair exists at all, that is certain).
 pub fn disjoint_pair(
     g: &TeGraph,
     src: NodeId,
@@ -85,224 +116,91 @@ pub fn disjoint_pair(
     c: &Constraints,
     kind: Disjointness,
 ) -> Result<(Path, Path), PathError> {
-    let not = |reason: String| PathError::NotDisjoint {
+    let best_single = cspf(g, src, dst, c)?;
+    let (ok, _) = usable(g, c, src, dst);
+    let w = weights(g, c.metric);
+    let to_path = |edges| Path::from_edges(g, src, edges, c.metric);
+    let not_disjoint = |reason: String| PathError::NotDisjoint {
         kind: kind.name().into(),
         reason,
     };
-    cspf(
-        g,
-        src,
-        dst,
-        &Constraints {
-            max_latency_us: None,
-            ..c.clone()
-        },
-    )?;
-    let pair = match kind {
-        Disjointness::Link | Disjointness::Node => {
-            suurballe(g, src, dst, c, kind == Disjointness::Node)
-        }
-        Disjointness::Srlg => None,
+    let Some((a, b)) = suurballe(g, &w, &ok, src, dst, kind == Disjointness::Node) else {
+        let common = if kind == Disjointness::Node {
+            "transit node or link"
+        } else {
+            "link"
+        };
+        return Err(not_disjoint(format!(
+            "every route from {} to {} under the constraints crosses a common {common} \
+             (the best single route is {})",
+            node_name(g, src),
+            node_name(g, dst),
+            best_single.node_names(g).join(" → ")
+        )));
     };
-    let pair = match pair {
-        Some(p) if !shares(g, &p.0, &p.1, kind) && within_bound(c, &p) => Some(p),
-        _ => candidate_search(g, src, dst, c, kind),
-    };
-    let (a, b) = pair.ok_or_else(|| not("no pair of paths avoids sharing".into()))?;
-    Ok(if a.sort_key() <= b.sort_key() {
-        (a, b)
-    } else {
-        (b, a)
+    let (a, b) = (to_path(a), to_path(b));
+    if are_disjoint(g, &a, &b, kind) && within_bound(c, &a) && within_bound(c, &b) {
+        return Ok(ordered(a, b));
+    }
+    candidate_search(g, src, dst, c, kind, best_single.cost).ok_or_else(|| {
+        not_disjoint(format!(
+            "none of the {PAIR_CANDIDATES} best routes from {} to {} has a {}-disjoint partner{}",
+            node_name(g, src),
+            node_name(g, dst),
+            kind.name(),
+            match c.max_latency_us {
+                Some(b) => format!(" within {b} µs"),
+                None => String::new(),
+            }
+        ))
     })
 }
 
-fn within_bound(c: &Constraints, p: &(Path, Path)) -> bool {
-    c.max_latency_us
-        .is_none_or(|b| p.0.latency_us <= b && p.1.latency_us <= b)
+fn within_bound(c: &Constraints, p: &Path) -> bool {
+    c.max_latency_us.is_none_or(|b| p.latency_us <= b)
 }
 
-/// Best pair among k-shortest candidates for the first path, each with the
-/// best path disjoint from it.
+fn ordered(a: Path, b: Path) -> (Path, Path) {
+    if a.sort_key() <= b.sort_key() {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+/// Each of the best paths as the first path, with the best path disjoint
+/// from it; least total cost wins (ties: the better pair in path order).
 fn candidate_search(
     g: &TeGraph,
     src: NodeId,
     dst: NodeId,
     c: &Constraints,
     kind: Disjointness,
+    cheapest: u64,
 ) -> Option<(Path, Path)> {
-    let mut best: Option<(Path, Path)> = None;
-    for p1 in k_shortest(g, src, dst, c, 16) {
-        if let Ok(p2) = disjoint_from(g, src, dst, c, &p1, kind) {
-            let total = p1.cost + p2.cost;
-            if best.as_ref().is_none_or(|(a, b)| total < a.cost + b.cost) {
-                best = Some((p1, p2));
-            }
+    let mut best: Option<(u64, (Path, Path))> = None;
+    for p1 in k_shortest(g, src, dst, c, PAIR_CANDIDATES) {
+        // no partner is cheaper than the cheapest path, so nothing later wins
+        if best
+            .as_ref()
+            .is_some_and(|(total, _)| p1.cost.saturating_add(cheapest) > *total)
+        {
+            break;
         }
-    }
-    best
-}
-
-/// Suurballe on a working copy: node-disjoint by splitting transit nodes.
-fn suurballe(
-    g: &TeGraph,
-    src: NodeId,
-    dst: NodeId,
-    c: &Constraints,
-    split: bool,
-) -> Option<(Path, Path)> {
-    let (ok, _) = usable(g, c, src, dst);
-    // Working graph: node v becomes v_in (v) and v_out (n + v) when splitting.
-    let n = g.nodes.len();
-    let out_of = |v: NodeId| {
-        if split && v != src && v != dst {
-            n + v
-        } else {
-            v
-        }
-    };
-    let mut w = TeGraph::new(
-        (0..if split { 2 * n } else { n })
-            .map(|i| super::graph::TeNode {
-                name: i.to_string(),
-                node_sid: None,
-            })
-            .collect(),
-    );
-    let mut origin: Vec<Option<usize>> = Vec::new();
-    for (e, edge) in g.edges.iter().enumerate() {
-        if !ok[e] {
+        let Ok(p2) = disjoint_from(g, src, dst, c, &p1, kind) else {
             continue;
-        }
-        w.add_edge(TeEdge {
-            from: out_of(edge.from),
-            to: edge.to,
-            ..edge.clone()
-        });
-        origin.push(Some(e));
-    }
-    if split {
-        for v in 0..n {
-            if v != src && v != dst {
-                w.add_edge(TeEdge {
-                    link: format!("split-{v}"),
-                    from: v,
-                    to: n + v,
-                    latency_us: 0,
-                    te_metric: 0,
-                    igp_metric: 0,
-                    capacity_gbps: f64::MAX,
-                    reserved_gbps: 0.0,
-                    srlgs: BTreeSet::new(),
-                    admin_groups: BTreeSet::new(),
-                    up: true,
-                    pruned: false,
-                    adj_sid: 0,
-                });
-                origin.push(None);
-            }
-        }
-    }
-    let all = vec![true; w.edges.len()];
-    let cost = |e: &TeEdge| {
-        if e.link.starts_with("split-") && e.latency_us == 0 && e.te_metric == 0 {
-            0
-        } else {
-            edge_cost(e, c.metric)
-        }
-    };
-    // Bellman-Ford style shortest paths (costs can be negative on reversed edges).
-    let shortest =
-        |wg: &TeGraph, allowed: &[bool], reversed: &HashMap<usize, i64>| -> Option<Vec<usize>> {
-            let m = wg.nodes.len();
-            let mut dist = vec![i64::MAX; m];
-            let mut prev: Vec<Option<usize>> = vec![None; m];
-            dist[src] = 0;
-            for _ in 0..m {
-                let mut changed = false;
-                for (e, edge) in wg.edges.iter().enumerate() {
-                    if !allowed[e] || dist[edge.from] == i64::MAX {
-                        continue;
-                    }
-                    let wcost = reversed.get(&e).copied().unwrap_or(cost(edge) as i64);
-                    let d = dist[edge.from] + wcost;
-                    if d < dist[edge.to] {
-                        dist[edge.to] = d;
-                        prev[edge.to] = Some(e);
-                        changed = true;
-                    }
-                }
-                if !changed {
-                    break;
-                }
-            }
-            if dist[dst] == i64::MAX {
-                return None;
-            }
-            let mut edges = Vec::new();
-            let mut at = dst;
-            let mut guard = 0;
-            while at != src {
-                let e = prev[at]?;
-                edges.push(e);
-                at = wg.edges[e].from;
-                guard += 1;
-                if guard > m {
-                    return None;
-                }
-            }
-            edges.reverse();
-            Some(edges)
         };
-    let p1 = shortest(&w, &all, &HashMap::new())?;
-    // Residual: forbid p1's edges, add their reversals at negative cost.
-    let mut r = w.clone();
-    let mut allowed = all.clone();
-    let mut reversed = HashMap::new();
-    let mut rev_of = HashMap::new();
-    for &e in &p1 {
-        allowed[e] = false;
-        let edge = w.edges[e].clone();
-        let id = r.add_edge(TeEdge {
-            from: edge.to,
-            to: edge.from,
-            ..edge.clone()
-        });
-        allowed.push(true);
-        reversed.insert(id, -(cost(&edge) as i64));
-        rev_of.insert(id, e);
-    }
-    let p2 = shortest(&r, &allowed, &reversed)?;
-    // Cancel p1 edges that p2 traversed backwards; the rest forms two paths.
-    let cancelled: BTreeSet<usize> = p2.iter().filter_map(|e| rev_of.get(e).copied()).collect();
-    let mut pool: Vec<usize> = p1
-        .iter()
-        .copied()
-        .filter(|e| !cancelled.contains(e))
-        .collect();
-    pool.extend(p2.iter().copied().filter(|e| !rev_of.contains_key(e)));
-    let mut paths = Vec::new();
-    for _ in 0..2 {
-        let mut at = src;
-        let mut edges = Vec::new();
-        let mut guard = 0;
-        while at != dst {
-            let idx = pool.iter().position(|&e| w.edges[e].from == at)?;
-            let e = pool.remove(idx);
-            edges.push(e);
-            at = w.edges[e].to;
-            guard += 1;
-            if guard > w.edges.len() {
-                return None;
+        let total = p1.cost.saturating_add(p2.cost);
+        let pair = ordered(p1, p2);
+        let better = match &best {
+            None => true,
+            Some((t, (x, y))) => {
+                (total, pair.0.sort_key(), pair.1.sort_key()) < (*t, x.sort_key(), y.sort_key())
             }
+        };
+        if better {
+            best = Some((total, pair));
         }
-        let real: Vec<usize> = edges
-            .iter()
-            .filter_map(|&e| origin.get(e).copied().flatten())
-            .collect();
-        paths.push(path_of(g, src, real, c.metric));
     }
-    let b = paths.pop()?;
-    let a = paths.pop()?;
-    let _ = dijkstra;
-    Some((a, b))
+    best.map(|(_, pair)| pair)
 }

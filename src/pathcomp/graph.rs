@@ -1,14 +1,17 @@
 //! The packet-layer TE graph path computation works on: directed edges (two
-//! per link) with TE attributes and mutable state (up, latency, reservations).
+//! per link) carrying TE attributes plus the state the controller changes at
+//! run time (up/down, measured latency, reservations).
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::search::Topo;
 use crate::model::{Layer, Role, Topology};
 
 pub type NodeId = usize;
 pub type EdgeId = usize;
 
-/// Adjacency SIDs are locally significant; Strata allocates them from here.
+/// Adjacency SIDs are locally significant; Strata allocates them from here so
+/// the label of an edge is stable for a given topology file.
 pub const ADJ_SID_BASE: u32 = 24_000;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +22,8 @@ pub struct TeNode {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TeEdge {
+    /// The model link name; both directions of a link share it, which is what
+    /// link-disjointness and link exclusions look at.
     pub link: String,
     pub from: NodeId,
     pub to: NodeId,
@@ -26,6 +31,7 @@ pub struct TeEdge {
     pub te_metric: u32,
     pub igp_metric: u32,
     pub capacity_gbps: f64,
+    /// Set by the caller as policies reserve and release bandwidth.
     pub reserved_gbps: f64,
     pub srlgs: BTreeSet<u32>,
     pub admin_groups: BTreeSet<String>,
@@ -35,14 +41,18 @@ pub struct TeEdge {
     /// telemetry) while the IGP may still use it: explicit paths avoid it, and
     /// SID compression still assumes the IGP forwards over it.
     pub pruned: bool,
+    /// `ADJ_SID_BASE + edge id`, assigned by `add_edge`.
     pub adj_sid: u32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TeGraph {
     pub nodes: Vec<TeNode>,
+    /// Attributes are free to change; `from`/`to` must not, or the adjacency
+    /// index below goes stale.
     pub edges: Vec<TeEdge>,
     out: Vec<Vec<EdgeId>>,
+    inn: Vec<Vec<EdgeId>>,
     by_name: HashMap<String, NodeId>,
     by_link: HashMap<String, Vec<EdgeId>>,
 }
@@ -54,26 +64,33 @@ impl TeGraph {
             .enumerate()
             .map(|(i, n)| (n.name.clone(), i))
             .collect();
-        let out = vec![Vec::new(); nodes.len()];
         TeGraph {
+            out: vec![Vec::new(); nodes.len()],
+            inn: vec![Vec::new(); nodes.len()],
             nodes,
             edges: Vec::new(),
-            out,
             by_name,
             by_link: HashMap::new(),
         }
     }
 
-    pub fn add_edge(&mut self, mut e: TeEdge) -> EdgeId {
+    /// Adds a directed edge and assigns its adjacency SID; `None` when an end
+    /// is not a node of the graph.
+    pub fn add_edge(&mut self, mut e: TeEdge) -> Option<EdgeId> {
+        if e.from >= self.nodes.len() || e.to >= self.nodes.len() {
+            return None;
+        }
         let id = self.edges.len();
-        e.adj_sid = ADJ_SID_BASE + id as u32;
+        e.adj_sid = ADJ_SID_BASE.saturating_add(u32::try_from(id).unwrap_or(u32::MAX));
         self.out[e.from].push(id);
+        self.inn[e.to].push(id);
         self.by_link.entry(e.link.clone()).or_default().push(id);
         self.edges.push(e);
-        id
+        Some(id)
     }
 
-    /// Packet-role nodes and packet links, two directed edges per link.
+    /// Packet-role nodes and packet links, two directed edges per link (a→b
+    /// then b→a, in file order, so edge ids and adjacency SIDs are stable).
     pub fn packet_layer(t: &Topology) -> TeGraph {
         let nodes = t
             .nodes
@@ -118,25 +135,57 @@ impl TeGraph {
         self.out.get(n).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    pub fn in_edges(&self, n: NodeId) -> &[EdgeId] {
+        self.inn.get(n).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Both directions of `link` (empty for an unknown link).
     pub fn edges_of_link<'a>(&'a self, link: &str) -> impl Iterator<Item = EdgeId> + 'a {
         self.by_link.get(link).into_iter().flatten().copied()
     }
 
     pub fn set_link_up(&mut self, link: &str, up: bool) {
-        for e in self.by_link.get(link).cloned().unwrap_or_default() {
-            self.edges[e].up = up;
+        if let Some(ids) = self.by_link.get(link) {
+            for &e in ids {
+                self.edges[e].up = up;
+            }
         }
     }
 
     pub fn set_link_pruned(&mut self, link: &str, pruned: bool) {
-        for e in self.by_link.get(link).cloned().unwrap_or_default() {
-            self.edges[e].pruned = pruned;
+        if let Some(ids) = self.by_link.get(link) {
+            for &e in ids {
+                self.edges[e].pruned = pruned;
+            }
         }
     }
 
     pub fn set_link_latency(&mut self, link: &str, us: u32) {
-        for e in self.by_link.get(link).cloned().unwrap_or_default() {
-            self.edges[e].latency_us = us;
+        if let Some(ids) = self.by_link.get(link) {
+            for &e in ids {
+                self.edges[e].latency_us = us;
+            }
         }
+    }
+}
+
+impl Topo for TeGraph {
+    fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+    fn edge_count(&self) -> usize {
+        self.edges.len()
+    }
+    fn out_edges(&self, n: NodeId) -> &[EdgeId] {
+        TeGraph::out_edges(self, n)
+    }
+    fn in_edges(&self, n: NodeId) -> &[EdgeId] {
+        TeGraph::in_edges(self, n)
+    }
+    fn tail(&self, e: EdgeId) -> NodeId {
+        self.edges[e].from
+    }
+    fn head(&self, e: EdgeId) -> NodeId {
+        self.edges[e].to
     }
 }

@@ -1,24 +1,32 @@
-//! Path computation: pure functions over the TE graph (no I/O, no locks).
+//! Path computation: pure functions over the TE graph (no I/O, no async, no
+//! locks). Every answer is deterministic: paths are ordered by metric cost,
+//! then latency, then hop count, then their edge-id sequence.
 //!
 //! - `cspf`: constrained shortest path on latency / IGP / TE / hop count, with
 //!   bandwidth, admin groups, exclusions and an exact latency bound.
-//! - `k_shortest`: Yen's k loopless paths.
+//! - `k_shortest`: Yen's k loopless paths under the same constraints.
 //! - `disjoint_pair` / `disjoint_from`: link-, node- or SRLG-disjoint paths.
-//! - `compress`: the shortest SID list that steers traffic along a path.
+//! - `compress`: the fewest SIDs that steer traffic along a path.
 //! - `optical`: 400ZR routing, spectrum assignment and OSNR feasibility.
 
+mod constraints;
 mod cspf;
 mod disjoint;
 mod graph;
 pub mod optical;
+mod path;
+mod search;
 mod sids;
+mod suurballe;
 mod yen;
 
 #[cfg(test)]
 mod tests;
 
-pub use cspf::{cspf, Constraints, Metric, Path, PathError};
-pub use disjoint::{disjoint_from, disjoint_pair, Disjointness};
+pub use constraints::{edge_cost, Constraints, Metric};
+pub use cspf::cspf;
+pub use disjoint::{are_disjoint, disjoint_from, disjoint_pair, Disjointness, PAIR_CANDIDATES};
 pub use graph::{EdgeId, NodeId, TeEdge, TeGraph, TeNode, ADJ_SID_BASE};
+pub use path::{Path, PathError};
 pub use sids::{compress, compress_with, expand, IgpSpf, Segment};
 pub use yen::k_shortest;

@@ -1,69 +1,126 @@
-//! k shortest loopless paths (Yen), on the constrained graph.
+//! k shortest loopless paths (Yen), generic over the graph so the fiber
+//! layer's routing reuses it.
 
 use std::collections::BTreeSet;
 
-use super::cspf::{dijkstra, path_of, usable, Constraints, Path};
-use super::graph::{NodeId, TeGraph};
+use super::constraints::{usable, weights, Constraints, Metric};
+use super::graph::{EdgeId, NodeId, TeGraph};
+use super::path::{check_endpoints, Path};
+use super::search::{best_path, Scratch, Topo, Weights};
 
-/// Up to `k` loopless paths in the deterministic order; paths over the
-/// latency bound are left out (the bound is a filter here, not a search aid).
-pub fn k_shortest(g: &TeGraph, src: NodeId, dst: NodeId, c: &Constraints, k: usize) -> Vec<Path> {
-    if src >= g.nodes.len() || dst >= g.nodes.len() || src == dst || k == 0 {
+/// Up to `k` loopless paths over the edges `ok` allows, best first in the
+/// deterministic order.
+///
+/// A latency bound is honoured inside each spur search (the spur may spend
+/// what the root left of the bound), so the result is exactly the first `k`
+/// paths of Yen's full list once every path over the bound is filtered out —
+/// without ever enumerating the filtered ones. Yen stays exact with such spur
+/// searches because the bound applies to root + spur, and the root is fixed.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn yen<G: Topo>(
+    g: &G,
+    w: &Weights,
+    ok: &[bool],
+    src: NodeId,
+    dst: NodeId,
+    bound: Option<u64>,
+    cost_is_latency: bool,
+    k: usize,
+) -> Vec<Vec<EdgeId>> {
+    if k == 0 || src == dst {
         return Vec::new();
     }
-    let (ok, _) = usable(g, c, src, dst);
-    let Some(first) = dijkstra(g, &ok, src, dst, c.metric) else {
+    let mut scratch = Scratch::new(g.node_count());
+    let Ok(first) = best_path(g, w, ok, src, dst, bound, cost_is_latency, &mut scratch) else {
         return Vec::new();
     };
-    let mut found: Vec<Path> = vec![first];
-    let mut candidates: BTreeSet<(u64, u64, usize, Vec<usize>)> = BTreeSet::new();
-    // Enough extra paths that filtering by the bound still leaves k.
-    let budget = if c.max_latency_us.is_some() {
-        k * 4 + 8
-    } else {
-        k
-    };
-    while found.len() < budget {
+    let mut seen: BTreeSet<Vec<EdgeId>> = BTreeSet::new();
+    seen.insert(first.clone());
+    let mut found = vec![first];
+    let mut candidates: BTreeSet<(u64, u64, usize, Vec<EdgeId>)> = BTreeSet::new();
+    let mut allowed = ok.to_vec();
+    let mut banned: Vec<EdgeId> = Vec::new();
+    while found.len() < k {
         let last = found[found.len() - 1].clone();
-        for i in 0..last.edges.len() {
-            let spur = last.nodes[i];
-            let root = &last.edges[..i];
-            let mut allowed = ok.clone();
+        let mut nodes = Vec::with_capacity(last.len() + 1);
+        nodes.push(src);
+        nodes.extend(last.iter().map(|&e| g.head(e)));
+        let mut root_lat = 0u64;
+        for i in 0..last.len() {
+            let root = &last[..i];
+            let mut ban = |e: EdgeId, allowed: &mut Vec<bool>| {
+                if allowed[e] {
+                    allowed[e] = false;
+                    banned.push(e);
+                }
+            };
+            // the spur must leave the root differently from every path found
             for p in &found {
-                if p.edges.len() > i && p.edges[..i] == *root {
-                    allowed[p.edges[i]] = false;
+                if p.len() > i && p[..i] == *root {
+                    ban(p[i], &mut allowed);
                 }
             }
-            // root nodes (except the spur) may not be revisited
-            for &n in &last.nodes[..i] {
-                for (e, edge) in g.edges.iter().enumerate() {
-                    if edge.from == n || edge.to == n {
-                        allowed[e] = false;
+            // and may not come back to the root
+            for &n in &nodes[..i] {
+                for &e in g.out_edges(n).iter().chain(g.in_edges(n)) {
+                    ban(e, &mut allowed);
+                }
+            }
+            let spur_bound = bound.and_then(|b| b.checked_sub(root_lat));
+            if bound.is_none() || spur_bound.is_some() {
+                let spur = best_path(
+                    g,
+                    w,
+                    &allowed,
+                    nodes[i],
+                    dst,
+                    spur_bound,
+                    cost_is_latency,
+                    &mut scratch,
+                );
+                if let Ok(spur) = spur {
+                    let mut edges = root.to_vec();
+                    edges.extend(spur);
+                    if seen.insert(edges.clone()) {
+                        let (c, l) = w.totals(&edges);
+                        candidates.insert((c, l, edges.len(), edges));
                     }
                 }
             }
-            if let Some(spur_path) = dijkstra(g, &allowed, spur, dst, c.metric) {
-                let mut edges = root.to_vec();
-                edges.extend(spur_path.edges);
-                let p = path_of(g, src, edges, c.metric);
-                candidates.insert(p.sort_key());
+            for e in banned.drain(..) {
+                allowed[e] = true;
             }
+            root_lat = root_lat.saturating_add(w.lat[last[i]]);
         }
-        let next = loop {
-            let Some(key) = candidates.pop_first() else {
-                break None;
-            };
-            if !found.iter().any(|p| p.edges == key.3) {
-                break Some(key);
-            }
+        let Some((_, _, _, next)) = candidates.pop_first() else {
+            break;
         };
-        let Some(key) = next else { break };
-        found.push(path_of(g, src, key.3, c.metric));
+        found.push(next);
     }
-    found.sort_by_key(Path::sort_key);
     found
-        .into_iter()
-        .filter(|p| c.max_latency_us.is_none_or(|b| p.latency_us <= b))
-        .take(k)
-        .collect()
+}
+
+/// Up to `k` loopless paths from `src` to `dst` that satisfy `c`, best first
+/// (cost on `c.metric`, latency, hops, edge ids). Paths over
+/// `c.max_latency_us` are filtered out: the result is the `k` best paths that
+/// meet the bound (fewer if fewer exist). Invalid endpoints give no paths.
+pub fn k_shortest(g: &TeGraph, src: NodeId, dst: NodeId, c: &Constraints, k: usize) -> Vec<Path> {
+    if check_endpoints(g, src, dst).is_err() {
+        return Vec::new();
+    }
+    let (ok, _) = usable(g, c, src, dst);
+    let w = weights(g, c.metric);
+    yen(
+        g,
+        &w,
+        &ok,
+        src,
+        dst,
+        c.max_latency_us,
+        c.metric == Metric::Latency,
+        k,
+    )
+    .into_iter()
+    .map(|edges| Path::from_edges(g, src, edges, c.metric))
+    .collect()
 }

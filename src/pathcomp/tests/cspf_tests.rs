@@ -1,0 +1,273 @@
+use std::collections::BTreeSet;
+
+use super::oracle;
+use super::*;
+
+#[test]
+fn cspf_is_the_best_feasible_path_by_brute_force() {
+    let (mut found, mut bounded_detour, mut over_bound, mut none) = (0, 0, 0, 0);
+    for seed in 0..600u64 {
+        let mut r = Rng::new(seed ^ 0xC5);
+        let n = 5 + r.below(4) as usize;
+        let links = n + r.below(n as u64 + 4) as usize;
+        let g = random_graph(seed, n, links);
+        let c = random_constraints(&mut r, n, links, true);
+        let (src, dst) = (0, n - 1);
+        let want = oracle::sorted_feasible(&g, &c, src, dst);
+        let unbounded = Constraints {
+            max_latency_us: None,
+            ..c.clone()
+        };
+        let allowed = oracle::sorted_feasible(&g, &unbounded, src, dst);
+        match cspf(&g, src, dst, &c) {
+            Ok(p) => {
+                let best = want.first().unwrap_or_else(|| panic!("seed {seed}: {p:?}"));
+                assert_eq!(&p.sort_key(), best, "seed {seed} {c:?}");
+                assert_eq!(p.nodes.len(), p.edges.len() + 1);
+                assert_eq!(p.latency_us, oracle::latency_of(&g, &p.edges));
+                found += 1;
+                if allowed.first() != Some(best) {
+                    bounded_detour += 1;
+                }
+            }
+            Err(PathError::LatencyBound { best_us, bound_us }) => {
+                assert!(want.is_empty(), "seed {seed}: a path meets the bound");
+                let fastest = allowed.iter().map(|k| k.1).min();
+                assert_eq!(Some(best_us), fastest, "seed {seed}");
+                assert_eq!(Some(bound_us), c.max_latency_us);
+                assert!(best_us > bound_us);
+                over_bound += 1;
+            }
+            Err(PathError::NoPath { .. }) => {
+                assert!(
+                    allowed.is_empty(),
+                    "seed {seed} {c:?}: oracle has {allowed:?}"
+                );
+                none += 1;
+            }
+            Err(e) => panic!("seed {seed}: {e}"),
+        }
+    }
+    // the cases the test is for all happened often enough to mean something
+    assert!(found > 250, "{found}");
+    assert!(bounded_detour > 10, "{bounded_detour}");
+    assert!(over_bound > 10, "{over_bound}");
+    assert!(none > 10, "{none}");
+}
+
+/// a —1— b —1— d (slow: 100 µs each) and a —5— c —5— d (fast: 10 µs each)
+fn two_routes() -> TeGraph {
+    let mut g = TeGraph::new(nodes(4, |_| true));
+    let slow = |e: &mut TeEdge| {
+        e.igp_metric = 1;
+        e.latency_us = 100;
+    };
+    let fast = |e: &mut TeEdge| {
+        e.igp_metric = 5;
+        e.latency_us = 10;
+    };
+    link(&mut g, "ab", 0, 1, slow);
+    link(&mut g, "bd", 1, 3, slow);
+    link(&mut g, "ac", 0, 2, fast);
+    link(&mut g, "cd", 2, 3, fast);
+    g
+}
+
+#[test]
+fn a_bound_moves_the_igp_path_to_a_costlier_one_that_meets_it() {
+    let g = two_routes();
+    let mut c = Constraints {
+        metric: Metric::Igp,
+        ..Default::default()
+    };
+    let p = cspf(&g, 0, 3, &c).unwrap();
+    assert_eq!(p.links(&g), ["ab", "bd"]);
+    assert_eq!((p.cost, p.latency_us), (2, 200));
+    c.max_latency_us = Some(50);
+    let p = cspf(&g, 0, 3, &c).unwrap();
+    assert_eq!(p.links(&g), ["ac", "cd"]);
+    assert_eq!((p.cost, p.latency_us), (10, 20));
+    c.max_latency_us = Some(19);
+    assert_eq!(
+        cspf(&g, 0, 3, &c),
+        Err(PathError::LatencyBound {
+            best_us: 20,
+            bound_us: 19
+        })
+    );
+    let msg = cspf(&g, 0, 3, &c).unwrap_err().to_string();
+    assert!(msg.contains("20 µs") && msg.contains("19 µs"), "{msg}");
+}
+
+#[test]
+fn latency_metric_checks_the_bound_directly() {
+    let g = two_routes();
+    let c = Constraints {
+        max_latency_us: Some(10),
+        ..Default::default()
+    };
+    assert_eq!(
+        cspf(&g, 0, 3, &c),
+        Err(PathError::LatencyBound {
+            best_us: 20,
+            bound_us: 10
+        })
+    );
+}
+
+#[test]
+fn endpoints_are_never_excluded_and_a_loop_request_is_an_error() {
+    let g = two_routes();
+    let c = Constraints {
+        exclude_nodes: ["n0", "n3", "n2"].iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    let p = cspf(&g, 0, 3, &c).unwrap();
+    assert_eq!(p.node_names(&g), ["n0", "n1", "n3"]);
+    match cspf(&g, 1, 1, &Constraints::default()) {
+        Err(PathError::NoPath { reason, .. }) => assert!(reason.contains("same node")),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        cspf(&g, 0, 9, &Constraints::default()),
+        Err(PathError::UnknownNode(_))
+    ));
+}
+
+#[test]
+fn no_path_says_what_was_pruned() {
+    let mut g = two_routes();
+    g.set_link_up("bd", false);
+    for e in g.edges_of_link("ac").collect::<Vec<_>>() {
+        g.edges[e].reserved_gbps = 80.0;
+    }
+    let c = Constraints {
+        bandwidth_gbps: 50.0,
+        ..Default::default()
+    };
+    match cspf(&g, 0, 3, &c) {
+        Err(PathError::NoPath { from, to, reason }) => {
+            assert_eq!((from.as_str(), to.as_str()), ("n0", "n3"));
+            assert!(reason.contains("1 link down"), "{reason}");
+            assert!(reason.contains("1 link without 50 Gbps free"), "{reason}");
+            assert!(reason.contains("no route remains"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // an island is not the constraints' fault
+    let mut g = TeGraph::new(nodes(3, |_| true));
+    link(&mut g, "ab", 0, 1, |_| {});
+    match cspf(&g, 0, 2, &Constraints::default()) {
+        Err(PathError::NoPath { reason, .. }) => assert!(reason.contains("no chain"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn admin_groups_follow_rfc_3630() {
+    let mut g = TeGraph::new(nodes(4, |_| true));
+    let groups = |gs: &'static [&'static str]| {
+        move |e: &mut TeEdge| e.admin_groups = gs.iter().map(|s| s.to_string()).collect()
+    };
+    link(&mut g, "ab", 0, 1, groups(&["gold", "red"]));
+    link(&mut g, "bd", 1, 3, groups(&["gold"]));
+    link(&mut g, "ac", 0, 2, groups(&["silver"]));
+    link(&mut g, "cd", 2, 3, groups(&["silver", "red"]));
+    let set = |gs: &[&str]| gs.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    let route = |c: Constraints| cspf(&g, 0, 3, &c).map(|p| p.links(&g));
+    let ab = Ok(vec!["ab".to_string(), "bd".to_string()]);
+    let ac = Ok(vec!["ac".to_string(), "cd".to_string()]);
+    assert_eq!(
+        route(Constraints {
+            include_any: set(&["gold", "blue"]),
+            ..Default::default()
+        }),
+        ab
+    );
+    assert_eq!(
+        route(Constraints {
+            include_any: set(&["silver"]),
+            ..Default::default()
+        }),
+        ac
+    );
+    assert!(route(Constraints {
+        include_all: set(&["gold", "red"]),
+        ..Default::default()
+    })
+    .is_err());
+    assert_eq!(
+        route(Constraints {
+            exclude_any: set(&["gold"]),
+            ..Default::default()
+        }),
+        ac
+    );
+}
+
+#[test]
+fn ties_break_on_latency_then_hops_then_edge_ids() {
+    // three equal-IGP routes a→d: via b (2 hops), via c (2 hops), direct with
+    // IGP 2 (1 hop); equal latency everywhere except where noted
+    let mut g = TeGraph::new(nodes(4, |_| true));
+    let m = |igp: u32, lat: u32| {
+        move |e: &mut TeEdge| {
+            e.igp_metric = igp;
+            e.latency_us = lat;
+        }
+    };
+    link(&mut g, "ac", 0, 2, m(1, 5));
+    link(&mut g, "cd", 2, 3, m(1, 5));
+    link(&mut g, "ab", 0, 1, m(1, 5));
+    link(&mut g, "bd", 1, 3, m(1, 5));
+    link(&mut g, "ad", 0, 3, m(2, 10));
+    let c = Constraints {
+        metric: Metric::Igp,
+        ..Default::default()
+    };
+    // all cost 2, latency 10: the direct link has the fewest hops
+    assert_eq!(cspf(&g, 0, 3, &c).unwrap().links(&g), ["ad"]);
+    g.set_link_latency("ad", 11);
+    // now the two 2-hop routes tie on everything but edge ids: "ac" came first
+    let p = cspf(&g, 0, 3, &c).unwrap();
+    assert_eq!(p.links(&g), ["ac", "cd"]);
+    g.set_link_latency("ab", 4);
+    assert_eq!(cspf(&g, 0, 3, &c).unwrap().links(&g), ["ab", "bd"]);
+    // the same input always gives the same answer
+    let again: Vec<Path> = (0..5).map(|_| cspf(&g, 0, 3, &c).unwrap()).collect();
+    assert!(again.windows(2).all(|w| w[0] == w[1]));
+}
+
+#[test]
+fn unconstrained_cspf_agrees_with_petgraph_dijkstra() {
+    use petgraph::graph::{DiGraph, NodeIndex};
+    let n = 1000;
+    let mut r = Rng::new(77);
+    let mut g = TeGraph::new(nodes(n, |_| true));
+    let mut pg: DiGraph<(), u64> = DiGraph::new();
+    let idx: Vec<NodeIndex> = (0..n).map(|_| pg.add_node(())).collect();
+    for l in 0..4 * n {
+        let a = r.below(n as u64) as usize;
+        let b = r.below(n as u64) as usize;
+        if a == b {
+            continue;
+        }
+        let te = 1 + r.below(1000) as u32;
+        link(&mut g, &format!("l{l}"), a, b, |e| e.te_metric = te);
+        pg.add_edge(idx[a], idx[b], u64::from(te));
+        pg.add_edge(idx[b], idx[a], u64::from(te));
+    }
+    let c = Constraints {
+        metric: Metric::Te,
+        ..Default::default()
+    };
+    for src in [0usize, 17, 999] {
+        let dist = petgraph::algo::dijkstra(&pg, idx[src], None, |e| *e.weight());
+        for dst in (0..n).step_by(37).filter(|&d| d != src) {
+            match cspf(&g, src, dst, &c) {
+                Ok(p) => assert_eq!(Some(&p.cost), dist.get(&idx[dst]), "{src}→{dst}"),
+                Err(_) => assert!(!dist.contains_key(&idx[dst]), "{src}→{dst}"),
+            }
+        }
+    }
+}
