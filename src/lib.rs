@@ -2,6 +2,7 @@
 //!
 //! See `../shared/DESIGN.md` for the rooms and the one-way data flow.
 
+pub mod bench;
 pub mod controller;
 pub mod gnmi;
 pub mod lab;

@@ -56,6 +56,11 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:50052")]
         control: std::net::SocketAddr,
     },
+    /// Benchmarks (figures go to stdout as a table).
+    Bench {
+        #[command(subcommand)]
+        suite: BenchSuite,
+    },
     /// Live operator view of a running controller: links, telemetry, breaches, reroutes.
     Watch {
         #[arg(long, default_value = "127.0.0.1:50051")]
@@ -74,6 +79,21 @@ enum Command {
     },
     /// Validate a topology file and summarise it.
     Topology { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum BenchSuite {
+    /// Breach → affected headends acked, p50/p99, on generated fabrics of simulated devices.
+    Reroute {
+        /// Fabric sizes (simulated devices).
+        #[arg(long, value_delimiter = ',', default_values_t = vec![100, 1000])]
+        devices: Vec<usize>,
+        /// Policy counts.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![1000, 10000])]
+        policies: Vec<usize>,
+        #[arg(long, default_value_t = 200)]
+        trials: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -239,6 +259,28 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             lab::run_sims(&topology, options, control, secs(duration)?)
                 .await
                 .map_err(|e| e.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            suite:
+                BenchSuite::Reroute {
+                    devices,
+                    policies,
+                    trials,
+                },
+        } => {
+            let mut rows = Vec::new();
+            for &d in &devices {
+                for &p in &policies {
+                    eprintln!("bench reroute: {d} devices, {p} policies, {trials} trials …");
+                    rows.push(
+                        strata::bench::reroute(d, p, trials)
+                            .await
+                            .map_err(|e| e.to_string())?,
+                    );
+                }
+            }
+            strata::bench::print_table(&rows);
             Ok(ExitCode::SUCCESS)
         }
         Command::Watch { api, once } => {

@@ -118,6 +118,7 @@ impl Controller {
             considered: ids.len(),
             ..Default::default()
         };
+        let t0 = std::time::Instant::now();
         let moves: Vec<Move> = {
             let inner = self.read();
             ids.iter()
@@ -164,6 +165,7 @@ impl Controller {
         for m in &moves {
             by_headend.entry(&m.headend).or_default().push(m);
         }
+        let t1 = t0.elapsed();
         let programmer = self.programmer.clone();
         let results = join_all(by_headend.into_iter().map(|(headend, ms)| {
             let programmer = programmer.clone();
@@ -181,6 +183,8 @@ impl Controller {
             }
         }))
         .await;
+        let t2 = t0.elapsed();
+        tracing::debug!(link, moves = moves.len(), plan = ?t1, program = ?(t2 - t1), "reroute programmed");
         let mut ok: BTreeSet<String> = BTreeSet::new();
         for (ids, r) in results {
             match r {
@@ -247,8 +251,16 @@ async fn make_before_break(
 
 /// The policy's best path now, not counting its own reservation.
 fn replan(inner: &Inner, p: &PolicyRecord) -> Option<(Path, Vec<Segment>)> {
-    let mut graph = inner.graph.clone();
-    super::policies::release(&mut graph, &p.path, p.constraints.bandwidth_gbps);
+    // Only a policy holding bandwidth needs a view without its own reservation.
+    let owned;
+    let graph = if p.constraints.bandwidth_gbps > 0.0 {
+        let mut g = inner.graph.clone();
+        super::policies::release(&mut g, &p.path, p.constraints.bandwidth_gbps);
+        owned = g;
+        &owned
+    } else {
+        &inner.graph
+    };
     let intent = super::intent::PolicyIntent {
         headend: p.headend.clone(),
         endpoint: p.endpoint.clone(),
@@ -258,7 +270,7 @@ fn replan(inner: &Inner, p: &PolicyRecord) -> Option<(Path, Vec<Segment>)> {
         disjoint: p.disjoint.clone(),
         max_sid_depth: p.max_sid_depth,
     };
-    place(inner, &graph, &intent, "reroute")
+    place(inner, graph, &intent, "reroute")
         .ok()
         .map(|pl| (pl.path, pl.segments))
 }

@@ -29,7 +29,9 @@ pub struct Constraints {
     pub exclude_nodes: BTreeSet<String>,
     pub exclude_links: BTreeSet<String>,
     pub exclude_srlgs: BTreeSet<u32>,
-    /// Checked by the caller when it compresses the path (`compress`).
+    /// The deepest SID list the headend can push: `cspf` (and so
+    /// `disjoint_from`) only returns paths whose compressed SID list fits.
+    /// `k_shortest` and `disjoint_pair` leave this check to the caller.
     pub max_sid_depth: Option<usize>,
 }
 
@@ -99,7 +101,7 @@ impl Pruned<'_> {
     }
 
     pub fn reason(&self) -> String {
-        let bw = format!("without {} Gbps free", self.bandwidth_gbps);
+        let bw = format!("without {} Gbps of free bandwidth", self.bandwidth_gbps);
         let parts: Vec<String> = [
             (&self.down, "down"),
             (&self.degraded, "taken out of service as degraded"),

@@ -4,18 +4,29 @@
 use super::constraints::{usable, weights, Constraints, Metric, Pruned};
 use super::graph::{NodeId, TeGraph};
 use super::path::{check_endpoints, node_name, Path, PathError};
-use super::search::{best_path, Miss, Scratch, Topo};
+use super::rcsp::{best_path, Miss};
+use super::search::{Scratch, Topo};
+use super::sids::{compress_with, IgpSpf};
+use super::yen::k_shortest;
+
+/// How many paths, best first, `cspf` tries to fit `max_sid_depth`.
+pub const SID_DEPTH_CANDIDATES: usize = 32;
 
 /// The best path from `src` to `dst` under `c`, in the deterministic order
 /// (metric cost, latency, hops, edge ids).
 ///
 /// With a latency bound and a metric other than latency, the metric-shortest
 /// path may break the bound while a costlier one meets it; the search then
-/// turns into an exact resource-constrained shortest path (see `search`), so
+/// turns into an exact resource-constrained shortest path (see `rcsp`), so
 /// the answer is the best path *among those meeting the bound*.
 ///
+/// With `max_sid_depth`, a path the headend cannot push is no answer: the
+/// best path whose SID list (see `compress`) fits is returned, searched among
+/// the `SID_DEPTH_CANDIDATES` best paths (so a fitting path further down the
+/// order is not found — `SidDepth` then gives the fewest SIDs seen).
+///
 /// Errors: `UnknownNode`, `NoPath` (with the pruning that left no route),
-/// `LatencyBound` (routes exist, the fastest is over the bound).
+/// `LatencyBound` (routes exist, the fastest is over the bound), `SidDepth`.
 pub fn cspf(g: &TeGraph, src: NodeId, dst: NodeId, c: &Constraints) -> Result<Path, PathError> {
     check_endpoints(g, src, dst)?;
     let (ok, pruned) = usable(g, c, src, dst);
@@ -31,14 +42,50 @@ pub fn cspf(g: &TeGraph, src: NodeId, dst: NodeId, c: &Constraints) -> Result<Pa
         c.metric == Metric::Latency,
         &mut scratch,
     );
-    match found {
-        Ok(edges) => Ok(Path::from_edges(g, src, edges, c.metric)),
-        Err(Miss::Unreachable) => Err(no_path(g, src, dst, &pruned)),
-        Err(Miss::OverBound { best_us }) => Err(PathError::LatencyBound {
-            best_us,
-            bound_us: c.max_latency_us.unwrap_or(0),
-        }),
+    let best = match found {
+        Ok(edges) => Path::from_edges(g, src, edges, c.metric),
+        Err(Miss::Unreachable) => return Err(no_path(g, src, dst, &pruned)),
+        Err(Miss::OverBound { best_us }) => {
+            return Err(PathError::LatencyBound {
+                best_us,
+                bound_us: c.max_latency_us.unwrap_or(0),
+            })
+        }
+    };
+    match c.max_sid_depth {
+        Some(max) => fit_sid_depth(g, src, dst, c, best, max),
+        None => Ok(best),
     }
+}
+
+/// The first of the best paths whose SID list is at most `max` deep.
+fn fit_sid_depth(
+    g: &TeGraph,
+    src: NodeId,
+    dst: NodeId,
+    c: &Constraints,
+    best: Path,
+    max: usize,
+) -> Result<Path, PathError> {
+    let mut spf = IgpSpf::new(g);
+    let mut fewest = compress_with(&mut spf, &best, None)?.len();
+    if fewest <= max {
+        return Ok(best);
+    }
+    for p in k_shortest(g, src, dst, c, SID_DEPTH_CANDIDATES)
+        .into_iter()
+        .skip(1)
+    {
+        let needed = compress_with(&mut spf, &p, None)?.len();
+        if needed <= max {
+            return Ok(p);
+        }
+        fewest = fewest.min(needed);
+    }
+    Err(PathError::SidDepth {
+        needed: fewest,
+        max,
+    })
 }
 
 /// A NoPath error that blames the constraints only when they are to blame.

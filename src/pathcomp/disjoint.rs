@@ -106,6 +106,8 @@ pub fn are_disjoint(g: &TeGraph, a: &Path, b: &Path, kind: Disjointness) -> bool
 ///   not, the same candidate search is used (so `Link`/`Node` with a bound
 ///   are heuristic too).
 ///
+/// `c.max_sid_depth` is not applied here (compress each path and check).
+///
 /// Errors: those of `cspf` when not even one path exists; `NotDisjoint` when
 /// no disjoint pair was found (for `Link`/`Node` without a bound, and when no
 /// link-disjoint pair exists at all, that is certain).
@@ -116,6 +118,10 @@ pub fn disjoint_pair(
     c: &Constraints,
     kind: Disjointness,
 ) -> Result<(Path, Path), PathError> {
+    let c = &Constraints {
+        max_sid_depth: None,
+        ..c.clone()
+    };
     let best_single = cspf(g, src, dst, c)?;
     let (ok, _) = usable(g, c, src, dst);
     let w = weights(g, c.metric);

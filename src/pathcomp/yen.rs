@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use super::constraints::{usable, weights, Constraints, Metric};
 use super::graph::{EdgeId, NodeId, TeGraph};
 use super::path::{check_endpoints, Path};
-use super::search::{best_path, Scratch, Topo, Weights};
+use super::rcsp::best_path;
+use super::search::{Scratch, Topo, Weights};
 
 /// Up to `k` loopless paths over the edges `ok` allows, best first in the
 /// deterministic order.

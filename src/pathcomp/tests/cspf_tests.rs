@@ -6,7 +6,7 @@ use super::*;
 #[test]
 fn cspf_is_the_best_feasible_path_by_brute_force() {
     let (mut found, mut bounded_detour, mut over_bound, mut none) = (0, 0, 0, 0);
-    for seed in 0..600u64 {
+    for seed in 0..1500u64 {
         let mut r = Rng::new(seed ^ 0xC5);
         let n = 5 + r.below(4) as usize;
         let links = n + r.below(n as u64 + 4) as usize;
@@ -53,6 +53,38 @@ fn cspf_is_the_best_feasible_path_by_brute_force() {
     assert!(bounded_detour > 10, "{bounded_detour}");
     assert!(over_bound > 10, "{over_bound}");
     assert!(none > 10, "{none}");
+}
+
+/// The exact constrained search itself: metric ≠ latency, and a bound
+/// strictly between the fastest path's latency and the metric-shortest
+/// path's, so the plain Dijkstra answer is always over it.
+#[test]
+fn bound_between_fastest_and_cheapest_matches_brute_force() {
+    let mut checked = 0;
+    for seed in 0..800u64 {
+        let mut r = Rng::new(seed ^ 0xB7);
+        let n = 6 + r.below(3) as usize;
+        let links = 2 * n + r.below(6) as usize;
+        let g = random_graph(seed, n, links);
+        let metric = [Metric::Igp, Metric::Te, Metric::Hops][r.below(3) as usize];
+        let mut c = Constraints {
+            metric,
+            ..Default::default()
+        };
+        let all = oracle::sorted_feasible(&g, &c, 0, n - 1);
+        let (Some(cheapest), Some(fastest)) = (all.first(), all.iter().map(|k| k.1).min()) else {
+            continue;
+        };
+        if cheapest.1 <= fastest {
+            continue;
+        }
+        c.max_latency_us = Some(fastest + r.below(cheapest.1 - fastest));
+        let want = oracle::sorted_feasible(&g, &c, 0, n - 1);
+        let got = cspf(&g, 0, n - 1, &c).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        assert_eq!(Some(&got.sort_key()), want.first(), "seed {seed} {c:?}");
+        checked += 1;
+    }
+    assert!(checked > 200, "{checked}");
 }
 
 /// a —1— b —1— d (slow: 100 µs each) and a —5— c —5— d (fast: 10 µs each)
@@ -149,7 +181,10 @@ fn no_path_says_what_was_pruned() {
         Err(PathError::NoPath { from, to, reason }) => {
             assert_eq!((from.as_str(), to.as_str()), ("n0", "n3"));
             assert!(reason.contains("1 link down"), "{reason}");
-            assert!(reason.contains("1 link without 50 Gbps free"), "{reason}");
+            assert!(
+                reason.contains("1 link without 50 Gbps of free bandwidth"),
+                "{reason}"
+            );
             assert!(reason.contains("no route remains"), "{reason}");
         }
         other => panic!("{other:?}"),
@@ -270,4 +305,40 @@ fn unconstrained_cspf_agrees_with_petgraph_dijkstra() {
             }
         }
     }
+}
+
+#[test]
+fn a_sid_depth_limit_picks_the_best_path_that_fits() {
+    // fast 0-1-2-3 over links the IGP avoids (3 node SIDs), slower 0-4-3
+    // along the IGP shortest path (1 node SID)
+    let mut g = TeGraph::new(nodes(5, |_| true));
+    let m = |igp: u32, lat: u32| {
+        move |e: &mut TeEdge| {
+            e.igp_metric = igp;
+            e.latency_us = lat;
+        }
+    };
+    link(&mut g, "01", 0, 1, m(100, 1));
+    link(&mut g, "12", 1, 2, m(100, 1));
+    link(&mut g, "23", 2, 3, m(100, 1));
+    link(&mut g, "04", 0, 4, m(1, 10));
+    link(&mut g, "43", 4, 3, m(1, 10));
+    let mut c = Constraints::default();
+    let fast = cspf(&g, 0, 3, &c).unwrap();
+    assert_eq!(fast.links(&g), ["01", "12", "23"]);
+    assert_eq!(compress(&g, &fast, None).unwrap().len(), 3);
+    c.max_sid_depth = Some(3);
+    assert_eq!(cspf(&g, 0, 3, &c).unwrap(), fast);
+    c.max_sid_depth = Some(2);
+    let fits = cspf(&g, 0, 3, &c).unwrap();
+    assert_eq!(fits.links(&g), ["04", "43"]);
+    c.max_sid_depth = Some(0);
+    assert_eq!(
+        cspf(&g, 0, 3, &c),
+        Err(PathError::SidDepth { needed: 1, max: 0 })
+    );
+    // disjoint_from goes through cspf and inherits the limit
+    c.max_sid_depth = Some(1);
+    let other = disjoint_from(&g, 0, 3, &c, &fits, Disjointness::Link);
+    assert_eq!(other, Err(PathError::SidDepth { needed: 3, max: 1 }));
 }

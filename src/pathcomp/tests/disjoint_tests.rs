@@ -22,7 +22,7 @@ fn check_pair(g: &TeGraph, c: &Constraints, kind: Disjointness, a: &Path, b: &Pa
 #[test]
 fn link_and_node_disjoint_pairs_have_the_least_total_cost() {
     let mut pairs = 0;
-    for seed in 0..400u64 {
+    for seed in 0..600u64 {
         let mut r = Rng::new(seed ^ 0xD1);
         let n = 5 + r.below(4) as usize;
         let links = n + 2 + r.below(n as u64 + 4) as usize;
@@ -44,13 +44,15 @@ fn link_and_node_disjoint_pairs_have_the_least_total_cost() {
     assert!(pairs > 300, "{pairs}");
 }
 
-/// The SRLG search is a heuristic; on these graphs (≤ 8 nodes, 16 candidate
-/// first paths) it must still find a pair whenever one exists and never
-/// return a pair that shares a risk. How often it is suboptimal is measured
-/// and bounded, so a regression in the search shows.
+/// The SRLG search is a heuristic, exact only when the better path of the
+/// optimal pair is among the 16 candidate first paths. On these graphs
+/// (≤ 8 nodes) that always holds, so the test demands the optimum: a pair
+/// whenever one exists, never one sharing a risk, and the least total cost.
+/// On large meshes the search can miss; that is documented on
+/// `disjoint_pair`, not tested here.
 #[test]
-fn srlg_disjoint_pairs_are_sound_found_and_nearly_always_optimal() {
-    let (mut pairs, mut suboptimal) = (0, 0);
+fn srlg_disjoint_pairs_are_sound_found_and_optimal_on_small_graphs() {
+    let mut pairs = 0;
     for seed in 0..400u64 {
         let mut r = Rng::new(seed ^ 0x5A);
         let n = 5 + r.below(4) as usize;
@@ -61,10 +63,7 @@ fn srlg_disjoint_pairs_are_sound_found_and_nearly_always_optimal() {
         match (disjoint_pair(&g, 0, n - 1, &c, Disjointness::Srlg), want) {
             (Ok((a, b)), Some(t)) => {
                 check_pair(&g, &c, Disjointness::Srlg, &a, &b, seed);
-                assert!(a.cost + b.cost >= t);
-                if a.cost + b.cost > t {
-                    suboptimal += 1;
-                }
+                assert_eq!(a.cost + b.cost, t, "seed {seed}");
                 pairs += 1;
             }
             (Err(PathError::NotDisjoint { .. } | PathError::NoPath { .. }), None) => {}
@@ -72,16 +71,13 @@ fn srlg_disjoint_pairs_are_sound_found_and_nearly_always_optimal() {
         }
     }
     assert!(pairs > 100, "{pairs}");
-    assert!(
-        suboptimal * 50 <= pairs,
-        "{suboptimal} of {pairs} suboptimal"
-    );
 }
 
-/// With a bound both paths must meet it; Suurballe ignores bounds, so this
-/// falls back to the candidate search: sound always, found when it exists.
+/// With a bound both paths must meet it; Suurballe ignores bounds, so an
+/// over-bound Suurballe pair falls back to the candidate search (heuristic,
+/// but exact on graphs this small, as above).
 #[test]
-fn bounded_pairs_meet_the_bound_and_are_found_when_they_exist() {
+fn bounded_pairs_meet_the_bound_and_are_optimal_on_small_graphs() {
     let mut pairs = 0;
     for seed in 0..300u64 {
         let mut r = Rng::new(seed ^ 0xB0);
@@ -95,7 +91,7 @@ fn bounded_pairs_meet_the_bound_and_are_found_when_they_exist() {
             match (disjoint_pair(&g, 0, n - 1, &c, kind), want) {
                 (Ok((a, b)), Some(t)) => {
                     check_pair(&g, &c, kind, &a, &b, seed);
-                    assert!(a.cost + b.cost >= t);
+                    assert_eq!(a.cost + b.cost, t, "seed {seed} {kind:?}");
                     pairs += 1;
                 }
                 (Err(_), None) => {}
@@ -140,8 +136,8 @@ fn disjoint_from_is_the_best_path_disjoint_from_the_existing_one() {
     assert!(found > 200, "{found}");
 }
 
-/// The classic trap: the shortest path a-b-c-z blocks every second path,
-/// while a-b-z and a-c-z (costlier each) are disjoint.
+/// The classic trap: the shortest path a-b-c-z (3) blocks every second path,
+/// while a-b-z and a-c-z (4 each) are disjoint.
 #[test]
 fn suurballe_escapes_the_shortest_path_trap() {
     let mut g = TeGraph::new(nodes(4, |_| true));
@@ -150,8 +146,8 @@ fn suurballe_escapes_the_shortest_path_trap() {
     link(&mut g, "ab", a, b, w(1));
     link(&mut g, "bc", b, c, w(1));
     link(&mut g, "cz", c, z, w(1));
-    link(&mut g, "ac", a, c, w(2));
-    link(&mut g, "bz", b, z, w(2));
+    link(&mut g, "ac", a, c, w(3));
+    link(&mut g, "bz", b, z, w(3));
     let cons = Constraints {
         metric: Metric::Igp,
         ..Default::default()
