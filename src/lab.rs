@@ -22,6 +22,8 @@ pub struct LabOptions {
     pub health: crate::telemetry::health::HealthConfig,
     /// Stop after this long (smoke runs); `None` runs until Ctrl-C.
     pub duration: Option<Duration>,
+    /// Serve Prometheus text metrics on this address (off when `None`).
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// What a lab run ended with, for scripts and exit codes.
@@ -73,6 +75,43 @@ impl Lab {
             options.health.clone(),
         );
         crate::controller::closed_loop::spawn(closed_loop, readings_rx, Duration::from_millis(50));
+        if let Some(addr) = options.metrics {
+            let listener = crate::net::listen(addr)
+                .map_err(|e| anyhow::anyhow!("cannot listen for /metrics on {addr}: {e}"))?;
+            let (c, st, ing) = (controller.clone(), state.clone(), ingest.clone());
+            let render = Arc::new(move || {
+                let counts = st.counts();
+                let policies = c.read().policies.len() as f64;
+                c.metrics().render(&[
+                    (
+                        "strata_telemetry_samples_total",
+                        "counter",
+                        "Telemetry samples ingested.",
+                        ing.samples() as f64,
+                    ),
+                    (
+                        "strata_telemetry_rejected_total",
+                        "counter",
+                        "Readings refused (bad values or a full queue).",
+                        ing.rejected() as f64,
+                    ),
+                    (
+                        "strata_devices_up",
+                        "gauge",
+                        "Devices with an up gNMI session.",
+                        counts.up as f64,
+                    ),
+                    (
+                        "strata_devices_down",
+                        "gauge",
+                        "Devices whose session is down.",
+                        counts.down as f64,
+                    ),
+                    ("strata_policies", "gauge", "SR-TE policies held.", policies),
+                ])
+            });
+            tokio::spawn(crate::metrics::serve(listener, render));
+        }
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(crate::northbound::serve_with(
             controller.clone(),

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod controller;
 pub mod gnmi;
 pub mod lab;
+pub mod metrics;
 pub mod model;
 pub mod net;
 pub mod northbound;

@@ -43,6 +43,9 @@ enum Command {
         /// Address of the northbound strata.v1 gRPC API.
         #[arg(long, default_value = "127.0.0.1:50051")]
         listen: std::net::SocketAddr,
+        /// Serve Prometheus metrics on http://ADDR/metrics (off by default).
+        #[arg(long)]
+        metrics: Option<std::net::SocketAddr>,
     },
     /// Run the gNMI device simulators of a topology (one port per device).
     Sim {
@@ -220,6 +223,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             measure_interval_ms,
             sample_interval_ms,
             listen,
+            metrics,
         } => {
             let topology = load(topology.as_ref())?;
             let options = LabOptions {
@@ -234,6 +238,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 },
                 duration: secs(duration)?,
                 health: strata::telemetry::health::HealthConfig::default(),
+                metrics,
             };
             let outcome = lab::run_lab(&topology, options)
                 .await
@@ -269,18 +274,16 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                     trials,
                 },
         } => {
-            let mut rows = Vec::new();
+            strata::bench::print_header();
             for &d in &devices {
                 for &p in &policies {
                     eprintln!("bench reroute: {d} devices, {p} policies, {trials} trials …");
-                    rows.push(
-                        strata::bench::reroute(d, p, trials)
-                            .await
-                            .map_err(|e| e.to_string())?,
-                    );
+                    let row = strata::bench::reroute(d, p, trials)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    strata::bench::print_row(&row);
                 }
             }
-            strata::bench::print_table(&rows);
             Ok(ExitCode::SUCCESS)
         }
         Command::Watch { api, once } => {

@@ -136,6 +136,36 @@ impl ClosedLoop {
     }
 
     async fn act(&mut self, link: &str, t: Transition) -> LoopAction {
+        use std::sync::atomic::Ordering::Relaxed;
+        use tracing::Instrument;
+        let started = std::time::Instant::now();
+        let span = tracing::info_span!("link_transition", link, transition = ?t);
+        let action = self.act_inner(link, t).instrument(span).await;
+        let m = self.controller.metrics();
+        match t {
+            Transition::Breached { .. } => {
+                m.breaches.fetch_add(1, Relaxed);
+                let moved: usize = action.reports.iter().map(|r| r.rerouted.len()).sum();
+                if moved > 0 {
+                    m.observe_reroute(started.elapsed());
+                }
+            }
+            Transition::Restored => {
+                m.restores.fetch_add(1, Relaxed);
+            }
+            _ => {}
+        }
+        for r in &action.reports {
+            m.reroutes.fetch_add(r.rerouted.len() as u64, Relaxed);
+            m.reroute_failures.fetch_add(r.failed.len() as u64, Relaxed);
+        }
+        if !action.reports.is_empty() {
+            tracing::info!(link, transition = ?t, took = ?started.elapsed(), rerouted = action.reports.iter().map(|r| r.rerouted.len()).sum::<usize>(), "closed loop acted");
+        }
+        action
+    }
+
+    async fn act_inner(&mut self, link: &str, t: Transition) -> LoopAction {
         let is_fiber = self.riders.contains_key(link)
             || self
                 .controller

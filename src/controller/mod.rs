@@ -143,6 +143,7 @@ pub struct Controller {
     events: Arc<EventLog>,
     sessions: Option<Arc<FabricState>>,
     telemetry: tokio::sync::broadcast::Sender<crate::proto::strata::v1::TelemetrySample>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Controller {
@@ -176,6 +177,7 @@ impl Controller {
             events: Arc::new(EventLog::default()),
             sessions,
             telemetry: tokio::sync::broadcast::channel(16_384).0,
+            metrics: Arc::new(crate::metrics::Metrics::default()),
         });
         if let Some(state) = &controller.sessions {
             tokio::spawn(forward_device_events(
@@ -188,6 +190,10 @@ impl Controller {
 
     pub fn events(&self) -> &Arc<EventLog> {
         &self.events
+    }
+
+    pub fn metrics(&self) -> &Arc<crate::metrics::Metrics> {
+        &self.metrics
     }
 
     /// Live link telemetry for `Events.WatchTelemetry`.
