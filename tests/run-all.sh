@@ -32,10 +32,17 @@ cargo test --quiet 2>&1 | tee target/cargo-test.log
 grep -q "test result: ok" target/cargo-test.log
 
 step "pygnmi interop"
-STRATA_BIN="$PWD/target/debug/strata" "$VENV/bin/python" tests/interop/pygnmi_interop.py
+STRATA_BIN="$PWD/target/debug/strata" "$VENV/bin/python" tests/interop/pygnmi_interop.py | tee target/pygnmi.log
 
 step "grpcio orchestrator interop (stubs generated from proto/strata/v1)"
-STRATA_BIN="$PWD/target/debug/strata" "$VENV/bin/python" tests/interop/grpcio_orchestrator.py
+STRATA_BIN="$PWD/target/debug/strata" "$VENV/bin/python" tests/interop/grpcio_orchestrator.py | tee target/grpcio.log
 
 step "strata lab smoke run (example topology, 8 s)"
 timeout 120 ./target/debug/strata lab --duration 8 --listen 127.0.0.1:0 | tail -4
+
+# One closing line over every suite: Rust tests plus the interop checks.
+awk '
+  /^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
+  / passed, [0-9]+ failed$/ { for (i = 1; i <= NF; i++) { if ($i == "passed,") p += $(i-1); if ($i == "failed") f += $(i-1) } }
+  END { printf "total: %d passed, %d failed\n", p, f }
+' target/cargo-test.log target/pygnmi.log target/grpcio.log
