@@ -6,6 +6,7 @@ use prost::Message;
 use super::error::{not_found, precondition, ApiError};
 use super::intent::{self, PolicyIntent};
 use super::programmer::{apply, Plan};
+use super::records::Revisioned;
 use super::records::{labels, PolicyRecord};
 use super::{Controller, Inner, Kind};
 use crate::pathcomp::{self, Path, PathError, Segment, TeGraph};
@@ -172,9 +173,7 @@ impl Controller {
         let revision = self
             .events
             .publish(api::Change::Created, "policy created", |rev| {
-                let mut v = view.clone();
-                v.revision = rev;
-                api::event::Object::Policy(v)
+                view.clone().at(rev)
             });
         record.revision = revision;
         let out = record.to_api(&inner.graph);
@@ -233,17 +232,7 @@ impl Controller {
                 )));
             }
             let mut plan = Plan::default();
-            plan.remove(
-                &p.headend,
-                vec![render::sr_policy_path(p.color, &p.endpoint_address)],
-                vec![render_policy(
-                    &p.spec.name,
-                    p.color,
-                    &p.endpoint_address,
-                    &p.segments,
-                    p.discriminator,
-                )],
-            );
+            plan.remove(&p.headend, vec![p.config_path()], vec![p.config()]);
             plan
         };
         apply(self.programmer.as_ref(), &plan).await?;
@@ -254,10 +243,6 @@ impl Controller {
         let view = record.to_api(&inner.graph);
         Ok(self
             .events
-            .publish(api::Change::Deleted, "policy deleted", |rev| {
-                let mut v = view;
-                v.revision = rev;
-                api::event::Object::Policy(v)
-            }))
+            .publish(api::Change::Deleted, "policy deleted", |rev| view.at(rev)))
     }
 }

@@ -26,6 +26,32 @@ pub struct PolicyRecord {
     pub displaced_by: BTreeSet<String>,
 }
 
+/// An API object that events carry, stamped with the revision of its event.
+pub trait Revisioned: Sized {
+    fn at(self, revision: u64) -> api::event::Object;
+}
+
+impl Revisioned for api::Policy {
+    fn at(mut self, revision: u64) -> api::event::Object {
+        self.revision = revision;
+        api::event::Object::Policy(self)
+    }
+}
+
+impl Revisioned for api::Service {
+    fn at(mut self, revision: u64) -> api::event::Object {
+        self.revision = revision;
+        api::event::Object::Service(self)
+    }
+}
+
+impl Revisioned for api::Wavelength {
+    fn at(mut self, revision: u64) -> api::event::Object {
+        self.revision = revision;
+        api::event::Object::Wavelength(self)
+    }
+}
+
 pub fn label_of(s: &Segment) -> u32 {
     match s {
         Segment::Node { label, .. } | Segment::Adjacency { label, .. } => *label,
@@ -79,6 +105,22 @@ impl PolicyRecord {
 
     pub fn labels(&self) -> Vec<u32> {
         labels(&self.segments)
+    }
+
+    /// Where this policy lives on its headend.
+    pub fn config_path(&self) -> String {
+        crate::render::sr_policy_path(self.color, &self.endpoint_address)
+    }
+
+    /// The headend configuration for the current path.
+    pub fn config(&self) -> crate::render::ConfigItem {
+        crate::render::sr_policy(&crate::render::SrPolicyConfig {
+            name: &self.spec.name,
+            color: self.color,
+            endpoint: &self.endpoint_address,
+            labels: &self.labels(),
+            discriminator: self.discriminator,
+        })
     }
 }
 

@@ -8,6 +8,7 @@ use futures::future::join_all;
 use super::policies::{place, render_policy};
 use super::programmer::Programmer;
 use super::records::PolicyRecord;
+use super::records::Revisioned;
 use super::{Controller, Inner};
 use crate::pathcomp::{Path, Segment};
 use crate::proto::strata::v1 as api;
@@ -213,11 +214,9 @@ impl Controller {
             }
             let to_links = record.path.links(&inner.graph);
             let view = record.to_api(&inner.graph);
-            record.revision = self.events.publish(api::Change::Updated, reason, |rev| {
-                let mut v = view;
-                v.revision = rev;
-                api::event::Object::Policy(v)
-            });
+            record.revision = self
+                .events
+                .publish(api::Change::Updated, reason, |rev| view.at(rev));
             report.rerouted.push(Reroute {
                 policy: record.id.clone(),
                 headend: record.headend.clone(),

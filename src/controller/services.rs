@@ -10,6 +10,7 @@ use super::error::{invalid, not_found, precondition, ApiError};
 use super::intent::{self, PolicyIntent};
 use super::policies::{place, render_policy, reserve, Placement};
 use super::programmer::{apply, Plan};
+use super::records::Revisioned;
 use super::records::{PolicyRecord, ServiceRecord};
 use super::{Controller, Kind};
 use crate::proto::strata::v1 as api;
@@ -181,11 +182,7 @@ impl Controller {
             record.revision = self.events.publish(
                 api::Change::Created,
                 &format!("transport of service {id}"),
-                |rev| {
-                    let mut v = view;
-                    v.revision = rev;
-                    api::event::Object::Policy(v)
-                },
+                |rev| view.at(rev),
             );
             inner.insert_policy(record);
             policy_ids.push(pid);
@@ -204,11 +201,7 @@ impl Controller {
         let view = record.to_api();
         record.revision = self
             .events
-            .publish(api::Change::Created, "service created", |rev| {
-                let mut v = view;
-                v.revision = rev;
-                api::event::Object::Service(v)
-            });
+            .publish(api::Change::Created, "service created", |rev| view.at(rev));
         let out = record.to_api();
         inner.services.insert(id.clone(), record);
         Controller::remember(&mut inner, Kind::Service, &req.request_id, fingerprint, &id);
@@ -262,17 +255,7 @@ impl Controller {
             }
             for pid in &s.policies {
                 if let Some(p) = inner.policies.get(pid) {
-                    plan.remove(
-                        &p.headend,
-                        vec![render::sr_policy_path(p.color, &p.endpoint_address)],
-                        vec![render_policy(
-                            &p.spec.name,
-                            p.color,
-                            &p.endpoint_address,
-                            &p.segments,
-                            p.discriminator,
-                        )],
-                    );
+                    plan.remove(&p.headend, vec![p.config_path()], vec![p.config()]);
                 }
             }
             plan
@@ -290,21 +273,13 @@ impl Controller {
                 self.events.publish(
                     api::Change::Deleted,
                     &format!("service {id} deleted"),
-                    |rev| {
-                        let mut v = view;
-                        v.revision = rev;
-                        api::event::Object::Policy(v)
-                    },
+                    |rev| view.at(rev),
                 );
             }
         }
         let view = record.to_api();
         Ok(self
             .events
-            .publish(api::Change::Deleted, "service deleted", |rev| {
-                let mut v = view;
-                v.revision = rev;
-                api::event::Object::Service(v)
-            }))
+            .publish(api::Change::Deleted, "service deleted", |rev| view.at(rev)))
     }
 }

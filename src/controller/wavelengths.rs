@@ -8,6 +8,7 @@ use prost::Message;
 use super::error::{invalid, not_found, precondition, ApiError};
 use super::intent;
 use super::programmer::{apply, Plan};
+use super::records::Revisioned;
 use super::records::WavelengthRecord;
 use super::{Controller, Inner, Kind};
 use crate::model::Topology;
@@ -133,9 +134,7 @@ impl Controller {
         record.revision = self
             .events
             .publish(api::Change::Created, "wavelength created", |rev| {
-                let mut v = view;
-                v.revision = rev;
-                api::event::Object::Wavelength(v)
+                view.at(rev)
             });
         let out = record.to_api();
         inner.wavelengths.insert(id.clone(), record);
@@ -224,9 +223,7 @@ impl Controller {
         Ok(self
             .events
             .publish(api::Change::Deleted, "wavelength deleted", |rev| {
-                let mut v = view;
-                v.revision = rev;
-                api::event::Object::Wavelength(v)
+                view.at(rev)
             }))
     }
 }
