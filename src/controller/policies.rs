@@ -9,7 +9,7 @@ use super::programmer::{apply, Plan};
 use super::records::Revisioned;
 use super::records::{labels, PolicyRecord};
 use super::{Controller, Inner, Kind};
-use crate::pathcomp::{self, Path, PathError, Segment, TeGraph};
+use crate::pathcomp::{self, IgpSpf, Path, PathError, Segment, TeGraph};
 use crate::proto::strata::v1 as api;
 use crate::render;
 
@@ -27,6 +27,18 @@ pub(super) fn path_error(what: &str, e: PathError) -> ApiError {
 pub(super) fn place(
     inner: &Inner,
     graph: &TeGraph,
+    intent: &PolicyIntent,
+    what: &str,
+) -> Result<Placement, ApiError> {
+    place_with(inner, graph, &mut IgpSpf::new(&inner.graph), intent, what)
+}
+
+/// As `place`, sharing IGP trees across a batch (`spf` over `inner.graph`,
+/// whose IGP view any scratch `graph` shares).
+pub(super) fn place_with(
+    inner: &Inner,
+    graph: &TeGraph,
+    spf: &mut IgpSpf<'_>,
     intent: &PolicyIntent,
     what: &str,
 ) -> Result<Placement, ApiError> {
@@ -52,10 +64,10 @@ pub(super) fn place(
             })?;
             pathcomp::disjoint_from(graph, src, dst, &intent.constraints, &other.path, *kind)
         }
-        None => pathcomp::cspf(graph, src, dst, &intent.constraints),
+        None => pathcomp::cspf_with(graph, spf, src, dst, &intent.constraints),
     }
     .map_err(|e| path_error(what, e))?;
-    let segments = pathcomp::compress(graph, &path, Some(intent.max_sid_depth))
+    let segments = pathcomp::compress_with(spf, &path, Some(intent.max_sid_depth))
         .map_err(|e| path_error(what, e))?;
     Ok(Placement { path, segments })
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::future::join_all;
 
-use super::policies::{place, render_policy};
+use super::policies::{place_with, render_policy};
 use super::programmer::Programmer;
 use super::records::PolicyRecord;
 use super::records::Revisioned;
@@ -122,10 +122,13 @@ impl Controller {
         let t0 = std::time::Instant::now();
         let moves: Vec<Move> = {
             let inner = self.read();
+            // One set of IGP trees for the whole batch: the IGP view does not
+            // change while these policies are re-placed.
+            let mut spf = crate::pathcomp::IgpSpf::new(&inner.graph);
             ids.iter()
                 .filter_map(|id| {
                     let p = inner.policies.get(id)?;
-                    match replan(&inner, p) {
+                    match replan(&inner, &mut spf, p) {
                         Some((path, segments)) if path.edges != p.path.edges => {
                             let d = p.discriminator + 1;
                             Some(Move {
@@ -249,7 +252,11 @@ async fn make_before_break(
 }
 
 /// The policy's best path now, not counting its own reservation.
-fn replan(inner: &Inner, p: &PolicyRecord) -> Option<(Path, Vec<Segment>)> {
+fn replan(
+    inner: &Inner,
+    spf: &mut crate::pathcomp::IgpSpf<'_>,
+    p: &PolicyRecord,
+) -> Option<(Path, Vec<Segment>)> {
     // Only a policy holding bandwidth needs a view without its own reservation.
     let owned;
     let graph = if p.constraints.bandwidth_gbps > 0.0 {
@@ -269,7 +276,7 @@ fn replan(inner: &Inner, p: &PolicyRecord) -> Option<(Path, Vec<Segment>)> {
         disjoint: p.disjoint.clone(),
         max_sid_depth: p.max_sid_depth,
     };
-    place(inner, graph, &intent, "reroute")
+    place_with(inner, graph, spf, &intent, "reroute")
         .ok()
         .map(|pl| (pl.path, pl.segments))
 }

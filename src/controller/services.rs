@@ -8,7 +8,7 @@ use prost::Message;
 
 use super::error::{invalid, not_found, precondition, ApiError};
 use super::intent::{self, PolicyIntent};
-use super::policies::{place, render_policy, reserve, Placement};
+use super::policies::{place_with, render_policy, reserve, Placement};
 use super::programmer::{apply, Plan};
 use super::records::Revisioned;
 use super::records::{PolicyRecord, ServiceRecord};
@@ -70,6 +70,7 @@ impl Controller {
             // Transport: one policy per ordered pair of distinct PEs, placed on a
             // scratch graph so the service's own reservations count against each other.
             let mut scratch = inner.graph.clone();
+            let mut spf = crate::pathcomp::IgpSpf::new(&inner.graph);
             let mut transports = Vec::new();
             let pes: Vec<&String> = si.attachments.keys().collect();
             for a in &pes {
@@ -98,9 +99,10 @@ impl Controller {
                             pi.headend, pi.color, pi.endpoint, p.id
                         )));
                     }
-                    let placement = place(
+                    let placement = place_with(
                         &inner,
                         &scratch,
+                        &mut spf,
                         &pi,
                         &format!("no transport path {a} → {b}"),
                     )?;

@@ -28,6 +28,20 @@ pub const SID_DEPTH_CANDIDATES: usize = 32;
 /// Errors: `UnknownNode`, `NoPath` (with the pruning that left no route),
 /// `LatencyBound` (routes exist, the fastest is over the bound), `SidDepth`.
 pub fn cspf(g: &TeGraph, src: NodeId, dst: NodeId, c: &Constraints) -> Result<Path, PathError> {
+    cspf_with(g, &mut IgpSpf::new(g), src, dst, c)
+}
+
+/// `cspf` on `g`, with the IGP shortest-path trees for the SID-depth check
+/// taken from (and left in) `spf`, so a batch of computations shares them.
+/// `spf`'s graph must have the same IGP view as `g` (`up`, `igp_metric`);
+/// reservations, pruning and TE attributes may differ.
+pub fn cspf_with(
+    g: &TeGraph,
+    spf: &mut IgpSpf<'_>,
+    src: NodeId,
+    dst: NodeId,
+    c: &Constraints,
+) -> Result<Path, PathError> {
     check_endpoints(g, src, dst)?;
     let (ok, pruned) = usable(g, c, src, dst);
     let w = weights(g, c.metric);
@@ -53,7 +67,7 @@ pub fn cspf(g: &TeGraph, src: NodeId, dst: NodeId, c: &Constraints) -> Result<Pa
         }
     };
     match c.max_sid_depth {
-        Some(max) => fit_sid_depth(g, src, dst, c, best, max),
+        Some(max) => fit_sid_depth(g, spf, src, dst, c, best, max),
         None => Ok(best),
     }
 }
@@ -61,14 +75,14 @@ pub fn cspf(g: &TeGraph, src: NodeId, dst: NodeId, c: &Constraints) -> Result<Pa
 /// The first of the best paths whose SID list is at most `max` deep.
 fn fit_sid_depth(
     g: &TeGraph,
+    spf: &mut IgpSpf<'_>,
     src: NodeId,
     dst: NodeId,
     c: &Constraints,
     best: Path,
     max: usize,
 ) -> Result<Path, PathError> {
-    let mut spf = IgpSpf::new(g);
-    let mut fewest = compress_with(&mut spf, &best, None)?.len();
+    let mut fewest = compress_with(spf, &best, None)?.len();
     if fewest <= max {
         return Ok(best);
     }
@@ -76,7 +90,7 @@ fn fit_sid_depth(
         .into_iter()
         .skip(1)
     {
-        let needed = compress_with(&mut spf, &p, None)?.len();
+        let needed = compress_with(spf, &p, None)?.len();
         if needed <= max {
             return Ok(p);
         }

@@ -25,7 +25,7 @@ mod yen;
 mod tests;
 
 pub use constraints::{edge_cost, Constraints, Metric};
-pub use cspf::{cspf, SID_DEPTH_CANDIDATES};
+pub use cspf::{cspf, cspf_with, SID_DEPTH_CANDIDATES};
 pub use disjoint::{are_disjoint, disjoint_from, disjoint_pair, Disjointness, PAIR_CANDIDATES};
 pub use graph::{EdgeId, NodeId, TeEdge, TeGraph, TeNode, ADJ_SID_BASE};
 pub use path::{Path, PathError};
