@@ -135,21 +135,23 @@ impl SimDevice {
         let mut results = Vec::new();
         let mut changes = Vec::new();
         let mut tree = self.tree.write().unwrap_or_else(|e| e.into_inner());
-        let mut work = tree.clone();
         let fail = |op: &str, path: &Path, e: TreeError| {
             tonic::Status::new(e.code(), format!("{op} {}: {e}", format_path(path)))
         };
+        // Check every operation first; only then apply them all in place, so a
+        // failed Set changes nothing and a good one copies nothing.
+        let mut deletes = Vec::with_capacity(req.delete.len());
         for del in &req.delete {
             check_origin(Some(del))?;
             let path = join_prefix(prefix, del);
-            let deleted = work
-                .delete(&path, Access::Client)
-                .map_err(|e| fail("delete", &path, e))?;
-            // deleting config also withdraws its applied state copy
-            work.mirror_config(&path);
-            changes.extend(deleted);
-            results.push(result(del, update_result::Operation::Delete));
+            deletes.push((
+                del,
+                path.clone(),
+                tree.prepare_delete(&path, Access::Client)
+                    .map_err(|e| fail("delete", &path, e))?,
+            ));
         }
+        let mut writes = Vec::with_capacity(req.replace.len() + req.update.len());
         for (op, updates, replace) in [
             (update_result::Operation::Replace, &req.replace, true),
             (update_result::Operation::Update, &req.update, false),
@@ -162,15 +164,23 @@ impl SimDevice {
                 let value = decode_update(upd).map_err(|e| {
                     tonic::Status::new(e.code(), format!("{verb} {}: {e}", format_path(&path)))
                 })?;
-                let change = work
-                    .write(&path, &value, replace, Access::Client)
+                let prepared = tree
+                    .prepare_write(&path, &value, replace, Access::Client)
                     .map_err(|e| fail(verb, &path, e))?;
-                work.mirror_config(&path);
-                changes.push(change);
-                results.push(result(&rel, op));
+                writes.push((rel, op, path, prepared));
             }
         }
-        *tree = work;
+        for (del, path, prepared) in deletes {
+            changes.extend(tree.apply_delete(prepared));
+            // deleting config also withdraws its applied state copy
+            tree.mirror_config(&path);
+            results.push(result(del, update_result::Operation::Delete));
+        }
+        for (rel, op, path, prepared) in writes {
+            changes.push(tree.apply_write(prepared));
+            tree.mirror_config(&path);
+            results.push(result(&rel, op));
+        }
         drop(tree);
         if !changes.is_empty() {
             let _ = self.changes.send(Arc::new(changes));

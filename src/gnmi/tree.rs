@@ -88,6 +88,22 @@ enum Step {
     WholeList(String),
 }
 
+/// A write that passed every check; applying it cannot fail.
+#[derive(Debug, Clone)]
+pub struct PreparedWrite {
+    path: Path,
+    steps: Vec<Step>,
+    internal: Value,
+    replace: bool,
+}
+
+/// A delete that passed every check.
+#[derive(Debug, Clone)]
+pub struct PreparedDelete {
+    path: Path,
+    root: bool,
+}
+
 /// A match of a (possibly wildcarded) path against the data.
 pub struct Found<'a> {
     pub path: Path,
@@ -212,6 +228,20 @@ impl Tree {
         replace: bool,
         access: Access,
     ) -> Result<Change, TreeError> {
+        let prepared = self.prepare_write(path, value, replace, access)?;
+        Ok(self.apply_write(prepared))
+    }
+
+    /// Checks a write against the schema without touching the data: every way
+    /// a write can fail is found here, so a transaction can check all of its
+    /// operations first and then apply them in place (no copy of the tree).
+    pub fn prepare_write(
+        &self,
+        path: &Path,
+        value: &Value,
+        replace: bool,
+        access: Access,
+    ) -> Result<PreparedWrite, TreeError> {
         let (steps, schema_node, in_state) = self.resolve(path)?;
         let text = format_path(path);
         if steps.is_empty() && !value.is_object() {
@@ -259,6 +289,22 @@ impl Tree {
             is_entry,
             &path_keys,
         )?;
+        Ok(PreparedWrite {
+            path: path.clone(),
+            steps,
+            internal,
+            replace,
+        })
+    }
+
+    /// Applies a prepared write; it cannot fail.
+    pub fn apply_write(&mut self, prepared: PreparedWrite) -> Change {
+        let PreparedWrite {
+            path,
+            steps,
+            internal,
+            replace,
+        } = prepared;
         // Walk down, creating containers and entries as needed.
         let mut cur = &mut self.root;
         let mut schema_cur = &self.schema.root;
@@ -308,11 +354,17 @@ impl Tree {
                 }
             }
         }
-        Ok(Change::Updated(path.clone()))
+        Change::Updated(path)
     }
 
     /// Deletes whatever matches `path` (wildcards allowed); absent data is fine.
     pub fn delete(&mut self, path: &Path, access: Access) -> Result<Vec<Change>, TreeError> {
+        let prepared = self.prepare_delete(path, access)?;
+        Ok(self.apply_delete(prepared))
+    }
+
+    /// Checks a delete against the schema (see `prepare_write`).
+    pub fn prepare_delete(&self, path: &Path, access: Access) -> Result<PreparedDelete, TreeError> {
         let (steps, _, in_state) = self.resolve(path)?;
         if in_state && access == Access::Client {
             return Err(TreeError::BadValue {
@@ -320,18 +372,29 @@ impl Tree {
                 reason: "read-only (state) data cannot be deleted".into(),
             });
         }
-        if steps.is_empty() {
+        Ok(PreparedDelete {
+            path: path.clone(),
+            root: steps.is_empty(),
+        })
+    }
+
+    /// Applies a prepared delete; absent data is fine (spec 3.4.6).
+    pub fn apply_delete(&mut self, prepared: PreparedDelete) -> Vec<Change> {
+        if prepared.root {
             self.root = Value::Object(Map::new());
-            return Ok(vec![Change::Deleted(path.clone())]);
+            return vec![Change::Deleted(prepared.path)];
         }
-        let concrete: Vec<Path> = self.find(path)?.into_iter().map(|f| f.path).collect();
+        let concrete: Vec<Path> = self
+            .find(&prepared.path)
+            .map(|found| found.into_iter().map(|f| f.path).collect())
+            .unwrap_or_default();
         let mut changes = Vec::new();
         for p in concrete {
             if remove_concrete(&self.schema.root, &mut self.root, &p.elem) {
                 changes.push(Change::Deleted(p));
             }
         }
-        Ok(changes)
+        changes
     }
 
     /// Copies `config` leaves into the sibling `state` container below `path`
