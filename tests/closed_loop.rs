@@ -223,3 +223,37 @@ async fn ingest_counts_and_drops_bad_samples_without_blocking() {
     assert_eq!(rx.recv().await.unwrap().reading, Reading::DelayUs(300.0));
     assert_eq!(rx.recv().await.unwrap().reading, Reading::DelayUs(301.0));
 }
+
+#[tokio::test]
+async fn a_policy_with_nowhere_to_go_is_reported_down_and_comes_back_up() {
+    let topo = small_topology();
+    let rec = Recorder::new();
+    let c = Controller::new(topo.clone(), rec.clone(), None);
+    // 400 µs bound: only the direct pe1-pe2 link (≈294 µs) meets it
+    let mut req = policy("tight", "pe1", "pe2");
+    if let Some(spec) = req.spec.as_mut() {
+        spec.constraints = Some(api::Constraints {
+            max_latency_us: 400,
+            ..Default::default()
+        });
+    }
+    let p = c.create_policy(req).await.unwrap();
+    rec.take();
+    let mut lp = ClosedLoop::new(c.clone(), &topo, config());
+    let a = lp
+        .observe("pe1", "et-0/0/1", Reading::DelayUs(5000.0), MS)
+        .await
+        .expect("breach");
+    assert_eq!(a.reports[0].stranded, vec![p.id.clone()]);
+    assert!(rec.take().is_empty(), "nothing better to program");
+    let down = c.get_policy(&p.id).unwrap();
+    assert_eq!(down.state, api::PolicyState::Down as i32);
+    assert!(down.revision > p.revision);
+    // healthy past the hold-down: reported up again, still on its path
+    lp.observe("pe1", "et-0/0/1", Reading::DelayUs(294.0), 100 * MS)
+        .await;
+    lp.tick(1200 * MS).await;
+    let up = c.get_policy(&p.id).unwrap();
+    assert_eq!(up.state, api::PolicyState::Programmed as i32);
+    assert_eq!(up.path.unwrap().links, vec!["pe1-pe2"]);
+}

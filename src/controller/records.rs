@@ -24,6 +24,8 @@ pub struct PolicyRecord {
     pub discriminator: u32,
     /// Degraded links this policy was moved off (it returns when they recover).
     pub displaced_by: BTreeSet<String>,
+    /// Why the policy has no feasible path right now (it is reported down).
+    pub stranded: Option<String>,
 }
 
 /// An API object that events carry, stamped with the revision of its event.
@@ -96,7 +98,11 @@ impl PolicyRecord {
             id: self.id.clone(),
             spec: Some(self.spec.clone()),
             path: Some(computed_path(g, &self.path, &self.segments)),
-            state: api::PolicyState::Programmed as i32,
+            state: if self.stranded.is_some() {
+                api::PolicyState::Down
+            } else {
+                api::PolicyState::Programmed
+            } as i32,
             revision: self.revision,
             owner: self.owner.clone().unwrap_or_default(),
             endpoint_address: self.endpoint_address.clone(),

@@ -43,6 +43,8 @@ pub struct RerouteReport {
     pub rerouted: Vec<Reroute>,
     /// Policies with no better (or no) path; they keep their current one.
     pub unchanged: usize,
+    /// Policies with no feasible path at all (reported down).
+    pub stranded: Vec<String>,
     pub failed: Vec<(String, String)>,
 }
 
@@ -120,6 +122,10 @@ impl Controller {
             ..Default::default()
         };
         let t0 = std::time::Instant::now();
+        // Policies left without any feasible path (they keep the old one and
+        // are reported down), and ones whose link came back under them.
+        let mut stranded: Vec<(String, String)> = Vec::new();
+        let mut recovered: Vec<String> = Vec::new();
         let moves: Vec<Move> = {
             let inner = self.read();
             // One set of IGP trees for the whole batch: the IGP view does not
@@ -129,7 +135,7 @@ impl Controller {
                 .filter_map(|id| {
                     let p = inner.policies.get(id)?;
                     match replan(&inner, &mut spf, p) {
-                        Some((path, segments)) if path.edges != p.path.edges => {
+                        Ok((path, segments)) if path.edges != p.path.edges => {
                             let d = p.discriminator + 1;
                             Some(Move {
                                 id: id.clone(),
@@ -152,7 +158,17 @@ impl Controller {
                                 segments,
                             })
                         }
-                        _ => {
+                        Ok(_) => {
+                            if p.stranded.is_some() {
+                                recovered.push(id.clone());
+                            }
+                            report.unchanged += 1;
+                            None
+                        }
+                        Err(why) => {
+                            if *condition != LinkCondition::Nominal {
+                                stranded.push((id.clone(), why.to_string()));
+                            }
                             report.unchanged += 1;
                             None
                         }
@@ -160,6 +176,8 @@ impl Controller {
                 })
                 .collect()
         };
+        self.mark_stranded(link, &stranded, &recovered);
+        report.stranded = stranded.into_iter().map(|(id, _)| id).collect();
         if moves.is_empty() {
             return report;
         }
@@ -215,6 +233,7 @@ impl Controller {
                     record.displaced_by.insert(link.to_string());
                 }
             }
+            record.stranded = None;
             let to_links = record.path.links(&inner.graph);
             let view = record.to_api(&inner.graph);
             record.revision = self
@@ -256,7 +275,7 @@ fn replan(
     inner: &Inner,
     spf: &mut crate::pathcomp::IgpSpf<'_>,
     p: &PolicyRecord,
-) -> Option<(Path, Vec<Segment>)> {
+) -> Result<(Path, Vec<Segment>), super::ApiError> {
     // Only a policy holding bandwidth needs a view without its own reservation.
     let owned;
     let graph = if p.constraints.bandwidth_gbps > 0.0 {
@@ -276,7 +295,60 @@ fn replan(
         disjoint: p.disjoint.clone(),
         max_sid_depth: p.max_sid_depth,
     };
-    place_with(inner, graph, spf, &intent, "reroute")
-        .ok()
-        .map(|pl| (pl.path, pl.segments))
+    place_with(
+        inner,
+        graph,
+        spf,
+        &intent,
+        "no path avoiding the degraded link",
+    )
+    .map(|pl| (pl.path, pl.segments))
+}
+
+impl Controller {
+    /// Flags policies that have nowhere to go (state DOWN, with why) and clears
+    /// the flag once their link is back, publishing each change.
+    fn mark_stranded(&self, link: &str, stranded: &[(String, String)], recovered: &[String]) {
+        if stranded.is_empty() && recovered.is_empty() {
+            return;
+        }
+        let mut inner = self.write();
+        for (id, why) in stranded {
+            let reason =
+                format!("policy {id} has no feasible path while {link} is degraded: {why}");
+            let view = match inner.policies.get_mut(id) {
+                Some(p) => {
+                    p.stranded = Some(reason.clone());
+                    p.displaced_by.insert(link.to_string());
+                    p.clone()
+                }
+                None => continue,
+            };
+            let api_view = view.to_api(&inner.graph);
+            let rev = self
+                .events
+                .publish(api::Change::Updated, &reason, |rev| api_view.at(rev));
+            if let Some(p) = inner.policies.get_mut(id) {
+                p.revision = rev;
+            }
+        }
+        for id in recovered {
+            let view = match inner.policies.get_mut(id) {
+                Some(p) => {
+                    p.stranded = None;
+                    p.displaced_by.remove(link);
+                    p.clone()
+                }
+                None => continue,
+            };
+            let api_view = view.to_api(&inner.graph);
+            let reason = format!("policy {id} is up again: {link} recovered");
+            let rev = self
+                .events
+                .publish(api::Change::Updated, &reason, |rev| api_view.at(rev));
+            if let Some(p) = inner.policies.get_mut(id) {
+                p.revision = rev;
+            }
+        }
+    }
 }

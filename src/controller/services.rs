@@ -179,6 +179,7 @@ impl Controller {
                 revision: 0,
                 discriminator: 1,
                 displaced_by: Default::default(),
+                stranded: None,
             };
             let view = record.to_api(&inner.graph);
             record.revision = self.events.publish(
