@@ -174,7 +174,14 @@ pub async fn run_lab(topology: &Topology, options: LabOptions) -> anyhow::Result
         address_range(&fabric, topology),
     );
     println!("northbound strata.v1 API and fault injection on {listen} (gRPC; reflection and health enabled)");
-    let outcome = report(&state, &ingest, topology.nodes.len(), options.duration).await;
+    let outcome = report(
+        &state,
+        &ingest,
+        &lab.controller,
+        topology.nodes.len(),
+        options.duration,
+    )
+    .await;
     lab.shutdown().await;
     Ok(outcome)
 }
@@ -249,15 +256,56 @@ async fn wait(duration: Option<Duration>) {
 
 /// A live status line (rewritten in place on a terminal, every 10 s
 /// otherwise), plus one line per device up/down event.
+/// One line for a closed-loop event worth an operator's eye (breaches,
+/// recoveries, policies moved or stranded); `None` for everything else.
+fn loop_line(e: &crate::proto::strata::v1::Event) -> Option<String> {
+    use crate::proto::strata::v1::{event::Object, Change};
+    match e.object.as_ref()? {
+        Object::Breach(b) if b.cleared => Some(format!(
+            "recovered {} — policies return after the hold-down",
+            b.link
+        )),
+        Object::Breach(b) => Some(format!(
+            "BREACH {} {} {:.0} > {:.0}",
+            b.link, b.metric, b.value, b.threshold
+        )),
+        Object::Policy(p) if e.change == Change::Updated as i32 => {
+            let links = p
+                .path
+                .as_ref()
+                .map(|p| p.links.join(" > "))
+                .unwrap_or_default();
+            let sids: Vec<String> = p
+                .path
+                .as_ref()
+                .map(|p| p.segments.iter().map(|s| s.label.to_string()).collect())
+                .unwrap_or_default();
+            Some(format!(
+                "  {} now {} [SIDs {}] ({})",
+                p.id,
+                links,
+                sids.join(" "),
+                e.reason
+            ))
+        }
+        _ => None,
+    }
+}
+
 async fn report(
     state: &FabricState,
     ingest: &Ingest,
+    controller: &Controller,
     devices: usize,
     duration: Option<Duration>,
 ) -> LabOutcome {
     let tty = std::io::stdout().is_terminal();
     let start = Instant::now();
     let mut events = state.subscribe();
+    let mut loop_events = match controller.events().watch(0) {
+        Ok((_, rx)) => Some(rx),
+        Err(_) => None,
+    };
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     let mut last = (Instant::now(), ingest.samples());
     let mut rate = 0.0;
@@ -267,6 +315,12 @@ async fn report(
     loop {
         tokio::select! {
             _ = &mut stop => break,
+            ev = async { match loop_events.as_mut() { Some(rx) => rx.recv().await.ok(), None => std::future::pending().await } } => {
+                if let Some(line) = ev.as_ref().and_then(loop_line) {
+                    if tty { print!("\r\x1b[2K"); }
+                    println!("{line}");
+                }
+            }
             ev = events.recv() => match ev {
                 Ok(Event::DeviceDown { device, error }) => {
                     if tty { print!("\r\x1b[2K"); }
@@ -288,10 +342,21 @@ async fn report(
                 }
                 last = (now, samples);
                 let c = state.counts();
+                let (reroutes, last_took) = controller.metrics().last_reroute();
+                let reroute = if reroutes == 0 {
+                    String::new()
+                } else {
+                    format!(" | reroutes {reroutes} (last: breach → headends acked in {last_took:.1?})")
+                };
                 let line = format!(
-                    "devices up {}/{} (connecting {}, down {}) | telemetry {} samples/s | {} samples total | up {}s",
+                    "devices up {}/{} (connecting {}, down {}) | telemetry {} samples/s | {} samples total{reroute} | up {}s",
                     c.up, devices, c.connecting, c.down, human(rate), samples, start.elapsed().as_secs()
                 );
+                if !all_up_reported && c.up == devices {
+                    all_up_reported = true;
+                    if tty { print!("\r\x1b[2K"); }
+                    println!("all {devices} devices up after {:.2}s", start.elapsed().as_secs_f64());
+                }
                 if tty {
                     print!("\r\x1b[2K{line}");
                     use std::io::Write;

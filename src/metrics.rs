@@ -23,6 +23,7 @@ pub struct Metrics {
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
     sum_us: AtomicU64,
+    last_us: AtomicU64,
 }
 
 impl Metrics {
@@ -37,6 +38,16 @@ impl Metrics {
         self.count.fetch_add(1, Ordering::Relaxed);
         self.sum_us
             .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        self.last_us
+            .store(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// (reroute batches so far, how long the last one took).
+    pub fn last_reroute(&self) -> (u64, Duration) {
+        (
+            self.count.load(Ordering::Relaxed),
+            Duration::from_micros(self.last_us.load(Ordering::Relaxed)),
+        )
     }
 
     /// Prometheus text exposition; `extra` are (name, help, value) gauges or
