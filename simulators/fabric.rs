@@ -278,19 +278,33 @@ impl SimFabric {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             ticker.tick().await;
-            self.measure_once();
+            let tick = self.tick.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // Device by device, yielding in between: a round over hundreds of
+            // devices must not hold a runtime worker while gNMI requests wait.
+            for device in self.devices.values() {
+                self.measure_device(device, tick);
+                tokio::task::yield_now().await;
+            }
         }
     }
 
     /// One measurement round on every live device (public for deterministic tests).
     pub fn measure_once(&self) {
         let tick = self.tick.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dt = self.options.measure_interval.as_secs_f64();
-        for device in self.devices.values().filter(|d| d.is_alive()) {
-            match device.role {
-                Role::Packet => self.measure_packet(device, tick, dt),
-                Role::Optical => self.measure_optical(device, tick),
+        for device in self.devices.values() {
+            self.measure_device(device, tick);
+        }
+    }
+
+    fn measure_device(&self, device: &SimDevice, tick: u64) {
+        if !device.is_alive() {
+            return;
+        }
+        match device.role {
+            Role::Packet => {
+                self.measure_packet(device, tick, self.options.measure_interval.as_secs_f64())
             }
+            Role::Optical => self.measure_optical(device, tick),
         }
     }
 
