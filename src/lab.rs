@@ -337,7 +337,8 @@ async fn report(
                 let now = Instant::now();
                 let samples = ingest.samples();
                 let dt = now.duration_since(last.0).as_secs_f64();
-                if dt > 0.0 {
+                // the first tick comes at once; a rate over milliseconds means nothing
+                if dt >= 0.5 {
                     rate = (samples - last.1) as f64 / dt;
                 }
                 last = (now, samples);
