@@ -120,13 +120,13 @@ impl PolicyRecord {
 
     /// The headend configuration for the current path.
     pub fn config(&self) -> crate::render::ConfigItem {
-        crate::render::sr_policy(&crate::render::SrPolicyConfig {
-            name: &self.spec.name,
-            color: self.color,
-            endpoint: &self.endpoint_address,
-            labels: &self.labels(),
-            discriminator: self.discriminator,
-        })
+        super::policies::render_policy(
+            &self.spec.name,
+            self.color,
+            &self.endpoint_address,
+            &self.segments,
+            self.discriminator,
+        )
     }
 }
 

@@ -59,7 +59,6 @@ fn candidate_path_path(color: u32, endpoint: &str, discriminator: u32) -> String
 struct Move {
     id: String,
     headend: String,
-    old_discriminator: u32,
     new_discriminator: u32,
     path: Path,
     segments: Vec<Segment>,
@@ -140,7 +139,6 @@ impl Controller {
                             Some(Move {
                                 id: id.clone(),
                                 headend: p.headend.clone(),
-                                old_discriminator: p.discriminator,
                                 new_discriminator: d,
                                 item: render_policy(
                                     &p.spec.name,
@@ -246,7 +244,6 @@ impl Controller {
                 to_links,
                 labels: record.labels(),
             });
-            let _ = m.old_discriminator;
             inner.insert_policy(record);
         }
         report
