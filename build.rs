@@ -8,6 +8,7 @@ const PROTOS: &[&str] = &[
     "proto/gnmi_ext/gnmi_ext.proto",
     "proto/strata/v1/strata.proto",
     "proto/strata/sim/v1/control.proto",
+    "proto/strata/store/v1/store.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -15,6 +15,7 @@ pub mod proto;
 pub mod render;
 pub mod southbound;
 pub mod state;
+pub mod store;
 pub mod telemetry;
 pub mod topology;
 pub mod watch;

@@ -17,6 +17,14 @@ pub mod strata {
         tonic::include_proto!("strata.v1");
     }
 
+    /// The on-disk intent journal.
+    pub mod store {
+        #[allow(clippy::all, clippy::pedantic)]
+        pub mod v1 {
+            tonic::include_proto!("strata.store.v1");
+        }
+    }
+
     /// Fault injection on the simulated fabric.
     pub mod sim {
         #[allow(clippy::all, clippy::pedantic)]
