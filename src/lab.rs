@@ -362,7 +362,7 @@ async fn report(
                     print!("\r\x1b[2K{line}");
                     use std::io::Write;
                     let _ = std::io::stdout().flush();
-                } else if start.elapsed().as_secs() % 10 == 0 {
+                } else if start.elapsed().as_secs().is_multiple_of(10) {
                     println!("{line}");
                 }
             }

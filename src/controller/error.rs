@@ -23,6 +23,9 @@ pub enum ApiError {
     /// A device could not be reached or refused; nothing was changed.
     #[error("{0}")]
     Device(String),
+    /// The journal could not make the change durable; nothing was changed.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ApiError {
@@ -68,7 +71,7 @@ impl From<ApiError> for tonic::Status {
             ApiError::AlreadyExists(_) => tonic::Status::already_exists(msg),
             ApiError::Precondition(_) => tonic::Status::failed_precondition(msg),
             ApiError::Aborted(_) => tonic::Status::aborted(msg),
-            ApiError::Device(_) => tonic::Status::unavailable(msg),
+            ApiError::Device(_) | ApiError::Unavailable(_) => tonic::Status::unavailable(msg),
         }
     }
 }

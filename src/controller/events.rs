@@ -2,7 +2,7 @@
 //! revision; a bounded ring keeps recent events so a watcher can resume from
 //! the revision it last saw.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
 use tokio::sync::broadcast;
@@ -19,6 +19,43 @@ pub struct EventLog {
 struct Ring {
     revision: u64,
     events: VecDeque<Event>,
+    /// Revisions handed out by `reserve` whose event is not out yet; events
+    /// leave strictly in revision order, so later ones wait behind these.
+    pending: BTreeMap<u64, Option<Event>>,
+}
+
+/// A revision reserved for a change that must reach disk before anyone sees
+/// it. Publish it, or drop it to give the revision up.
+pub struct Ticket<'a> {
+    log: &'a EventLog,
+    revision: u64,
+    settled: bool,
+}
+
+impl Ticket<'_> {
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    pub fn publish(mut self, change: Change, reason: &str, object: event::Object) {
+        self.settled = true;
+        let ev = Event {
+            revision: self.revision,
+            timestamp_ns: now_ns(),
+            change: change as i32,
+            reason: reason.to_string(),
+            object: Some(object),
+        };
+        self.log.settle(self.revision, Some(ev));
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.log.settle(self.revision, None);
+        }
+    }
 }
 
 /// Why a watch cannot resume where it asked.
@@ -34,6 +71,7 @@ impl Default for EventLog {
             inner: Mutex::new(Ring {
                 revision: 0,
                 events: VecDeque::new(),
+                pending: BTreeMap::new(),
             }),
             live,
         }
@@ -55,6 +93,13 @@ impl EventLog {
             .revision
     }
 
+    /// Continues numbering after `revision` (the journal's highest), so
+    /// revisions never go backwards across a restart.
+    pub fn resume_after(&self, revision: u64) {
+        let mut ring = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        ring.revision = ring.revision.max(revision);
+    }
+
     /// Reserves the next revision (objects record it) and publishes the event
     /// built for it.
     pub fn publish(
@@ -63,23 +108,46 @@ impl EventLog {
         reason: &str,
         object: impl FnOnce(u64) -> event::Object,
     ) -> u64 {
+        let ticket = self.reserve();
+        let revision = ticket.revision;
+        ticket.publish(change, reason, object(revision));
+        revision
+    }
+
+    pub fn reserve(&self) -> Ticket<'_> {
         let mut ring = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         ring.revision += 1;
         let revision = ring.revision;
-        let ev = Event {
+        ring.pending.insert(revision, None);
+        Ticket {
+            log: self,
             revision,
-            timestamp_ns: now_ns(),
-            change: change as i32,
-            reason: reason.to_string(),
-            object: Some(object(revision)),
-        };
-        if ring.events.len() == RETAINED_EVENTS {
-            ring.events.pop_front();
+            settled: false,
         }
-        ring.events.push_back(ev.clone());
-        // Sent under the lock so live order equals revision order.
-        let _ = self.live.send(ev);
-        revision
+    }
+
+    fn settle(&self, revision: u64, ev: Option<Event>) {
+        let mut ring = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        match ev {
+            Some(ev) => {
+                ring.pending.insert(revision, Some(ev));
+            }
+            None => {
+                ring.pending.remove(&revision);
+            }
+        }
+        while let Some(entry) = ring.pending.first_entry() {
+            if entry.get().is_none() {
+                break;
+            }
+            let Some(ev) = entry.remove() else { break };
+            if ring.events.len() == RETAINED_EVENTS {
+                ring.events.pop_front();
+            }
+            ring.events.push_back(ev.clone());
+            // Sent under the lock so live order equals revision order.
+            let _ = self.live.send(ev);
+        }
     }
 
     /// Events after `from` still retained, plus a receiver for later ones.
@@ -123,6 +191,26 @@ mod tests {
                 ..Default::default()
             })
         }
+    }
+
+    #[test]
+    fn events_wait_behind_a_reserved_revision_and_skip_a_dropped_one() {
+        let log = EventLog::default();
+        let (_, mut rx) = log.watch(0).unwrap();
+        let first = log.reserve();
+        let second = log.reserve();
+        log.publish(Change::Updated, "", device("d3"));
+        assert!(rx.try_recv().is_err(), "revision 3 waits for 1 and 2");
+        second.publish(Change::Created, "", device("d2")(0));
+        assert!(rx.try_recv().is_err());
+        drop(first);
+        let out: Vec<u64> = std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|e| e.revision)
+            .collect();
+        assert_eq!(out, [2, 3]);
+        assert_eq!(log.revision(), 3);
+        log.resume_after(10);
+        assert_eq!(log.publish(Change::Updated, "", device("d")), 11);
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod closed_loop;
 pub mod error;
 pub mod events;
 mod intent;
+mod persist;
 mod policies;
 pub mod pools;
 pub mod programmer;
@@ -56,6 +57,8 @@ pub struct Inner {
     pub vnis: IdPool,
     /// (kind, request id) → (fingerprint of the request, object id).
     requests: HashMap<(Kind, String), (Vec<u8>, String)>,
+    /// Object id → (request id, fingerprint) of the create that made it.
+    origins: HashMap<String, (String, Vec<u8>)>,
     /// Transponder ports carrying a wavelength: (node, port) → wavelength id.
     ports: HashMap<(String, String), String>,
     /// Link → policies whose current path uses it, so a change to one link
@@ -102,6 +105,77 @@ impl Inner {
         Some(record)
     }
 
+    /// Records a service: claims its EVI and VNI.
+    fn insert_service(&mut self, record: ServiceRecord) {
+        self.evis.claim(record.evi);
+        self.vnis.claim(record.vni);
+        self.services.insert(record.id.clone(), record);
+    }
+
+    /// Forgets a service: releases its EVI and VNI (its policies stay until
+    /// removed one by one).
+    fn remove_service(&mut self, id: &str) -> Option<ServiceRecord> {
+        let record = self.services.remove(id)?;
+        self.evis.release(record.evi);
+        self.vnis.release(record.vni);
+        self.forget_origin(Kind::Service, id);
+        Some(record)
+    }
+
+    /// Records a wavelength: lights its channel on its fibers, takes its
+    /// transponder ports, and gives the packet link it carries its SRLGs.
+    fn insert_wavelength(&mut self, record: WavelengthRecord) {
+        self.spectrum
+            .occupy(&record.plan.fibers, record.plan.channel);
+        for (node, port) in [
+            (&record.spec.a, &record.a_port),
+            (&record.spec.b, &record.b_port),
+        ] {
+            self.ports
+                .insert((node.clone(), port.clone()), record.id.clone());
+        }
+        if !record.spec.carries_link.is_empty() {
+            let edges: Vec<usize> = self
+                .graph
+                .edges_of_link(&record.spec.carries_link)
+                .collect();
+            for e in edges {
+                self.graph.edges[e]
+                    .srlgs
+                    .extend(record.carried_srlgs.iter().copied());
+            }
+        }
+        self.wavelengths.insert(record.id.clone(), record);
+    }
+
+    /// Forgets a wavelength, undoing everything `insert_wavelength` did.
+    fn remove_wavelength(&mut self, id: &str) -> Option<WavelengthRecord> {
+        let record = self.wavelengths.remove(id)?;
+        self.spectrum
+            .release(&record.plan.fibers, record.plan.channel);
+        self.ports.retain(|_, w| w != id);
+        if !record.spec.carries_link.is_empty() {
+            let edges: Vec<usize> = self
+                .graph
+                .edges_of_link(&record.spec.carries_link)
+                .collect();
+            for e in edges {
+                for s in &record.carried_srlgs {
+                    self.graph.edges[e].srlgs.remove(s);
+                }
+            }
+        }
+        self.forget_origin(Kind::Wavelength, id);
+        Some(record)
+    }
+
+    /// Drops the retry memory of a deleted object's create.
+    fn forget_origin(&mut self, kind: Kind, id: &str) {
+        if let Some((request_id, _)) = self.origins.remove(id) {
+            self.requests.remove(&(kind, request_id));
+        }
+    }
+
     /// Policies whose current path uses `link`.
     pub fn policies_using(&self, link: &str) -> Vec<String> {
         self.link_index
@@ -140,6 +214,8 @@ pub struct Controller {
     inner: RwLock<Inner>,
     apply: tokio::sync::Mutex<()>,
     programmer: Arc<dyn Programmer>,
+    /// The intent journal; `None` keeps intents in memory only (tests, bench).
+    store: Option<Arc<crate::store::Store>>,
     events: Arc<EventLog>,
     sessions: Option<Arc<FabricState>>,
     telemetry: tokio::sync::broadcast::Sender<crate::proto::strata::v1::TelemetrySample>,
@@ -151,6 +227,17 @@ impl Controller {
         topology: Topology,
         programmer: Arc<dyn Programmer>,
         sessions: Option<Arc<FabricState>>,
+    ) -> Arc<Self> {
+        Self::with_store(topology, programmer, sessions, None)
+    }
+
+    /// A controller that journals every accepted change in `store` before
+    /// answering. Call `restore` with the store's replay before serving.
+    pub fn with_store(
+        topology: Topology,
+        programmer: Arc<dyn Programmer>,
+        sessions: Option<Arc<FabricState>>,
+        store: Option<Arc<crate::store::Store>>,
     ) -> Arc<Self> {
         let graph = TeGraph::packet_layer(&topology);
         let fibers = FiberGraph::from_topology(&topology);
@@ -167,6 +254,7 @@ impl Controller {
                 evis: IdPool::new("evi", EVI_RANGE.0, EVI_RANGE.1),
                 vnis: IdPool::new("vni", VNI_RANGE.0, VNI_RANGE.1),
                 requests: HashMap::new(),
+                origins: HashMap::new(),
                 ports: HashMap::new(),
                 link_index: HashMap::new(),
                 degraded: BTreeSet::new(),
@@ -174,6 +262,7 @@ impl Controller {
             }),
             apply: tokio::sync::Mutex::new(()),
             programmer,
+            store,
             events: Arc::new(EventLog::default()),
             sessions,
             telemetry: tokio::sync::broadcast::channel(16_384).0,
@@ -241,8 +330,11 @@ impl Controller {
         if !request_id.is_empty() {
             inner.requests.insert(
                 (kind, request_id.to_string()),
-                (fingerprint, id.to_string()),
+                (fingerprint.clone(), id.to_string()),
             );
+            inner
+                .origins
+                .insert(id.to_string(), (request_id.to_string(), fingerprint));
         }
     }
 }

@@ -162,36 +162,44 @@ impl Controller {
         );
         apply(self.programmer.as_ref(), &plan).await?;
 
-        let mut inner = self.write();
-        let id = inner.new_id("pol");
-        let mut record = PolicyRecord {
-            id: id.clone(),
-            spec,
-            owner: None,
-            headend: intent.headend,
-            endpoint: intent.endpoint,
-            endpoint_address: intent.endpoint_address,
-            color: intent.color,
-            constraints: intent.constraints,
-            disjoint: intent.disjoint,
-            max_sid_depth: intent.max_sid_depth,
-            path: placement.path,
-            segments: placement.segments,
-            revision: 0,
-            discriminator: 1,
-            displaced_by: Default::default(),
-            stranded: None,
+        let ticket = self.events.reserve();
+        let (record, entry) = {
+            let mut inner = self.write();
+            let id = inner.new_id("pol");
+            let record = PolicyRecord {
+                id: id.clone(),
+                spec,
+                owner: None,
+                headend: intent.headend,
+                endpoint: intent.endpoint,
+                endpoint_address: intent.endpoint_address,
+                color: intent.color,
+                constraints: intent.constraints,
+                disjoint: intent.disjoint,
+                max_sid_depth: intent.max_sid_depth,
+                path: placement.path,
+                segments: placement.segments,
+                revision: ticket.revision(),
+                discriminator: 1,
+                displaced_by: Default::default(),
+                stranded: None,
+            };
+            Controller::remember(&mut inner, Kind::Policy, &req.request_id, fingerprint, &id);
+            let entry = inner.policy_entry(&record);
+            (record, entry)
         };
-        let view = record.to_api(&inner.graph);
-        let revision = self
-            .events
-            .publish(api::Change::Created, "policy created", |rev| {
-                view.clone().at(rev)
-            });
-        record.revision = revision;
+        if let Err(e) = self.persist_or_revert(&[entry], &plan).await {
+            self.write().forget_origin(Kind::Policy, &record.id);
+            return Err(e);
+        }
+        let mut inner = self.write();
         let out = record.to_api(&inner.graph);
+        ticket.publish(
+            api::Change::Created,
+            "policy created",
+            out.clone().at(record.revision),
+        );
         inner.insert_policy(record);
-        Controller::remember(&mut inner, Kind::Policy, &req.request_id, fingerprint, &id);
         Ok(out)
     }
 
@@ -249,13 +257,22 @@ impl Controller {
             plan
         };
         apply(self.programmer.as_ref(), &plan).await?;
+        let ticket = self.events.reserve();
+        let entry = self
+            .read()
+            .removed_entry(Kind::Policy, id, ticket.revision());
+        self.persist_or_revert(&[entry], &plan).await?;
         let mut inner = self.write();
         let Some(record) = inner.remove_policy(id) else {
             return Err(not_found("id", format!("policy {id:?}")));
         };
-        let view = record.to_api(&inner.graph);
-        Ok(self
-            .events
-            .publish(api::Change::Deleted, "policy deleted", |rev| view.at(rev)))
+        inner.forget_origin(Kind::Policy, id);
+        let revision = ticket.revision();
+        ticket.publish(
+            api::Change::Deleted,
+            "policy deleted",
+            record.to_api(&inner.graph).at(revision),
+        );
+        Ok(revision)
     }
 }

@@ -91,6 +91,19 @@ pub async fn apply(programmer: &dyn Programmer, plan: &Plan) -> Result<(), Apply
     Ok(())
 }
 
+/// Takes back every device change in `plan` (after the devices accepted it but
+/// the controller could not keep it). Returns the devices that refused.
+pub async fn revert(programmer: &dyn Programmer, plan: &Plan) -> Vec<String> {
+    let mut stuck = Vec::new();
+    for (device, change) in plan.devices.iter().rev() {
+        let undo = render::set_request(&change.undo_replace, &change.undo_delete);
+        if programmer.set(device, undo).await.is_err() {
+            stuck.push(device.clone());
+        }
+    }
+    stuck
+}
+
 /// A programmer that records every Set (and can be told to refuse a device),
 /// for deterministic tests without sockets.
 #[derive(Default)]

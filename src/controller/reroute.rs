@@ -215,6 +215,7 @@ impl Controller {
             }
         }
         let mut inner = self.write();
+        let mut journal = Vec::new();
         for m in moves.into_iter().filter(|m| ok.contains(&m.id)) {
             let Some(mut record) = inner.remove_policy(&m.id) else {
                 continue;
@@ -244,8 +245,11 @@ impl Controller {
                 to_links,
                 labels: record.labels(),
             });
+            journal.push(inner.policy_entry(&record));
             inner.insert_policy(record);
         }
+        drop(inner);
+        self.record(&journal);
         report
     }
 }
@@ -310,6 +314,7 @@ impl Controller {
             return;
         }
         let mut inner = self.write();
+        let mut journal = Vec::new();
         for (id, why) in stranded {
             let reason =
                 format!("policy {id} has no feasible path while {link} is degraded: {why}");
@@ -327,6 +332,9 @@ impl Controller {
                 .publish(api::Change::Updated, &reason, |rev| api_view.at(rev));
             if let Some(p) = inner.policies.get_mut(id) {
                 p.revision = rev;
+            }
+            if let Some(p) = inner.policies.get(id) {
+                journal.push(inner.policy_entry(p));
             }
         }
         for id in recovered {
@@ -346,6 +354,11 @@ impl Controller {
             if let Some(p) = inner.policies.get_mut(id) {
                 p.revision = rev;
             }
+            if let Some(p) = inner.policies.get(id) {
+                journal.push(inner.policy_entry(p));
+            }
         }
+        drop(inner);
+        self.record(&journal);
     }
 }

@@ -150,64 +150,92 @@ impl Controller {
         };
         apply(self.programmer.as_ref(), &plan).await?;
 
-        let mut inner = self.write();
-        let id = inner.new_id("svc");
-        inner.evis.claim(evi);
-        inner.vnis.claim(vni);
-        let mut policy_ids = Vec::new();
-        for t in transports {
-            let pid = inner.new_id("pol");
-            let mut record = PolicyRecord {
-                id: pid.clone(),
-                spec: api::PolicySpec {
-                    name: t.name,
-                    headend: t.intent.headend.clone(),
-                    endpoint: t.intent.endpoint.clone(),
+        // Ids and revisions first, so the journal holds the objects exactly as
+        // they will be seen; nobody sees them before they are on disk.
+        let mut tickets = Vec::new();
+        let (record, policies, entries) = {
+            let mut inner = self.write();
+            let id = inner.new_id("svc");
+            let mut policies = Vec::new();
+            for t in transports {
+                let pid = inner.new_id("pol");
+                let ticket = self.events.reserve();
+                policies.push(PolicyRecord {
+                    id: pid,
+                    spec: api::PolicySpec {
+                        name: t.name,
+                        headend: t.intent.headend.clone(),
+                        endpoint: t.intent.endpoint.clone(),
+                        color: t.intent.color,
+                        // What the policy really holds: the service's bandwidth.
+                        constraints: Some(api::Constraints {
+                            bandwidth_gbps: spec.bandwidth_gbps,
+                            ..spec.transport.clone().unwrap_or_default()
+                        }),
+                    },
+                    owner: Some(id.clone()),
+                    headend: t.intent.headend,
+                    endpoint: t.intent.endpoint,
+                    endpoint_address: t.intent.endpoint_address,
                     color: t.intent.color,
-                    constraints: spec.transport.clone(),
-                },
-                owner: Some(id.clone()),
-                headend: t.intent.headend,
-                endpoint: t.intent.endpoint,
-                endpoint_address: t.intent.endpoint_address,
-                color: t.intent.color,
-                constraints: t.intent.constraints,
-                disjoint: None,
-                max_sid_depth: t.intent.max_sid_depth,
-                path: t.placement.path,
-                segments: t.placement.segments,
-                revision: 0,
-                discriminator: 1,
-                displaced_by: Default::default(),
-                stranded: None,
+                    constraints: t.intent.constraints,
+                    disjoint: None,
+                    max_sid_depth: t.intent.max_sid_depth,
+                    path: t.placement.path,
+                    segments: t.placement.segments,
+                    revision: ticket.revision(),
+                    discriminator: 1,
+                    displaced_by: Default::default(),
+                    stranded: None,
+                });
+                tickets.push(ticket);
+            }
+            let ticket = self.events.reserve();
+            let record = ServiceRecord {
+                id: id.clone(),
+                spec,
+                evi,
+                vni,
+                route_target: rt,
+                route_distinguishers: rds,
+                attachments,
+                policies: policies.iter().map(|p| p.id.clone()).collect(),
+                revision: ticket.revision(),
             };
+            tickets.push(ticket);
+            Controller::remember(&mut inner, Kind::Service, &req.request_id, fingerprint, &id);
+            let mut entries: Vec<_> = policies.iter().map(|p| inner.policy_entry(p)).collect();
+            entries.push(inner.service_entry(&record));
+            (record, policies, entries)
+        };
+        if let Err(e) = self.persist_or_revert(&entries, &plan).await {
+            self.write().forget_origin(Kind::Service, &record.id);
+            return Err(e);
+        }
+
+        let mut inner = self.write();
+        let service_ticket = tickets.pop();
+        for (record, ticket) in policies.into_iter().zip(tickets) {
             let view = record.to_api(&inner.graph);
-            record.revision = self.events.publish(
+            ticket.publish(
                 api::Change::Created,
-                &format!("transport of service {id}"),
-                |rev| view.at(rev),
+                &format!(
+                    "transport of service {}",
+                    record.owner.as_deref().unwrap_or("")
+                ),
+                view.at(record.revision),
             );
             inner.insert_policy(record);
-            policy_ids.push(pid);
         }
-        let mut record = ServiceRecord {
-            id: id.clone(),
-            spec,
-            evi,
-            vni,
-            route_target: rt,
-            route_distinguishers: rds,
-            attachments,
-            policies: policy_ids,
-            revision: 0,
-        };
-        let view = record.to_api();
-        record.revision = self
-            .events
-            .publish(api::Change::Created, "service created", |rev| view.at(rev));
         let out = record.to_api();
-        inner.services.insert(id.clone(), record);
-        Controller::remember(&mut inner, Kind::Service, &req.request_id, fingerprint, &id);
+        if let Some(ticket) = service_ticket {
+            ticket.publish(
+                api::Change::Created,
+                "service created",
+                out.clone().at(record.revision),
+            );
+        }
+        inner.insert_service(record);
         Ok(out)
     }
 
@@ -264,12 +292,26 @@ impl Controller {
             plan
         };
         apply(self.programmer.as_ref(), &plan).await?;
+        let ticket = self.events.reserve();
+        let entries = {
+            let inner = self.read();
+            let service = inner
+                .services
+                .get(id)
+                .ok_or_else(|| not_found("id", format!("service {id:?}")))?;
+            let mut entries: Vec<_> = service
+                .policies
+                .iter()
+                .map(|pid| inner.removed_entry(Kind::Policy, pid, ticket.revision()))
+                .collect();
+            entries.push(inner.removed_entry(Kind::Service, id, ticket.revision()));
+            entries
+        };
+        self.persist_or_revert(&entries, &plan).await?;
         let mut inner = self.write();
-        let Some(record) = inner.services.remove(id) else {
+        let Some(record) = inner.remove_service(id) else {
             return Err(not_found("id", format!("service {id:?}")));
         };
-        inner.evis.release(record.evi);
-        inner.vnis.release(record.vni);
         for pid in &record.policies {
             if let Some(p) = inner.remove_policy(pid) {
                 let view = p.to_api(&inner.graph);
@@ -280,9 +322,12 @@ impl Controller {
                 );
             }
         }
-        let view = record.to_api();
-        Ok(self
-            .events
-            .publish(api::Change::Deleted, "service deleted", |rev| view.at(rev)))
+        let revision = ticket.revision();
+        ticket.publish(
+            api::Change::Deleted,
+            "service deleted",
+            record.to_api().at(revision),
+        );
+        Ok(revision)
     }
 }

@@ -119,3 +119,137 @@ async fn deleting_a_service_releases_its_identifiers_and_transport() {
         .iter()
         .all(|e| e.reserved_gbps.abs() < 1e-9));
 }
+
+fn lan(name: &str, vlan: u32) -> api::CreateServiceRequest {
+    api::CreateServiceRequest {
+        request_id: format!("req-{name}"),
+        spec: Some(api::ServiceSpec {
+            name: name.into(),
+            r#type: api::ServiceType::ELan as i32,
+            attachments: ["pe1", "pe2", "pe3"]
+                .iter()
+                .map(|d| api::Attachment {
+                    device: d.to_string(),
+                    interface: "ce-0/1/0".into(),
+                    vlan,
+                })
+                .collect(),
+            bandwidth_gbps: 10.0,
+            color: vlan,
+            ..Default::default()
+        }),
+    }
+}
+
+fn everything(c: &Controller) -> (Vec<api::Policy>, Vec<api::Service>, Vec<api::Wavelength>) {
+    (
+        c.list_policies("", ""),
+        c.list_services(),
+        c.list_wavelengths(),
+    )
+}
+
+/// The journal holds enough to rebuild the controller exactly: objects,
+/// paths after a reroute, pools, spectrum, reservations, retry memory, and the
+/// id and revision counters.
+#[tokio::test]
+async fn a_restart_from_the_journal_rebuilds_the_same_controller() {
+    use super::reroute::LinkCondition;
+    let dir = tempfile::tempdir().unwrap();
+    let rec = Recorder::new();
+    let (before, reserved_before, last_revision) = {
+        let (store, replayed) = crate::store::Store::open(dir.path()).unwrap();
+        assert!(replayed.entries.is_empty());
+        let c = Controller::with_store(small(), rec.clone(), None, Some(Arc::new(store)));
+        c.create_policy(policy("p", "pe1", "pe2", 200))
+            .await
+            .unwrap();
+        let gone = c
+            .create_policy(policy("q", "pe2", "pe3", 200))
+            .await
+            .unwrap();
+        let keep = c.create_service(lan("keep", 30)).await.unwrap();
+        let drop = c.create_service(lan("drop", 31)).await.unwrap();
+        c.create_wavelength(api::CreateWavelengthRequest {
+            request_id: "req-wl".into(),
+            spec: Some(api::WavelengthSpec {
+                name: "wl".into(),
+                a: "ot1".into(),
+                b: "ot2".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap();
+        c.delete_policy(&gone.id, 0).await.unwrap();
+        c.delete_service(&drop.id, 0).await.unwrap();
+        // A reroute changes a path; the journal keeps the new one.
+        let report = c
+            .link_condition("pe1-pe2", LinkCondition::Down, "test")
+            .await;
+        assert!(!report.rerouted.is_empty(), "{report:?}");
+        let reserved: Vec<f64> = c
+            .read()
+            .graph
+            .edges
+            .iter()
+            .map(|e| e.reserved_gbps)
+            .collect();
+        assert!(keep.evi > 0);
+        (everything(&c), reserved, c.events().revision())
+    };
+
+    let (store, replayed) = crate::store::Store::open(dir.path()).unwrap();
+    let c = Controller::with_store(small(), rec.clone(), None, Some(Arc::new(store)));
+    c.restore(&replayed).unwrap();
+    assert_eq!(everything(&c), before);
+    assert_eq!(before.0.len(), 7, "p plus the 6 transports of keep");
+    let reserved: Vec<f64> = c
+        .read()
+        .graph
+        .edges
+        .iter()
+        .map(|e| e.reserved_gbps)
+        .collect();
+    assert_eq!(reserved, reserved_before);
+    assert!(c.events().revision() >= last_revision);
+    rec.take();
+
+    // A retried create returns the same object and sends nothing.
+    let again = c.create_service(lan("keep", 30)).await.unwrap();
+    assert_eq!(again, before.1[0]);
+    assert!(rec.take().is_empty());
+    // New objects get fresh ids, identifiers and revisions.
+    let fresh = c.create_service(lan("fresh", 32)).await.unwrap();
+    let keep = &before.1[0];
+    assert_ne!(fresh.evi, keep.evi);
+    assert_ne!(fresh.vni, keep.vni);
+    assert!(fresh.revision > last_revision);
+    let all_ids: Vec<String> = c.list_policies("", "").into_iter().map(|p| p.id).collect();
+    let unique: std::collections::BTreeSet<&String> = all_ids.iter().collect();
+    assert_eq!(unique.len(), all_ids.len());
+    assert!(!before
+        .0
+        .iter()
+        .any(|p| fresh.transport_policies.contains(&p.id)));
+    // The wavelength's channel and transponder ports stay taken.
+    let wl = &before.2[0];
+    assert!(!c
+        .read()
+        .spectrum
+        .is_free(&wl.fibers[0], wl.channel as usize));
+    let err = c
+        .create_wavelength(api::CreateWavelengthRequest {
+            request_id: String::new(),
+            spec: Some(api::WavelengthSpec {
+                name: "wl2".into(),
+                a: "ot1".into(),
+                b: "ot2".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, super::ApiError::Precondition(_)), "{err}");
+    assert_eq!(c.read().ports.len(), 2, "both transponder ports are held");
+}

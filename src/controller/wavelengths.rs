@@ -93,58 +93,61 @@ impl Controller {
         };
         apply(self.programmer.as_ref(), &device_plan).await?;
 
-        let mut inner = self.write();
-        let id = inner.new_id("wl");
-        inner.spectrum.occupy(&plan.fibers, plan.channel);
-        inner
-            .ports
-            .insert((wi.a.clone(), a_port.clone()), id.clone());
-        inner
-            .ports
-            .insert((wi.b.clone(), b_port.clone()), id.clone());
-        // A packet link carried by this wavelength now shares its fibers' fate.
-        let mut carried = BTreeSet::new();
-        if let Some(link) = &wi.carries_link {
-            let srlgs = srlgs_of(&inner.topology, &plan.fibers);
-            let edges: Vec<usize> = inner.graph.edges_of_link(link).collect();
-            for e in edges {
-                for s in &srlgs {
-                    if inner.graph.edges[e].srlgs.insert(*s) {
-                        carried.insert(*s);
+        let ticket = self.events.reserve();
+        let (record, entry) = {
+            let mut inner = self.write();
+            let id = inner.new_id("wl");
+            // A packet link carried by this wavelength now shares its fibers'
+            // fate: it takes the SRLGs it does not have yet.
+            let mut carried = BTreeSet::new();
+            if let Some(link) = &wi.carries_link {
+                for s in srlgs_of(&inner.topology, &plan.fibers) {
+                    if inner
+                        .graph
+                        .edges_of_link(link)
+                        .any(|e| !inner.graph.edges[e].srlgs.contains(&s))
+                    {
+                        carried.insert(s);
                     }
                 }
             }
-        }
-        let a_lc = logical_channel(&inner.topology, &wi.a, &a_port);
-        let b_lc = logical_channel(&inner.topology, &wi.b, &b_port);
-        let mut record = WavelengthRecord {
-            id: id.clone(),
-            spec,
-            plan,
-            mode: wi.mode.id,
-            power_dbm: wi.power_dbm,
-            a_port,
-            b_port,
-            a_logical: a_lc,
-            b_logical: b_lc,
-            carried_srlgs: carried,
-            revision: 0,
+            let a_lc = logical_channel(&inner.topology, &wi.a, &a_port);
+            let b_lc = logical_channel(&inner.topology, &wi.b, &b_port);
+            let record = WavelengthRecord {
+                id: id.clone(),
+                spec,
+                plan,
+                mode: wi.mode.id,
+                power_dbm: wi.power_dbm,
+                a_port,
+                b_port,
+                a_logical: a_lc,
+                b_logical: b_lc,
+                carried_srlgs: carried,
+                revision: ticket.revision(),
+            };
+            Controller::remember(
+                &mut inner,
+                Kind::Wavelength,
+                &req.request_id,
+                fingerprint,
+                &id,
+            );
+            let entry = inner.wavelength_entry(&record);
+            (record, entry)
         };
-        let view = record.to_api();
-        record.revision = self
-            .events
-            .publish(api::Change::Created, "wavelength created", |rev| {
-                view.at(rev)
-            });
+        if let Err(e) = self.persist_or_revert(&[entry], &device_plan).await {
+            self.write().forget_origin(Kind::Wavelength, &record.id);
+            return Err(e);
+        }
+        let mut inner = self.write();
         let out = record.to_api();
-        inner.wavelengths.insert(id.clone(), record);
-        Controller::remember(
-            &mut inner,
-            Kind::Wavelength,
-            &req.request_id,
-            fingerprint,
-            &id,
+        ticket.publish(
+            api::Change::Created,
+            "wavelength created",
+            out.clone().at(record.revision),
         );
+        inner.insert_wavelength(record);
         Ok(out)
     }
 
@@ -200,31 +203,22 @@ impl Controller {
             p
         };
         apply(self.programmer.as_ref(), &device_plan).await?;
+        let ticket = self.events.reserve();
+        let entry = self
+            .read()
+            .removed_entry(Kind::Wavelength, id, ticket.revision());
+        self.persist_or_revert(&[entry], &device_plan).await?;
         let mut inner = self.write();
-        let Some(record) = inner.wavelengths.remove(id) else {
+        let Some(record) = inner.remove_wavelength(id) else {
             return Err(not_found("id", format!("wavelength {id:?}")));
         };
-        inner
-            .spectrum
-            .release(&record.plan.fibers, record.plan.channel);
-        inner.ports.retain(|_, w| w != id);
-        if !record.spec.carries_link.is_empty() {
-            let edges: Vec<usize> = inner
-                .graph
-                .edges_of_link(&record.spec.carries_link)
-                .collect();
-            for e in edges {
-                for s in &record.carried_srlgs {
-                    inner.graph.edges[e].srlgs.remove(s);
-                }
-            }
-        }
-        let view = record.to_api();
-        Ok(self
-            .events
-            .publish(api::Change::Deleted, "wavelength deleted", |rev| {
-                view.at(rev)
-            }))
+        let revision = ticket.revision();
+        ticket.publish(
+            api::Change::Deleted,
+            "wavelength deleted",
+            record.to_api().at(revision),
+        );
+        Ok(revision)
     }
 }
 

@@ -118,7 +118,7 @@ impl Topo for FiberGraph {
     }
     fn tail(&self, e: EdgeId) -> NodeId {
         let f = self.fiber_of(e);
-        if e % 2 == 0 {
+        if e.is_multiple_of(2) {
             f.a
         } else {
             f.b
@@ -126,7 +126,7 @@ impl Topo for FiberGraph {
     }
     fn head(&self, e: EdgeId) -> NodeId {
         let f = self.fiber_of(e);
-        if e % 2 == 0 {
+        if e.is_multiple_of(2) {
             f.b
         } else {
             f.a

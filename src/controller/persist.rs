@@ -1,0 +1,329 @@
+//! Intents to and from the journal: what a record looks like on disk, how a
+//! change is made durable before anyone sees it, and how start-up rebuilds the
+//! in-memory state (pools, spectrum, reservations, indexes) from the replay.
+
+use std::collections::BTreeSet;
+
+use super::error::ApiError;
+use super::intent;
+use super::programmer::{revert, Plan};
+use super::records::{PolicyRecord, ServiceRecord, WavelengthRecord};
+use super::{Controller, Inner, Kind};
+use crate::pathcomp::optical::WavelengthPlan;
+use crate::pathcomp::{Path, Segment, TeGraph};
+use crate::proto::strata::store::v1 as store;
+use crate::proto::strata::v1 as api;
+use crate::store::Replayed;
+use store::entry::Op;
+
+impl Kind {
+    fn stored(self) -> store::Kind {
+        match self {
+            Kind::Policy => store::Kind::Policy,
+            Kind::Service => store::Kind::Service,
+            Kind::Wavelength => store::Kind::Wavelength,
+        }
+    }
+}
+
+impl Inner {
+    fn origin(&self, id: &str) -> Option<store::Origin> {
+        self.origins
+            .get(id)
+            .map(|(request_id, fingerprint)| store::Origin {
+                request_id: request_id.clone(),
+                fingerprint: fingerprint.clone(),
+            })
+    }
+
+    pub(super) fn policy_entry(&self, r: &PolicyRecord) -> store::Entry {
+        store::Entry {
+            next_id: self.next_id,
+            op: Some(Op::Policy(store::PolicyRecord {
+                policy: Some(r.to_api(&self.graph)),
+                discriminator: r.discriminator,
+                displaced_by: r.displaced_by.iter().cloned().collect(),
+                stranded: r.stranded.clone().unwrap_or_default(),
+                origin: self.origin(&r.id),
+            })),
+        }
+    }
+
+    pub(super) fn service_entry(&self, r: &ServiceRecord) -> store::Entry {
+        store::Entry {
+            next_id: self.next_id,
+            op: Some(Op::Service(store::ServiceRecord {
+                service: Some(r.to_api()),
+                attachments: r
+                    .attachments
+                    .iter()
+                    .flat_map(|(node, atts)| {
+                        atts.iter().map(|(interface, vlan)| store::Attachment {
+                            node: node.clone(),
+                            interface: interface.clone(),
+                            vlan: *vlan,
+                        })
+                    })
+                    .collect(),
+                origin: self.origin(&r.id),
+            })),
+        }
+    }
+
+    pub(super) fn wavelength_entry(&self, r: &WavelengthRecord) -> store::Entry {
+        store::Entry {
+            next_id: self.next_id,
+            op: Some(Op::Wavelength(store::WavelengthRecord {
+                wavelength: Some(r.to_api()),
+                mode: r.mode as u32,
+                power_dbm: r.power_dbm,
+                a_logical: r.a_logical,
+                b_logical: r.b_logical,
+                carried_srlgs: r.carried_srlgs.iter().copied().collect(),
+                margin_db: r.plan.margin_db,
+                origin: self.origin(&r.id),
+            })),
+        }
+    }
+
+    pub(super) fn removed_entry(&self, kind: Kind, id: &str, revision: u64) -> store::Entry {
+        store::Entry {
+            next_id: self.next_id,
+            op: Some(Op::Removed(store::Removed {
+                kind: kind.stored() as i32,
+                id: id.to_string(),
+                revision,
+            })),
+        }
+    }
+}
+
+impl Controller {
+    /// Makes `entries` durable. If the disk refuses, the device changes in
+    /// `plan` are taken back, so a failed request leaves nothing behind.
+    pub(super) async fn persist_or_revert(
+        &self,
+        entries: &[store::Entry],
+        plan: &Plan,
+    ) -> Result<(), ApiError> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        match store.commit(entries).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let stuck = revert(self.programmer.as_ref(), plan).await;
+                let mut msg =
+                    format!("the change could not be made durable, nothing was changed: {e}");
+                if !stuck.is_empty() {
+                    msg.push_str(&format!(
+                        " (putting back {stuck:?} also failed; reconciliation will repair them)"
+                    ));
+                }
+                Err(ApiError::Unavailable(msg))
+            }
+        }
+    }
+
+    /// Journals state the controller changed on its own (reroutes): nobody
+    /// waits on it, and it reaches disk in order with the next commit.
+    pub(super) fn record(&self, entries: &[store::Entry]) {
+        if let Some(store) = &self.store {
+            if let Err(e) = store.record(entries) {
+                tracing::error!(error = %e, "journal refused a reroute record");
+            }
+        }
+    }
+
+    /// Rebuilds intents from a journal replay: records, identifier pools,
+    /// spectrum, bandwidth reservations, link index, retry memory, and the id
+    /// and revision counters. Fails, naming the object, if a record no longer
+    /// fits the topology — starting without it would silently lose an intent.
+    pub fn restore(&self, replayed: &Replayed) -> Result<usize, String> {
+        let mut inner = self.write();
+        for entry in &replayed.entries {
+            match &entry.op {
+                Some(Op::Policy(p)) => restore_policy(&mut inner, p)?,
+                Some(Op::Service(s)) => restore_service(&mut inner, s)?,
+                Some(Op::Wavelength(w)) => restore_wavelength(&mut inner, w)?,
+                Some(Op::Removed(_)) | None => {}
+            }
+        }
+        inner.next_id = inner.next_id.max(replayed.next_id);
+        self.events.resume_after(replayed.revision);
+        Ok(replayed.entries.len())
+    }
+}
+
+fn remember_origin(inner: &mut Inner, kind: Kind, id: &str, origin: &Option<store::Origin>) {
+    if let Some(o) = origin.as_ref().filter(|o| !o.request_id.is_empty()) {
+        Controller::remember(inner, kind, &o.request_id, o.fingerprint.clone(), id);
+    }
+}
+
+fn path_of(g: &TeGraph, cp: &api::ComputedPath, id: &str) -> Result<(Path, Vec<Segment>), String> {
+    let fail = |what: String| format!("policy {id}: stored path {what} is not in the topology");
+    let nodes = cp
+        .nodes
+        .iter()
+        .map(|n| g.node_id(n).ok_or_else(|| fail(format!("node {n}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    if nodes.len() != cp.links.len() + 1 {
+        return Err(fail("shape".into()));
+    }
+    let mut edges = Vec::with_capacity(cp.links.len());
+    for (i, link) in cp.links.iter().enumerate() {
+        let e = g
+            .edges_of_link(link)
+            .find(|&e| g.edges[e].from == nodes[i] && g.edges[e].to == nodes[i + 1])
+            .ok_or_else(|| fail(format!("hop {link}")))?;
+        edges.push(e);
+    }
+    let segments = cp
+        .segments
+        .iter()
+        .map(|s| match &s.target {
+            Some(api::segment::Target::Node(n)) => Ok(Segment::Node {
+                node: g
+                    .node_id(n)
+                    .ok_or_else(|| fail(format!("segment node {n}")))?,
+                label: s.label,
+            }),
+            Some(api::segment::Target::Adjacency(l)) => Ok(Segment::Adjacency {
+                edge: edges
+                    .iter()
+                    .copied()
+                    .find(|&e| &g.edges[e].link == l)
+                    .ok_or_else(|| fail(format!("adjacency {l}")))?,
+                label: s.label,
+            }),
+            None => Err(fail("segment without a target".into())),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((
+        Path {
+            edges,
+            nodes,
+            cost: cp.cost,
+            latency_us: cp.latency_us,
+        },
+        segments,
+    ))
+}
+
+fn restore_policy(inner: &mut Inner, p: &store::PolicyRecord) -> Result<(), String> {
+    let policy = p.policy.as_ref().ok_or("policy record without a policy")?;
+    let id = &policy.id;
+    let spec = policy
+        .spec
+        .clone()
+        .ok_or_else(|| format!("policy {id} has no spec"))?;
+    let intent = intent::policy(inner, &spec).map_err(|e| format!("policy {id}: {e}"))?;
+    let cp = policy.path.clone().unwrap_or_default();
+    let (path, segments) = path_of(&inner.graph, &cp, id)?;
+    let record = PolicyRecord {
+        id: id.clone(),
+        spec,
+        owner: (!policy.owner.is_empty()).then(|| policy.owner.clone()),
+        headend: intent.headend,
+        endpoint: intent.endpoint,
+        endpoint_address: policy.endpoint_address.clone(),
+        color: intent.color,
+        constraints: intent.constraints,
+        disjoint: intent.disjoint,
+        max_sid_depth: intent.max_sid_depth,
+        path,
+        segments,
+        revision: policy.revision,
+        discriminator: p.discriminator.max(1),
+        displaced_by: p.displaced_by.iter().cloned().collect(),
+        stranded: (!p.stranded.is_empty()).then(|| p.stranded.clone()),
+    };
+    remember_origin(inner, Kind::Policy, id, &p.origin);
+    inner.insert_policy(record);
+    Ok(())
+}
+
+fn restore_service(inner: &mut Inner, s: &store::ServiceRecord) -> Result<(), String> {
+    let svc = s
+        .service
+        .as_ref()
+        .ok_or("service record without a service")?;
+    let id = &svc.id;
+    let spec = svc
+        .spec
+        .clone()
+        .ok_or_else(|| format!("service {id} has no spec"))?;
+    for (pool, v) in [(&inner.evis, svc.evi), (&inner.vnis, svc.vni)] {
+        pool.check_free(v)
+            .map_err(|e| format!("service {id}: {e}"))?;
+    }
+    let mut attachments = std::collections::BTreeMap::<String, Vec<(String, u32)>>::new();
+    for a in &s.attachments {
+        attachments
+            .entry(a.node.clone())
+            .or_default()
+            .push((a.interface.clone(), a.vlan));
+    }
+    let record = ServiceRecord {
+        id: id.clone(),
+        spec,
+        evi: svc.evi,
+        vni: svc.vni,
+        route_target: svc.route_target.clone(),
+        route_distinguishers: svc.route_distinguishers.clone().into_iter().collect(),
+        attachments,
+        policies: svc.transport_policies.clone(),
+        revision: svc.revision,
+    };
+    remember_origin(inner, Kind::Service, id, &s.origin);
+    inner.insert_service(record);
+    Ok(())
+}
+
+fn restore_wavelength(inner: &mut Inner, w: &store::WavelengthRecord) -> Result<(), String> {
+    let wl = w
+        .wavelength
+        .as_ref()
+        .ok_or("wavelength record without a wavelength")?;
+    let id = &wl.id;
+    let spec = wl
+        .spec
+        .clone()
+        .ok_or_else(|| format!("wavelength {id} has no spec"))?;
+    let channel = wl.channel as usize;
+    if let Some(f) = wl
+        .fibers
+        .iter()
+        .find(|f| !inner.spectrum.is_free(f, channel))
+    {
+        return Err(format!(
+            "wavelength {id}: channel {channel} on fiber {f} is already taken"
+        ));
+    }
+    let record = WavelengthRecord {
+        id: id.clone(),
+        spec,
+        plan: WavelengthPlan {
+            fibers: wl.fibers.clone(),
+            nodes: wl.nodes.clone(),
+            channel,
+            frequency_mhz: wl.frequency_mhz,
+            length_km: wl.length_km,
+            osnr_db: wl.estimated_osnr_db,
+            required_osnr_db: wl.required_osnr_db,
+            margin_db: w.margin_db,
+        },
+        mode: w.mode as u16,
+        power_dbm: w.power_dbm,
+        a_port: wl.a_port.clone(),
+        b_port: wl.b_port.clone(),
+        a_logical: w.a_logical,
+        b_logical: w.b_logical,
+        carried_srlgs: w.carried_srlgs.iter().copied().collect::<BTreeSet<u32>>(),
+        revision: wl.revision,
+    };
+    remember_origin(inner, Kind::Wavelength, id, &w.origin);
+    inner.insert_wavelength(record);
+    Ok(())
+}
