@@ -61,6 +61,14 @@ pub async fn serve(
 }
 
 impl GnmiTarget {
+    /// The gNMI service of `device` without a socket (in-process tests).
+    pub fn in_process(device: Arc<SimDevice>) -> Self {
+        GnmiTarget {
+            device,
+            kill: CancellationToken::new(),
+        }
+    }
+
     fn ensure_alive(&self) -> Result<(), Status> {
         if self.device.is_alive() && !self.kill.is_cancelled() {
             Ok(())

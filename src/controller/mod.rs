@@ -13,6 +13,7 @@ mod persist;
 mod policies;
 pub mod pools;
 pub mod programmer;
+pub mod reconcile;
 mod records;
 pub mod reroute;
 mod services;

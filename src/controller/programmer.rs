@@ -5,19 +5,31 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use crate::proto::gnmi::SetRequest;
+use crate::proto::gnmi::{GetRequest, GetResponse, SetRequest};
 use crate::render::{self, ConfigItem};
 use crate::southbound::{Southbound, SouthboundError};
 
 #[tonic::async_trait]
 pub trait Programmer: Send + Sync {
     async fn set(&self, device: &str, req: SetRequest) -> Result<(), SouthboundError>;
+
+    /// Reads configuration back, for reconciliation.
+    async fn get(&self, device: &str, _req: GetRequest) -> Result<GetResponse, SouthboundError> {
+        Err(SouthboundError::Unavailable {
+            device: device.to_string(),
+            reason: "this programmer cannot read devices".into(),
+        })
+    }
 }
 
 #[tonic::async_trait]
 impl Programmer for Southbound {
     async fn set(&self, device: &str, req: SetRequest) -> Result<(), SouthboundError> {
         Southbound::set(self, device, req).await.map(|_| ())
+    }
+
+    async fn get(&self, device: &str, req: GetRequest) -> Result<GetResponse, SouthboundError> {
+        Southbound::get(self, device, req).await
     }
 }
 
