@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod model;
 pub mod net;
 pub mod northbound;
+pub mod otel;
 pub mod pathcomp;
 pub mod proto;
 pub mod render;

@@ -46,6 +46,10 @@ enum Command {
         /// Serve Prometheus metrics on http://ADDR/metrics (off by default).
         #[arg(long)]
         metrics: Option<std::net::SocketAddr>,
+        /// Export spans and metrics by OTLP/gRPC to this collector, e.g.
+        /// http://127.0.0.1:4317 (default: $OTEL_EXPORTER_OTLP_ENDPOINT; off when neither is set).
+        #[arg(long)]
+        otlp_endpoint: Option<String>,
     },
     /// Run the gNMI device simulators of a topology (one port per device).
     Sim {
@@ -189,12 +193,6 @@ fn secs(x: Option<f64>) -> Result<Option<Duration>, String> {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -206,13 +204,41 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    // Only the lab runs the controller, so only it exports (a benchmark would
+    // measure the exporter too).
+    let otlp = match &cli.command {
+        Command::Lab { otlp_endpoint, .. } => strata::otel::endpoint(otlp_endpoint.clone()),
+        _ => None,
+    };
+    // The OTLP channel is built on this runtime and must outlive its flush.
+    let otel = {
+        let _rt = runtime.enter();
+        match strata::otel::init(otlp.clone(), "strata") {
+            Ok(o) => {
+                if let Some(e) = otlp.as_ref().filter(|_| o.is_some()) {
+                    eprintln!("OpenTelemetry: spans and metrics to {e} (OTLP/gRPC)");
+                }
+                o
+            }
+            Err(e) => {
+                eprintln!("strata: cannot set up logging or OpenTelemetry export: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    let code = match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("strata: {e}");
             ExitCode::FAILURE
         }
+    };
+    if let Some(otel) = otel {
+        if let Err(e) = otel.shutdown() {
+            eprintln!("strata: {e}");
+        }
     }
+    code
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, String> {
@@ -224,6 +250,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             sample_interval_ms,
             listen,
             metrics,
+            otlp_endpoint: _,
         } => {
             let topology = load(topology.as_ref())?;
             let options = LabOptions {

@@ -1,10 +1,12 @@
 //! Operational metrics: lock-free counters and a reroute-latency histogram,
 //! served as Prometheus text on `/metrics` when an address is configured
-//! (nothing listens otherwise).
+//! (nothing listens otherwise). Every update also goes to the process's
+//! [`Sink`] when one is installed (OpenTelemetry, see `crate::otel`), so the
+//! two views count the same events in the same places.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -13,6 +15,37 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 5.0,
 ];
+
+/// A second destination for the counts kept here. Process-wide because the
+/// exporters behind it are; unset, an update costs one atomic load more.
+pub trait Sink: Send + Sync {
+    /// Telemetry values ingested from device notifications.
+    fn samples(&self, n: u64);
+    fn breach(&self);
+    fn restore(&self);
+    /// Policies moved to a new path, and ones whose headend refused or missed it.
+    fn reroutes(&self, moved: u64, failed: u64);
+    /// Breach sample received → every affected headend acked.
+    fn reroute_latency(&self, took: Duration);
+}
+
+static SINK: OnceLock<Box<dyn Sink>> = OnceLock::new();
+
+/// Installs the process's sink; `false` if one was already installed.
+pub fn set_sink(sink: Box<dyn Sink>) -> bool {
+    SINK.set(sink).is_ok()
+}
+
+fn sink() -> Option<&'static dyn Sink> {
+    SINK.get().map(|s| s.as_ref())
+}
+
+/// Telemetry samples ingested (the count itself lives in `telemetry::Ingest`).
+pub fn samples_ingested(n: u64) {
+    if let Some(s) = sink() {
+        s.samples(n);
+    }
+}
 
 #[derive(Default)]
 pub struct Metrics {
@@ -27,8 +60,34 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    pub fn breach(&self) {
+        self.breaches.fetch_add(1, Ordering::Relaxed);
+        if let Some(s) = sink() {
+            s.breach();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.restores.fetch_add(1, Ordering::Relaxed);
+        if let Some(s) = sink() {
+            s.restore();
+        }
+    }
+
+    /// Policies moved, and policies whose headend refused or missed the move.
+    pub fn rerouted(&self, moved: u64, failed: u64) {
+        self.reroutes.fetch_add(moved, Ordering::Relaxed);
+        self.reroute_failures.fetch_add(failed, Ordering::Relaxed);
+        if let Some(s) = sink() {
+            s.reroutes(moved, failed);
+        }
+    }
+
     /// Breach sample received → every affected headend acked.
     pub fn observe_reroute(&self, took: Duration) {
+        if let Some(s) = sink() {
+            s.reroute_latency(took);
+        }
         let s = took.as_secs_f64();
         for (i, b) in BUCKETS.iter().enumerate() {
             if s <= *b {

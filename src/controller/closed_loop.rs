@@ -136,31 +136,53 @@ impl ClosedLoop {
     }
 
     async fn act(&mut self, link: &str, t: Transition) -> LoopAction {
-        use std::sync::atomic::Ordering::Relaxed;
+        use tracing::field::Empty;
         use tracing::Instrument;
         let started = std::time::Instant::now();
-        let span = tracing::info_span!("link_transition", link, transition = ?t);
-        let action = self.act_inner(link, t).instrument(span).await;
+        // Breach (or hold-down over) → compute → every headend's Set acked, as
+        // one span; `link_condition` hangs its `compute` and `program` under it.
+        let span = match t {
+            Transition::Breached { .. } | Transition::Restored => tracing::info_span!(
+                "reroute",
+                link,
+                transition = ?t,
+                policies = Empty,
+                moved = Empty,
+                headends = Empty,
+            ),
+            Transition::Recovering | Transition::Relapsed => tracing::Span::none(),
+        };
+        let action = self.act_inner(link, t).instrument(span.clone()).await;
         let m = self.controller.metrics();
+        let moved: usize = action.reports.iter().map(|r| r.rerouted.len()).sum();
         match t {
             Transition::Breached { .. } => {
-                m.breaches.fetch_add(1, Relaxed);
-                let moved: usize = action.reports.iter().map(|r| r.rerouted.len()).sum();
+                m.breach();
                 if moved > 0 {
                     m.observe_reroute(started.elapsed());
                 }
             }
-            Transition::Restored => {
-                m.restores.fetch_add(1, Relaxed);
-            }
+            Transition::Restored => m.restore(),
             _ => {}
         }
         for r in &action.reports {
-            m.reroutes.fetch_add(r.rerouted.len() as u64, Relaxed);
-            m.reroute_failures.fetch_add(r.failed.len() as u64, Relaxed);
+            m.rerouted(r.rerouted.len() as u64, r.failed.len() as u64);
         }
         if !action.reports.is_empty() {
-            tracing::info!(link, transition = ?t, took = ?started.elapsed(), rerouted = action.reports.iter().map(|r| r.rerouted.len()).sum::<usize>(), "closed loop acted");
+            let headends: BTreeSet<&str> = action
+                .reports
+                .iter()
+                .flat_map(|r| r.rerouted.iter().map(|x| x.headend.as_str()))
+                .collect();
+            // Counts as i64: the OTel layer exports unsigned fields as strings.
+            let considered: usize = action.reports.iter().map(|r| r.considered).sum();
+            span.record("policies", considered as i64);
+            span.record("moved", moved as i64);
+            span.record(
+                "headends",
+                headends.into_iter().collect::<Vec<_>>().join(","),
+            );
+            tracing::info!(link, transition = ?t, took = ?started.elapsed(), rerouted = moved, "closed loop acted");
         }
         action
     }

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::future::join_all;
+use tracing::Instrument;
 
 use super::policies::{place_with, render_policy};
 use super::programmer::Programmer;
@@ -125,7 +126,13 @@ impl Controller {
         // are reported down), and ones whose link came back under them.
         let mut stranded: Vec<(String, String)> = Vec::new();
         let mut recovered: Vec<String> = Vec::new();
-        let moves: Vec<Move> = {
+        let compute = tracing::info_span!(
+            "compute",
+            link,
+            policies = ids.len() as i64,
+            moves = tracing::field::Empty
+        );
+        let moves: Vec<Move> = compute.in_scope(|| {
             let inner = self.read();
             // One set of IGP trees for the whole batch: the IGP view does not
             // change while these policies are re-placed.
@@ -173,7 +180,9 @@ impl Controller {
                     }
                 })
                 .collect()
-        };
+        });
+        compute.record("moves", moves.len() as i64);
+        drop(compute);
         self.mark_stranded(link, &stranded, &recovered);
         report.stranded = stranded.into_iter().map(|(id, _)| id).collect();
         if moves.is_empty() {
@@ -186,9 +195,18 @@ impl Controller {
             by_headend.entry(&m.headend).or_default().push(m);
         }
         let t1 = t0.elapsed();
+        let program = tracing::info_span!(
+            "program",
+            link,
+            headends = by_headend.len() as i64,
+            moves = moves.len() as i64
+        );
         let programmer = self.programmer.clone();
         let results = join_all(by_headend.into_iter().map(|(headend, ms)| {
             let programmer = programmer.clone();
+            // Created here, outside `program`'s scope, so its parent is named.
+            let set =
+                tracing::info_span!(parent: &program, "set", headend, policies = ms.len() as i64);
             async move {
                 let make =
                     render::update_request(&ms.iter().map(|m| m.item.clone()).collect::<Vec<_>>());
@@ -201,8 +219,11 @@ impl Controller {
                 .await;
                 (ms.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), r)
             }
+            .instrument(set)
         }))
+        .instrument(program.clone())
         .await;
+        drop(program);
         let t2 = t0.elapsed();
         tracing::debug!(link, moves = moves.len(), plan = ?t1, program = ?(t2 - t1), "reroute programmed");
         let mut ok: BTreeSet<String> = BTreeSet::new();

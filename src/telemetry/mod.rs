@@ -160,6 +160,7 @@ impl Ingest {
             }
         }
         self.samples.fetch_add(accepted, Ordering::Relaxed);
+        crate::metrics::samples_ingested(accepted);
     }
 
     pub fn samples(&self) -> u64 {
