@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::controller::Controller;
+use crate::daemon::{Daemon, DaemonOptions};
 use crate::model::Topology;
 use crate::simulators::fabric::{SimFabric, SimOptions};
-use crate::southbound::{DeviceTarget, SessionConfig, Southbound};
+use crate::southbound::{SessionConfig, Southbound};
 use crate::state::{Event, FabricState};
 use crate::telemetry::Ingest;
 
@@ -24,6 +25,22 @@ pub struct LabOptions {
     pub duration: Option<Duration>,
     /// Serve Prometheus text metrics on this address (off when `None`).
     pub metrics: Option<std::net::SocketAddr>,
+    /// Journal intents here; `None` keeps them in memory only.
+    pub data_dir: Option<std::path::PathBuf>,
+    pub reconcile_interval: Duration,
+}
+
+impl LabOptions {
+    fn daemon(&self) -> DaemonOptions {
+        DaemonOptions {
+            listen: self.listen,
+            sessions: self.sessions.clone(),
+            health: self.health.clone(),
+            metrics: self.metrics,
+            data_dir: self.data_dir.clone(),
+            reconcile_interval: self.reconcile_interval,
+        }
+    }
 }
 
 /// What a lab run ended with, for scripts and exit codes.
@@ -35,8 +52,8 @@ pub struct LabOutcome {
     pub elapsed: Duration,
 }
 
-/// A running lab: simulators, southbound sessions, controller with its closed
-/// loop, and the northbound API (with fault injection) on one address.
+/// A running lab: simulators, and the controller daemon (southbound sessions,
+/// closed loop, reconciliation, northbound API with fault injection) on them.
 pub struct Lab {
     pub fabric: Arc<SimFabric>,
     pub state: Arc<FabricState>,
@@ -44,105 +61,38 @@ pub struct Lab {
     pub southbound: Arc<Southbound>,
     pub controller: Arc<Controller>,
     pub api: std::net::SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    daemon: Daemon,
 }
 
 impl Lab {
     pub async fn start(topology: &Topology, options: &LabOptions) -> anyhow::Result<Lab> {
         let fabric = SimFabric::new(topology, options.sim.clone());
         fabric.start().await?;
-        let state = Arc::new(FabricState::default());
-        let ingest = Arc::new(Ingest::default());
-        let southbound = Southbound::new(state.clone(), ingest.clone(), options.sessions.clone());
-        for node in &topology.nodes {
-            let address = fabric.address(&node.name).unwrap_or(node.address);
-            southbound.add_device(DeviceTarget {
-                name: node.name.clone(),
-                role: node.role,
-                address,
-            });
-        }
-        let listener = crate::northbound::bind(options.listen).await?;
-        let api = listener.local_addr()?;
-        let controller = Controller::new(topology.clone(), southbound.clone(), Some(state.clone()));
-        // Telemetry → link health → reroute.
-        let (readings_tx, readings_rx) = tokio::sync::mpsc::channel(65_536);
-        ingest.feed(readings_tx);
-        let closed_loop = crate::controller::closed_loop::ClosedLoop::new(
-            controller.clone(),
+        let sims = fabric.clone();
+        let daemon = Daemon::start(
             topology,
-            options.health.clone(),
-        );
-        crate::controller::closed_loop::spawn(closed_loop, readings_rx, Duration::from_millis(50));
-        if let Some(addr) = options.metrics {
-            let listener = crate::net::listen(addr)
-                .map_err(|e| anyhow::anyhow!("cannot listen for /metrics on {addr}: {e}"))?;
-            let (c, st, ing) = (controller.clone(), state.clone(), ingest.clone());
-            let render = Arc::new(move || {
-                let counts = st.counts();
-                let policies = c.read().policies.len() as f64;
-                c.metrics().render(&[
-                    (
-                        "strata_telemetry_samples_total",
-                        "counter",
-                        "Telemetry samples ingested.",
-                        ing.samples() as f64,
-                    ),
-                    (
-                        "strata_telemetry_rejected_total",
-                        "counter",
-                        "Readings refused (bad values or a full queue).",
-                        ing.rejected() as f64,
-                    ),
-                    (
-                        "strata_devices_up",
-                        "gauge",
-                        "Devices with an up gNMI session.",
-                        counts.up as f64,
-                    ),
-                    (
-                        "strata_devices_down",
-                        "gauge",
-                        "Devices whose session is down.",
-                        counts.down as f64,
-                    ),
-                    ("strata_policies", "gauge", "SR-TE policies held.", policies),
-                ])
-            });
-            tokio::spawn(crate::metrics::serve(listener, render));
-        }
-        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(crate::northbound::serve_with(
-            controller.clone(),
-            listener,
+            &options.daemon(),
+            move |name| sims.address(name),
             Some(fabric.clone()),
-            async move {
-                let _ = stop_rx.await;
-            },
-        ));
+        )
+        .await?;
         Ok(Lab {
             fabric,
-            state,
-            ingest,
-            southbound,
-            controller,
-            api,
-            stop: Some(stop),
-            server: Some(server),
+            state: daemon.state.clone(),
+            ingest: daemon.ingest.clone(),
+            southbound: daemon.southbound.clone(),
+            controller: daemon.controller.clone(),
+            api: daemon.api,
+            daemon,
         })
     }
 
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            if let Ok(Err(e)) = server.await {
-                eprintln!("northbound API stopped with an error: {e}");
-            }
-        }
-        self.southbound.shutdown();
+    pub fn restored(&self) -> Option<&crate::daemon::Restored> {
+        self.daemon.restored.as_ref()
+    }
+
+    pub async fn shutdown(self) {
+        self.daemon.shutdown().await;
         self.fabric.shutdown().await;
     }
 }
@@ -174,6 +124,19 @@ pub async fn run_lab(topology: &Topology, options: LabOptions) -> anyhow::Result
         address_range(&fabric, topology),
     );
     println!("northbound strata.v1 API and fault injection on {listen} (gRPC; reflection and health enabled)");
+    match lab.restored() {
+        Some(r) => println!(
+            "intents journaled in {}: {} restored{}",
+            r.dir.display(),
+            r.objects,
+            r.recovery
+                .problem
+                .as_ref()
+                .map(|p| format!(" (damaged tail set aside: {p})"))
+                .unwrap_or_default()
+        ),
+        None => println!("intents in memory only (--data-dir DIR journals them)"),
+    }
     let outcome = report(
         &state,
         &ingest,
@@ -245,12 +208,10 @@ async fn wait(duration: Option<Duration>) {
         Some(d) => {
             tokio::select! {
                 _ = tokio::time::sleep(d) => {}
-                _ = tokio::signal::ctrl_c() => {}
+                _ = crate::daemon::stop_signal() => {}
             }
         }
-        None => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
+        None => crate::daemon::stop_signal().await,
     }
 }
 

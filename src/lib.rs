@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod controller;
+pub mod daemon;
 pub mod gnmi;
 pub mod lab;
 pub mod metrics;

@@ -50,6 +50,40 @@ enum Command {
         /// http://127.0.0.1:4317 (default: $OTEL_EXPORTER_OTLP_ENDPOINT; off when neither is set).
         #[arg(long)]
         otlp_endpoint: Option<String>,
+        /// Journal intents in this directory, so they survive a restart
+        /// (default: in memory only).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Reconcile every device this often (seconds), besides on connect.
+        #[arg(long, default_value_t = 30.0)]
+        reconcile_interval: f64,
+    },
+    /// The controller against the devices of a topology: journal, southbound
+    /// gNMI, closed loop, reconciliation, northbound API. Stops cleanly on
+    /// SIGTERM or Ctrl-C.
+    Controller {
+        /// Topology file (default: the built-in 16-metro US fabric).
+        #[arg(long)]
+        topology: Option<PathBuf>,
+        /// Address of the northbound strata.v1 gRPC API.
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        listen: std::net::SocketAddr,
+        /// Intent journal directory (default: $STRATA_DATA_DIR, else
+        /// $XDG_STATE_HOME/strata, else ~/.local/state/strata).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// SAMPLE interval the controller subscribes with (ms).
+        #[arg(long, default_value_t = 1000)]
+        sample_interval_ms: u64,
+        /// Reconcile every device this often (seconds), besides on connect.
+        #[arg(long, default_value_t = 30.0)]
+        reconcile_interval: f64,
+        /// Serve Prometheus metrics on http://ADDR/metrics (off by default).
+        #[arg(long)]
+        metrics: Option<std::net::SocketAddr>,
+        /// Export spans and metrics by OTLP/gRPC to this collector.
+        #[arg(long)]
+        otlp_endpoint: Option<String>,
     },
     /// Run the gNMI device simulators of a topology (one port per device).
     Sim {
@@ -192,6 +226,14 @@ fn secs(x: Option<f64>) -> Result<Option<Duration>, String> {
     }
 }
 
+fn positive_secs(x: f64, flag: &str) -> Result<Duration, String> {
+    if x.is_finite() && x > 0.0 {
+        Ok(Duration::from_secs_f64(x))
+    } else {
+        Err(format!("{flag}: {x} must be a positive number of seconds"))
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -207,7 +249,9 @@ fn main() -> ExitCode {
     // Only the lab runs the controller, so only it exports (a benchmark would
     // measure the exporter too).
     let otlp = match &cli.command {
-        Command::Lab { otlp_endpoint, .. } => strata::otel::endpoint(otlp_endpoint.clone()),
+        Command::Lab { otlp_endpoint, .. } | Command::Controller { otlp_endpoint, .. } => {
+            strata::otel::endpoint(otlp_endpoint.clone())
+        }
         _ => None,
     };
     // The OTLP channel is built on this runtime and must outlive its flush.
@@ -251,6 +295,8 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             listen,
             metrics,
             otlp_endpoint: _,
+            data_dir,
+            reconcile_interval,
         } => {
             let topology = load(topology.as_ref())?;
             let options = LabOptions {
@@ -266,6 +312,8 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 duration: secs(duration)?,
                 health: strata::telemetry::health::HealthConfig::default(),
                 metrics,
+                data_dir,
+                reconcile_interval: positive_secs(reconcile_interval, "--reconcile-interval")?,
             };
             let outcome = lab::run_lab(&topology, options)
                 .await
@@ -276,6 +324,32 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Controller {
+            topology,
+            listen,
+            data_dir,
+            sample_interval_ms,
+            reconcile_interval,
+            metrics,
+            otlp_endpoint: _,
+        } => {
+            let topology = load(topology.as_ref())?;
+            let options = strata::daemon::DaemonOptions {
+                listen,
+                sessions: SessionConfig {
+                    sample_interval: Duration::from_millis(sample_interval_ms.max(10)),
+                    ..SessionConfig::default()
+                },
+                health: strata::telemetry::health::HealthConfig::default(),
+                metrics,
+                data_dir: Some(data_dir.unwrap_or_else(strata::daemon::default_data_dir)),
+                reconcile_interval: positive_secs(reconcile_interval, "--reconcile-interval")?,
+            };
+            strata::daemon::run_controller(&topology, options)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Sim {
             topology,

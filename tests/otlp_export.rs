@@ -148,6 +148,8 @@ fn options() -> LabOptions {
         },
         duration: None,
         metrics: None,
+        data_dir: None,
+        reconcile_interval: Duration::from_secs(30),
     }
 }
 
