@@ -99,9 +99,9 @@ impl Daemon {
         );
         let restored = match replayed {
             Some((dir, replayed)) => {
-                let objects = controller
-                    .restore(&replayed)
-                    .map_err(|e| anyhow::anyhow!("cannot restore intents from {}: {e}", dir.display()))?;
+                let objects = controller.restore(&replayed).map_err(|e| {
+                    anyhow::anyhow!("cannot restore intents from {}: {e}", dir.display())
+                })?;
                 if let Some(problem) = &replayed.recovery.problem {
                     tracing::warn!(
                         dir = %dir.display(),

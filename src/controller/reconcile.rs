@@ -71,21 +71,51 @@ pub fn contains(have: &Value, want: &Value) -> bool {
 
 /// The value at `path` inside `root`, the value of the container at `base`.
 pub fn locate<'a>(root: &'a Value, base: &str, path: &str) -> Option<&'a Value> {
-    let base = parse_path(base).ok()?;
-    let path = parse_path(path).ok()?;
-    let rest = path.elem.strip_prefix(base.elem.as_slice())?;
-    let mut at = root;
-    for elem in rest {
-        at = field(at, &elem.name)?;
-        if !elem.key.is_empty() {
-            at = at.as_array()?.iter().find(|entry| {
-                elem.key
-                    .iter()
-                    .all(|(k, v)| field(entry, k).is_some_and(|have| text(have) == *v))
-            })?;
+    Locator::default().locate(root, base, path)
+}
+
+/// Finds list entries by key, indexing each list the first time it is
+/// searched, so reconciling N items against N entries is linear, not N².
+#[derive(Default)]
+struct Locator<'a> {
+    lists: std::collections::HashMap<
+        (usize, Vec<String>),
+        std::collections::HashMap<Vec<String>, &'a Value>,
+    >,
+}
+
+impl<'a> Locator<'a> {
+    fn locate(&mut self, root: &'a Value, base: &str, path: &str) -> Option<&'a Value> {
+        let base = parse_path(base).ok()?;
+        let path = parse_path(path).ok()?;
+        let rest = path.elem.strip_prefix(base.elem.as_slice())?;
+        let mut at = root;
+        for elem in rest {
+            at = field(at, &elem.name)?;
+            if !elem.key.is_empty() {
+                let mut names: Vec<String> = elem.key.keys().cloned().collect();
+                names.sort();
+                let wanted: Vec<String> = names.iter().map(|k| elem.key[k].clone()).collect();
+                let list = at.as_array()?;
+                let index = self
+                    .lists
+                    .entry((list.as_ptr() as usize, names.clone()))
+                    .or_insert_with(|| {
+                        list.iter()
+                            .map(|entry| {
+                                let key = names
+                                    .iter()
+                                    .map(|k| field(entry, k).map(text).unwrap_or_default())
+                                    .collect();
+                                (key, entry)
+                            })
+                            .collect()
+                    });
+                at = index.get(&wanted)?;
+            }
         }
+        Some(at)
     }
-    Some(at)
 }
 
 fn entries<'a>(v: Option<&'a Value>, list: &str) -> impl Iterator<Item = &'a Value> {
@@ -182,10 +212,11 @@ pub fn diff(desired: &[ConfigItem], observed: &[(String, Value)]) -> DeviceChang
             change.delete.push(path);
         }
     }
+    let mut locator = Locator::default();
     for item in desired {
         let have = observed
             .iter()
-            .find_map(|(base, root)| locate(root, base, &item.path));
+            .find_map(|(base, root)| locator.locate(root, base, &item.path));
         if !have.is_some_and(|h| contains(h, &item.value)) {
             change.replace.push(item.clone());
         }
@@ -241,6 +272,7 @@ impl Controller {
     /// never mistaken for configuration to remove. Returns the change made.
     pub async fn reconcile_device(&self, device: &str) -> Result<DeviceChange, String> {
         let _apply = self.apply.lock().await;
+        let started = std::time::Instant::now();
         let role = self
             .read()
             .topology
@@ -277,7 +309,9 @@ impl Controller {
             };
             observed.push((base.to_string(), value));
         }
+        let fetched = started.elapsed();
         let change = diff(&desired, &observed);
+        tracing::debug!(device, items = desired.len(), ?fetched, diffed = ?(started.elapsed() - fetched), "reconcile compared");
         if !change.replace.is_empty() || !change.delete.is_empty() {
             let req = render::set_request(&change.replace, &change.delete);
             self.programmer

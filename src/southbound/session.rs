@@ -122,7 +122,14 @@ impl Southbound {
             state: self.state.clone(),
             ingest: self.ingest.clone(),
         };
-        let handle = tokio::spawn(task.run(rx));
+        // The session is findable before it can come up: whoever reacts to
+        // its first "up" (reconciliation) can already send it requests.
+        let (go, ready) = oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            if ready.await.is_ok() {
+                task.run(rx).await;
+            }
+        });
         if let Some(old) = self.sessions.insert(
             target.name,
             Session {
@@ -132,6 +139,7 @@ impl Southbound {
         ) {
             old.task.abort();
         }
+        let _ = go.send(());
     }
 
     pub fn remove_device(&self, name: &str) {
