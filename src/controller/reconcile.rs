@@ -76,12 +76,13 @@ pub fn locate<'a>(root: &'a Value, base: &str, path: &str) -> Option<&'a Value> 
 
 /// Finds list entries by key, indexing each list the first time it is
 /// searched, so reconciling N items against N entries is linear, not N².
+/// A list's entries by their key values.
+type KeyIndex<'a> = std::collections::HashMap<Vec<String>, &'a Value>;
+
 #[derive(Default)]
 struct Locator<'a> {
-    lists: std::collections::HashMap<
-        (usize, Vec<String>),
-        std::collections::HashMap<Vec<String>, &'a Value>,
-    >,
+    /// (address of the list, its key names) → index.
+    lists: std::collections::HashMap<(usize, Vec<String>), KeyIndex<'a>>,
 }
 
 impl<'a> Locator<'a> {

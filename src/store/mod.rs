@@ -162,7 +162,8 @@ pub struct Store {
     dir: PathBuf,
     tx: Mutex<Option<mpsc::Sender<Command>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
-    _lock: File,
+    /// Held (OS file lock) until `close`, so a second process cannot write.
+    lock: Mutex<Option<File>>,
 }
 
 impl Store {
@@ -269,7 +270,7 @@ impl Store {
                 dir: dir.to_path_buf(),
                 tx: Mutex::new(Some(tx)),
                 writer: Mutex::new(Some(handle)),
-                _lock: lock,
+                lock: Mutex::new(Some(lock)),
             },
             replayed,
         ))
@@ -326,6 +327,7 @@ impl Store {
         if let Some(h) = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = h.join();
         }
+        self.lock.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 }
 
