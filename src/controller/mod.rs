@@ -67,6 +67,9 @@ pub struct Inner {
     link_index: HashMap<String, BTreeSet<String>>,
     /// Links currently degraded by telemetry.
     pub degraded: BTreeSet<String>,
+    /// Objects whose create is still programming devices or being journaled:
+    /// they hold their resources but nobody sees them yet.
+    pending: std::collections::HashSet<String>,
     next_id: u64,
 }
 
@@ -259,6 +262,7 @@ impl Controller {
                 ports: HashMap::new(),
                 link_index: HashMap::new(),
                 degraded: BTreeSet::new(),
+                pending: Default::default(),
                 next_id: 0,
             }),
             apply: tokio::sync::Mutex::new(()),
@@ -320,6 +324,11 @@ impl Controller {
         let inner = self.read();
         match inner.requests.get(&(kind, request_id.to_string())) {
             None => Ok(None),
+            Some((fp, id)) if fp == fingerprint && inner.pending.contains(id) => {
+                Err(ApiError::Unavailable(format!(
+                    "request_id {request_id:?} is still being applied ({id}); retry"
+                )))
+            }
             Some((fp, _)) if fp != fingerprint => Err(ApiError::AlreadyExists(format!(
                 "request_id {request_id:?} was already used for a different request"
             ))),

@@ -208,6 +208,7 @@ impl Controller {
         inner
             .policies
             .get(id)
+            .filter(|p| !inner.pending.contains(&p.id))
             .map(|p| p.to_api(&inner.graph))
             .ok_or_else(|| not_found("id", format!("policy {id:?}")))
     }
@@ -217,6 +218,7 @@ impl Controller {
         inner
             .policies
             .values()
+            .filter(|p| !inner.pending.contains(&p.id))
             .filter(|p| headend.is_empty() || p.headend == headend)
             .filter(|p| owner.is_empty() || p.owner.as_deref() == Some(owner))
             .map(|p| p.to_api(&inner.graph))
@@ -230,6 +232,7 @@ impl Controller {
             let p = inner
                 .policies
                 .get(id)
+                .filter(|p| !inner.pending.contains(&p.id))
                 .ok_or_else(|| not_found("id", format!("policy {id:?}")))?;
             if let Some(owner) = &p.owner {
                 return Err(precondition(format!(

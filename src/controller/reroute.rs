@@ -96,7 +96,7 @@ impl Controller {
                     inner.degraded.remove(link);
                 }
             }
-            match condition {
+            let mut ids = match condition {
                 LinkCondition::Nominal => inner
                     .policies
                     .values()
@@ -104,7 +104,11 @@ impl Controller {
                     .map(|p| p.id.clone())
                     .collect::<Vec<_>>(),
                 _ => inner.policies_using(link),
-            }
+            };
+            // A policy still being created is programmed with the path it was
+            // planned on; moving it now would race its own first Set.
+            ids.retain(|id| !inner.pending.contains(id));
+            ids
         };
         self.replace_policies(&affected, link, &condition, reason)
             .await

@@ -27,7 +27,10 @@ impl Controller {
         &self,
         req: api::CreateServiceRequest,
     ) -> Result<api::Service, ApiError> {
-        let _apply = self.apply.lock().await;
+        // Only planning and holding resources are serialised; programming the
+        // devices and the journal write overlap across requests (so fsyncs
+        // and device Sets batch up), while the objects stay invisible.
+        let held = self.apply.lock().await;
         let spec = req.spec.ok_or_else(|| invalid("spec", "required"))?;
         let fingerprint = spec.encode_to_vec();
         if let Some(s) = self.replay(Kind::Service, &req.request_id, &fingerprint, |i, id| {
@@ -148,12 +151,11 @@ impl Controller {
             }
             (evi, vni, rt, rds, si.attachments, transports, plan)
         };
-        apply(self.programmer.as_ref(), &plan).await?;
-
-        // Ids and revisions first, so the journal holds the objects exactly as
-        // they will be seen; nobody sees them before they are on disk.
+        // Ids, revisions, identifiers and bandwidth are held now, under the
+        // apply lock, so the next request plans around them; the objects stay
+        // pending (invisible) until the devices and the journal have them.
         let mut tickets = Vec::new();
-        let (record, policies, entries) = {
+        let (service_id, policy_ids, entries) = {
             let mut inner = self.write();
             let id = inner.new_id("svc");
             let mut policies = Vec::new();
@@ -206,51 +208,76 @@ impl Controller {
             Controller::remember(&mut inner, Kind::Service, &req.request_id, fingerprint, &id);
             let mut entries: Vec<_> = policies.iter().map(|p| inner.policy_entry(p)).collect();
             entries.push(inner.service_entry(&record));
-            (record, policies, entries)
+            let policy_ids: Vec<String> = policies.iter().map(|p| p.id.clone()).collect();
+            inner.pending.insert(id.clone());
+            for p in policies {
+                inner.pending.insert(p.id.clone());
+                inner.insert_policy(p);
+            }
+            inner.insert_service(record);
+            (id, policy_ids, entries)
         };
-        if let Err(e) = self.persist_or_revert(&entries, &plan).await {
-            self.write().forget_origin(Kind::Service, &record.id);
+        drop(held);
+
+        let done = match apply(self.programmer.as_ref(), &plan).await {
+            Ok(()) => self.persist_or_revert(&entries, &plan).await,
+            Err(e) => Err(e.into()),
+        };
+        let mut inner = self.write();
+        for id in policy_ids.iter().chain([&service_id]) {
+            inner.pending.remove(id);
+        }
+        if let Err(e) = done {
+            // Give back everything held; the revisions are dropped unseen.
+            for pid in &policy_ids {
+                inner.remove_policy(pid);
+            }
+            inner.remove_service(&service_id);
             return Err(e);
         }
-
-        let mut inner = self.write();
         let service_ticket = tickets.pop();
-        for (record, ticket) in policies.into_iter().zip(tickets) {
-            let view = record.to_api(&inner.graph);
-            ticket.publish(
-                api::Change::Created,
-                &format!(
-                    "transport of service {}",
-                    record.owner.as_deref().unwrap_or("")
-                ),
-                view.at(record.revision),
-            );
-            inner.insert_policy(record);
+        for (pid, ticket) in policy_ids.iter().zip(tickets) {
+            if let Some(p) = inner.policies.get(pid) {
+                let view = p.to_api(&inner.graph);
+                ticket.publish(
+                    api::Change::Created,
+                    &format!("transport of service {service_id}"),
+                    view.at(p.revision),
+                );
+            }
         }
-        let out = record.to_api();
+        let out = inner
+            .services
+            .get(&service_id)
+            .map(|s| s.to_api())
+            .ok_or_else(|| not_found("id", format!("service {service_id:?}")))?;
         if let Some(ticket) = service_ticket {
+            let revision = out.revision;
             ticket.publish(
                 api::Change::Created,
                 "service created",
-                out.clone().at(record.revision),
+                out.clone().at(revision),
             );
         }
-        inner.insert_service(record);
         Ok(out)
     }
 
     pub fn get_service(&self, id: &str) -> Result<api::Service, ApiError> {
-        self.read()
+        let inner = self.read();
+        inner
             .services
             .get(id)
+            .filter(|s| !inner.pending.contains(&s.id))
             .map(ServiceRecord::to_api)
             .ok_or_else(|| not_found("id", format!("service {id:?}")))
     }
 
     pub fn list_services(&self) -> Vec<api::Service> {
-        self.read()
+        let inner = self.read();
+        inner
             .services
             .values()
+            .filter(|s| !inner.pending.contains(&s.id))
             .map(ServiceRecord::to_api)
             .collect()
     }
@@ -262,6 +289,7 @@ impl Controller {
             let s = inner
                 .services
                 .get(id)
+                .filter(|s| !inner.pending.contains(&s.id))
                 .ok_or_else(|| not_found("id", format!("service {id:?}")))?;
             if revision != 0 && revision != s.revision {
                 return Err(ApiError::Aborted(format!(

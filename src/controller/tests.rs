@@ -253,3 +253,87 @@ async fn a_restart_from_the_journal_rebuilds_the_same_controller() {
     assert!(matches!(err, super::ApiError::Precondition(_)), "{err}");
     assert_eq!(c.read().ports.len(), 2, "both transponder ports are held");
 }
+
+/// Holds every Set until released, so a test can look at a create half-way.
+struct Gate {
+    inner: Arc<Recorder>,
+    open: tokio::sync::Semaphore,
+}
+
+#[tonic::async_trait]
+impl super::programmer::Programmer for Gate {
+    async fn set(
+        &self,
+        device: &str,
+        req: crate::proto::gnmi::SetRequest,
+    ) -> Result<(), crate::southbound::SouthboundError> {
+        let permit = self.open.acquire().await;
+        drop(permit);
+        self.inner.set(device, req).await
+    }
+}
+
+/// Creates overlap: the second plans around what the first holds, neither is
+/// visible until its devices and journal have it, and a failed one gives
+/// everything back.
+#[tokio::test]
+async fn overlapping_service_creates_hold_resources_but_stay_invisible_until_done() {
+    let rec = Recorder::new();
+    let gate = Arc::new(Gate {
+        inner: rec.clone(),
+        open: tokio::sync::Semaphore::new(0),
+    });
+    let c = Controller::new(small(), gate.clone(), None);
+    let a = tokio::spawn({
+        let c = c.clone();
+        async move { c.create_service(lan("a", 30)).await }
+    });
+    let b = tokio::spawn({
+        let c = c.clone();
+        async move { c.create_service(lan("b", 31)).await }
+    });
+    // Both are planned and waiting on their devices.
+    for _ in 0..100 {
+        if c.read().pending.len() == 14 {
+            break;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        c.read().pending.len(),
+        14,
+        "2 services + 12 transport policies held"
+    );
+    assert!(c.list_services().is_empty() && c.list_policies("", "").is_empty());
+    assert_eq!(c.read().evis.in_use(), 2, "each holds its own EVI");
+    let retry = c.create_service(lan("a", 30)).await.unwrap_err();
+    assert!(
+        matches!(retry, super::ApiError::Unavailable(_)),
+        "{retry:?}"
+    );
+    gate.open.add_permits(1_000);
+    let (a, b) = (a.await.unwrap().unwrap(), b.await.unwrap().unwrap());
+    assert_ne!(a.evi, b.evi);
+    assert_ne!(a.vni, b.vni);
+    assert_eq!(c.list_services().len(), 2);
+    assert!(c.read().pending.is_empty());
+
+    // A refused device: the create fails and holds nothing afterwards.
+    *rec.refuse.lock().unwrap() = Some("pe3".into());
+    let reserved: Vec<f64> = c
+        .read()
+        .graph
+        .edges
+        .iter()
+        .map(|e| e.reserved_gbps)
+        .collect();
+    let err = c.create_service(lan("c", 32)).await.unwrap_err();
+    assert!(matches!(err, super::ApiError::Device(_)), "{err:?}");
+    let inner = c.read();
+    assert_eq!(inner.evis.in_use(), 2);
+    assert_eq!(inner.policies.len(), 12);
+    assert!(inner.pending.is_empty());
+    let after: Vec<f64> = inner.graph.edges.iter().map(|e| e.reserved_gbps).collect();
+    assert_eq!(after, reserved);
+}
