@@ -135,6 +135,18 @@ enum BenchSuite {
         #[arg(long, default_value_t = 200)]
         trials: usize,
     },
+    /// EVPN services/s accepted + journaled (fsync) + programmed on the lab,
+    /// against the same load with the journal off.
+    Provision {
+        /// Topology (default: the built-in example fabric).
+        #[arg(long)]
+        topology: Option<PathBuf>,
+        #[arg(long, default_value_t = 5000)]
+        services: usize,
+        /// Concurrent client requests.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![1, 64, 256])]
+        concurrency: Vec<usize>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -383,6 +395,30 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                         .await
                         .map_err(|e| e.to_string())?;
                     strata::bench::print_row(&row);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            suite:
+                BenchSuite::Provision {
+                    topology,
+                    services,
+                    concurrency,
+                },
+        } => {
+            let topology = load(topology.as_ref())?;
+            strata::bench::provision::print_header();
+            for &c in &concurrency {
+                for durable in [true, false] {
+                    eprintln!(
+                        "bench provision: {services} services, concurrency {c}, journal {} …",
+                        if durable { "on" } else { "off" }
+                    );
+                    let row = strata::bench::provision::provision(&topology, services, c, durable)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    strata::bench::provision::print_row(&row);
                 }
             }
             Ok(ExitCode::SUCCESS)

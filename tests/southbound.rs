@@ -240,3 +240,54 @@ async fn a_dead_address_backs_off_without_blocking_others() {
         .await
     );
 }
+
+/// Sets queued for one device go out together when they touch disjoint
+/// subtrees; one bad Set among them fails alone and the rest still apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_sets_to_one_device_batch_and_a_bad_one_fails_alone() {
+    let topology = small_topology();
+    let lab = start_lab(&topology).await;
+    assert!(
+        eventually(Duration::from_secs(10), || lab.state.counts().up
+            == topology.nodes.len())
+        .await
+    );
+    let sets: Vec<_> = (0..40)
+        .map(|i| {
+            let sb = lab.southbound.clone();
+            let req = SetRequest {
+                replace: vec![if i == 17 {
+                    json_update("/interfaces/interface[name=lo0]/config/mtu", json!(1))
+                } else {
+                    json_update(
+                        &format!("/network-instances/network-instance[name=EVI-{i}]"),
+                        json!({"config": {"name": format!("EVI-{i}"), "type": "MAC_VRF"}}),
+                    )
+                }],
+                ..Default::default()
+            };
+            tokio::spawn(async move { sb.set("pe2", req).await })
+        })
+        .collect();
+    for (i, s) in sets.into_iter().enumerate() {
+        let r = s.await.unwrap();
+        if i == 17 {
+            assert!(
+                matches!(r, Err(SouthboundError::Rejected { code: tonic::Code::InvalidArgument, .. })),
+                "{r:?}"
+            );
+        } else {
+            let resp = r.unwrap_or_else(|e| panic!("set {i}: {e}"));
+            assert_eq!(resp.response.len(), 1, "set {i} gets its own result");
+            assert!(
+                device_leaf(
+                    &lab.fabric,
+                    "pe2",
+                    &format!("/network-instances/network-instance[name=EVI-{i}]/config/name")
+                )
+                .is_some(),
+                "EVI-{i} applied"
+            );
+        }
+    }
+}

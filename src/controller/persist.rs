@@ -99,6 +99,15 @@ impl Inner {
 }
 
 impl Controller {
+    /// The journal's fsyncs and entries so far (`None` without a journal).
+    pub fn journal_stats(&self) -> Option<(u64, u64)> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.store.as_ref().map(|s| {
+            let st = s.stats();
+            (st.syncs.load(Relaxed), st.entries.load(Relaxed))
+        })
+    }
+
     /// Makes `entries` durable. If the disk refuses, the device changes in
     /// `plan` are taken back, so a failed request leaves nothing behind.
     pub(super) async fn persist_or_revert(

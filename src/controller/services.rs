@@ -30,7 +30,9 @@ impl Controller {
         // Only planning and holding resources are serialised; programming the
         // devices and the journal write overlap across requests (so fsyncs
         // and device Sets batch up), while the objects stay invisible.
+        let t0 = std::time::Instant::now();
         let held = self.apply.lock().await;
+        let locked = t0.elapsed();
         let spec = req.spec.ok_or_else(|| invalid("spec", "required"))?;
         let fingerprint = spec.encode_to_vec();
         if let Some(s) = self.replay(Kind::Service, &req.request_id, &fingerprint, |i, id| {
@@ -218,9 +220,21 @@ impl Controller {
             (id, policy_ids, entries)
         };
         drop(held);
-
+        let planned = t0.elapsed();
         let done = match apply(self.programmer.as_ref(), &plan).await {
-            Ok(()) => self.persist_or_revert(&entries, &plan).await,
+            Ok(()) => {
+                let programmed = t0.elapsed();
+                let r = self.persist_or_revert(&entries, &plan).await;
+                tracing::debug!(
+                    service = %service_id,
+                    lock_wait = ?locked,
+                    plan = ?(planned - locked),
+                    program = ?(programmed - planned),
+                    persist = ?(t0.elapsed() - programmed),
+                    "service create phases"
+                );
+                r
+            }
             Err(e) => Err(e.into()),
         };
         let mut inner = self.write();

@@ -5,6 +5,7 @@
 //! holds up another.
 
 pub mod backoff;
+pub mod coalesce;
 pub mod session;
 
 pub use session::{DeviceTarget, SessionConfig, Southbound, SouthboundError};

@@ -11,6 +11,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Channel, Endpoint};
 
 use super::backoff::Backoff;
+use super::coalesce;
 use crate::gnmi::parse_path;
 use crate::model::Role;
 use crate::proto::gnmi::g_nmi_client::GNmiClient;
@@ -358,37 +359,107 @@ impl SessionTask {
         commands: &mut mpsc::Receiver<Command>,
         mut telemetry: JoinHandle<String>,
     ) -> String {
+        // Commands taken off the queue while batching that must go next.
+        let mut deferred: std::collections::VecDeque<Command> = Default::default();
         loop {
-            tokio::select! {
-                ended = &mut telemetry => {
-                    return ended.unwrap_or_else(|e| format!("telemetry task failed: {e}"));
-                }
-                cmd = commands.recv() => {
-                    let Some(cmd) = cmd else {
-                        telemetry.abort();
-                        return "session closed".into();
-                    };
-                    let broken = match cmd {
-                        Command::Set(req, tx) => {
-                            let r = client.set(req).await;
-                            let broken = transport_broken(&r);
-                            let _ = tx.send(self.outcome(r));
-                            broken
-                        }
-                        Command::Get(req, tx) => {
-                            let r = client.get(req).await;
-                            let broken = transport_broken(&r);
-                            let _ = tx.send(self.outcome(r));
-                            broken
-                        }
-                    };
-                    if let Some(reason) = broken {
-                        telemetry.abort();
-                        return reason;
+            let cmd = match deferred.pop_front() {
+                Some(cmd) => cmd,
+                None => tokio::select! {
+                    ended = &mut telemetry => {
+                        return ended.unwrap_or_else(|e| format!("telemetry task failed: {e}"));
                     }
+                    cmd = commands.recv() => match cmd {
+                        Some(cmd) => cmd,
+                        None => {
+                            telemetry.abort();
+                            return "session closed".into();
+                        }
+                    },
+                },
+            };
+            let broken = match cmd {
+                Command::Set(req, tx) => {
+                    let mut batch = vec![(req, tx)];
+                    let mut footprint = coalesce::Footprint::default();
+                    if coalesce::mergeable(&batch[0].0) && footprint.admit(&batch[0].0) {
+                        while batch.len() < coalesce::MAX_MERGED {
+                            match commands.try_recv() {
+                                Ok(Command::Set(r, t))
+                                    if coalesce::mergeable(&r) && footprint.admit(&r) =>
+                                {
+                                    batch.push((r, t))
+                                }
+                                Ok(other) => {
+                                    deferred.push_back(other);
+                                    break;
+                                }
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    self.set_batch(&mut client, batch).await
                 }
+                Command::Get(req, tx) => {
+                    let r = client.get(req).await;
+                    let broken = transport_broken(&r);
+                    let _ = tx.send(self.outcome(r));
+                    broken
+                }
+            };
+            if let Some(reason) = broken {
+                telemetry.abort();
+                for cmd in deferred.drain(..) {
+                    self.refuse(cmd, &reason);
+                }
+                return reason;
             }
         }
+    }
+
+    /// Sends queued Sets as one when there are several; if the device refuses
+    /// the merged Set, each is retried alone so only the bad one fails.
+    async fn set_batch(
+        &self,
+        client: &mut GNmiClient<Channel>,
+        batch: Vec<(
+            SetRequest,
+            oneshot::Sender<Result<SetResponse, SouthboundError>>,
+        )>,
+    ) -> Option<String> {
+        if batch.len() > 1 {
+            let reqs: Vec<SetRequest> = batch.iter().map(|(r, _)| r.clone()).collect();
+            let r = client.set(coalesce::merge(&reqs)).await;
+            match r {
+                Ok(resp) => {
+                    let resp = resp.into_inner();
+                    for (req, tx) in batch {
+                        let _ = tx.send(Ok(coalesce::split(&resp, &req)));
+                    }
+                    return None;
+                }
+                Err(s) if transport_broken::<()>(&Err(s.clone())).is_some() => {
+                    let reason = transport_broken::<()>(&Err(s.clone()));
+                    for (_, tx) in batch {
+                        let _ = tx.send(self.outcome::<SetResponse>(Err(s.clone())));
+                    }
+                    return reason;
+                }
+                Err(_) => {}
+            }
+        }
+        let mut rest = batch.into_iter();
+        for (req, tx) in rest.by_ref() {
+            let r = client.set(req).await;
+            let broken = transport_broken(&r);
+            let _ = tx.send(self.outcome(r));
+            if let Some(reason) = &broken {
+                for (req, tx) in rest {
+                    self.refuse(Command::Set(req, tx), reason);
+                }
+                return broken;
+            }
+        }
+        None
     }
 
     fn outcome<T>(

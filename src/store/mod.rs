@@ -158,8 +158,17 @@ enum Command {
     Stop,
 }
 
+/// Journal activity: how many fsyncs, and how many entries they carried
+/// (entries per sync is the group-commit batch size).
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub syncs: std::sync::atomic::AtomicU64,
+    pub entries: std::sync::atomic::AtomicU64,
+}
+
 pub struct Store {
     dir: PathBuf,
+    stats: std::sync::Arc<Stats>,
     tx: Mutex<Option<mpsc::Sender<Command>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     /// Held (OS file lock) until `close`, so a second process cannot write.
@@ -253,7 +262,9 @@ impl Store {
         sync_dir(dir)?;
 
         let (tx, rx) = mpsc::channel();
+        let stats = std::sync::Arc::new(Stats::default());
         let writer = Writer {
+            stats: stats.clone(),
             dir: dir.to_path_buf(),
             file,
             len,
@@ -268,6 +279,7 @@ impl Store {
         Ok((
             Store {
                 dir: dir.to_path_buf(),
+                stats,
                 tx: Mutex::new(Some(tx)),
                 writer: Mutex::new(Some(handle)),
                 lock: Mutex::new(Some(lock)),
@@ -278,6 +290,10 @@ impl Store {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
     }
 
     fn send(
@@ -342,6 +358,7 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 struct Writer {
+    stats: std::sync::Arc<Stats>,
     dir: PathBuf,
     file: File,
     len: u64,
@@ -375,6 +392,11 @@ impl Writer {
                 }
             }
             let result = self.append(&buf);
+            if result.is_ok() && !buf.is_empty() {
+                use std::sync::atomic::Ordering::Relaxed;
+                self.stats.syncs.fetch_add(1, Relaxed);
+                self.stats.entries.fetch_add(applied.len() as u64, Relaxed);
+            }
             if result.is_ok() {
                 for p in applied {
                     self.next_id = self.next_id.max(p.next_id);
