@@ -66,6 +66,8 @@ pub struct Daemon {
     pub api: SocketAddr,
     pub restored: Option<Restored>,
     store: Option<Arc<Store>>,
+    /// Closed loop and reconciliation: stopped before the journal closes.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -120,7 +122,8 @@ impl Daemon {
             None => None,
         };
         // Reconciliation listens before any session can come up.
-        crate::controller::reconcile::spawn(controller.clone(), options.reconcile_interval);
+        let mut tasks =
+            crate::controller::reconcile::spawn(controller.clone(), options.reconcile_interval);
         let listener = crate::northbound::bind(options.listen).await?;
         let api = listener.local_addr()?;
         for node in &topology.nodes {
@@ -138,7 +141,11 @@ impl Daemon {
             topology,
             options.health.clone(),
         );
-        crate::controller::closed_loop::spawn(closed_loop, readings_rx, Duration::from_millis(50));
+        tasks.push(crate::controller::closed_loop::spawn(
+            closed_loop,
+            readings_rx,
+            Duration::from_millis(50),
+        ));
         if let Some(addr) = options.metrics {
             serve_metrics(addr, &controller, &state, &ingest)?;
         }
@@ -159,6 +166,7 @@ impl Daemon {
             api,
             restored,
             store,
+            tasks,
             stop: Some(stop),
             server: Some(server),
         })
@@ -176,6 +184,9 @@ impl Daemon {
                 Ok(_) => {}
                 Err(_) => server.abort(),
             }
+        }
+        for task in self.tasks.drain(..) {
+            task.abort();
         }
         self.southbound.shutdown();
         if let Some(store) = self.store.take() {

@@ -273,7 +273,13 @@ async fn queued_sets_to_one_device_batch_and_a_bad_one_fails_alone() {
         let r = s.await.unwrap();
         if i == 17 {
             assert!(
-                matches!(r, Err(SouthboundError::Rejected { code: tonic::Code::InvalidArgument, .. })),
+                matches!(
+                    r,
+                    Err(SouthboundError::Rejected {
+                        code: tonic::Code::InvalidArgument,
+                        ..
+                    })
+                ),
                 "{r:?}"
             );
         } else {

@@ -331,14 +331,14 @@ impl Controller {
 }
 
 /// Reconciles each device when its session comes up, and every device every
-/// `interval`.
-pub fn spawn(controller: Arc<Controller>, interval: Duration) {
+/// `interval`. Returns the tasks, for the caller to stop.
+pub fn spawn(controller: Arc<Controller>, interval: Duration) -> Vec<tokio::task::JoinHandle<()>> {
     let Some(state) = controller.sessions().cloned() else {
-        return;
+        return Vec::new();
     };
     let mut events = state.subscribe();
     let on_up = controller.clone();
-    tokio::spawn(async move {
+    let on_connect = tokio::spawn(async move {
         loop {
             match events.recv().await {
                 Ok(crate::state::Event::DeviceUp { device }) => {
@@ -355,7 +355,7 @@ pub fn spawn(controller: Arc<Controller>, interval: Duration) {
             }
         }
     });
-    tokio::spawn(async move {
+    let periodic = tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         tick.tick().await;
         loop {
@@ -379,6 +379,7 @@ pub fn spawn(controller: Arc<Controller>, interval: Duration) {
             }
         }
     });
+    vec![on_connect, periodic]
 }
 
 #[cfg(test)]
