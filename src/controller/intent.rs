@@ -271,21 +271,15 @@ pub fn service(inner: &Inner, spec: &api::ServiceSpec) -> Result<ServiceIntent, 
                 "the same device/interface/VLAN is attached twice",
             ));
         }
-        for other in inner.services.values() {
-            if other
-                .attachments
-                .get(&a.device)
-                .is_some_and(|v| v.contains(&(a.interface.clone(), a.vlan)))
-            {
-                return Err(precondition(format!(
-                    "{}: {} {} VLAN {} is already used by service {}",
-                    f("vlan"),
-                    a.device,
-                    a.interface,
-                    a.vlan,
-                    other.id
-                )));
-            }
+        if let Some(other) = inner.attached_at(&a.device, &a.interface, a.vlan) {
+            return Err(precondition(format!(
+                "{}: {} {} VLAN {} is already used by service {}",
+                f("vlan"),
+                a.device,
+                a.interface,
+                a.vlan,
+                other
+            )));
         }
         if pe.router_id.is_none() {
             return Err(precondition(format!(

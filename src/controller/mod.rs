@@ -67,6 +67,13 @@ pub struct Inner {
     link_index: HashMap<String, BTreeSet<String>>,
     /// Links currently degraded by telemetry.
     pub degraded: BTreeSet<String>,
+    /// Lookups creates make on every request, kept so they cost O(1):
+    /// (kind, name) → id.
+    names: HashMap<(Kind, String), String>,
+    /// (headend, color, endpoint) → the policy that holds it.
+    steering: HashMap<(String, u32, String), String>,
+    /// (PE, interface, VLAN) → the service attached there.
+    attachment_index: HashMap<(String, String, u32), String>,
     /// Objects whose create is still programming devices or being journaled:
     /// they hold their resources but nobody sees them yet.
     pending: std::collections::HashSet<String>,
@@ -87,12 +94,28 @@ impl Inner {
                 .or_default()
                 .insert(record.id.clone());
         }
+        self.names
+            .insert((Kind::Policy, record.spec.name.clone()), record.id.clone());
+        self.steering.insert(
+            (
+                record.headend.clone(),
+                record.color,
+                record.endpoint.clone(),
+            ),
+            record.id.clone(),
+        );
         self.policies.insert(record.id.clone(), record);
     }
 
     /// Forgets a policy: releases its bandwidth and unindexes its links.
     fn remove_policy(&mut self, id: &str) -> Option<PolicyRecord> {
         let record = self.policies.remove(id)?;
+        self.names.remove(&(Kind::Policy, record.spec.name.clone()));
+        self.steering.remove(&(
+            record.headend.clone(),
+            record.color,
+            record.endpoint.clone(),
+        ));
         policies::release(
             &mut self.graph,
             &record.path,
@@ -113,6 +136,14 @@ impl Inner {
     fn insert_service(&mut self, record: ServiceRecord) {
         self.evis.claim(record.evi);
         self.vnis.claim(record.vni);
+        self.names
+            .insert((Kind::Service, record.spec.name.clone()), record.id.clone());
+        for (pe, atts) in &record.attachments {
+            for (interface, vlan) in atts {
+                self.attachment_index
+                    .insert((pe.clone(), interface.clone(), *vlan), record.id.clone());
+            }
+        }
         self.services.insert(record.id.clone(), record);
     }
 
@@ -122,6 +153,14 @@ impl Inner {
         let record = self.services.remove(id)?;
         self.evis.release(record.evi);
         self.vnis.release(record.vni);
+        self.names
+            .remove(&(Kind::Service, record.spec.name.clone()));
+        for (pe, atts) in &record.attachments {
+            for (interface, vlan) in atts {
+                self.attachment_index
+                    .remove(&(pe.clone(), interface.clone(), *vlan));
+            }
+        }
         self.forget_origin(Kind::Service, id);
         Some(record)
     }
@@ -149,12 +188,18 @@ impl Inner {
                     .extend(record.carried_srlgs.iter().copied());
             }
         }
+        self.names.insert(
+            (Kind::Wavelength, record.spec.name.clone()),
+            record.id.clone(),
+        );
         self.wavelengths.insert(record.id.clone(), record);
     }
 
     /// Forgets a wavelength, undoing everything `insert_wavelength` did.
     fn remove_wavelength(&mut self, id: &str) -> Option<WavelengthRecord> {
         let record = self.wavelengths.remove(id)?;
+        self.names
+            .remove(&(Kind::Wavelength, record.spec.name.clone()));
         self.spectrum
             .release(&record.plan.fibers, record.plan.channel);
         self.ports.retain(|_, w| w != id);
@@ -194,23 +239,20 @@ impl Inner {
     }
 
     fn name_taken(&self, kind: Kind, name: &str) -> Option<String> {
-        match kind {
-            Kind::Policy => self
-                .policies
-                .values()
-                .find(|p| p.spec.name == name)
-                .map(|p| p.id.clone()),
-            Kind::Service => self
-                .services
-                .values()
-                .find(|s| s.spec.name == name)
-                .map(|s| s.id.clone()),
-            Kind::Wavelength => self
-                .wavelengths
-                .values()
-                .find(|w| w.spec.name == name)
-                .map(|w| w.id.clone()),
-        }
+        self.names.get(&(kind, name.to_string())).cloned()
+    }
+
+    /// The policy steering `color` traffic from `headend` to `endpoint`.
+    fn steered_by(&self, headend: &str, color: u32, endpoint: &str) -> Option<&PolicyRecord> {
+        self.steering
+            .get(&(headend.to_string(), color, endpoint.to_string()))
+            .and_then(|id| self.policies.get(id))
+    }
+
+    /// The service attached at `interface` VLAN `vlan` of `pe`.
+    pub(crate) fn attached_at(&self, pe: &str, interface: &str, vlan: u32) -> Option<&String> {
+        self.attachment_index
+            .get(&(pe.to_string(), interface.to_string(), vlan))
     }
 }
 
@@ -263,6 +305,9 @@ impl Controller {
                 link_index: HashMap::new(),
                 degraded: BTreeSet::new(),
                 pending: Default::default(),
+                names: HashMap::new(),
+                steering: HashMap::new(),
+                attachment_index: HashMap::new(),
                 next_id: 0,
             }),
             apply: tokio::sync::Mutex::new(()),

@@ -132,11 +132,7 @@ impl Controller {
                     spec.name
                 )));
             }
-            if let Some(p) = inner.policies.values().find(|p| {
-                p.headend == intent.headend
-                    && p.color == intent.color
-                    && p.endpoint == intent.endpoint
-            }) {
+            if let Some(p) = inner.steered_by(&intent.headend, intent.color, &intent.endpoint) {
                 return Err(ApiError::AlreadyExists(format!(
                     "spec: {} already has a color {} policy to {} ({})",
                     intent.headend, intent.color, intent.endpoint, p.id

@@ -74,7 +74,9 @@ impl Controller {
             }
             // Transport: one policy per ordered pair of distinct PEs, placed on a
             // scratch graph so the service's own reservations count against each other.
-            let mut scratch = inner.graph.clone();
+            // Only bandwidth needs a scratch graph (the service's own transports
+            // reserve against each other); without it the live graph serves.
+            let mut scratch = (si.transport.bandwidth_gbps > 0.0).then(|| inner.graph.clone());
             let mut spf = crate::pathcomp::IgpSpf::new(&inner.graph);
             let mut transports = Vec::new();
             let pes: Vec<&String> = si.attachments.keys().collect();
@@ -96,9 +98,7 @@ impl Controller {
                         disjoint: None,
                         max_sid_depth: si.max_sid_depth,
                     };
-                    if let Some(p) = inner.policies.values().find(|p| {
-                        p.headend == pi.headend && p.color == pi.color && p.endpoint == pi.endpoint
-                    }) {
+                    if let Some(p) = inner.steered_by(&pi.headend, pi.color, &pi.endpoint) {
                         return Err(precondition(format!(
                             "spec.color: {} already has a color {} policy to {} ({}); pick another transport color",
                             pi.headend, pi.color, pi.endpoint, p.id
@@ -106,12 +106,14 @@ impl Controller {
                     }
                     let placement = place_with(
                         &inner,
-                        &scratch,
+                        scratch.as_ref().unwrap_or(&inner.graph),
                         &mut spf,
                         &pi,
                         &format!("no transport path {a} → {b}"),
                     )?;
-                    reserve(&mut scratch, &placement.path, pi.constraints.bandwidth_gbps);
+                    if let Some(g) = scratch.as_mut() {
+                        reserve(g, &placement.path, pi.constraints.bandwidth_gbps);
+                    }
                     transports.push(Transport {
                         name: format!("{}-{a}-{b}", spec.name),
                         intent: pi,
