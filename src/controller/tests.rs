@@ -337,3 +337,50 @@ async fn overlapping_service_creates_hold_resources_but_stay_invisible_until_don
     let after: Vec<f64> = inner.graph.edges.iter().map(|e| e.reserved_gbps).collect();
     assert_eq!(after, reserved);
 }
+
+/// Racing requests on one object are serialised: one create of a name wins
+/// (the other is told it exists, even while the winner is still pending), and
+/// of two deletes at the same revision one succeeds and the other finds nothing.
+#[tokio::test]
+async fn racing_requests_on_one_object_do_not_both_win() {
+    let rec = Recorder::new();
+    let gate = Arc::new(Gate {
+        inner: rec.clone(),
+        open: tokio::sync::Semaphore::new(0),
+    });
+    let c = Controller::new(small(), gate.clone(), None);
+    let mut req2 = lan("same", 30);
+    req2.request_id = "another-client".into();
+    if let Some(s) = req2.spec.as_mut() {
+        s.attachments.iter_mut().for_each(|a| a.vlan = 31);
+        s.color = 31;
+    }
+    let first = tokio::spawn({
+        let c = c.clone();
+        async move { c.create_service(lan("same", 30)).await }
+    });
+    while c.read().pending.is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let second = c.create_service(req2).await.unwrap_err();
+    assert!(
+        matches!(second, super::ApiError::AlreadyExists(_)),
+        "{second:?}"
+    );
+    gate.open.add_permits(1_000);
+    let svc = first.await.unwrap().unwrap();
+
+    let (a, b) = tokio::join!(
+        c.delete_service(&svc.id, svc.revision),
+        c.delete_service(&svc.id, svc.revision)
+    );
+    let outcomes = [a.is_ok(), b.is_ok()];
+    assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 1, "{a:?} {b:?}");
+    let loser = if a.is_ok() { b } else { a }.unwrap_err();
+    assert!(
+        matches!(loser, super::ApiError::NotFound { .. }),
+        "{loser:?}"
+    );
+    assert!(c.list_services().is_empty());
+    assert_eq!(c.read().evis.in_use(), 0);
+}
