@@ -234,34 +234,12 @@ impl Controller {
             items.push(p.config());
         }
         for s in inner.services.values() {
-            if let (Some(atts), Some(rd)) = (
-                s.attachments.get(device),
-                s.route_distinguishers.get(device),
-            ) {
-                items.extend(render::evpn_instance(&render::EvpnConfig {
-                    service_name: &s.spec.name,
-                    evi: s.evi,
-                    vni: s.vni,
-                    route_distinguisher: rd,
-                    route_target: &s.route_target,
-                    attachments: atts,
-                }));
-            }
+            items.extend(s.config_on(device));
         }
         for w in inner.wavelengths.values() {
-            for (node, port, lc) in [
-                (&w.spec.a, &w.a_port, w.a_logical),
-                (&w.spec.b, &w.b_port, w.b_logical),
-            ] {
+            for (node, port, lc) in w.ends() {
                 if node == device {
-                    items.extend(render::optical_channel(&render::OpticalChannelConfig {
-                        wavelength_name: &w.spec.name,
-                        port,
-                        logical_channel: lc,
-                        frequency_mhz: w.plan.frequency_mhz,
-                        target_power_dbm: w.power_dbm,
-                        operational_mode: w.mode,
-                    }));
+                    items.extend(w.channel_config(port, lc));
                 }
             }
         }

@@ -145,6 +145,21 @@ pub struct ServiceRecord {
 }
 
 impl ServiceRecord {
+    /// The EVPN instance and attachment circuits on `pe` (empty elsewhere).
+    pub fn config_on(&self, pe: &str) -> Vec<crate::render::ConfigItem> {
+        match (self.attachments.get(pe), self.route_distinguishers.get(pe)) {
+            (Some(atts), Some(rd)) => crate::render::evpn_instance(&crate::render::EvpnConfig {
+                service_name: &self.spec.name,
+                evi: self.evi,
+                vni: self.vni,
+                route_distinguisher: rd,
+                route_target: &self.route_target,
+                attachments: atts,
+            }),
+            _ => Vec::new(),
+        }
+    }
+
     pub fn to_api(&self) -> api::Service {
         api::Service {
             id: self.id.clone(),
@@ -177,6 +192,30 @@ pub struct WavelengthRecord {
 }
 
 impl WavelengthRecord {
+    /// (node, line port, logical channel) at each end.
+    pub fn ends(&self) -> [(&String, &String, u32); 2] {
+        [
+            (&self.spec.a, &self.a_port, self.a_logical),
+            (&self.spec.b, &self.b_port, self.b_logical),
+        ]
+    }
+
+    /// The tuned transponder and logical channel on `port`.
+    pub fn channel_config(
+        &self,
+        port: &str,
+        logical_channel: u32,
+    ) -> Vec<crate::render::ConfigItem> {
+        crate::render::optical_channel(&crate::render::OpticalChannelConfig {
+            wavelength_name: &self.spec.name,
+            port,
+            logical_channel,
+            frequency_mhz: self.plan.frequency_mhz,
+            target_power_dbm: self.power_dbm,
+            operational_mode: self.mode,
+        })
+    }
+
     pub fn to_api(&self) -> api::Wavelength {
         api::Wavelength {
             id: self.id.clone(),

@@ -318,14 +318,7 @@ impl Controller {
                 plan.remove(
                     pe,
                     render::evpn_instance_delete(s.evi, atts),
-                    render::evpn_instance(&render::EvpnConfig {
-                        service_name: &s.spec.name,
-                        evi: s.evi,
-                        vni: s.vni,
-                        route_distinguisher: &s.route_distinguishers[pe],
-                        route_target: &s.route_target,
-                        attachments: atts,
-                    }),
+                    s.config_on(pe),
                 );
             }
             for pid in &s.policies {

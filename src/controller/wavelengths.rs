@@ -182,23 +182,12 @@ impl Controller {
                 )));
             }
             let mut p = Plan::default();
-            for (node, port, lc) in [
-                (&w.spec.a, &w.a_port, w.a_logical),
-                (&w.spec.b, &w.b_port, w.b_logical),
-            ] {
+            for (node, port, lc) in w.ends() {
                 let (untune, delete) = render::optical_channel_delete(port, lc);
                 let d = p.device(node);
                 d.replace.extend(untune);
                 d.delete.extend(delete);
-                d.undo_replace
-                    .extend(render::optical_channel(&render::OpticalChannelConfig {
-                        wavelength_name: &w.spec.name,
-                        port,
-                        logical_channel: lc,
-                        frequency_mhz: w.plan.frequency_mhz,
-                        target_power_dbm: w.power_dbm,
-                        operational_mode: w.mode,
-                    }));
+                d.undo_replace.extend(w.channel_config(port, lc));
             }
             p
         };
