@@ -136,55 +136,24 @@ impl Controller {
             policies = ids.len() as i64,
             moves = tracing::field::Empty
         );
-        let moves: Vec<Move> = compute.in_scope(|| {
+        let outcomes: Vec<Outcome> = compute.in_scope(|| {
             let inner = self.read();
-            // One set of IGP trees for the whole batch: the IGP view does not
-            // change while these policies are re-placed.
-            let mut spf = crate::pathcomp::IgpSpf::new(&inner.graph);
-            ids.iter()
-                .filter_map(|id| {
-                    let p = inner.policies.get(id)?;
-                    match replan(&inner, &mut spf, p) {
-                        Ok((path, segments)) if path.edges != p.path.edges => {
-                            let d = p.discriminator + 1;
-                            Some(Move {
-                                id: id.clone(),
-                                headend: p.headend.clone(),
-                                new_discriminator: d,
-                                item: render_policy(
-                                    &p.spec.name,
-                                    p.color,
-                                    &p.endpoint_address,
-                                    &segments,
-                                    d,
-                                ),
-                                old_path_item: candidate_path_path(
-                                    p.color,
-                                    &p.endpoint_address,
-                                    p.discriminator,
-                                ),
-                                path,
-                                segments,
-                            })
-                        }
-                        Ok(_) => {
-                            if p.stranded.is_some() {
-                                recovered.push(id.clone());
-                            }
-                            report.unchanged += 1;
-                            None
-                        }
-                        Err(why) => {
-                            if *condition != LinkCondition::Nominal {
-                                stranded.push((id.clone(), why.to_string()));
-                            }
-                            report.unchanged += 1;
-                            None
-                        }
-                    }
-                })
-                .collect()
+            plan_all(&inner, ids, condition)
         });
+        let mut moves = Vec::new();
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Move(m) => moves.push(m),
+                Outcome::Same { recovered: r } => {
+                    report.unchanged += 1;
+                    recovered.extend(r);
+                }
+                Outcome::NoPath(s) => {
+                    report.unchanged += 1;
+                    stranded.extend(s);
+                }
+            }
+        }
         compute.record("moves", moves.len() as i64);
         drop(compute);
         self.mark_stranded(link, &stranded, &recovered);
@@ -294,6 +263,82 @@ async fn make_before_break(
         .set(headend, brk)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// What re-placing one policy came to.
+enum Outcome {
+    Move(Move),
+    /// Its path stands (and it is back up if it had been stranded).
+    Same {
+        recovered: Option<String>,
+    },
+    /// No feasible path: it is stranded unless the link just recovered.
+    NoPath(Option<(String, String)>),
+}
+
+/// Below this many policies one thread re-places them faster than several.
+const PARALLEL_FROM: usize = 16;
+
+/// Re-places `ids`, split over the machine's cores when there are many: the
+/// policies are independent, each thread keeps its own IGP trees.
+fn plan_all(inner: &Inner, ids: &[String], condition: &LinkCondition) -> Vec<Outcome> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(ids.len() / (PARALLEL_FROM / 2).max(1))
+        .max(1);
+    let run = |chunk: &[String]| -> Vec<Outcome> {
+        // One set of IGP trees per batch: the IGP view does not change while
+        // these policies are re-placed.
+        let mut spf = crate::pathcomp::IgpSpf::new(&inner.graph);
+        chunk
+            .iter()
+            .filter_map(|id| plan_one(inner, &mut spf, id, condition))
+            .collect()
+    };
+    if threads == 1 || ids.len() < PARALLEL_FROM {
+        return run(ids);
+    }
+    let size = ids.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = ids
+            .chunks(size)
+            .map(|c| scope.spawn(move || run(c)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
+fn plan_one(
+    inner: &Inner,
+    spf: &mut crate::pathcomp::IgpSpf<'_>,
+    id: &String,
+    condition: &LinkCondition,
+) -> Option<Outcome> {
+    let p = inner.policies.get(id)?;
+    Some(match replan(inner, spf, p) {
+        Ok((path, segments)) if path.edges != p.path.edges => {
+            let d = p.discriminator + 1;
+            Outcome::Move(Move {
+                id: id.clone(),
+                headend: p.headend.clone(),
+                new_discriminator: d,
+                item: render_policy(&p.spec.name, p.color, &p.endpoint_address, &segments, d),
+                old_path_item: candidate_path_path(p.color, &p.endpoint_address, p.discriminator),
+                path,
+                segments,
+            })
+        }
+        Ok(_) => Outcome::Same {
+            recovered: p.stranded.is_some().then(|| id.clone()),
+        },
+        Err(why) => Outcome::NoPath(
+            (*condition != LinkCondition::Nominal).then(|| (id.clone(), why.to_string())),
+        ),
+    })
 }
 
 /// The policy's best path now, not counting its own reservation.
