@@ -97,6 +97,24 @@ enum BenchSuite {
         #[arg(long, default_value_t = 200)]
         trials: usize,
     },
+    /// Per-path CSPF / shortest / k-shortest / disjoint-pair time against petgraph and networkx.
+    Pathcomp {
+        /// Fabric sizes (nodes, about four links each).
+        #[arg(long, value_delimiter = ',', default_values_t = vec![1000, 10000])]
+        nodes: Vec<usize>,
+        /// Random (src, dst) pairs for shortest path and CSPF.
+        #[arg(long, default_value_t = 300)]
+        queries: usize,
+        /// How many of those pairs also run k-shortest (k=8) and the disjoint pair.
+        #[arg(long, default_value_t = 20)]
+        heavy_queries: usize,
+        /// Leave out the networkx rows.
+        #[arg(long)]
+        skip_networkx: bool,
+        /// Where the plot goes.
+        #[arg(long, default_value = "bench/out")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -284,6 +302,26 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                     strata::bench::print_row(&row);
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            suite:
+                BenchSuite::Pathcomp {
+                    nodes,
+                    queries,
+                    heavy_queries,
+                    skip_networkx,
+                    out,
+                },
+        } => {
+            let options = strata::bench::pathcomp::Options {
+                nodes,
+                queries,
+                heavy_queries,
+                networkx: !skip_networkx,
+                out_dir: out,
+            };
+            strata::bench::pathcomp::run(&options).map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Watch { api, once } => {
