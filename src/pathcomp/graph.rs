@@ -131,6 +131,18 @@ impl TeGraph {
         self.by_name.get(name).copied()
     }
 
+    /// Every node carrying one of `names` (names may repeat across nodes,
+    /// so this scans when the index would miss duplicates).
+    pub(crate) fn nodes_named(&self, names: &BTreeSet<String>) -> Vec<NodeId> {
+        if self.by_name.len() == self.nodes.len() {
+            names.iter().filter_map(|n| self.node_id(n)).collect()
+        } else {
+            (0..self.nodes.len())
+                .filter(|&i| names.contains(&self.nodes[i].name))
+                .collect()
+        }
+    }
+
     pub fn out_edges(&self, n: NodeId) -> &[EdgeId] {
         self.out.get(n).map(Vec::as_slice).unwrap_or(&[])
     }
