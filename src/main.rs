@@ -293,6 +293,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 },
         } => {
             strata::bench::print_header();
+            let mut rows = Vec::new();
             for &d in &devices {
                 for &p in &policies {
                     eprintln!("bench reroute: {d} devices, {p} policies, {trials} trials …");
@@ -300,8 +301,12 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                         .await
                         .map_err(|e| e.to_string())?;
                     strata::bench::print_row(&row);
+                    rows.push(row);
                 }
             }
+            let plot = std::path::Path::new("bench/out/reroute-latency.svg");
+            strata::bench::reroute::plot_latency(&rows, plot).map_err(|e| e.to_string())?;
+            eprintln!("bench reroute: wrote {}", plot.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {

@@ -216,6 +216,7 @@ impl<'g> Lazy<'g> {
 
 impl Arcs for Lazy<'_> {
     /// Exactly `usable(..).0[e]`.
+    #[inline]
     fn ok(&self, e: EdgeId) -> bool {
         let edge = &self.g.edges[e];
         let c = self.c;
@@ -224,14 +225,17 @@ impl Arcs for Lazy<'_> {
             && edge.capacity_gbps - edge.reserved_gbps + 1e-9 >= c.bandwidth_gbps
             && groups_ok(edge, c)
             && (self.excluded_edges.is_empty() || self.excluded_edges.binary_search(&e).is_err())
-            && (c.exclude_srlgs.is_empty() || !edge.srlgs.iter().any(|s| c.exclude_srlgs.contains(s)))
+            && (c.exclude_srlgs.is_empty()
+                || !edge.srlgs.iter().any(|s| c.exclude_srlgs.contains(s)))
             && (self.excluded_nodes.is_empty()
                 || (self.excluded_nodes.binary_search(&edge.from).is_err()
                     && self.excluded_nodes.binary_search(&edge.to).is_err()))
     }
+    #[inline]
     fn cost(&self, e: EdgeId) -> u64 {
         edge_cost(&self.g.edges[e], self.c.metric)
     }
+    #[inline]
     fn lat(&self, e: EdgeId) -> u64 {
         u64::from(self.g.edges[e].latency_us)
     }

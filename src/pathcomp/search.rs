@@ -42,7 +42,10 @@ pub(crate) trait Arcs {
     /// Total (cost, latency) of a chain of edges.
     fn totals(&self, edges: &[EdgeId]) -> (u64, u64) {
         edges.iter().fold((0u64, 0u64), |(c, l), &e| {
-            (c.saturating_add(self.cost(e)), l.saturating_add(self.lat(e)))
+            (
+                c.saturating_add(self.cost(e)),
+                l.saturating_add(self.lat(e)),
+            )
         })
     }
 }

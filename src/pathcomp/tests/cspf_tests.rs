@@ -358,7 +358,8 @@ fn on_demand_edge_view_matches_the_materialised_one() {
         let mut c = random_constraints(&mut r, n, links, true);
         if r.chance(3) {
             // several exclusions at once, endpoints among them
-            c.exclude_nodes.extend(["n0".to_string(), format!("n{}", n / 2)]);
+            c.exclude_nodes
+                .extend(["n0".to_string(), format!("n{}", n / 2)]);
             c.exclude_links.extend(["l0".to_string(), "l1".to_string()]);
         }
         let (src, dst) = (0, n - 1);
@@ -373,4 +374,24 @@ fn on_demand_edge_view_matches_the_materialised_one() {
         differ += ok.iter().filter(|&&o| !o).count();
     }
     assert!(differ > 500, "constraints pruned only {differ} edges");
+}
+
+/// Searches read an edge's ends, metrics, state and bandwidth for every edge
+/// they relax; the layout keeps those in the record's first cache line.
+#[test]
+fn the_fields_a_search_reads_share_one_cache_line() {
+    use std::mem::{align_of, offset_of, size_of};
+    assert_eq!(align_of::<TeEdge>(), 64);
+    let hot = [
+        offset_of!(TeEdge, from) + size_of::<NodeId>(),
+        offset_of!(TeEdge, to) + size_of::<NodeId>(),
+        offset_of!(TeEdge, capacity_gbps) + 8,
+        offset_of!(TeEdge, reserved_gbps) + 8,
+        offset_of!(TeEdge, latency_us) + 4,
+        offset_of!(TeEdge, te_metric) + 4,
+        offset_of!(TeEdge, igp_metric) + 4,
+        offset_of!(TeEdge, up) + 1,
+        offset_of!(TeEdge, pruned) + 1,
+    ];
+    assert!(hot.iter().all(|&end| end <= 64), "{hot:?}");
 }
