@@ -50,10 +50,13 @@ pub fn log_log_lines(
     ensure_parent(path)?;
     let (x0, x1) = log_bounds(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
     let (y0, y1) = log_bounds(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
-    let root = SVGBackend::new(path, (1000, 680)).into_drawing_area();
+    let root = SVGBackend::new(path, (1240, 680)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 22))
+    // the legend gets its own column: on a log-log chart the data spans the
+    // whole height at both ends, so no corner of the plot is free
+    let (left, legend) = root.split_horizontally(880);
+    let mut chart = ChartBuilder::on(&left)
+        .caption(title, ("sans-serif", 20))
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(80)
@@ -67,34 +70,40 @@ pub fn log_log_lines(
         .y_label_formatter(&|y| short_si(*y))
         .draw()
         .map_err(err)?;
-    for s in series {
+    for (i, s) in series.iter().enumerate() {
         let style = Palette99::pick(s.color).stroke_width(2);
+        let y = 60 + 22 * i as i32;
         if s.dashed {
             chart
                 .draw_series(DashedLineSeries::new(s.points.clone(), 8, 5, style))
-                .map_err(err)?
-                .label(s.label.as_str())
-                .legend(move |(x, y)| {
-                    DashedPathElement::new(vec![(x, y), (x + 24, y)].into_iter(), 5, 3, style)
-                });
+                .map_err(err)?;
+            legend
+                .draw(&DashedPathElement::new(
+                    vec![(8, y), (40, y)].into_iter(),
+                    6,
+                    4,
+                    style,
+                ))
+                .map_err(err)?;
         } else {
             chart
                 .draw_series(LineSeries::new(s.points.clone(), style))
-                .map_err(err)?
-                .label(s.label.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
+                .map_err(err)?;
+            legend
+                .draw(&PathElement::new(vec![(8, y), (40, y)], style))
+                .map_err(err)?;
         }
+        legend
+            .draw(&Text::new(
+                s.label.clone(),
+                (48, y - 7),
+                ("sans-serif", 13).into_font(),
+            ))
+            .map_err(err)?;
         chart
             .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, style.filled())))
             .map_err(err)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)?;
     root.present().map_err(err)?;
     Ok(())
 }
