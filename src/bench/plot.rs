@@ -78,12 +78,7 @@ pub fn log_log_lines(
                 .draw_series(DashedLineSeries::new(s.points.clone(), 8, 5, style))
                 .map_err(err)?;
             legend
-                .draw(&DashedPathElement::new(
-                    vec![(8, y), (40, y)].into_iter(),
-                    6,
-                    4,
-                    style,
-                ))
+                .draw(&DashedPathElement::new(vec![(8, y), (40, y)], 6, 4, style))
                 .map_err(err)?;
         } else {
             chart

@@ -366,8 +366,8 @@ fn on_demand_edge_view_matches_the_materialised_one() {
         let (ok, _) = usable(&g, &c, src, dst);
         let w = weights(&g, c.metric);
         let lazy = Lazy::new(&g, &c, src, dst);
-        for e in 0..g.edges.len() {
-            assert_eq!(lazy.ok(e), ok[e], "seed {seed} edge {e} {c:?}");
+        for (e, &usable) in ok.iter().enumerate() {
+            assert_eq!(lazy.ok(e), usable, "seed {seed} edge {e} {c:?}");
             assert_eq!(lazy.cost(e), w.cost[e], "seed {seed} edge {e}");
             assert_eq!(lazy.lat(e), w.lat[e], "seed {seed} edge {e}");
         }
