@@ -147,6 +147,24 @@ enum BenchSuite {
         #[arg(long, value_delimiter = ',', default_values_t = vec![1, 64, 256])]
         concurrency: Vec<usize>,
     },
+    /// Per-path CSPF / shortest / k-shortest / disjoint-pair time against petgraph and networkx.
+    Pathcomp {
+        /// Fabric sizes (nodes, about four links each).
+        #[arg(long, value_delimiter = ',', default_values_t = vec![1000, 10000])]
+        nodes: Vec<usize>,
+        /// Random (src, dst) pairs for shortest path and CSPF.
+        #[arg(long, default_value_t = 300)]
+        queries: usize,
+        /// How many of those pairs also run k-shortest (k=8) and the disjoint pair.
+        #[arg(long, default_value_t = 20)]
+        heavy_queries: usize,
+        /// Leave out the networkx rows.
+        #[arg(long)]
+        skip_networkx: bool,
+        /// Where the plot goes.
+        #[arg(long, default_value = "bench/out")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -388,6 +406,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 },
         } => {
             strata::bench::print_header();
+            let mut rows = Vec::new();
             for &d in &devices {
                 for &p in &policies {
                     eprintln!("bench reroute: {d} devices, {p} policies, {trials} trials …");
@@ -395,8 +414,32 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                         .await
                         .map_err(|e| e.to_string())?;
                     strata::bench::print_row(&row);
+                    rows.push(row);
                 }
             }
+            let plot = std::path::Path::new("bench/out/reroute-latency.svg");
+            strata::bench::reroute::plot_latency(&rows, plot).map_err(|e| e.to_string())?;
+            eprintln!("bench reroute: wrote {}", plot.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            suite:
+                BenchSuite::Pathcomp {
+                    nodes,
+                    queries,
+                    heavy_queries,
+                    skip_networkx,
+                    out,
+                },
+        } => {
+            let options = strata::bench::pathcomp::Options {
+                nodes,
+                queries,
+                heavy_queries,
+                networkx: !skip_networkx,
+                out_dir: out,
+            };
+            strata::bench::pathcomp::run(&options).map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {

@@ -115,6 +115,8 @@ pub struct RerouteFigures {
     pub max: Duration,
     pub compute_p50: Duration,
     pub compute_p99: Duration,
+    /// Every trial (breach → acked), sorted: the latency distribution plot.
+    pub samples: Vec<Duration>,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -272,6 +274,7 @@ pub async fn reroute(
         max: times.last().copied().unwrap_or_default(),
         compute_p50: percentile(&compute, 0.5),
         compute_p99: percentile(&compute, 0.99),
+        samples: times,
     })
 }
 
@@ -307,4 +310,18 @@ pub fn print_row(r: &RerouteFigures) {
         r.compute_p99,
         ratio
     );
+}
+
+/// The latency distribution of every row as CDFs in one SVG.
+pub fn plot_latency(rows: &[RerouteFigures], path: &std::path::Path) -> anyhow::Result<()> {
+    let sets: Vec<(String, Vec<Duration>)> = rows
+        .iter()
+        .map(|r| {
+            (
+                format!("{} devices, {} policies", r.devices, r.policies),
+                r.samples.clone(),
+            )
+        })
+        .collect();
+    super::plot::latency_cdf(path, "reroute: breach → all affected headends acked", &sets)
 }

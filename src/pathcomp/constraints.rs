@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use super::graph::{NodeId, TeEdge, TeGraph};
-use super::search::Weights;
+use super::graph::{EdgeId, NodeId, TeEdge, TeGraph};
+use super::search::{Arcs, Weights};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Metric {
@@ -179,4 +179,64 @@ fn groups_ok(e: &TeEdge, c: &Constraints) -> bool {
     (c.include_any.is_empty() || c.include_any.iter().any(|a| e.admin_groups.contains(a)))
         && c.include_all.iter().all(|a| e.admin_groups.contains(a))
         && !c.exclude_any.iter().any(|a| e.admin_groups.contains(a))
+}
+
+/// One query's view of the edges, answered on demand from the graph: what
+/// `usable` and `weights` say for an edge, without their pass over every
+/// edge (a search to a destination usually touches a fraction of them).
+/// Named exclusions are resolved to ids once, so no name is compared per edge.
+pub(crate) struct Lazy<'g> {
+    g: &'g TeGraph,
+    c: &'g Constraints,
+    /// Edge ids of the excluded links, sorted.
+    excluded_edges: Vec<EdgeId>,
+    /// Excluded transit nodes, sorted (never the endpoints).
+    excluded_nodes: Vec<NodeId>,
+}
+
+impl<'g> Lazy<'g> {
+    pub fn new(g: &'g TeGraph, c: &'g Constraints, src: NodeId, dst: NodeId) -> Self {
+        let mut excluded_edges: Vec<EdgeId> = c
+            .exclude_links
+            .iter()
+            .flat_map(|l| g.edges_of_link(l))
+            .collect();
+        excluded_edges.sort_unstable();
+        let mut excluded_nodes = g.nodes_named(&c.exclude_nodes);
+        excluded_nodes.retain(|&n| n != src && n != dst);
+        excluded_nodes.sort_unstable();
+        Lazy {
+            g,
+            c,
+            excluded_edges,
+            excluded_nodes,
+        }
+    }
+}
+
+impl Arcs for Lazy<'_> {
+    /// Exactly `usable(..).0[e]`.
+    #[inline]
+    fn ok(&self, e: EdgeId) -> bool {
+        let edge = &self.g.edges[e];
+        let c = self.c;
+        edge.up
+            && !edge.pruned
+            && edge.capacity_gbps - edge.reserved_gbps + 1e-9 >= c.bandwidth_gbps
+            && groups_ok(edge, c)
+            && (self.excluded_edges.is_empty() || self.excluded_edges.binary_search(&e).is_err())
+            && (c.exclude_srlgs.is_empty()
+                || !edge.srlgs.iter().any(|s| c.exclude_srlgs.contains(s)))
+            && (self.excluded_nodes.is_empty()
+                || (self.excluded_nodes.binary_search(&edge.from).is_err()
+                    && self.excluded_nodes.binary_search(&edge.to).is_err()))
+    }
+    #[inline]
+    fn cost(&self, e: EdgeId) -> u64 {
+        edge_cost(&self.g.edges[e], self.c.metric)
+    }
+    #[inline]
+    fn lat(&self, e: EdgeId) -> u64 {
+        u64::from(self.g.edges[e].latency_us)
+    }
 }

@@ -1,7 +1,7 @@
 //! Constrained shortest path first: prune what the constraints forbid, then
 //! search on the chosen metric, exactly honouring a latency bound.
 
-use super::constraints::{usable, weights, Constraints, Metric, Pruned};
+use super::constraints::{usable, Constraints, Lazy, Metric, Pruned};
 use super::graph::{NodeId, TeGraph};
 use super::path::{check_endpoints, node_name, Path, PathError};
 use super::rcsp::{best_path, Miss};
@@ -43,13 +43,11 @@ pub fn cspf_with(
     c: &Constraints,
 ) -> Result<Path, PathError> {
     check_endpoints(g, src, dst)?;
-    let (ok, pruned) = usable(g, c, src, dst);
-    let w = weights(g, c.metric);
+    let arcs = Lazy::new(g, c, src, dst);
     let mut scratch = Scratch::new(g.nodes.len());
     let found = best_path(
         g,
-        &w,
-        &ok,
+        &arcs,
         src,
         dst,
         c.max_latency_us,
@@ -58,7 +56,11 @@ pub fn cspf_with(
     );
     let best = match found {
         Ok(edges) => Path::from_edges(g, src, edges, c.metric),
-        Err(Miss::Unreachable) => return Err(no_path(g, src, dst, &pruned)),
+        Err(Miss::Unreachable) => {
+            // what the constraints pruned, only now that it is worth saying
+            let (_, pruned) = usable(g, c, src, dst);
+            return Err(no_path(g, src, dst, &pruned));
+        }
         Err(Miss::OverBound { best_us }) => {
             return Err(PathError::LatencyBound {
                 best_us,

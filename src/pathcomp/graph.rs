@@ -20,29 +20,33 @@ pub struct TeNode {
     pub node_sid: Option<u32>,
 }
 
+/// Laid out by hand (`repr(C)`, cache-line aligned): what a search reads
+/// for every edge it relaxes (ends, metrics, state, bandwidth) sits in the
+/// first 64 bytes, so one cache line serves it; names and sets follow.
 #[derive(Debug, Clone, PartialEq)]
+#[repr(C, align(64))]
 pub struct TeEdge {
-    /// The model link name; both directions of a link share it, which is what
-    /// link-disjointness and link exclusions look at.
-    pub link: String,
     pub from: NodeId,
     pub to: NodeId,
-    pub latency_us: u32,
-    pub te_metric: u32,
-    pub igp_metric: u32,
     pub capacity_gbps: f64,
     /// Set by the caller as policies reserve and release bandwidth.
     pub reserved_gbps: f64,
-    pub srlgs: BTreeSet<u32>,
-    pub admin_groups: BTreeSet<String>,
+    pub latency_us: u32,
+    pub te_metric: u32,
+    pub igp_metric: u32,
+    /// `ADJ_SID_BASE + edge id`, assigned by `add_edge`.
+    pub adj_sid: u32,
     /// IGP adjacency up: prefix SIDs forward over it.
     pub up: bool,
     /// Taken out of path computation by the controller (degraded by
     /// telemetry) while the IGP may still use it: explicit paths avoid it, and
     /// SID compression still assumes the IGP forwards over it.
     pub pruned: bool,
-    /// `ADJ_SID_BASE + edge id`, assigned by `add_edge`.
-    pub adj_sid: u32,
+    /// The model link name; both directions of a link share it, which is what
+    /// link-disjointness and link exclusions look at.
+    pub link: String,
+    pub srlgs: BTreeSet<u32>,
+    pub admin_groups: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -53,6 +57,10 @@ pub struct TeGraph {
     pub edges: Vec<TeEdge>,
     out: Vec<Vec<EdgeId>>,
     inn: Vec<Vec<EdgeId>>,
+    /// `edges[e].to` / `.from`, packed: a search reads the head of every
+    /// edge it looks at, and the edge records are two cache lines each.
+    heads: Vec<NodeId>,
+    tails: Vec<NodeId>,
     by_name: HashMap<String, NodeId>,
     by_link: HashMap<String, Vec<EdgeId>>,
 }
@@ -67,6 +75,8 @@ impl TeGraph {
         TeGraph {
             out: vec![Vec::new(); nodes.len()],
             inn: vec![Vec::new(); nodes.len()],
+            heads: Vec::new(),
+            tails: Vec::new(),
             nodes,
             edges: Vec::new(),
             by_name,
@@ -84,6 +94,8 @@ impl TeGraph {
         e.adj_sid = ADJ_SID_BASE.saturating_add(u32::try_from(id).unwrap_or(u32::MAX));
         self.out[e.from].push(id);
         self.inn[e.to].push(id);
+        self.heads.push(e.to);
+        self.tails.push(e.from);
         self.by_link.entry(e.link.clone()).or_default().push(id);
         self.edges.push(e);
         Some(id)
@@ -129,6 +141,18 @@ impl TeGraph {
 
     pub fn node_id(&self, name: &str) -> Option<NodeId> {
         self.by_name.get(name).copied()
+    }
+
+    /// Every node carrying one of `names` (names may repeat across nodes,
+    /// so this scans when the index would miss duplicates).
+    pub(crate) fn nodes_named(&self, names: &BTreeSet<String>) -> Vec<NodeId> {
+        if self.by_name.len() == self.nodes.len() {
+            names.iter().filter_map(|n| self.node_id(n)).collect()
+        } else {
+            (0..self.nodes.len())
+                .filter(|&i| names.contains(&self.nodes[i].name))
+                .collect()
+        }
     }
 
     pub fn out_edges(&self, n: NodeId) -> &[EdgeId] {
@@ -183,9 +207,9 @@ impl Topo for TeGraph {
         TeGraph::in_edges(self, n)
     }
     fn tail(&self, e: EdgeId) -> NodeId {
-        self.edges[e].from
+        self.tails[e]
     }
     fn head(&self, e: EdgeId) -> NodeId {
-        self.edges[e].to
+        self.heads[e]
     }
 }

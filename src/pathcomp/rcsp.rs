@@ -5,7 +5,7 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
 use super::graph::{EdgeId, NodeId};
-use super::search::{distances_to, shortest, Scratch, Topo, Weights, NONE};
+use super::search::{distances_to, shortest, Arcs, Scratch, Topo, NONE};
 
 /// Why no path was returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,28 +23,27 @@ pub(crate) enum Miss {
 /// `cost_is_latency` says the metric is latency itself, so Dijkstra's answer
 /// already is the fastest path and the bound check is direct.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn best_path<G: Topo>(
+pub(crate) fn best_path<G: Topo, A: Arcs>(
     g: &G,
-    w: &Weights,
-    ok: &[bool],
+    a: &A,
     src: NodeId,
     dst: NodeId,
     bound: Option<u64>,
     cost_is_latency: bool,
     s: &mut Scratch,
 ) -> Result<Vec<EdgeId>, Miss> {
-    let first = shortest(g, w, ok, src, dst, s).ok_or(Miss::Unreachable)?;
+    let first = shortest(g, a, src, dst, s).ok_or(Miss::Unreachable)?;
     let Some(bound) = bound else {
         return Ok(first);
     };
-    let (_, first_lat) = w.totals(&first);
+    let (_, first_lat) = a.totals(&first);
     if first_lat <= bound {
         return Ok(first);
     }
     if cost_is_latency {
         return Err(Miss::OverBound { best_us: first_lat });
     }
-    let (to_lat, next) = distances_to(g, &w.lat, ok, dst);
+    let (to_lat, next) = distances_to(g, a, |e| a.lat(e), dst);
     let best_us = to_lat[src];
     if best_us > bound {
         return Err(Miss::OverBound { best_us });
@@ -58,18 +57,18 @@ pub(crate) fn best_path<G: Topo>(
         if e == NONE {
             return Err(Miss::OverBound { best_us });
         }
-        cap = cap.saturating_add(w.cost[e]);
+        cap = cap.saturating_add(a.cost(e));
         at = g.head(e);
         steps += 1;
     }
-    let (to_cost, _) = distances_to(g, &w.cost, ok, dst);
+    let (to_cost, _) = distances_to(g, a, |e| a.cost(e), dst);
     let guide = Guide {
         bound,
         cap,
         to_cost: &to_cost,
         to_lat: &to_lat,
     };
-    constrained(g, w, ok, src, dst, &guide).ok_or(Miss::OverBound { best_us })
+    constrained(g, a, src, dst, &guide).ok_or(Miss::OverBound { best_us })
 }
 
 /// Lower bounds from every node to the destination, and the limits.
@@ -113,10 +112,9 @@ fn label_lex_cmp(labels: &[Label], mut pa: usize, ea: EdgeId, b: usize) -> Order
 /// first label popped at `dst` is the optimum. Labels that cannot meet the
 /// bound even on the fastest way home, or cannot beat the fastest path's
 /// cost, are never created.
-fn constrained<G: Topo>(
+fn constrained<G: Topo, A: Arcs>(
     g: &G,
-    w: &Weights,
-    ok: &[bool],
+    a: &A,
     src: NodeId,
     dst: NodeId,
     guide: &Guide<'_>,
@@ -161,13 +159,13 @@ fn constrained<G: Topo>(
             return Some(edges);
         }
         for &e in g.out_edges(u) {
-            if !ok[e] {
+            if !a.ok(e) {
                 continue;
             }
             let v = g.head(e);
             let (c2, l2, h2) = (
-                cost.saturating_add(w.cost[e]),
-                lat.saturating_add(w.lat[e]),
+                cost.saturating_add(a.cost(e)),
+                lat.saturating_add(a.lat(e)),
                 hops.saturating_add(1),
             );
             if l2.saturating_add(guide.to_lat[v]) > guide.bound

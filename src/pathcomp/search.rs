@@ -29,14 +29,42 @@ pub(crate) struct Weights {
     pub lat: Vec<u64>,
 }
 
-impl Weights {
-    pub fn totals(&self, edges: &[EdgeId]) -> (u64, u64) {
+/// What a search reads about an edge during one query. Searches only ask
+/// about edges leaving the nodes they settle, so an implementation that
+/// computes answers on demand (`constraints::Lazy`) spares a query the pass
+/// over every edge that materialised arrays (`Masked`) cost.
+pub(crate) trait Arcs {
+    /// The edge may be used.
+    fn ok(&self, e: EdgeId) -> bool;
+    fn cost(&self, e: EdgeId) -> u64;
+    fn lat(&self, e: EdgeId) -> u64;
+
+    /// Total (cost, latency) of a chain of edges.
+    fn totals(&self, edges: &[EdgeId]) -> (u64, u64) {
         edges.iter().fold((0u64, 0u64), |(c, l), &e| {
             (
-                c.saturating_add(self.cost[e]),
-                l.saturating_add(self.lat[e]),
+                c.saturating_add(self.cost(e)),
+                l.saturating_add(self.lat(e)),
             )
         })
+    }
+}
+
+/// Weights for every edge, and a mask of the usable ones.
+pub(crate) struct Masked<'a> {
+    pub w: &'a Weights,
+    pub ok: &'a [bool],
+}
+
+impl Arcs for Masked<'_> {
+    fn ok(&self, e: EdgeId) -> bool {
+        self.ok[e]
+    }
+    fn cost(&self, e: EdgeId) -> u64 {
+        self.w.cost[e]
+    }
+    fn lat(&self, e: EdgeId) -> u64 {
+        self.w.lat[e]
     }
 }
 
@@ -105,10 +133,9 @@ fn lex_cmp<G: Topo>(
 /// The best path from `src` to `dst` over edges with `ok[e]`, in the total
 /// order above. Weights may be zero: hop count still grows along any path, so
 /// every predecessor settles before its successors and no loop can win.
-pub(crate) fn shortest<G: Topo>(
+pub(crate) fn shortest<G: Topo, A: Arcs>(
     g: &G,
-    w: &Weights,
-    ok: &[bool],
+    a: &A,
     src: NodeId,
     dst: NodeId,
     s: &mut Scratch,
@@ -126,16 +153,13 @@ pub(crate) fn shortest<G: Topo>(
             break;
         }
         for &e in g.out_edges(u) {
-            if !ok[e] {
-                continue;
-            }
             let v = g.head(e);
-            if s.done[v] {
+            if s.done[v] || !a.ok(e) {
                 continue;
             }
             let cand = (
-                c.saturating_add(w.cost[e]),
-                l.saturating_add(w.lat[e]),
+                c.saturating_add(a.cost(e)),
+                l.saturating_add(a.lat(e)),
                 h.saturating_add(1),
             );
             let cur = s.key[v];
@@ -176,10 +200,10 @@ pub(crate) fn shortest<G: Topo>(
 
 /// Distances from every node to `dst` on one weight (reverse Dijkstra), and
 /// the first edge of such a shortest path. `u64::MAX` marks "cannot reach".
-pub(crate) fn distances_to<G: Topo>(
+pub(crate) fn distances_to<G: Topo, A: Arcs>(
     g: &G,
-    weight: &[u64],
-    ok: &[bool],
+    a: &A,
+    weight: impl Fn(EdgeId) -> u64,
     dst: NodeId,
 ) -> (Vec<u64>, Vec<EdgeId>) {
     let n = g.node_count();
@@ -193,11 +217,11 @@ pub(crate) fn distances_to<G: Topo>(
             continue;
         }
         for &e in g.in_edges(u) {
-            if !ok[e] {
+            if !a.ok(e) {
                 continue;
             }
             let v = g.tail(e);
-            let nd = d.saturating_add(weight[e]);
+            let nd = d.saturating_add(weight(e));
             if nd < dist[v] {
                 dist[v] = nd;
                 next[v] = e;

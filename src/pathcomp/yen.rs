@@ -7,7 +7,7 @@ use super::constraints::{usable, weights, Constraints, Metric};
 use super::graph::{EdgeId, NodeId, TeGraph};
 use super::path::{check_endpoints, Path};
 use super::rcsp::best_path;
-use super::search::{Scratch, Topo, Weights};
+use super::search::{Arcs, Masked, Scratch, Topo, Weights};
 
 /// Up to `k` loopless paths over the edges `ok` allows, best first in the
 /// deterministic order.
@@ -32,7 +32,15 @@ pub(crate) fn yen<G: Topo>(
         return Vec::new();
     }
     let mut scratch = Scratch::new(g.node_count());
-    let Ok(first) = best_path(g, w, ok, src, dst, bound, cost_is_latency, &mut scratch) else {
+    let Ok(first) = best_path(
+        g,
+        &Masked { w, ok },
+        src,
+        dst,
+        bound,
+        cost_is_latency,
+        &mut scratch,
+    ) else {
         return Vec::new();
     };
     let mut seen: BTreeSet<Vec<EdgeId>> = BTreeSet::new();
@@ -71,8 +79,7 @@ pub(crate) fn yen<G: Topo>(
             if bound.is_none() || spur_bound.is_some() {
                 let spur = best_path(
                     g,
-                    w,
-                    &allowed,
+                    &Masked { w, ok: &allowed },
                     nodes[i],
                     dst,
                     spur_bound,
@@ -83,7 +90,7 @@ pub(crate) fn yen<G: Topo>(
                     let mut edges = root.to_vec();
                     edges.extend(spur);
                     if seen.insert(edges.clone()) {
-                        let (c, l) = w.totals(&edges);
+                        let (c, l) = Masked { w, ok }.totals(&edges);
                         candidates.insert((c, l, edges.len(), edges));
                     }
                 }

@@ -342,3 +342,56 @@ fn a_sid_depth_limit_picks_the_best_path_that_fits() {
     let other = disjoint_from(&g, 0, 3, &c, &fits, Disjointness::Link);
     assert_eq!(other, Err(PathError::SidDepth { needed: 3, max: 1 }));
 }
+
+/// CSPF reads edges on demand (`Lazy`); it must say exactly what the
+/// materialised `usable` mask and `weights` arrays say, for every edge.
+#[test]
+fn on_demand_edge_view_matches_the_materialised_one() {
+    use crate::pathcomp::constraints::{usable, weights, Lazy};
+    use crate::pathcomp::search::Arcs;
+    let mut differ = 0;
+    for seed in 0..400u64 {
+        let mut r = Rng::new(seed ^ 0x1A2);
+        let n = 5 + r.below(6) as usize;
+        let links = n + r.below(2 * n as u64) as usize;
+        let g = random_graph(seed, n, links);
+        let mut c = random_constraints(&mut r, n, links, true);
+        if r.chance(3) {
+            // several exclusions at once, endpoints among them
+            c.exclude_nodes
+                .extend(["n0".to_string(), format!("n{}", n / 2)]);
+            c.exclude_links.extend(["l0".to_string(), "l1".to_string()]);
+        }
+        let (src, dst) = (0, n - 1);
+        let (ok, _) = usable(&g, &c, src, dst);
+        let w = weights(&g, c.metric);
+        let lazy = Lazy::new(&g, &c, src, dst);
+        for (e, &usable) in ok.iter().enumerate() {
+            assert_eq!(lazy.ok(e), usable, "seed {seed} edge {e} {c:?}");
+            assert_eq!(lazy.cost(e), w.cost[e], "seed {seed} edge {e}");
+            assert_eq!(lazy.lat(e), w.lat[e], "seed {seed} edge {e}");
+        }
+        differ += ok.iter().filter(|&&o| !o).count();
+    }
+    assert!(differ > 500, "constraints pruned only {differ} edges");
+}
+
+/// Searches read an edge's ends, metrics, state and bandwidth for every edge
+/// they relax; the layout keeps those in the record's first cache line.
+#[test]
+fn the_fields_a_search_reads_share_one_cache_line() {
+    use std::mem::{align_of, offset_of, size_of};
+    assert_eq!(align_of::<TeEdge>(), 64);
+    let hot = [
+        offset_of!(TeEdge, from) + size_of::<NodeId>(),
+        offset_of!(TeEdge, to) + size_of::<NodeId>(),
+        offset_of!(TeEdge, capacity_gbps) + 8,
+        offset_of!(TeEdge, reserved_gbps) + 8,
+        offset_of!(TeEdge, latency_us) + 4,
+        offset_of!(TeEdge, te_metric) + 4,
+        offset_of!(TeEdge, igp_metric) + 4,
+        offset_of!(TeEdge, up) + 1,
+        offset_of!(TeEdge, pruned) + 1,
+    ];
+    assert!(hot.iter().all(|&end| end <= 64), "{hot:?}");
+}
