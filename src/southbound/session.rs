@@ -218,7 +218,7 @@ fn required_models(role: Role) -> &'static [&'static str] {
 }
 
 /// What Strata streams from each kind of device.
-fn telemetry_paths(role: Role) -> (&'static [&'static str], &'static [&'static str]) {
+pub fn telemetry_paths(role: Role) -> (&'static [&'static str], &'static [&'static str]) {
     match role {
         Role::Packet => (
             &[
