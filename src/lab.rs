@@ -67,8 +67,9 @@ impl Lab {
         let api = listener.local_addr()?;
         let controller = Controller::new(topology.clone(), southbound.clone(), Some(state.clone()));
         // Telemetry → link health → reroute.
-        let (readings_tx, readings_rx) = tokio::sync::mpsc::channel(65_536);
-        ingest.feed(readings_tx);
+        // One slot per notification's readings (a handful each).
+        let (readings_tx, readings_rx) = tokio::sync::mpsc::channel(16_384);
+        ingest.feed_batches(readings_tx);
         let closed_loop = crate::controller::closed_loop::ClosedLoop::new(
             controller.clone(),
             topology,

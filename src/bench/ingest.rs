@@ -237,10 +237,6 @@ pub async fn serve_sims(devices: usize) -> anyhow::Result<()> {
 
 pub async fn ingest(devices: usize, window: Duration) -> anyhow::Result<IngestFigures> {
     let t = generated_fabric(devices, SEED);
-    let peer_topology = t.clone();
-    let (decode_floor, decode_ingest) =
-        tokio::task::spawn_blocking(move || peers(&peer_topology)).await?;
-
     let sims = tokio::task::spawn_blocking(move || Sims::spawn(devices)).await??;
     let state = Arc::new(FabricState::default());
     let ingest = Arc::new(Ingest::default());
@@ -251,8 +247,8 @@ pub async fn ingest(devices: usize, window: Duration) -> anyhow::Result<IngestFi
     };
     let sb = Southbound::new(state.clone(), ingest.clone(), sessions);
     let controller = Controller::new(t.clone(), sb.clone(), Some(state.clone()));
-    let (tx, rx) = tokio::sync::mpsc::channel(65_536);
-    ingest.feed(tx);
+    let (tx, rx) = tokio::sync::mpsc::channel(16_384);
+    ingest.feed_batches(tx);
     let health = HealthConfig {
         silence_timeout: Duration::from_secs(3600),
         ..Default::default()
@@ -291,6 +287,10 @@ pub async fn ingest(devices: usize, window: Duration) -> anyhow::Result<IngestFi
     sb.shutdown();
     loop_task.abort();
     drop(sims);
+    // The peers run after the live window, on the now idle process.
+    let peer_topology = t.clone();
+    let (decode_floor, decode_ingest) =
+        tokio::task::spawn_blocking(move || peers(&peer_topology)).await?;
 
     let secs = after.0.duration_since(before.0).as_secs_f64();
     let rate = |a: u64, b: u64| b.saturating_sub(a) as f64 / secs;

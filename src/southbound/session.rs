@@ -462,11 +462,12 @@ async fn stream_telemetry(
         Ok(r) => r.into_inner(),
         Err(s) => return format!("Subscribe failed: {}: {}", s.code(), s.message()),
     };
+    let device = ingest.device(&target.name);
     loop {
         match stream.message().await {
             Ok(Some(resp)) => {
                 if let Some(subscribe_response::Response::Update(n)) = resp.response {
-                    ingest.on_notification(&target.name, &n);
+                    ingest.on_device_notification(&device, &n);
                 }
             }
             Ok(None) => return "telemetry stream ended".into(),
