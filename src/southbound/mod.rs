@@ -5,6 +5,7 @@
 //! holds up another.
 
 pub mod backoff;
+mod codec;
 pub mod session;
 
 pub use session::{DeviceTarget, SessionConfig, Southbound, SouthboundError};
