@@ -69,10 +69,14 @@ pub struct DeviceIngest {
     state: Mutex<DeviceState>,
 }
 
+/// Keys are paths we formatted from a device's paths; a fast hash is enough
+/// (a device could at worst slow its own map, never another's).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 #[derive(Default)]
 struct DeviceState {
-    latest: HashMap<Box<str>, Slot>,
-    ports: HashMap<Box<str>, Arc<str>>,
+    latest: FastMap<Box<str>, Slot>,
+    ports: FastMap<Box<str>, Arc<str>>,
     /// Scratch for the path being looked up: prefix, then the update's path.
     key: String,
 }
@@ -98,6 +102,15 @@ enum Leaf {
 fn classify<'a>(prefix: &'a [PathElem], path: &'a [PathElem]) -> Option<(Leaf, &'a str)> {
     let len = prefix.len() + path.len();
     if !(4..=6).contains(&len) {
+        return None;
+    }
+    // Most leaves (counters, min/max delay, powers) are none of ours: the
+    // leaf name alone turns them away.
+    let last = path.last().or(prefix.last())?;
+    if !matches!(
+        strip_module(&last.name),
+        "one-way-delay" | "loss-percent" | "oper-status" | "instant"
+    ) {
         return None;
     }
     let at = |i: usize| {
