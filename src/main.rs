@@ -10,6 +10,12 @@ use strata::model::Topology;
 use strata::simulators::fabric::SimOptions;
 use strata::southbound::SessionConfig;
 
+/// Telemetry ingest decodes millions of small protobuf strings and vectors a
+/// second; mimalloc's thread-local free lists halve what glibc malloc costs
+/// there (see BENCHMARKS.md, ingest).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The fabric `strata lab` runs when no topology is given.
 const DEFAULT_TOPOLOGY: &str = include_str!("../examples/us-metro.yaml");
 
