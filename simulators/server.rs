@@ -33,6 +33,7 @@ pub const MIN_SAMPLE_INTERVAL: Duration = Duration::from_millis(10);
 pub const DEFAULT_SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
 const SUPPORTED_ENCODINGS: [Encoding; 3] = [Encoding::Json, Encoding::JsonIetf, Encoding::Proto];
 const OUTBOUND_DEPTH: usize = 512;
+const BURST_DEPTH: usize = 16;
 
 #[derive(Clone)]
 pub struct GnmiTarget {
@@ -287,7 +288,14 @@ impl GNmi for GnmiTarget {
             ));
         };
         let plan = Plan::validate(&self.device, list)?;
-        let (tx, rx) = mpsc::channel(OUTBOUND_DEPTH);
+        // A burst stream is always full: a short queue keeps what it holds
+        // (per device) small, instead of 512 notifications each.
+        let depth = if self.device.burst() {
+            BURST_DEPTH
+        } else {
+            OUTBOUND_DEPTH
+        };
+        let (tx, rx) = mpsc::channel(depth);
         let device = self.device.clone();
         let kill = self.kill.clone();
         tokio::spawn(async move {
@@ -597,7 +605,11 @@ async fn burst_loop(plan: Arc<Plan>, device: Arc<SimDevice>, tx: Outbound) {
 /// The leaves under `paths` as a router batches them: one notification per
 /// list entry (an interface, a component), whose path is the prefix, with
 /// every leaf of that entry relative to it.
-pub fn burst_notifications(device: &SimDevice, paths: &[Path], encoding: Encoding) -> Vec<Notification> {
+pub fn burst_notifications(
+    device: &SimDevice,
+    paths: &[Path],
+    encoding: Encoding,
+) -> Vec<Notification> {
     let mut groups: Vec<Notification> = Vec::new();
     for path in paths {
         let updates = device
@@ -620,7 +632,10 @@ pub fn burst_notifications(device: &SimDevice, paths: &[Path], encoding: Encodin
                 elem: full.elem[split..].to_vec(),
                 ..Default::default()
             });
-            match groups.iter_mut().find(|n| n.prefix.as_ref() == Some(&prefix)) {
+            match groups
+                .iter_mut()
+                .find(|n| n.prefix.as_ref() == Some(&prefix))
+            {
                 Some(n) => n.update.push(u),
                 None => groups.push(Notification {
                     timestamp: now_ns(),

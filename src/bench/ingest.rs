@@ -226,7 +226,7 @@ pub async fn serve_sims(devices: usize) -> anyhow::Result<()> {
     // The parent holds our stdin: when it goes, so do we.
     tokio::task::spawn_blocking(|| {
         let mut sink = String::new();
-        while std::io::stdin().read_line(&mut sink).map_or(false, |n| n > 0) {
+        while std::io::stdin().read_line(&mut sink).is_ok_and(|n| n > 0) {
             sink.clear();
         }
     })

@@ -204,7 +204,12 @@ impl DeviceIngest {
 
     /// Takes the notification into the device's state; link readings (if
     /// `classify`) are pushed onto `readings`.
-    fn take(&self, n: &Notification, classify_links: bool, readings: &mut Vec<PortReading>) -> Tally {
+    fn take(
+        &self,
+        n: &Notification,
+        classify_links: bool,
+        readings: &mut Vec<PortReading>,
+    ) -> Tally {
         let mut tally = Tally::default();
         let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let DeviceState { latest, ports, key } = &mut *guard;

@@ -46,14 +46,20 @@ fn prefixed_updates_are_stored_and_classified_as_full_paths() {
     );
     assert_eq!(
         ingest
-            .latest("pe1", "/interfaces/interface[name=et-0/0/1]/state/counters/in-octets")
+            .latest(
+                "pe1",
+                "/interfaces/interface[name=et-0/0/1]/state/counters/in-octets"
+            )
             .map(|s| s.value),
         Some(42.0)
     );
     // Strings count as samples but are not numbers to keep.
     assert_eq!(ingest.samples(), 4);
     assert_eq!(
-        ingest.latest("pe1", "/interfaces/interface[name=et-0/0/1]/state/oper-status"),
+        ingest.latest(
+            "pe1",
+            "/interfaces/interface[name=et-0/0/1]/state/oper-status"
+        ),
         None
     );
     let batch = rx.try_recv().expect("one batch for the notification");
@@ -90,7 +96,10 @@ fn a_root_or_target_only_prefix_adds_nothing_to_the_path() {
     ingest.on_notification("pe1", &n);
     assert_eq!(
         ingest
-            .latest("pe1", "/interfaces/interface[name=x]/state/counters/in-octets")
+            .latest(
+                "pe1",
+                "/interfaces/interface[name=x]/state/counters/in-octets"
+            )
             .map(|s| s.value),
         Some(7.0)
     );
@@ -136,7 +145,10 @@ fn bad_values_are_refused_but_good_ones_of_the_same_notification_go_through() {
     let (tx, mut rx) = mpsc::channel(8);
     ingest.feed_batches(tx);
     let mut n = port_batch("et-1", 1, 300);
-    n.update[1] = upd("link-performance/state/loss-percent", V::DoubleVal(f64::NAN));
+    n.update[1] = upd(
+        "link-performance/state/loss-percent",
+        V::DoubleVal(f64::NAN),
+    );
     n.update.push(Update::default());
     ingest.on_notification("pe1", &n);
     assert_eq!((ingest.rejected(), ingest.dropped()), (1, 1));
@@ -159,11 +171,15 @@ fn ports_and_devices_are_interned_across_notifications() {
 
 #[test]
 fn the_classifier_joins_prefix_and_path_at_any_split() {
-    let full = parse_path("/components/component[name=och-1]/optical-channel/state/osnr/instant")
-        .unwrap();
+    let full =
+        parse_path("/components/component[name=och-1]/optical-channel/state/osnr/instant").unwrap();
     for split in 0..=full.elem.len() {
         let (prefix, path) = full.elem.split_at(split);
-        assert_eq!(classify(prefix, path), Some((Leaf::Osnr, "och-1")), "split {split}");
+        assert_eq!(
+            classify(prefix, path),
+            Some((Leaf::Osnr, "och-1")),
+            "split {split}"
+        );
     }
     let counters = parse_path("/interfaces/interface[name=x]/state/counters/in-octets").unwrap();
     assert_eq!(classify(&[], &counters.elem), None);
