@@ -25,6 +25,10 @@ pub struct SimDevice {
     factory: Tree,
     changes: broadcast::Sender<Arc<Vec<Change>>>,
     alive: AtomicBool,
+    /// Bench only: serve SAMPLE subscriptions back to back (see `server::burst_loop`).
+    burst: AtomicBool,
+    /// Bumped on every tree write, so a burst stream re-reads only what changed.
+    generation: AtomicU64,
     pub sets_applied: AtomicU64,
     pub sets_rejected: AtomicU64,
 }
@@ -49,6 +53,8 @@ impl SimDevice {
             factory,
             changes,
             alive: AtomicBool::new(true),
+            burst: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
             sets_applied: AtomicU64::new(0),
             sets_rejected: AtomicU64::new(0),
         }
@@ -79,10 +85,25 @@ impl SimDevice {
         self.alive.store(alive, Ordering::Release);
     }
 
+    /// Bench only: SAMPLE subscriptions stream as fast as the subscriber reads.
+    pub fn set_burst(&self, on: bool) {
+        self.burst.store(on, Ordering::Relaxed);
+    }
+
+    pub fn burst(&self) -> bool {
+        self.burst.load(Ordering::Relaxed)
+    }
+
+    /// Changes whenever the tree may have changed.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     /// Back to the factory tree, as after a reboot that lost its configuration.
     pub fn wipe(&self) {
         let mut tree = self.tree.write().unwrap_or_else(|e| e.into_inner());
         *tree = self.factory.clone();
+        self.generation.fetch_add(1, Ordering::Release);
         drop(tree);
         let root = Path::default();
         let _ = self.changes.send(Arc::new(vec![
@@ -105,7 +126,9 @@ impl SimDevice {
     pub fn device_write(&self, f: impl FnOnce(&mut Tree) -> Vec<Change>) {
         let changes = {
             let mut tree = self.tree.write().unwrap_or_else(|e| e.into_inner());
-            f(&mut tree)
+            let changes = f(&mut tree);
+            self.generation.fetch_add(1, Ordering::Release);
+            changes
         };
         if !changes.is_empty() {
             let _ = self.changes.send(Arc::new(changes));
@@ -181,6 +204,7 @@ impl SimDevice {
             tree.mirror_config(&path);
             results.push(result(&rel, op));
         }
+        self.generation.fetch_add(1, Ordering::Release);
         drop(tree);
         if !changes.is_empty() {
             let _ = self.changes.send(Arc::new(changes));

@@ -103,6 +103,15 @@ impl SimFabric {
         self.devices.values()
     }
 
+    /// Bench only: every device serves SAMPLE subscriptions back to back, as
+    /// fast as its subscriber reads, one notification per interface or
+    /// component (a router's batch of that port's leaves under one prefix).
+    pub fn burst_sampling(&self) {
+        for d in self.devices.values() {
+            d.set_burst(true);
+        }
+    }
+
     /// Where a device listens (after `start`).
     pub fn address(&self, name: &str) -> Option<SocketAddr> {
         self.addresses.get(name).map(|a| *a)

@@ -33,6 +33,7 @@ pub const MIN_SAMPLE_INTERVAL: Duration = Duration::from_millis(10);
 pub const DEFAULT_SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
 const SUPPORTED_ENCODINGS: [Encoding; 3] = [Encoding::Json, Encoding::JsonIetf, Encoding::Proto];
 const OUTBOUND_DEPTH: usize = 512;
+const BURST_DEPTH: usize = 16;
 
 #[derive(Clone)]
 pub struct GnmiTarget {
@@ -295,7 +296,14 @@ impl GNmi for GnmiTarget {
             ));
         };
         let plan = Plan::validate(&self.device, list)?;
-        let (tx, rx) = mpsc::channel(OUTBOUND_DEPTH);
+        // A burst stream is always full: a short queue keeps what it holds
+        // (per device) small, instead of 512 notifications each.
+        let depth = if self.device.burst() {
+            BURST_DEPTH
+        } else {
+            OUTBOUND_DEPTH
+        };
+        let (tx, rx) = mpsc::channel(depth);
         let device = self.device.clone();
         let kill = self.kill.clone();
         tokio::spawn(async move {
@@ -430,9 +438,16 @@ impl Plan {
                 }
                 let plan = Arc::new(self);
                 let mut tasks = JoinSet::new();
+                let burst = device.burst();
+                if burst && plan.subs.iter().any(|s| s.mode == SubscriptionMode::Sample) {
+                    tasks.spawn(burst_loop(plan.clone(), device.clone(), tx.clone()));
+                }
                 for i in 0..plan.subs.len() {
                     let sub = &plan.subs[i];
                     if sub.mode == SubscriptionMode::Sample {
+                        if burst {
+                            continue;
+                        }
                         tasks.spawn(sample_loop(plan.clone(), i, device.clone(), tx.clone()));
                     } else if let Some(hb) = sub.heartbeat {
                         tasks.spawn(heartbeat_loop(
@@ -551,6 +566,96 @@ async fn sample_loop(plan: Arc<Plan>, i: usize, device: Arc<SimDevice>, tx: Outb
             return;
         }
     }
+}
+
+/// Bench only (`SimDevice::set_burst`): every SAMPLE path of the subscription
+/// sent back to back, as fast as the subscriber reads, re-read from the tree
+/// only when it changed.
+async fn burst_loop(plan: Arc<Plan>, device: Arc<SimDevice>, tx: Outbound) {
+    let paths: Vec<Path> = plan
+        .subs
+        .iter()
+        .filter(|s| s.mode == SubscriptionMode::Sample)
+        .map(|s| s.path.clone())
+        .collect();
+    let target = plan.prefix.as_ref().map(|p| p.target.clone());
+    let mut seen = None;
+    let mut batch = Vec::new();
+    loop {
+        let generation = device.generation();
+        if seen != Some(generation) {
+            seen = Some(generation);
+            batch = burst_notifications(&device, &paths, plan.encoding);
+            if let Some(target) = &target {
+                for n in &mut batch {
+                    n.prefix.get_or_insert_with(Path::default).target = target.clone();
+                }
+            }
+        }
+        if batch.is_empty() {
+            tokio::time::sleep(MIN_SAMPLE_INTERVAL).await;
+            continue;
+        }
+        for n in &batch {
+            let mut n = n.clone();
+            n.timestamp = now_ns();
+            let msg = SubscribeResponse {
+                response: Some(subscribe_response::Response::Update(n)),
+                ..Default::default()
+            };
+            if send(&tx, msg).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// The leaves under `paths` as a router batches them: one notification per
+/// list entry (an interface, a component), whose path is the prefix, with
+/// every leaf of that entry relative to it.
+pub fn burst_notifications(
+    device: &SimDevice,
+    paths: &[Path],
+    encoding: Encoding,
+) -> Vec<Notification> {
+    let mut groups: Vec<Notification> = Vec::new();
+    for path in paths {
+        let updates = device
+            .read(|t| leaf_updates(t, path, encoding, None))
+            .unwrap_or_default();
+        for mut u in updates {
+            let Some(full) = u.path.take() else { continue };
+            // Split after the last keyed element: that is the list entry.
+            let split = full
+                .elem
+                .iter()
+                .rposition(|e| !e.key.is_empty())
+                .map_or(0, |i| i + 1);
+            let prefix = Path {
+                origin: full.origin.clone(),
+                elem: full.elem[..split].to_vec(),
+                ..Default::default()
+            };
+            u.path = Some(Path {
+                elem: full.elem[split..].to_vec(),
+                ..Default::default()
+            });
+            match groups
+                .iter_mut()
+                .find(|n| n.prefix.as_ref() == Some(&prefix))
+            {
+                Some(n) => n.update.push(u),
+                None => groups.push(Notification {
+                    timestamp: now_ns(),
+                    prefix: Some(prefix),
+                    update: vec![u],
+                    delete: vec![],
+                    atomic: false,
+                }),
+            }
+        }
+    }
+    groups
 }
 
 async fn heartbeat_loop(

@@ -134,8 +134,9 @@ impl Daemon {
             });
         }
         // Telemetry → link health → reroute.
-        let (readings_tx, readings_rx) = tokio::sync::mpsc::channel(65_536);
-        ingest.feed(readings_tx);
+        // One slot per notification's readings (a handful each).
+        let (readings_tx, readings_rx) = tokio::sync::mpsc::channel(16_384);
+        ingest.feed_batches(readings_tx);
         let closed_loop = crate::controller::closed_loop::ClosedLoop::new(
             controller.clone(),
             topology,

@@ -10,6 +10,12 @@ use strata::model::Topology;
 use strata::simulators::fabric::SimOptions;
 use strata::southbound::SessionConfig;
 
+/// Telemetry ingest decodes millions of small protobuf strings and vectors a
+/// second; mimalloc's thread-local free lists halve what glibc malloc costs
+/// there (see BENCHMARKS.md, ingest).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The fabric `strata lab` runs when no topology is given.
 const DEFAULT_TOPOLOGY: &str = include_str!("../examples/us-metro.yaml");
 
@@ -164,6 +170,21 @@ enum BenchSuite {
         /// Where the plot goes.
         #[arg(long, default_value = "bench/out")]
         out: PathBuf,
+    },
+    /// Telemetry samples/s sustained from N devices streaming flat out, and the controller's CPU.
+    Ingest {
+        /// Fabric sizes (simulated devices, run in a child process).
+        #[arg(long, value_delimiter = ',', default_values_t = vec![10, 100, 1000])]
+        devices: Vec<usize>,
+        /// Measurement window per size (after a warm-up).
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+    },
+    /// The simulators of `bench ingest` (its child process).
+    #[command(hide = true)]
+    IngestSims {
+        #[arg(long)]
+        devices: usize,
     },
 }
 
@@ -464,6 +485,28 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                     strata::bench::provision::print_row(&row);
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            suite: BenchSuite::Ingest { devices, seconds },
+        } => {
+            let window = secs(Some(seconds))?.unwrap_or(Duration::from_secs(5));
+            strata::bench::ingest::print_header();
+            for &d in &devices {
+                eprintln!("bench ingest: {d} devices, {window:?} window …");
+                let row = strata::bench::ingest::ingest(d, window)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                strata::bench::ingest::print_row(&row);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            suite: BenchSuite::IngestSims { devices },
+        } => {
+            strata::bench::ingest::serve_sims(devices)
+                .await
+                .map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Watch { api, once } => {

@@ -1,6 +1,7 @@
 //! `strata bench`: one module per suite, each measuring Strata against an
 //! in-run peer and printing a table.
 
+pub mod ingest;
 pub mod networkx;
 pub mod pathcomp;
 pub mod plot;

@@ -22,8 +22,9 @@ pub struct ClosedLoop {
     controller: Arc<Controller>,
     config: HealthConfig,
     health: HashMap<String, LinkHealth>,
-    /// (device, interface or optical channel) → link.
-    ports: HashMap<(String, String), String>,
+    /// device → interface or optical channel → link (nested so a lookup by
+    /// borrowed names allocates nothing).
+    ports: HashMap<String, HashMap<String, String>>,
     /// Fiber → packet links riding it.
     riders: HashMap<String, Vec<String>>,
     /// Packet links taken down because a fiber under them failed.
@@ -40,7 +41,7 @@ pub struct LoopAction {
 
 impl ClosedLoop {
     pub fn new(controller: Arc<Controller>, topology: &Topology, config: HealthConfig) -> Self {
-        let mut ports = HashMap::new();
+        let mut ports: HashMap<String, HashMap<String, String>> = HashMap::new();
         let mut health = HashMap::new();
         let mut riders: HashMap<String, Vec<String>> = HashMap::new();
         for l in &topology.links {
@@ -49,7 +50,10 @@ impl ClosedLoop {
                     Layer::Packet => end.interface.clone(),
                     _ => crate::render::optical_channel_component(&end.interface),
                 };
-                ports.insert((end.node.clone(), port), l.name.clone());
+                ports
+                    .entry(end.node.clone())
+                    .or_default()
+                    .insert(port, l.name.clone());
             }
             health.insert(l.name.clone(), LinkHealth::new(f64::from(l.latency_us)));
             if l.layer == Layer::Packet {
@@ -69,7 +73,7 @@ impl ClosedLoop {
     }
 
     pub fn link_of(&self, device: &str, port: &str) -> Option<&String> {
-        self.ports.get(&(device.to_string(), port.to_string()))
+        self.ports.get(device)?.get(port)
     }
 
     pub fn health(&self, link: &str) -> Option<&LinkHealth> {
@@ -84,14 +88,14 @@ impl ClosedLoop {
         reading: Reading,
         now_ns: u64,
     ) -> Option<LoopAction> {
-        let link = self.link_of(device, port)?.clone();
         // An optical channel that is not carrying a wavelength has nothing to judge.
         if let Reading::OsnrDb(v) = reading {
             if v <= 0.0 {
                 return None;
             }
         }
-        let h = self.health.get_mut(&link)?;
+        let link = self.ports.get(device)?.get(port)?;
+        let h = self.health.get_mut(link)?;
         let t = h.observe(reading, now_ns, &self.config);
         let tx = self.controller.telemetry();
         if tx.receiver_count() > 0 {
@@ -116,7 +120,10 @@ impl ClosedLoop {
                 state: state.to_string(),
             });
         }
-        Some(self.act(&link, t?).await)
+        // Only a transition (rare) pays for owning the link name.
+        let t = t?;
+        let link = link.clone();
+        Some(self.act(&link, t).await)
     }
 
     /// Advances timers (hold-down, silence) on every link.
@@ -308,10 +315,31 @@ fn now_ns() -> u64 {
     super::events::now_ns().max(0) as u64
 }
 
+/// Queued batches taken per wake-up beyond the first (bounds the time the
+/// loop holds a runtime worker: a reading costs well under a microsecond).
+const DRAIN_PER_TURN: usize = 4096;
+
+/// What the loop's queue carries: single readings, or one notification's batch.
+pub trait Readings: Send + 'static {
+    fn readings(self) -> impl Iterator<Item = PortReading> + Send;
+}
+
+impl Readings for PortReading {
+    fn readings(self) -> impl Iterator<Item = PortReading> + Send {
+        std::iter::once(self)
+    }
+}
+
+impl Readings for Vec<PortReading> {
+    fn readings(self) -> impl Iterator<Item = PortReading> + Send {
+        self.into_iter()
+    }
+}
+
 /// Runs the loop on live telemetry until the reading channel closes.
-pub fn spawn(
+pub fn spawn<R: Readings>(
     mut lp: ClosedLoop,
-    mut rx: mpsc::Receiver<PortReading>,
+    mut rx: mpsc::Receiver<R>,
     tick: Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -322,8 +350,20 @@ pub fn spawn(
                 r = rx.recv() => match r {
                     // Device timestamps order samples per device; the loop judges
                     // on its own clock so skewed or replayed timestamps cannot stall it.
-                    Some(r) => {
-                        let _ = lp.observe(&r.device, &r.port, r.reading, now_ns()).await;
+                    Some(batch) => {
+                        let now = now_ns();
+                        for r in batch.readings() {
+                            let _ = lp.observe(&r.device, &r.port, r.reading, now).await;
+                        }
+                        // Drain what else is queued now: with hundreds of
+                        // sessions feeding one loop, a batch per scheduler turn
+                        // would leave the loop behind however cheap a reading is.
+                        for _ in 0..DRAIN_PER_TURN {
+                            let Ok(batch) = rx.try_recv() else { break };
+                            for r in batch.readings() {
+                                let _ = lp.observe(&r.device, &r.port, r.reading, now).await;
+                            }
+                        }
                     }
                     None => return,
                 },

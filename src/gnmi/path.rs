@@ -109,9 +109,15 @@ pub fn parse_path(text: &str) -> Result<Path, PathError> {
 }
 
 /// Formats a path as text; keys are sorted so the output is stable.
-#[allow(deprecated)]
 pub fn format_path(path: &Path) -> String {
     let mut out = String::new();
+    write_path(&mut out, path);
+    out
+}
+
+/// `format_path`, appended to `out` (hot paths reuse one buffer).
+#[allow(deprecated)]
+pub fn write_path(out: &mut String, path: &Path) {
     if !path.origin.is_empty() {
         out.push_str(&path.origin);
         out.push(':');
@@ -125,27 +131,36 @@ pub fn format_path(path: &Path) -> String {
         if path.element.is_empty() {
             out.push('/');
         }
-        return out;
+        return;
     }
     for elem in &path.elem {
         out.push('/');
         out.push_str(&elem.name);
-        let mut keys: Vec<_> = elem.key.iter().collect();
-        keys.sort();
-        for (k, v) in keys {
-            out.push('[');
-            out.push_str(k);
-            out.push('=');
-            for c in v.chars() {
-                if c == ']' || c == '\\' {
-                    out.push('\\');
-                }
-                out.push(c);
+        if elem.key.len() <= 1 {
+            for (k, v) in &elem.key {
+                push_key(out, k, v);
             }
-            out.push(']');
+        } else {
+            let mut keys: Vec<_> = elem.key.iter().collect();
+            keys.sort();
+            for (k, v) in keys {
+                push_key(out, k, v);
+            }
         }
     }
-    out
+}
+
+fn push_key(out: &mut String, k: &str, v: &str) {
+    out.push('[');
+    out.push_str(k);
+    out.push('=');
+    for c in v.chars() {
+        if c == ']' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push(']');
 }
 
 /// Prefix + path, as the spec says a target must interpret them (2.4.1).
@@ -189,7 +204,8 @@ pub fn elem(name: &str, keys: &[(&str, &str)]) -> PathElem {
 
 /// Drops a `module:` qualifier from a schema node name (RFC 7951 style).
 pub fn strip_module(name: &str) -> &str {
-    match name.rfind(':') {
+    // A byte scan: names are short, and this runs per telemetry path element.
+    match name.bytes().rposition(|b| b == b':') {
         Some(i) => &name[i + 1..],
         None => name,
     }

@@ -5,6 +5,7 @@
 //! holds up another.
 
 pub mod backoff;
+mod codec;
 pub mod coalesce;
 pub mod session;
 

@@ -227,7 +227,7 @@ fn required_models(role: Role) -> &'static [&'static str] {
 }
 
 /// What Strata streams from each kind of device.
-fn telemetry_paths(role: Role) -> (&'static [&'static str], &'static [&'static str]) {
+pub fn telemetry_paths(role: Role) -> (&'static [&'static str], &'static [&'static str]) {
     match role {
         Role::Packet => (
             &[
@@ -250,11 +250,11 @@ impl SessionTask {
         loop {
             self.state.session_connecting(&name);
             let reason = match self.connect().await {
-                Ok((client, models)) => {
+                Ok((client, channel, models)) => {
                     backoff.reset();
                     tracing::info!(device = %name, address = %self.target.address, "gNMI session up");
                     self.state.session_up(&name, models);
-                    let reason = self.serve(client, &mut commands).await;
+                    let reason = self.serve(client, channel, &mut commands).await;
                     tracing::warn!(device = %name, %reason, "gNMI session down");
                     reason
                 }
@@ -295,7 +295,7 @@ impl SessionTask {
         }
     }
 
-    async fn connect(&self) -> Result<(GNmiClient<Channel>, Vec<String>), String> {
+    async fn connect(&self) -> Result<(GNmiClient<Channel>, Channel, Vec<String>), String> {
         let endpoint = Endpoint::from_shared(format!("http://{}", self.target.address))
             .map_err(|e| e.to_string())?
             .connect_timeout(self.config.connect_timeout)
@@ -306,7 +306,7 @@ impl SessionTask {
             .await
             .map_err(|_| format!("connect timed out after {:?}", self.config.connect_timeout))?
             .map_err(|e| format!("connect to {}: {e}", self.target.address))?;
-        let mut client = GNmiClient::new(channel).max_decoding_message_size(64 << 20);
+        let mut client = GNmiClient::new(channel.clone()).max_decoding_message_size(64 << 20);
         let caps = tokio::time::timeout(
             self.config.rpc_timeout,
             client.capabilities(CapabilityRequest::default()),
@@ -334,17 +334,18 @@ impl SessionTask {
         {
             return Err("device does not support JSON_IETF encoding".into());
         }
-        Ok((client, models))
+        Ok((client, channel, models))
     }
 
     /// Runs an up session until something breaks; returns why.
     async fn serve(
         &self,
         client: GNmiClient<Channel>,
+        channel: Channel,
         commands: &mut mpsc::Receiver<Command>,
     ) -> String {
         let telemetry = tokio::spawn(stream_telemetry(
-            client.clone(),
+            channel,
             self.target.clone(),
             self.config.sample_interval,
             self.ingest.clone(),
@@ -508,7 +509,7 @@ fn subscription(path: &str, mode: SubscriptionMode, sample: Duration) -> Subscri
 /// One STREAM subscription per device: SAMPLE for measurements, ON_CHANGE for
 /// status. Returns why it ended.
 async fn stream_telemetry(
-    mut client: GNmiClient<Channel>,
+    channel: Channel,
     target: DeviceTarget,
     sample: Duration,
     ingest: Arc<Ingest>,
@@ -537,15 +538,16 @@ async fn stream_telemetry(
     if req_tx.send(request).await.is_err() {
         return "subscription request could not be queued".into();
     }
-    let mut stream = match client.subscribe(ReceiverStream::new(req_rx)).await {
+    let mut stream = match super::codec::subscribe(channel, ReceiverStream::new(req_rx)).await {
         Ok(r) => r.into_inner(),
         Err(s) => return format!("Subscribe failed: {}: {}", s.code(), s.message()),
     };
+    let device = ingest.device(&target.name);
     loop {
         match stream.message().await {
             Ok(Some(resp)) => {
                 if let Some(subscribe_response::Response::Update(n)) = resp.response {
-                    ingest.on_notification(&target.name, &n);
+                    ingest.on_device_notification(&device, &n);
                 }
             }
             Ok(None) => return "telemetry stream ended".into(),

@@ -1,0 +1,345 @@
+//! `strata bench ingest`: telemetry samples/s the controller sustains from
+//! streaming gNMI subscriptions of N simulated devices, and the CPU it spends.
+//!
+//! The simulators run in a child process (`strata bench ingest-sims`), so the
+//! controller's own CPU (this process's utime + stime) is measured apart from
+//! the devices producing the stream. Devices stream flat out (burst sampling:
+//! back to back, one notification per interface), so the figure is what the
+//! controller keeps up with, not what a sample interval allows.
+//!
+//! In-run peers on the same SubscribeResponse bytes the devices send: prost
+//! decode alone (the floor any gNMI client pays) and decode + `Ingest`, each
+//! on one thread, as samples per CPU-second.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use prost::Message;
+
+use crate::controller::closed_loop::{self, ClosedLoop};
+use crate::controller::Controller;
+use crate::gnmi::parse_path;
+use crate::model::{Role, Topology};
+use crate::proto::gnmi::{subscribe_response, Encoding, SubscribeResponse};
+use crate::simulators::fabric::{SimFabric, SimOptions};
+use crate::simulators::server::burst_notifications;
+use crate::southbound::session::telemetry_paths;
+use crate::southbound::{DeviceTarget, SessionConfig, Southbound};
+use crate::state::FabricState;
+use crate::telemetry::health::HealthConfig;
+use crate::telemetry::Ingest;
+
+use super::generated_fabric;
+
+const SEED: u64 = 7;
+/// How long the in-process peers run (CPU time, per peer).
+const PEER_CPU: Duration = Duration::from_millis(1500);
+
+#[derive(Debug, Clone)]
+pub struct IngestFigures {
+    pub devices: usize,
+    pub window: Duration,
+    pub samples_per_s: f64,
+    pub notifications_per_s: f64,
+    /// Controller CPU-seconds per second of the window (2 = both cores).
+    pub controller_cpu: f64,
+    /// Simulator (child process) CPU-seconds per second.
+    pub sim_cpu: f64,
+    /// Readings refused on the way to the closed loop (bad value or full queue).
+    pub rejected: u64,
+    /// In-process peers, samples per CPU-second.
+    pub decode_floor: f64,
+    pub decode_ingest: f64,
+}
+
+impl IngestFigures {
+    pub fn samples_per_cpu_s(&self) -> f64 {
+        self.samples_per_s / self.controller_cpu.max(1e-9)
+    }
+}
+
+/// CPU time (utime + stime) of a process or thread from its /proc stat file.
+fn cpu_time(stat: &str) -> Option<Duration> {
+    let text = std::fs::read_to_string(stat).ok()?;
+    // Fields after the parenthesised command name: state is the first, utime the 12th.
+    let rest = text.get(text.rfind(')')? + 1..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on every Linux architecture Strata targets.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+fn self_cpu() -> Duration {
+    cpu_time("/proc/self/stat").unwrap_or_default()
+}
+
+fn thread_cpu() -> Duration {
+    cpu_time("/proc/thread-self/stat").unwrap_or_default()
+}
+
+/// What one device of the fabric streams in a burst round, encoded as sent.
+fn sample_stream(t: &Topology) -> Vec<Vec<u8>> {
+    let fabric = SimFabric::new(
+        t,
+        SimOptions {
+            measure_interval: Duration::from_secs(1),
+            ephemeral_ports: true,
+        },
+    );
+    fabric.measure_once();
+    let Some(device) = fabric.devices().find(|d| d.role == Role::Packet) else {
+        return Vec::new();
+    };
+    let paths: Vec<_> = telemetry_paths(Role::Packet)
+        .0
+        .iter()
+        .filter_map(|p| parse_path(p).ok())
+        .collect();
+    burst_notifications(device, &paths, Encoding::Proto)
+        .into_iter()
+        .map(|n| {
+            SubscribeResponse {
+                response: Some(subscribe_response::Response::Update(n)),
+                ..Default::default()
+            }
+            .encode_to_vec()
+        })
+        .collect()
+}
+
+/// Runs `work` over `messages` until it has used `PEER_CPU` of this thread's
+/// CPU; returns samples per CPU-second.
+fn per_cpu_second(messages: &[Vec<u8>], mut work: impl FnMut(&[u8]) -> usize) -> f64 {
+    if messages.is_empty() {
+        return 0.0;
+    }
+    let start = thread_cpu();
+    let mut samples = 0usize;
+    loop {
+        for _ in 0..200 {
+            for m in messages {
+                samples += work(m);
+            }
+        }
+        let used = thread_cpu().saturating_sub(start);
+        if used >= PEER_CPU {
+            return samples as f64 / used.as_secs_f64();
+        }
+    }
+}
+
+fn decode(bytes: &[u8]) -> Option<crate::proto::gnmi::Notification> {
+    match SubscribeResponse::decode(bytes).ok()?.response {
+        Some(subscribe_response::Response::Update(n)) => Some(n),
+        _ => None,
+    }
+}
+
+/// The in-process peers: decode only, and decode + ingest (readings drained).
+fn peers(t: &Topology) -> (f64, f64) {
+    let messages = sample_stream(t);
+    let floor = per_cpu_second(&messages, |b| decode(b).map_or(0, |n| n.update.len()));
+    let ingest = Ingest::default();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    ingest.feed(tx);
+    let with_ingest = per_cpu_second(&messages, |b| {
+        let Some(n) = decode(b) else { return 0 };
+        ingest.on_notification("r0", &n);
+        while rx.try_recv().is_ok() {}
+        n.update.len()
+    });
+    (floor, with_ingest)
+}
+
+/// The simulators' child process: starts, reports its devices' addresses.
+struct Sims {
+    child: Child,
+    addresses: Vec<(String, SocketAddr)>,
+}
+
+impl Sims {
+    fn spawn(devices: usize) -> anyhow::Result<Sims> {
+        let exe = std::env::current_exe()?;
+        let mut child = Command::new(exe)
+            .args(["bench", "ingest-sims", "--devices", &devices.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("no stdout from the simulators"))?;
+        let mut addresses = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line?;
+            if line == "ready" {
+                return Ok(Sims { child, addresses });
+            }
+            let mut parts = line.split_whitespace();
+            if let (Some(name), Some(addr)) = (parts.next(), parts.next()) {
+                addresses.push((name.to_string(), addr.parse()?));
+            }
+        }
+        let _ = child.kill();
+        anyhow::bail!("the simulators exited before they were ready")
+    }
+
+    fn cpu(&self) -> Duration {
+        cpu_time(&format!("/proc/{}/stat", self.child.id())).unwrap_or_default()
+    }
+}
+
+impl Drop for Sims {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The child side: the fabric's simulators in burst mode until stdin closes.
+pub async fn serve_sims(devices: usize) -> anyhow::Result<()> {
+    let t = generated_fabric(devices, SEED);
+    let fabric = SimFabric::new(
+        &t,
+        SimOptions {
+            // Measurements change the cached batch; once a second is plenty.
+            measure_interval: Duration::from_secs(1),
+            ephemeral_ports: true,
+        },
+    );
+    fabric.burst_sampling();
+    fabric.start().await?;
+    {
+        let mut out = std::io::stdout().lock();
+        for n in &t.nodes {
+            if let Some(a) = fabric.address(&n.name) {
+                writeln!(out, "{} {a}", n.name)?;
+            }
+        }
+        writeln!(out, "ready")?;
+        out.flush()?;
+    }
+    // The parent holds our stdin: when it goes, so do we.
+    tokio::task::spawn_blocking(|| {
+        let mut sink = String::new();
+        while std::io::stdin().read_line(&mut sink).is_ok_and(|n| n > 0) {
+            sink.clear();
+        }
+    })
+    .await?;
+    fabric.shutdown().await;
+    Ok(())
+}
+
+pub async fn ingest(devices: usize, window: Duration) -> anyhow::Result<IngestFigures> {
+    let t = generated_fabric(devices, SEED);
+    let sims = tokio::task::spawn_blocking(move || Sims::spawn(devices)).await??;
+    let state = Arc::new(FabricState::default());
+    let ingest = Arc::new(Ingest::default());
+    let sessions = SessionConfig {
+        sample_interval: Duration::from_millis(10),
+        rpc_timeout: Duration::from_secs(30),
+        ..SessionConfig::default()
+    };
+    let sb = Southbound::new(state.clone(), ingest.clone(), sessions);
+    let controller = Controller::new(t.clone(), sb.clone(), Some(state.clone()));
+    let (tx, rx) = tokio::sync::mpsc::channel(16_384);
+    ingest.feed_batches(tx);
+    let health = HealthConfig {
+        silence_timeout: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let lp = ClosedLoop::new(controller.clone(), &t, health);
+    let loop_task = closed_loop::spawn(lp, rx, Duration::from_millis(50));
+    for (name, address) in &sims.addresses {
+        sb.add_device(DeviceTarget {
+            name: name.clone(),
+            role: Role::Packet,
+            address: *address,
+        });
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while state.counts().up < devices {
+        if Instant::now() > deadline {
+            anyhow::bail!("only {} of {devices} sessions came up", state.counts().up);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Warm up: every stream past its snapshot and at full rate.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let snap = |ingest: &Ingest| {
+        (
+            Instant::now(),
+            ingest.samples(),
+            ingest.notifications(),
+            ingest.rejected(),
+            self_cpu(),
+            sims.cpu(),
+        )
+    };
+    let before = snap(&ingest);
+    tokio::time::sleep(window).await;
+    let after = snap(&ingest);
+    sb.shutdown();
+    loop_task.abort();
+    drop(sims);
+    // The peers run after the live window, on the now idle process.
+    let peer_topology = t.clone();
+    let (decode_floor, decode_ingest) =
+        tokio::task::spawn_blocking(move || peers(&peer_topology)).await?;
+
+    let secs = after.0.duration_since(before.0).as_secs_f64();
+    let rate = |a: u64, b: u64| b.saturating_sub(a) as f64 / secs;
+    Ok(IngestFigures {
+        devices,
+        window,
+        samples_per_s: rate(before.1, after.1),
+        notifications_per_s: rate(before.2, after.2),
+        controller_cpu: after.4.saturating_sub(before.4).as_secs_f64() / secs,
+        sim_cpu: after.5.saturating_sub(before.5).as_secs_f64() / secs,
+        rejected: after.3 - before.3,
+        decode_floor,
+        decode_ingest,
+    })
+}
+
+pub fn print_header() {
+    println!(
+        "\ningest: telemetry samples/s sustained from N devices streaming flat out (sims in a child process)"
+    );
+    println!(
+        "{:>8} {:>12} {:>10} {:>9} {:>14} {:>8} {:>9} {:>14} {:>14} {:>11}",
+        "devices",
+        "samples/s",
+        "notif/s",
+        "ctrl CPU",
+        "samples/CPU-s",
+        "sim CPU",
+        "rejected",
+        "decode/CPU-s",
+        "dec+ing/CPU-s",
+        "live/floor"
+    );
+}
+
+pub fn print_row(r: &IngestFigures) {
+    // How many times the decode floor's CPU per sample the live controller spends.
+    let cost = r.decode_floor / r.samples_per_cpu_s().max(1e-9);
+    println!(
+        "{:>8} {:>12.0} {:>10.0} {:>9.2} {:>14.0} {:>8.2} {:>9} {:>14.0} {:>14.0} {:>10.1}x",
+        r.devices,
+        r.samples_per_s,
+        r.notifications_per_s,
+        r.controller_cpu,
+        r.samples_per_cpu_s(),
+        r.sim_cpu,
+        r.rejected,
+        r.decode_floor,
+        r.decode_ingest,
+        cost
+    );
+}

@@ -1,0 +1,105 @@
+//! The ingest hot path allocates per notification, never per sample: once a
+//! device's paths are known, a notification costs at most one allocation (the
+//! batch of readings for the closed loop), however many updates it carries.
+//! Counted with a counting allocator (this test binary only), so a change that
+//! brings back a String per sample fails here rather than in a benchmark.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use strata::gnmi::parse_path;
+use strata::proto::gnmi::{typed_value::Value as V, Notification, TypedValue, Update};
+use strata::telemetry::Ingest;
+
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards every call to the system allocator unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Allocations made on this thread while `f` runs.
+fn allocations(f: impl FnOnce()) -> u64 {
+    let before = ALLOCS.with(Cell::get);
+    f();
+    ALLOCS.with(Cell::get) - before
+}
+
+/// One interface's batch: delay and loss (readings) plus 48 counters.
+fn port_batch(ts: i64) -> Notification {
+    let upd = |p: &str, v: V| Update {
+        path: Some(parse_path(p).unwrap()),
+        val: Some(TypedValue { value: Some(v) }),
+        ..Default::default()
+    };
+    let mut update = vec![
+        upd("link-performance/state/one-way-delay", V::UintVal(300)),
+        upd("link-performance/state/loss-percent", V::DoubleVal(0.0)),
+    ];
+    update.extend((0..48).map(|i| upd(&format!("state/counters/c{i}"), V::UintVal(i))));
+    Notification {
+        timestamp: ts,
+        prefix: Some(parse_path("/interfaces/interface[name=et-0/0/1]").unwrap()),
+        update,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn known_paths_cost_one_allocation_per_notification_not_per_sample() {
+    let ingest = Ingest::default();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    ingest.feed_batches(tx);
+    ingest.on_notification("pe1", &port_batch(1));
+    let batches: Vec<_> = (2..12).map(port_batch).collect();
+    let cost = allocations(|| {
+        for n in &batches {
+            ingest.on_notification("pe1", n);
+        }
+    });
+    assert_eq!(ingest.samples(), 11 * 50);
+    assert!(
+        cost <= batches.len() as u64,
+        "{cost} allocations for {} notifications of 50 samples",
+        batches.len()
+    );
+    let mut readings = 0;
+    while let Ok(b) = rx.try_recv() {
+        readings += b.len();
+    }
+    assert_eq!(readings, 11 * 2);
+}
+
+#[test]
+fn without_a_closed_loop_known_paths_allocate_nothing() {
+    let ingest = Ingest::default();
+    ingest.on_notification("pe1", &port_batch(1));
+    let n = port_batch(2);
+    assert_eq!(allocations(|| ingest.on_notification("pe1", &n)), 0);
+    assert_eq!(
+        ingest
+            .latest(
+                "pe1",
+                "/interfaces/interface[name=et-0/0/1]/state/counters/c7"
+            )
+            .map(|s| (s.value, s.timestamp_ns)),
+        Some((7.0, 2))
+    );
+}
