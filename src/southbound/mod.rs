@@ -5,8 +5,8 @@
 //! holds up another.
 
 pub mod backoff;
-mod codec;
 pub mod coalesce;
+mod codec;
 pub mod session;
 
 pub use session::{DeviceTarget, SessionConfig, Southbound, SouthboundError};

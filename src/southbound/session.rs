@@ -429,7 +429,9 @@ impl SessionTask {
     ) -> Option<String> {
         if batch.len() > 1 {
             let reqs: Vec<SetRequest> = batch.iter().map(|(r, _)| r.clone()).collect();
+            let sent = std::time::Instant::now();
             let r = client.set(coalesce::merge(&reqs)).await;
+            tracing::trace!(device = %self.target.name, merged = reqs.len(), rtt = ?sent.elapsed(), "merged set");
             match r {
                 Ok(resp) => {
                     let resp = resp.into_inner();
