@@ -505,7 +505,7 @@ async fn a_device_failure_mid_request_rolls_back_what_was_programmed() {
     let topo = us_metro();
     let lab = start_api_lab(&topo).await;
     let mut services = ServicesClient::connect(lab.endpoint.clone()).await.unwrap();
-    // Plans apply in device-name order: chi-pe1 is programmed before nva-pe1 fails.
+    // Devices are programmed together: chi-pe1 takes its Set, nva-pe1 fails.
     lab.lab.fabric.crash("nva-pe1").await.unwrap();
     assert!(
         eventually(Duration::from_secs(10), || lab

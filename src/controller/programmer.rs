@@ -1,6 +1,7 @@
 //! Putting configuration on devices as one unit: each device gets a single
-//! atomic gNMI Set; if a later device refuses, the devices already changed are
-//! put back, so a failed request leaves no partial configuration behind.
+//! atomic gNMI Set, all devices at once; if any refuses, the devices that
+//! took theirs are put back, so a failed request leaves no partial
+//! configuration behind.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -81,26 +82,39 @@ pub struct ApplyError {
 }
 
 pub async fn apply(programmer: &dyn Programmer, plan: &Plan) -> Result<(), ApplyError> {
-    let mut done: Vec<(&String, &DeviceChange)> = Vec::new();
-    for (device, change) in &plan.devices {
-        let req = render::set_request(&change.replace, &change.delete);
-        if let Err(error) = programmer.set(device, req).await {
-            let mut rollback_failed = Vec::new();
-            for (dev, ch) in done.into_iter().rev() {
-                let undo = render::set_request(&ch.undo_replace, &ch.undo_delete);
-                if programmer.set(dev, undo).await.is_err() {
-                    rollback_failed.push(dev.clone());
-                }
+    // Devices are independent: program them all at once, then take back
+    // whatever went through if any one refused.
+    let results =
+        futures::future::join_all(plan.devices.iter().map(|(device, change)| async move {
+            let req = render::set_request(&change.replace, &change.delete);
+            (device, change, programmer.set(device, req).await)
+        }))
+        .await;
+    let mut done = Vec::new();
+    let mut failed = None;
+    for (device, change, result) in results {
+        match result {
+            Ok(()) => done.push((device, change)),
+            Err(error) => {
+                failed.get_or_insert((device.clone(), error));
             }
-            return Err(ApplyError {
-                device: device.clone(),
-                error,
-                rollback_failed,
-            });
         }
-        done.push((device, change));
     }
-    Ok(())
+    let Some((device, error)) = failed else {
+        return Ok(());
+    };
+    let mut rollback_failed = Vec::new();
+    for (dev, ch) in done.into_iter().rev() {
+        let undo = render::set_request(&ch.undo_replace, &ch.undo_delete);
+        if programmer.set(dev, undo).await.is_err() {
+            rollback_failed.push(dev.clone());
+        }
+    }
+    Err(ApplyError {
+        device,
+        error,
+        rollback_failed,
+    })
 }
 
 /// Takes back every device change in `plan` (after the devices accepted it but
