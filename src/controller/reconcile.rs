@@ -284,6 +284,10 @@ impl Controller {
                     code: tonic::Code::NotFound,
                     ..
                 }) => Value::Null,
+                // No longer managed (removed, or the controller is stopping).
+                Err(crate::southbound::SouthboundError::UnknownDevice(_)) => {
+                    return Ok(DeviceChange::default())
+                }
                 Err(e) => return Err(e.to_string()),
             };
             observed.push((base.to_string(), value));
