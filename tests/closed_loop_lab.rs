@@ -11,27 +11,9 @@ use common::*;
 use strata::lab::{Lab, LabOptions};
 use strata::proto::strata::sim::v1 as sim;
 use strata::proto::strata::v1 as api;
-use strata::simulators::fabric::SimOptions;
-use strata::telemetry::health::HealthConfig;
 
 fn options() -> LabOptions {
-    LabOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        sim: SimOptions {
-            measure_interval: Duration::from_millis(50),
-            ephemeral_ports: true,
-        },
-        sessions: fast_sessions(),
-        health: HealthConfig {
-            hold_down: Duration::from_millis(800),
-            silence_timeout: Duration::from_secs(5),
-            ..Default::default()
-        },
-        duration: None,
-        metrics: None,
-        data_dir: None,
-        reconcile_interval: Duration::from_secs(30),
-    }
+    closed_loop_lab_options()
 }
 
 fn te_sids(lab: &Lab, headend: &str, endpoint: &str, discriminator: u32) -> Vec<u64> {

@@ -177,22 +177,31 @@ impl Inner {
             self.ports
                 .insert((node.clone(), port.clone()), record.id.clone());
         }
-        if !record.spec.carries_link.is_empty() {
-            let edges: Vec<usize> = self
-                .graph
-                .edges_of_link(&record.spec.carries_link)
-                .collect();
-            for e in edges {
-                self.graph.edges[e]
-                    .srlgs
-                    .extend(record.carried_srlgs.iter().copied());
-            }
-        }
+        self.carried_srlgs(&record, true);
         self.names.insert(
             (Kind::Wavelength, record.spec.name.clone()),
             record.id.clone(),
         );
         self.wavelengths.insert(record.id.clone(), record);
+    }
+
+    /// Gives the packet link a wavelength carries its fibers' SRLGs (or takes
+    /// them back).
+    fn carried_srlgs(&mut self, record: &WavelengthRecord, add: bool) {
+        let edges: Vec<usize> = self
+            .graph
+            .edges_of_link(&record.spec.carries_link)
+            .collect();
+        for e in edges {
+            let srlgs = &mut self.graph.edges[e].srlgs;
+            for s in &record.carried_srlgs {
+                if add {
+                    srlgs.insert(*s);
+                } else {
+                    srlgs.remove(s);
+                }
+            }
+        }
     }
 
     /// Forgets a wavelength, undoing everything `insert_wavelength` did.
@@ -203,17 +212,7 @@ impl Inner {
         self.spectrum
             .release(&record.plan.fibers, record.plan.channel);
         self.ports.retain(|_, w| w != id);
-        if !record.spec.carries_link.is_empty() {
-            let edges: Vec<usize> = self
-                .graph
-                .edges_of_link(&record.spec.carries_link)
-                .collect();
-            for e in edges {
-                for s in &record.carried_srlgs {
-                    self.graph.edges[e].srlgs.remove(s);
-                }
-            }
-        }
+        self.carried_srlgs(&record, false);
         self.forget_origin(Kind::Wavelength, id);
         Some(record)
     }

@@ -211,3 +211,25 @@ pub fn device_config(fabric: &SimFabric, device: &str) -> serde_json::Value {
         })
         .unwrap_or(serde_json::Value::Null)
 }
+
+/// Lab options for closed-loop tests: ephemeral ports, fast measurement and
+/// sessions, a short hold-down, intents in memory.
+pub fn closed_loop_lab_options() -> strata::lab::LabOptions {
+    strata::lab::LabOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        sim: SimOptions {
+            measure_interval: Duration::from_millis(50),
+            ephemeral_ports: true,
+        },
+        sessions: fast_sessions(),
+        health: strata::telemetry::health::HealthConfig {
+            hold_down: Duration::from_millis(800),
+            silence_timeout: Duration::from_secs(5),
+            ..Default::default()
+        },
+        duration: None,
+        metrics: None,
+        data_dir: None,
+        reconcile_interval: Duration::from_secs(30),
+    }
+}
