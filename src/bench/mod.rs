@@ -1,6 +1,7 @@
 //! `strata bench`: one module per suite, each measuring Strata against an
 //! in-run peer and printing a table.
 
+pub mod memory;
 pub mod reroute;
 
 pub use reroute::{generated_fabric, print_header, print_row, reroute};
