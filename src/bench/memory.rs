@@ -180,7 +180,7 @@ struct CompactEdge {
 }
 
 /// Events the log still holds (a watch from the oldest one replays them).
-fn retained(events: &EventLog) -> Vec<api::Event> {
+fn retained(events: &EventLog) -> Vec<Arc<api::Event>> {
     match events.watch(1) {
         Ok((replay, _)) => replay,
         Err(c) => events
@@ -256,7 +256,6 @@ pub async fn measure(config: Config) -> anyhow::Result<Figures> {
 
     let events = retained(c.events());
     let retained_events = events.len();
-    drop(events);
 
     let inner = c.read();
     let floor_per_policy = inner
@@ -317,7 +316,12 @@ pub async fn measure(config: Config) -> anyhow::Result<Figures> {
     );
     part(
         &format!("event ring ({retained_events} events)"),
-        heap_of(|| retained(c.events())),
+        heap_of(|| {
+            events
+                .iter()
+                .map(|e| api::Event::clone(e))
+                .collect::<Vec<_>>()
+        }),
         Some(("event".to_string(), retained_events as u64)),
     );
     part(
