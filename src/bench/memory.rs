@@ -27,7 +27,7 @@ use crate::proto::strata::v1 as api;
 use crate::southbound::SouthboundError;
 use crate::telemetry::health::{HealthConfig, Reading};
 
-pub use counting::{heap_of, live_bytes};
+pub use counting::{heap_of, held_now, held_since, live_allocations, live_bytes, Held};
 pub use dense::dense_fabric;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +45,8 @@ pub struct Stage {
     pub hwm_kib: u64,
     /// Live heap bytes (only with `alloc-count`).
     pub heap: Option<u64>,
+    /// Live heap allocations (only with `alloc-count`).
+    pub allocs: Option<u64>,
 }
 
 /// Heap bytes held by one structure.
@@ -52,6 +54,7 @@ pub struct Stage {
 pub struct Part {
     pub name: String,
     pub bytes: u64,
+    pub allocations: u64,
     /// What the bytes are divided by in the report (links, policies, …).
     pub per: Option<(String, u64)>,
 }
@@ -70,6 +73,25 @@ pub struct Figures {
     /// attributes, four adjacency entries, the name once).
     pub floor_per_policy: f64,
     pub floor_per_link: f64,
+    /// Inline sizes (`size_of`) of the types the structures are made of.
+    pub sizes: Vec<(String, usize)>,
+}
+
+fn inline_sizes() -> Vec<(String, usize)> {
+    use std::mem::size_of;
+    [
+        ("PolicyRecord", size_of::<crate::controller::PolicyRecord>()),
+        ("api::Event", size_of::<api::Event>()),
+        ("model::Link", size_of::<crate::model::Link>()),
+        ("TeEdge", size_of::<crate::pathcomp::TeEdge>()),
+        (
+            "LinkHealth",
+            size_of::<crate::telemetry::health::LinkHealth>(),
+        ),
+    ]
+    .into_iter()
+    .map(|(n, s)| (n.to_string(), s))
+    .collect()
 }
 
 /// Accepts every Set and keeps nothing: the recording programmer would hold
@@ -106,6 +128,7 @@ fn stage(name: &str) -> Stage {
         rss_kib,
         hwm_kib,
         heap: live_bytes(),
+        allocs: live_allocations(),
     }
 }
 
@@ -216,14 +239,12 @@ pub async fn measure(config: Config) -> anyhow::Result<Figures> {
         silence_timeout: Duration::from_secs(3600),
         ..Default::default()
     };
-    let loop_before = live_bytes();
+    let loop_before = held_now();
     let mut lp = {
         let inner = c.read();
         ClosedLoop::new(c.clone(), &inner.topology, health)
     };
-    let loop_bytes = live_bytes()
-        .zip(loop_before)
-        .map(|(a, b)| a.saturating_sub(b));
+    let loop_held = held_since(loop_before);
     stages.push(stage("closed loop built (link health)"));
 
     let (busiest, on_busiest, link) = {
@@ -280,11 +301,12 @@ pub async fn measure(config: Config) -> anyhow::Result<Figures> {
     let mut parts = Vec::new();
     let per_link = Some(("link".to_string(), links as u64));
     let per_policy = Some(("policy".to_string(), policies as u64));
-    let mut part = |name: &str, bytes: Option<u64>, per: Option<(String, u64)>| {
-        if let Some(bytes) = bytes {
+    let mut part = |name: &str, held: Option<Held>, per: Option<(String, u64)>| {
+        if let Some(held) = held {
             parts.push(Part {
                 name: name.to_string(),
-                bytes,
+                bytes: held.bytes,
+                allocations: held.allocations,
                 per,
             });
         }
@@ -301,7 +323,7 @@ pub async fn measure(config: Config) -> anyhow::Result<Figures> {
     );
     part(
         "closed loop (link health, port map)",
-        loop_bytes,
+        loop_held,
         per_link.clone(),
     );
     part(
@@ -349,6 +371,7 @@ pub async fn measure(config: Config) -> anyhow::Result<Figures> {
         retained_events,
         floor_per_policy,
         floor_per_link,
+        sizes: inline_sizes(),
     })
 }
 
@@ -485,14 +508,15 @@ pub fn print_stages(runs: &[Figures]) {
 }
 
 /// Bytes a run grew by for its links (topology, controller and closed-loop
-/// stages) or its policies (the policies stage), from RSS or live heap.
-fn growth(r: &Figures, unit: &str, heap: bool) -> Option<f64> {
+/// stages) or its policies (the policies stage): bytes of RSS or live heap,
+/// or the number of live allocations.
+fn growth(r: &Figures, unit: &str, basis: &str) -> Option<f64> {
     let at = |i: usize| -> Option<f64> {
         let s = r.stages.get(i)?;
-        if heap {
-            s.heap.map(|b| b as f64)
-        } else {
-            Some(s.rss_kib as f64 * 1024.0)
+        match basis {
+            "heap" => s.heap.map(|b| b as f64),
+            "allocs" => s.allocs.map(|n| n as f64),
+            _ => Some(s.rss_kib as f64 * 1024.0),
         }
     };
     match unit {
@@ -513,7 +537,7 @@ fn count(c: &Config, unit: &str) -> usize {
 pub fn print_per_unit(runs: &[Figures]) {
     let Some(full) = runs.last() else { return };
     let half = runs.len().checked_sub(2).map(|i| &runs[i]);
-    println!("\nmemory per unit (bytes): own = run's growth / its count (fixed costs included); marginal = (full − half) / Δcount; floor = compact encoding");
+    println!("\nmemory per unit (bytes, or live allocations): own = run's growth / its count (fixed costs included); marginal = (full − half) / Δcount; floor = compact encoding");
     println!(
         "{:<8} {:<6} {:>12} {:>12} {:>12} {:>8} {:>9}",
         "unit", "basis", "half run", "full run", "marginal", "floor", "×floor"
@@ -521,15 +545,16 @@ pub fn print_per_unit(runs: &[Figures]) {
     for (unit, basis) in [
         ("link", "RSS"),
         ("link", "heap"),
+        ("link", "allocs"),
         ("policy", "RSS"),
         ("policy", "heap"),
+        ("policy", "allocs"),
     ] {
-        let heap = basis == "heap";
-        let Some(f) = growth(full, unit, heap) else {
+        let Some(f) = growth(full, unit, basis) else {
             continue;
         };
         let n_full = count(&full.config, unit);
-        let h = half.and_then(|h| Some((growth(h, unit, heap)?, count(&h.config, unit))));
+        let h = half.and_then(|h| Some((growth(h, unit, basis)?, count(&h.config, unit))));
         let marginal = h
             .filter(|&(_, n)| n_full > n)
             .map(|(g, n)| (f - g) / (n_full - n) as f64);
@@ -539,16 +564,26 @@ pub fn print_per_unit(runs: &[Figures]) {
             full.floor_per_policy
         };
         let own = f / n_full.max(1) as f64;
+        let (digits, versus) = if basis == "allocs" {
+            // the floor is about bytes; allocations are shown as counted
+            (1, (String::new(), String::new()))
+        } else {
+            let times = marginal.unwrap_or(own) / floor.max(1.0);
+            (0, (format!("{floor:.0}"), format!("{times:.1}x")))
+        };
         println!(
-            "{:<8} {:<6} {:>12} {:>12.0} {:>12} {:>8.0} {:>8.1}x",
+            "{:<8} {:<6} {:>12} {:>12.*} {:>12} {:>8} {:>9}",
             unit,
             basis,
-            h.map(|(g, n)| format!("{:.0}", g / n.max(1) as f64))
+            h.map(|(g, n)| format!("{:.*}", digits, g / n.max(1) as f64))
                 .unwrap_or_default(),
+            digits,
             own,
-            marginal.map(|m| format!("{m:.0}")).unwrap_or_default(),
-            floor,
-            marginal.unwrap_or(own) / floor.max(1.0)
+            marginal
+                .map(|m| format!("{m:.*}", digits))
+                .unwrap_or_default(),
+            versus.0,
+            versus.1
         );
     }
 }
@@ -567,7 +602,7 @@ pub fn print_parts(r: &Figures) {
         mib_b(total.saturating_sub(baseline))
     );
     println!(
-        "{:<40} {:>10} {:>7} {:>16}",
+        "{:<40} {:>10} {:>7} {:>28}",
         "structure", "MiB", "share", "per unit"
     );
     let grown = total.saturating_sub(baseline).max(1) as f64;
@@ -580,10 +615,16 @@ pub fn print_parts(r: &Figures) {
             .per
             .as_ref()
             .filter(|(_, n)| *n > 0)
-            .map(|(u, n)| format!("{:.0} B/{u}", p.bytes as f64 / *n as f64))
+            .map(|(u, n)| {
+                format!(
+                    "{:.0} B, {:.1} allocs /{u}",
+                    p.bytes as f64 / *n as f64,
+                    p.allocations as f64 / *n as f64
+                )
+            })
             .unwrap_or_default();
         println!(
-            "{:<40} {:>10} {:>6.1}% {:>16}",
+            "{:<40} {:>10} {:>6.1}% {:>28}",
             p.name,
             mib_b(p.bytes),
             p.bytes as f64 * 100.0 / grown,
@@ -591,10 +632,12 @@ pub fn print_parts(r: &Figures) {
         );
     }
     let rest = total.saturating_sub(baseline).saturating_sub(accounted);
+    let sizes: Vec<String> = r.sizes.iter().map(|(n, s)| format!("{n} {s} B")).collect();
     println!(
         "{:<40} {:>10} {:>6.1}%",
         "other (metrics, maps, allocator slack)",
         mib_b(rest),
         rest as f64 * 100.0 / grown
     );
+    println!("inline sizes: {}", sizes.join(", "));
 }

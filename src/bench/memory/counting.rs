@@ -13,6 +13,8 @@ mod imp {
     /// Requested bytes currently allocated (malloc's own chunk headers and
     /// rounding are not included; resident figures show those).
     pub static LIVE: AtomicUsize = AtomicUsize::new(0);
+    /// Allocations currently live (each costs malloc a header and rounding).
+    pub static COUNT: AtomicUsize = AtomicUsize::new(0);
 
     pub struct Counting;
 
@@ -24,6 +26,7 @@ mod imp {
             let p = unsafe { System.alloc(layout) };
             if !p.is_null() {
                 LIVE.fetch_add(layout.size(), Relaxed);
+                COUNT.fetch_add(1, Relaxed);
             }
             p
         }
@@ -33,6 +36,7 @@ mod imp {
             let p = unsafe { System.alloc_zeroed(layout) };
             if !p.is_null() {
                 LIVE.fetch_add(layout.size(), Relaxed);
+                COUNT.fetch_add(1, Relaxed);
             }
             p
         }
@@ -41,6 +45,7 @@ mod imp {
             // SAFETY: `ptr` came from this allocator with `layout`.
             unsafe { System.dealloc(ptr, layout) };
             LIVE.fetch_sub(layout.size(), Relaxed);
+            COUNT.fetch_sub(1, Relaxed);
         }
 
         unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
@@ -70,13 +75,51 @@ pub fn live_bytes() -> Option<u64> {
     }
 }
 
-/// Heap bytes `make`'s result holds, measured as the growth of the live
-/// count while it exists. Used on clones of controller structures, so spare
-/// capacity a `Vec` or `String` had is not counted (hash maps keep theirs).
-pub fn heap_of<T>(make: impl FnOnce() -> T) -> Option<u64> {
-    let before = live_bytes()?;
+/// Heap allocations the process holds right now, when built with
+/// `alloc-count`.
+pub fn live_allocations() -> Option<u64> {
+    #[cfg(feature = "alloc-count")]
+    {
+        Some(imp::COUNT.load(std::sync::atomic::Ordering::Relaxed) as u64)
+    }
+    #[cfg(not(feature = "alloc-count"))]
+    {
+        None
+    }
+}
+
+/// What a value holds on the heap.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Held {
+    pub bytes: u64,
+    pub allocations: u64,
+}
+
+/// The live counts now, when built with `alloc-count`.
+pub fn held_now() -> Option<Held> {
+    Some(Held {
+        bytes: live_bytes()?,
+        allocations: live_allocations()?,
+    })
+}
+
+/// Growth of the live counts from `before` to now.
+pub fn held_since(before: Option<Held>) -> Option<Held> {
+    let (before, now) = (before?, held_now()?);
+    Some(Held {
+        bytes: now.bytes.saturating_sub(before.bytes),
+        allocations: now.allocations.saturating_sub(before.allocations),
+    })
+}
+
+/// What `make`'s result holds on the heap, measured as the growth of the
+/// live counts while it exists. Used on clones of controller structures, so
+/// spare capacity a `Vec` or `String` had is not counted (hash maps keep
+/// theirs).
+pub fn heap_of<T>(make: impl FnOnce() -> T) -> Option<Held> {
+    let before = held_now()?;
     let value = make();
-    let after = live_bytes()?;
+    let held = held_since(Some(before));
     drop(value);
-    Some(after.saturating_sub(before))
+    held
 }
