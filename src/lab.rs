@@ -277,7 +277,7 @@ async fn report(
         tokio::select! {
             _ = &mut stop => break,
             ev = async { match loop_events.as_mut() { Some(rx) => rx.recv().await.ok(), None => std::future::pending().await } } => {
-                if let Some(line) = ev.as_ref().and_then(loop_line) {
+                if let Some(line) = ev.as_deref().and_then(loop_line) {
                     if tty { print!("\r\x1b[2K"); }
                     println!("{line}");
                 }

@@ -186,6 +186,23 @@ enum BenchSuite {
         #[arg(long)]
         devices: usize,
     },
+    /// Resident memory of the controller at scale, one fresh process per
+    /// configuration, with a half-size peer run.
+    Memory {
+        #[arg(long, default_value_t = 1000)]
+        devices: usize,
+        #[arg(long, default_value_t = 10_000)]
+        policies: usize,
+        #[arg(long, default_value_t = 100_000)]
+        links: usize,
+        /// Skip the half-size peer run.
+        #[arg(long)]
+        no_peer: bool,
+        /// Measure in this process and print the figures as JSON (how the
+        /// suite runs each configuration in a fresh process).
+        #[arg(long, hide = true)]
+        child: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -507,6 +524,32 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             strata::bench::ingest::serve_sims(devices)
                 .await
                 .map_err(|e| e.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            suite:
+                BenchSuite::Memory {
+                    devices,
+                    policies,
+                    links,
+                    no_peer,
+                    child,
+                },
+        } => {
+            use strata::bench::memory;
+            let config = memory::Config {
+                devices,
+                policies,
+                links,
+            };
+            if child {
+                memory::child(config).await
+            } else {
+                tokio::task::spawn_blocking(move || memory::run(config, !no_peer))
+                    .await
+                    .map_err(|e| e.to_string())?
+            }
+            .map_err(|e| format!("{e:#}"))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Watch { api, once } => {

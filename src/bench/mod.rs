@@ -2,6 +2,7 @@
 //! in-run peer and printing a table.
 
 pub mod ingest;
+pub mod memory;
 pub mod networkx;
 pub mod pathcomp;
 pub mod plot;

@@ -232,6 +232,11 @@ impl Inner {
             .unwrap_or_default()
     }
 
+    /// Link → policies whose current path uses it.
+    pub fn link_index(&self) -> &HashMap<String, BTreeSet<String>> {
+        &self.link_index
+    }
+
     fn new_id(&mut self, prefix: &str) -> String {
         self.next_id += 1;
         format!("{prefix}-{}", self.next_id)

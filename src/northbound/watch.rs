@@ -1,5 +1,7 @@
 //! `Events.Watch`: replay from a revision, then follow live.
 
+use std::sync::Arc;
+
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -90,7 +92,7 @@ impl Events for Northbound {
             let mut last = from;
             for ev in replay {
                 last = ev.revision;
-                if tx.send(Ok(ev)).await.is_err() {
+                if tx.send(Ok(Arc::unwrap_or_clone(ev))).await.is_err() {
                     return;
                 }
             }
@@ -111,7 +113,7 @@ impl Events for Northbound {
                     continue;
                 }
                 last = ev.revision;
-                if tx.send(Ok(ev)).await.is_err() {
+                if tx.send(Ok(Arc::unwrap_or_clone(ev))).await.is_err() {
                     return;
                 }
             }
