@@ -132,52 +132,6 @@ fn stage(name: &str) -> Stage {
     }
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-}
-
-/// The policy mix of `bench reroute`: random headend/endpoint pairs, one
-/// color each, through the controller's create path.
-async fn populate(
-    c: &Controller,
-    devices: usize,
-    policies: usize,
-    seed: u64,
-) -> anyhow::Result<()> {
-    let mut rng = Rng(seed | 1);
-    let n = devices as u64;
-    for i in 0..policies {
-        let a = rng.below(n);
-        let mut b = rng.below(n);
-        if a == b {
-            b = (b + 1) % n;
-        }
-        c.create_policy(api::CreatePolicyRequest {
-            request_id: String::new(),
-            spec: Some(api::PolicySpec {
-                name: format!("p{i}"),
-                headend: format!("r{a}"),
-                endpoint: format!("r{b}"),
-                color: 1000 + i as u32,
-                constraints: Some(api::Constraints {
-                    max_sid_depth: 16,
-                    ..Default::default()
-                }),
-            }),
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("placing policy {i}: {e}"))?;
-    }
-    Ok(())
-}
-
 /// What a policy needs at the least, for the floor.
 #[allow(dead_code)]
 struct CompactPolicy {
@@ -230,7 +184,7 @@ pub async fn measure(config: Config) -> anyhow::Result<Figures> {
     stages.push(stage("controller built (TE graph, logs)"));
 
     eprintln!("bench memory: placing {policies} policies …");
-    populate(&c, devices, policies, 11).await?;
+    super::reroute::populate(&c, devices, policies, 11).await?;
     stages.push(stage("policies placed"));
 
     let health = HealthConfig {

@@ -8,5 +8,6 @@ pub mod pathcomp;
 pub mod plot;
 pub mod provision;
 pub mod reroute;
+pub mod rng;
 
 pub use reroute::{generated_fabric, print_header, print_row, reroute};

@@ -19,6 +19,7 @@ use petgraph::visit::{EdgeFiltered, EdgeRef};
 use super::networkx::{self, Export, NxQuery};
 use super::plot::{self, Series};
 use super::reroute::generated_fabric;
+use super::rng::Rng;
 use crate::pathcomp::{
     cspf, disjoint_pair, k_shortest, Constraints, Disjointness, NodeId, PathError, TeGraph,
 };
@@ -102,17 +103,6 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx.min(sorted.len() - 1)]
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n.max(1) as u64) as usize
-    }
-}
-
 /// One (src, dst) pair and the CSPF constraints put on it: a bound of 1.5×
 /// the fastest path's latency, and that path's middle link and first transit
 /// node excluded, so the constraints change the answer.
@@ -129,17 +119,17 @@ struct Request {
 fn requests(g: &TeGraph, count: usize, seed: u64) -> anyhow::Result<Vec<Request>> {
     let n = g.nodes.len();
     anyhow::ensure!(n >= 3, "need at least 3 nodes");
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     (0..count)
         .map(|_| {
-            let src = rng.below(n);
-            let dst = (src + 1 + rng.below(n - 1)) % n;
+            let src = rng.index(n);
+            let dst = (src + 1 + rng.index(n - 1)) % n;
             let fastest = cspf(g, src, dst, &Constraints::default())?;
             let mid = &g.edges[fastest.edges[fastest.edges.len() / 2]];
             let exclude_node = match fastest.transit().first() {
                 Some(&t) => t,
                 None => (0..n)
-                    .map(|_| rng.below(n))
+                    .map(|_| rng.index(n))
                     .find(|&x| x != src && x != dst)
                     .unwrap_or((src.max(dst) + 1) % n),
             };

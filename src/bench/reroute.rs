@@ -9,6 +9,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::rng::Rng;
 use crate::controller::closed_loop::ClosedLoop;
 use crate::controller::programmer::{Programmer, Recorder};
 use crate::controller::Controller;
@@ -20,25 +21,10 @@ use crate::state::FabricState;
 use crate::telemetry::health::{HealthConfig, Reading};
 use crate::telemetry::Ingest;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
-/// A metro-like mesh: a ring plus chords, about four links per router,
-/// 0.2–3 ms links.
-pub fn generated_fabric(devices: usize, seed: u64) -> Topology {
-    let mut rng = Rng(seed | 1);
-    let nodes: Vec<Node> = (0..devices)
+/// Packet routers `r0…r{n-1}` with router ids and node SIDs, no interfaces
+/// yet (the generators add them with the links).
+pub(crate) fn routers(devices: usize) -> Vec<Node> {
+    (0..devices)
         .map(|i| Node {
             name: format!("r{i}"),
             role: Role::Packet,
@@ -50,7 +36,14 @@ pub fn generated_fabric(devices: usize, seed: u64) -> Topology {
             interfaces: Vec::new(),
             access_interfaces: Vec::new(),
         })
-        .collect();
+        .collect()
+}
+
+/// A metro-like mesh: a ring plus chords, about four links per router,
+/// 0.2–3 ms links.
+pub fn generated_fabric(devices: usize, seed: u64) -> Topology {
+    let mut rng = Rng::new(seed);
+    let nodes = routers(devices);
     let chord = ((devices as f64).sqrt() as usize).max(2);
     let mut links = Vec::new();
     let mut ports = vec![0usize; devices];
@@ -127,9 +120,16 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx.min(sorted.len() - 1)]
 }
 
-async fn populate(c: &Controller, t: &Topology, policies: usize, seed: u64) -> anyhow::Result<()> {
-    let mut rng = Rng(seed | 1);
-    let n = t.nodes.len() as u64;
+/// The policy mix of the benches: random headend/endpoint pairs among the
+/// routers `r0…r{devices-1}`, one color each, through the create path.
+pub(crate) async fn populate(
+    c: &Controller,
+    devices: usize,
+    policies: usize,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let mut rng = Rng::new(seed);
+    let n = devices as u64;
     for i in 0..policies {
         let a = rng.below(n);
         let mut b = rng.below(n);
@@ -171,7 +171,7 @@ async fn trials(
         ..Default::default()
     };
     let mut lp = ClosedLoop::new(c.clone(), t, config);
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     let mut times = Vec::with_capacity(trials);
     let mut affected = 0usize;
     let mut clock: u64 = 1_000_000_000;
@@ -223,7 +223,7 @@ pub async fn reroute(
     // Peer in the same run: the same trials with no network (compute + bookkeeping only).
     let rec: Arc<dyn Programmer> = Recorder::new();
     let offline = Controller::new(t.clone(), rec, None);
-    populate(&offline, &t, policies, 11).await?;
+    populate(&offline, t.nodes.len(), policies, 11).await?;
     let (compute, _) = trials(&offline, &t, n_trials, 13).await;
 
     let fabric = SimFabric::new(
@@ -260,7 +260,7 @@ pub async fn reroute(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let online = Controller::new(t.clone(), sb.clone(), Some(state));
-    populate(&online, &t, policies, 11).await?;
+    populate(&online, t.nodes.len(), policies, 11).await?;
     let (times, mean_affected) = trials(&online, &t, n_trials, 13).await;
     sb.shutdown();
     fabric.shutdown().await;

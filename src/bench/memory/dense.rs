@@ -2,23 +2,10 @@
 //! links per router, far past what `generated_fabric`'s ring and chords give.
 
 use std::collections::BTreeSet;
-use std::net::{Ipv4Addr, SocketAddr};
 
-use crate::model::{Endpoint, Layer, Link, Node, Role, Topology};
+use crate::model::{Endpoint, Layer, Link, Topology};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
+use crate::bench::rng::Rng;
 
 /// Ring offsets in the order links are laid: the ring itself (so every
 /// fabric is connected), the √n chord, then the other offsets shuffled.
@@ -47,20 +34,8 @@ pub fn dense_fabric(devices: usize, links: usize, seed: u64) -> anyhow::Result<T
     if devices < 2 {
         anyhow::bail!("a fabric with links needs at least 2 devices, got {devices}");
     }
-    let mut rng = Rng(seed | 1);
-    let mut nodes: Vec<Node> = (0..devices)
-        .map(|i| Node {
-            name: format!("r{i}"),
-            role: Role::Packet,
-            site: None,
-            location: None,
-            address: SocketAddr::from(([127, 0, 0, 1], 0)),
-            router_id: Some(Ipv4Addr::from(0x0a00_0000u32 + i as u32 + 1)),
-            node_sid: Some(16_000 + i as u32),
-            interfaces: Vec::new(),
-            access_interfaces: Vec::new(),
-        })
-        .collect();
+    let mut rng = Rng::new(seed);
+    let mut nodes = crate::bench::reroute::routers(devices);
     let offsets = offsets(devices, &mut rng);
     let mut out = Vec::with_capacity(links);
     'rounds: for round in 0.. {
