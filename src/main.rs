@@ -12,7 +12,9 @@ use strata::southbound::SessionConfig;
 
 /// Telemetry ingest decodes millions of small protobuf strings and vectors a
 /// second; mimalloc's thread-local free lists halve what glibc malloc costs
-/// there (see BENCHMARKS.md, ingest).
+/// there (see BENCHMARKS.md, ingest). `--features alloc-count` puts the
+/// memory bench's counting allocator in its place.
+#[cfg(not(feature = "alloc-count"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
