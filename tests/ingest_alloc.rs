@@ -3,6 +3,9 @@
 //! batch of readings for the closed loop), however many updates it carries.
 //! Counted with a counting allocator (this test binary only), so a change that
 //! brings back a String per sample fails here rather than in a benchmark.
+//! Built without `--features alloc-count`, whose counting allocator would be a
+//! second global allocator in this binary.
+#![cfg(not(feature = "alloc-count"))]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
