@@ -141,6 +141,19 @@ fn lan(name: &str, vlan: u32) -> api::CreateServiceRequest {
     }
 }
 
+/// A wavelength between the two optical terminals of the small fabric.
+fn ot1_ot2(name: &str, request_id: &str) -> api::CreateWavelengthRequest {
+    api::CreateWavelengthRequest {
+        request_id: request_id.into(),
+        spec: Some(api::WavelengthSpec {
+            name: name.into(),
+            a: "ot1".into(),
+            b: "ot2".into(),
+            ..Default::default()
+        }),
+    }
+}
+
 fn everything(c: &Controller) -> (Vec<api::Policy>, Vec<api::Service>, Vec<api::Wavelength>) {
     (
         c.list_policies("", ""),
@@ -170,17 +183,7 @@ async fn a_restart_from_the_journal_rebuilds_the_same_controller() {
             .unwrap();
         let keep = c.create_service(lan("keep", 30)).await.unwrap();
         let drop = c.create_service(lan("drop", 31)).await.unwrap();
-        c.create_wavelength(api::CreateWavelengthRequest {
-            request_id: "req-wl".into(),
-            spec: Some(api::WavelengthSpec {
-                name: "wl".into(),
-                a: "ot1".into(),
-                b: "ot2".into(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap();
+        c.create_wavelength(ot1_ot2("wl", "req-wl")).await.unwrap();
         c.delete_policy(&gone.id, 0).await.unwrap();
         c.delete_service(&drop.id, 0).await.unwrap();
         // A reroute changes a path; the journal keeps the new one.
@@ -238,18 +241,7 @@ async fn a_restart_from_the_journal_rebuilds_the_same_controller() {
         .read()
         .spectrum
         .is_free(&wl.fibers[0], wl.channel as usize));
-    let err = c
-        .create_wavelength(api::CreateWavelengthRequest {
-            request_id: String::new(),
-            spec: Some(api::WavelengthSpec {
-                name: "wl2".into(),
-                a: "ot1".into(),
-                b: "ot2".into(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap_err();
+    let err = c.create_wavelength(ot1_ot2("wl2", "")).await.unwrap_err();
     assert!(matches!(err, super::ApiError::Precondition(_)), "{err}");
     assert_eq!(c.read().ports.len(), 2, "both transponder ports are held");
 }
