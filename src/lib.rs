@@ -1,26 +1,20 @@
-//! Strata: a software-defined network controller for metro DCI fabrics.
+//! The `strata` command's library: the operator's live view (`strata watch`)
+//! and, for the integration tests, the workspace's crates under one roof.
 //!
-//! See `../shared/DESIGN.md` for the rooms and the one-way data flow.
+//! The crates, from the bottom up (dependencies point down only):
+//! `strata-core` (model, topology, pathcomp), `strata-proto` (wire types),
+//! `strata-gnmi` (path codec, data tree), `strata-daemon` (pipeline,
+//! northbound, southbound, journal, telemetry, closed loop), `strata-sim`
+//! (simulated devices), `strata-lab`, `strata-bench`. See
+//! `docs/architecture.md`.
 
-pub mod bench;
-pub mod controller;
-pub mod daemon;
-pub mod gnmi;
-pub mod lab;
-pub mod metrics;
-pub mod model;
-pub mod net;
-pub mod northbound;
-pub mod otel;
-pub mod pathcomp;
-pub mod proto;
-pub mod render;
-pub mod southbound;
-pub mod state;
-pub mod store;
-pub mod telemetry;
-pub mod topology;
+pub use strata_bench as bench;
+pub use strata_core::{model, pathcomp, topology};
+pub use strata_daemon::{
+    controller, daemon, gnmi, metrics, net, northbound, otel, proto, render, southbound, state,
+    store, telemetry,
+};
+pub use strata_lab as lab;
+pub use strata_sim as simulators;
+
 pub mod watch;
-
-#[path = "../simulators/mod.rs"]
-pub mod simulators;

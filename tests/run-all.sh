@@ -13,8 +13,8 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets --quiet -- -D warnings
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "cargo build (the strata binary used by interop tests)"
 cargo build --quiet --bin strata
@@ -26,8 +26,8 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/pip" install --quiet --disable-pip-version-check 'pygnmi==0.8.15' 'grpcio-tools>=1.60' 'networkx>=3.2'
 
-step "cargo test"
-cargo test --quiet 2>&1 | tee target/cargo-test.log
+step "cargo test --workspace"
+cargo test --workspace --quiet 2>&1 | tee target/cargo-test.log
 # cargo prints one 'test result' line per test binary
 grep -q "test result: ok" target/cargo-test.log
 

@@ -1,0 +1,19 @@
+//! `strata bench`: one module per suite, each measuring Strata against an
+//! in-run peer and printing a table.
+
+// Suites address the layers as they did inside the single crate.
+pub(crate) use strata_core::model;
+pub(crate) use strata_daemon::{controller, gnmi, proto, southbound, state, telemetry};
+pub(crate) use strata_lab as lab;
+pub(crate) use strata_sim as simulators;
+
+pub mod ingest;
+pub mod memory;
+pub mod networkx;
+pub mod pathcomp;
+pub mod plot;
+pub mod provision;
+pub mod reroute;
+pub mod rng;
+
+pub use reroute::{generated_fabric, print_header, print_row, reroute};

@@ -1,0 +1,379 @@
+//! Controller logic without sockets: a recording programmer stands in for
+//! the southbound, so what would be sent to each device is asserted exactly.
+
+use std::sync::Arc;
+
+use super::programmer::Recorder;
+use super::Controller;
+use crate::gnmi::format_path;
+use crate::proto::strata::v1 as api;
+
+fn small() -> crate::model::Topology {
+    crate::topology::parse_str(include_str!("../../../../examples/small.yaml"))
+        .expect("valid example")
+}
+
+fn policy(name: &str, headend: &str, endpoint: &str, color: u32) -> api::CreatePolicyRequest {
+    api::CreatePolicyRequest {
+        request_id: format!("req-{name}"),
+        spec: Some(api::PolicySpec {
+            name: name.into(),
+            headend: headend.into(),
+            endpoint: endpoint.into(),
+            color,
+            constraints: None,
+        }),
+    }
+}
+
+#[tokio::test]
+async fn a_policy_is_one_replace_on_its_headend_with_the_sid_list() {
+    let rec = Recorder::new();
+    let c = Controller::new(small(), rec.clone(), None);
+    let p = c
+        .create_policy(policy("p", "pe1", "pe2", 100))
+        .await
+        .unwrap();
+    let sets = rec.take();
+    assert_eq!(sets.len(), 1);
+    let (device, req) = &sets[0];
+    assert_eq!(device, "pe1");
+    assert_eq!(req.replace.len(), 1);
+    assert_eq!(
+        format_path(req.replace[0].path.as_ref().unwrap()),
+        "/network-instances/network-instance[name=DEFAULT]/segment-routing/te-policies/te-policy[color=100][endpoint=10.255.0.2]"
+    );
+    let path = p.path.unwrap();
+    // pe1-pe2 is the lowest-latency route (60 km vs 90 + 40 km)
+    assert_eq!(path.links, vec!["pe1-pe2".to_string()]);
+    assert_eq!(path.segments.last().map(|s| s.label), Some(16002));
+    // the link → policy index knows who rides pe1-pe2, and only that
+    assert_eq!(c.read().policies_using("pe1-pe2"), vec![p.id.clone()]);
+    assert!(c.read().policies_using("pe1-pe3").is_empty());
+    // a retried create sends nothing new
+    let again = c
+        .create_policy(policy("p", "pe1", "pe2", 100))
+        .await
+        .unwrap();
+    assert_eq!(again.id, p.id);
+    assert!(rec.take().is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_headend_leaves_no_policy_and_no_reservation() {
+    let rec = Recorder::new();
+    *rec.refuse.lock().unwrap() = Some("pe1".into());
+    let c = Controller::new(small(), rec.clone(), None);
+    let mut req = policy("p", "pe1", "pe2", 100);
+    if let Some(spec) = req.spec.as_mut() {
+        spec.constraints = Some(api::Constraints {
+            bandwidth_gbps: 100.0,
+            ..Default::default()
+        });
+    }
+    let err = c.create_policy(req).await.unwrap_err();
+    assert!(matches!(err, super::ApiError::Device(_)), "{err:?}");
+    let inner = c.read();
+    assert!(inner.policies.is_empty());
+    assert!(inner.graph.edges.iter().all(|e| e.reserved_gbps == 0.0));
+}
+
+#[tokio::test]
+async fn deleting_a_service_releases_its_identifiers_and_transport() {
+    let rec = Recorder::new();
+    let c: Arc<Controller> = Controller::new(small(), rec.clone(), None);
+    let spec = api::ServiceSpec {
+        name: "lan".into(),
+        r#type: api::ServiceType::ELan as i32,
+        attachments: ["pe1", "pe2", "pe3"]
+            .iter()
+            .map(|d| api::Attachment {
+                device: d.to_string(),
+                interface: "ce-0/1/0".into(),
+                vlan: 30,
+            })
+            .collect(),
+        bandwidth_gbps: 50.0,
+        ..Default::default()
+    };
+    let svc = c
+        .create_service(api::CreateServiceRequest {
+            request_id: String::new(),
+            spec: Some(spec),
+        })
+        .await
+        .unwrap();
+    assert_eq!(svc.transport_policies.len(), 6, "full mesh of 3 PEs");
+    assert_eq!(rec.take().len(), 3, "one atomic Set per PE");
+    {
+        let inner = c.read();
+        assert!(inner.evis.contains(svc.evi) && inner.vnis.contains(svc.vni));
+        assert!(inner.graph.edges.iter().any(|e| e.reserved_gbps > 0.0));
+    }
+    c.delete_service(&svc.id, svc.revision).await.unwrap();
+    let inner = c.read();
+    assert!(inner.policies.is_empty() && inner.services.is_empty());
+    assert!(!inner.evis.contains(svc.evi) && !inner.vnis.contains(svc.vni));
+    assert!(inner
+        .graph
+        .edges
+        .iter()
+        .all(|e| e.reserved_gbps.abs() < 1e-9));
+}
+
+fn lan(name: &str, vlan: u32) -> api::CreateServiceRequest {
+    api::CreateServiceRequest {
+        request_id: format!("req-{name}"),
+        spec: Some(api::ServiceSpec {
+            name: name.into(),
+            r#type: api::ServiceType::ELan as i32,
+            attachments: ["pe1", "pe2", "pe3"]
+                .iter()
+                .map(|d| api::Attachment {
+                    device: d.to_string(),
+                    interface: "ce-0/1/0".into(),
+                    vlan,
+                })
+                .collect(),
+            bandwidth_gbps: 10.0,
+            color: vlan,
+            ..Default::default()
+        }),
+    }
+}
+
+/// A wavelength between the two optical terminals of the small fabric.
+fn ot1_ot2(name: &str, request_id: &str) -> api::CreateWavelengthRequest {
+    api::CreateWavelengthRequest {
+        request_id: request_id.into(),
+        spec: Some(api::WavelengthSpec {
+            name: name.into(),
+            a: "ot1".into(),
+            b: "ot2".into(),
+            ..Default::default()
+        }),
+    }
+}
+
+fn everything(c: &Controller) -> (Vec<api::Policy>, Vec<api::Service>, Vec<api::Wavelength>) {
+    (
+        c.list_policies("", ""),
+        c.list_services(),
+        c.list_wavelengths(),
+    )
+}
+
+/// The journal holds enough to rebuild the controller exactly: objects,
+/// paths after a reroute, pools, spectrum, reservations, retry memory, and the
+/// id and revision counters.
+#[tokio::test]
+async fn a_restart_from_the_journal_rebuilds_the_same_controller() {
+    use super::reroute::LinkCondition;
+    let dir = tempfile::tempdir().unwrap();
+    let rec = Recorder::new();
+    let (before, reserved_before, last_revision) = {
+        let (store, replayed) = crate::store::Store::open(dir.path()).unwrap();
+        assert!(replayed.entries.is_empty());
+        let c = Controller::with_store(small(), rec.clone(), None, Some(Arc::new(store)));
+        c.create_policy(policy("p", "pe1", "pe2", 200))
+            .await
+            .unwrap();
+        let gone = c
+            .create_policy(policy("q", "pe2", "pe3", 200))
+            .await
+            .unwrap();
+        let keep = c.create_service(lan("keep", 30)).await.unwrap();
+        let drop = c.create_service(lan("drop", 31)).await.unwrap();
+        c.create_wavelength(ot1_ot2("wl", "req-wl")).await.unwrap();
+        c.delete_policy(&gone.id, 0).await.unwrap();
+        c.delete_service(&drop.id, 0).await.unwrap();
+        // A reroute changes a path; the journal keeps the new one.
+        let report = c
+            .link_condition("pe1-pe2", LinkCondition::Down, "test")
+            .await;
+        assert!(!report.rerouted.is_empty(), "{report:?}");
+        let reserved: Vec<f64> = c
+            .read()
+            .graph
+            .edges
+            .iter()
+            .map(|e| e.reserved_gbps)
+            .collect();
+        assert!(keep.evi > 0);
+        (everything(&c), reserved, c.events().revision())
+    };
+
+    let (store, replayed) = crate::store::Store::open(dir.path()).unwrap();
+    let c = Controller::with_store(small(), rec.clone(), None, Some(Arc::new(store)));
+    c.restore(&replayed).unwrap();
+    assert_eq!(everything(&c), before);
+    assert_eq!(before.0.len(), 7, "p plus the 6 transports of keep");
+    let reserved: Vec<f64> = c
+        .read()
+        .graph
+        .edges
+        .iter()
+        .map(|e| e.reserved_gbps)
+        .collect();
+    assert_eq!(reserved, reserved_before);
+    assert!(c.events().revision() >= last_revision);
+    rec.take();
+
+    // A retried create returns the same object and sends nothing.
+    let again = c.create_service(lan("keep", 30)).await.unwrap();
+    assert_eq!(again, before.1[0]);
+    assert!(rec.take().is_empty());
+    // New objects get fresh ids, identifiers and revisions.
+    let fresh = c.create_service(lan("fresh", 32)).await.unwrap();
+    let keep = &before.1[0];
+    assert_ne!(fresh.evi, keep.evi);
+    assert_ne!(fresh.vni, keep.vni);
+    assert!(fresh.revision > last_revision);
+    let all_ids: Vec<String> = c.list_policies("", "").into_iter().map(|p| p.id).collect();
+    let unique: std::collections::BTreeSet<&String> = all_ids.iter().collect();
+    assert_eq!(unique.len(), all_ids.len());
+    assert!(!before
+        .0
+        .iter()
+        .any(|p| fresh.transport_policies.contains(&p.id)));
+    // The wavelength's channel and transponder ports stay taken.
+    let wl = &before.2[0];
+    assert!(!c
+        .read()
+        .spectrum
+        .is_free(&wl.fibers[0], wl.channel as usize));
+    let err = c.create_wavelength(ot1_ot2("wl2", "")).await.unwrap_err();
+    assert!(matches!(err, super::ApiError::Precondition(_)), "{err}");
+    assert_eq!(c.read().ports.len(), 2, "both transponder ports are held");
+}
+
+/// Holds every Set until released, so a test can look at a create half-way.
+struct Gate {
+    inner: Arc<Recorder>,
+    open: tokio::sync::Semaphore,
+}
+
+#[tonic::async_trait]
+impl super::programmer::Programmer for Gate {
+    async fn set(
+        &self,
+        device: &str,
+        req: crate::proto::gnmi::SetRequest,
+    ) -> Result<(), crate::southbound::SouthboundError> {
+        let permit = self.open.acquire().await;
+        drop(permit);
+        self.inner.set(device, req).await
+    }
+}
+
+/// Creates overlap: the second plans around what the first holds, neither is
+/// visible until its devices and journal have it, and a failed one gives
+/// everything back.
+#[tokio::test]
+async fn overlapping_service_creates_hold_resources_but_stay_invisible_until_done() {
+    let rec = Recorder::new();
+    let gate = Arc::new(Gate {
+        inner: rec.clone(),
+        open: tokio::sync::Semaphore::new(0),
+    });
+    let c = Controller::new(small(), gate.clone(), None);
+    let a = tokio::spawn({
+        let c = c.clone();
+        async move { c.create_service(lan("a", 30)).await }
+    });
+    let b = tokio::spawn({
+        let c = c.clone();
+        async move { c.create_service(lan("b", 31)).await }
+    });
+    // Both are planned and waiting on their devices.
+    for _ in 0..100 {
+        if c.read().pending.len() == 14 {
+            break;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        c.read().pending.len(),
+        14,
+        "2 services + 12 transport policies held"
+    );
+    assert!(c.list_services().is_empty() && c.list_policies("", "").is_empty());
+    assert_eq!(c.read().evis.in_use(), 2, "each holds its own EVI");
+    let retry = c.create_service(lan("a", 30)).await.unwrap_err();
+    assert!(
+        matches!(retry, super::ApiError::Unavailable(_)),
+        "{retry:?}"
+    );
+    gate.open.add_permits(1_000);
+    let (a, b) = (a.await.unwrap().unwrap(), b.await.unwrap().unwrap());
+    assert_ne!(a.evi, b.evi);
+    assert_ne!(a.vni, b.vni);
+    assert_eq!(c.list_services().len(), 2);
+    assert!(c.read().pending.is_empty());
+
+    // A refused device: the create fails and holds nothing afterwards.
+    *rec.refuse.lock().unwrap() = Some("pe3".into());
+    let reserved: Vec<f64> = c
+        .read()
+        .graph
+        .edges
+        .iter()
+        .map(|e| e.reserved_gbps)
+        .collect();
+    let err = c.create_service(lan("c", 32)).await.unwrap_err();
+    assert!(matches!(err, super::ApiError::Device(_)), "{err:?}");
+    let inner = c.read();
+    assert_eq!(inner.evis.in_use(), 2);
+    assert_eq!(inner.policies.len(), 12);
+    assert!(inner.pending.is_empty());
+    let after: Vec<f64> = inner.graph.edges.iter().map(|e| e.reserved_gbps).collect();
+    assert_eq!(after, reserved);
+}
+
+/// Racing requests on one object are serialised: one create of a name wins
+/// (the other is told it exists, even while the winner is still pending), and
+/// of two deletes at the same revision one succeeds and the other finds nothing.
+#[tokio::test]
+async fn racing_requests_on_one_object_do_not_both_win() {
+    let rec = Recorder::new();
+    let gate = Arc::new(Gate {
+        inner: rec.clone(),
+        open: tokio::sync::Semaphore::new(0),
+    });
+    let c = Controller::new(small(), gate.clone(), None);
+    let mut req2 = lan("same", 30);
+    req2.request_id = "another-client".into();
+    if let Some(s) = req2.spec.as_mut() {
+        s.attachments.iter_mut().for_each(|a| a.vlan = 31);
+        s.color = 31;
+    }
+    let first = tokio::spawn({
+        let c = c.clone();
+        async move { c.create_service(lan("same", 30)).await }
+    });
+    while c.read().pending.is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let second = c.create_service(req2).await.unwrap_err();
+    assert!(
+        matches!(second, super::ApiError::AlreadyExists(_)),
+        "{second:?}"
+    );
+    gate.open.add_permits(1_000);
+    let svc = first.await.unwrap().unwrap();
+
+    let (a, b) = tokio::join!(
+        c.delete_service(&svc.id, svc.revision),
+        c.delete_service(&svc.id, svc.revision)
+    );
+    let outcomes = [a.is_ok(), b.is_ok()];
+    assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 1, "{a:?} {b:?}");
+    let loser = if a.is_ok() { b } else { a }.unwrap_err();
+    assert!(
+        matches!(loser, super::ApiError::NotFound { .. }),
+        "{loser:?}"
+    );
+    assert!(c.list_services().is_empty());
+    assert_eq!(c.read().evis.in_use(), 0);
+}

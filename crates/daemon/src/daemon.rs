@@ -1,0 +1,302 @@
+//! The controller as a running service: intent journal replayed first, then
+//! southbound sessions, the closed loop, reconciliation, and the northbound
+//! API — and a graceful stop that drains requests and flushes the journal.
+//! `strata controller` runs this against real devices; `strata lab` runs it
+//! against simulators in the same process.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::controller::Controller;
+use crate::model::Topology;
+use crate::southbound::{DeviceTarget, SessionConfig, Southbound};
+use crate::state::FabricState;
+use crate::store::{Recovery, Store};
+use crate::telemetry::Ingest;
+
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    /// Where the northbound strata.v1 API listens.
+    pub listen: SocketAddr,
+    pub sessions: SessionConfig,
+    /// Telemetry thresholds, hysteresis and hold-down of the closed loop.
+    pub health: crate::telemetry::health::HealthConfig,
+    /// Serve Prometheus text metrics on this address (off when `None`).
+    pub metrics: Option<SocketAddr>,
+    /// Journal intents here; `None` keeps them in memory only.
+    pub data_dir: Option<PathBuf>,
+    /// Every device is reconciled this often (and whenever it connects).
+    pub reconcile_interval: Duration,
+}
+
+/// How long a graceful stop waits for open requests and streams.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// The default data directory: `$STRATA_DATA_DIR`, else the XDG state
+/// directory, else `./strata-data`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("STRATA_DATA_DIR") {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_STATE_HOME") {
+        return PathBuf::from(d).join("strata");
+    }
+    if let Some(h) = std::env::var_os("HOME") {
+        return PathBuf::from(h).join(".local/state/strata");
+    }
+    PathBuf::from("strata-data")
+}
+
+/// What start-up restored from the journal.
+#[derive(Debug, Clone)]
+pub struct Restored {
+    pub dir: PathBuf,
+    pub objects: usize,
+    pub recovery: Recovery,
+}
+
+pub struct Daemon {
+    pub state: Arc<FabricState>,
+    pub ingest: Arc<Ingest>,
+    pub southbound: Arc<Southbound>,
+    pub controller: Arc<Controller>,
+    pub api: SocketAddr,
+    pub restored: Option<Restored>,
+    store: Option<Arc<Store>>,
+    /// Closed loop and reconciliation: stopped before the journal closes.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Daemon {
+    /// Starts everything. `address` gives each device's gNMI address (the
+    /// topology's, or a simulator's); `extra` adds services to the API port
+    /// (the lab's fault injection).
+    pub async fn start(
+        topology: &Topology,
+        options: &DaemonOptions,
+        address: impl Fn(&str) -> Option<SocketAddr>,
+        extra: Option<crate::northbound::ExtraServices>,
+    ) -> anyhow::Result<Daemon> {
+        // The journal first: nothing is served, and no device is touched,
+        // until the intents it holds are back.
+        let (store, replayed) = match &options.data_dir {
+            Some(dir) => {
+                let (store, replayed) = Store::open(dir)?;
+                (Some(Arc::new(store)), Some((dir.clone(), replayed)))
+            }
+            None => (None, None),
+        };
+        let state = Arc::new(FabricState::default());
+        let ingest = Arc::new(Ingest::default());
+        let southbound = Southbound::new(state.clone(), ingest.clone(), options.sessions.clone());
+        let controller = Controller::with_store(
+            topology.clone(),
+            southbound.clone(),
+            Some(state.clone()),
+            store.clone(),
+        );
+        let restored = match replayed {
+            Some((dir, replayed)) => {
+                let objects = controller.restore(&replayed).map_err(|e| {
+                    anyhow::anyhow!("cannot restore intents from {}: {e}", dir.display())
+                })?;
+                if let Some(problem) = &replayed.recovery.problem {
+                    tracing::warn!(
+                        dir = %dir.display(),
+                        problem,
+                        kept = replayed.recovery.frames,
+                        discarded_bytes = replayed.recovery.discarded_bytes,
+                        "journal tail was damaged; recovered the valid prefix"
+                    );
+                }
+                Some(Restored {
+                    dir,
+                    objects,
+                    recovery: replayed.recovery,
+                })
+            }
+            None => None,
+        };
+        // Reconciliation listens before any session can come up.
+        let mut tasks =
+            crate::controller::reconcile::spawn(controller.clone(), options.reconcile_interval);
+        let listener = crate::northbound::bind(options.listen).await?;
+        let api = listener.local_addr()?;
+        for node in &topology.nodes {
+            southbound.add_device(DeviceTarget {
+                name: node.name.clone(),
+                role: node.role,
+                address: address(&node.name).unwrap_or(node.address),
+            });
+        }
+        // Telemetry → link health → reroute.
+        // One slot per notification's readings (a handful each).
+        let (readings_tx, readings_rx) = tokio::sync::mpsc::channel(16_384);
+        ingest.feed_batches(readings_tx);
+        let closed_loop = crate::controller::closed_loop::ClosedLoop::new(
+            controller.clone(),
+            topology,
+            options.health.clone(),
+        );
+        tasks.push(crate::controller::closed_loop::spawn(
+            closed_loop,
+            readings_rx,
+            Duration::from_millis(50),
+        ));
+        if let Some(addr) = options.metrics {
+            serve_metrics(addr, &controller, &state, &ingest)?;
+        }
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(crate::northbound::serve_with(
+            controller.clone(),
+            listener,
+            extra,
+            async move {
+                let _ = stop_rx.await;
+            },
+        ));
+        Ok(Daemon {
+            state,
+            ingest,
+            southbound,
+            controller,
+            api,
+            restored,
+            store,
+            tasks,
+            stop: Some(stop),
+            server: Some(server),
+        })
+    }
+
+    /// Stops taking requests, lets open ones finish (up to a few seconds:
+    /// watch streams never end on their own), then flushes the journal.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut server) = self.server.take() {
+            match tokio::time::timeout(DRAIN, &mut server).await {
+                Ok(Ok(Err(e))) => eprintln!("northbound API stopped with an error: {e}"),
+                Ok(_) => {}
+                Err(_) => server.abort(),
+            }
+        }
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+        self.southbound.shutdown();
+        if let Some(store) = self.store.take() {
+            store.close();
+        }
+    }
+}
+
+fn serve_metrics(
+    addr: SocketAddr,
+    controller: &Arc<Controller>,
+    state: &Arc<FabricState>,
+    ingest: &Arc<Ingest>,
+) -> anyhow::Result<()> {
+    let listener = crate::net::listen(addr)
+        .map_err(|e| anyhow::anyhow!("cannot listen for /metrics on {addr}: {e}"))?;
+    let (c, st, ing) = (controller.clone(), state.clone(), ingest.clone());
+    let render = Arc::new(move || {
+        let counts = st.counts();
+        let policies = c.read().policies.len() as f64;
+        c.metrics().render(&[
+            (
+                "strata_telemetry_samples_total",
+                "counter",
+                "Telemetry samples ingested.",
+                ing.samples() as f64,
+            ),
+            (
+                "strata_telemetry_rejected_total",
+                "counter",
+                "Readings refused (bad values or a full queue).",
+                ing.rejected() as f64,
+            ),
+            (
+                "strata_devices_up",
+                "gauge",
+                "Devices with an up gNMI session.",
+                counts.up as f64,
+            ),
+            (
+                "strata_devices_down",
+                "gauge",
+                "Devices whose session is down.",
+                counts.down as f64,
+            ),
+            ("strata_policies", "gauge", "SR-TE policies held.", policies),
+        ])
+    });
+    tokio::spawn(crate::metrics::serve(listener, render));
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what service managers send).
+pub async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `strata controller`: the daemon against the topology's devices until a
+/// stop signal.
+pub async fn run_controller(topology: &Topology, options: DaemonOptions) -> anyhow::Result<()> {
+    let daemon = Daemon::start(topology, &options, |_| None, None).await?;
+    match &daemon.restored {
+        Some(r) => {
+            println!(
+                "strata controller: {} intents restored from {} ({} journal frames)",
+                r.objects,
+                r.dir.display(),
+                r.recovery.frames
+            );
+            if let Some(problem) = &r.recovery.problem {
+                println!(
+                    "strata controller: journal tail damaged ({problem}); kept the valid prefix, set {} bytes aside in {}",
+                    r.recovery.discarded_bytes,
+                    r.recovery
+                        .saved_tail
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                );
+            }
+        }
+        None => println!("strata controller: intents in memory only (no --data-dir)"),
+    }
+    println!(
+        "strata controller: fabric {:?}, {} devices; northbound strata.v1 on {}",
+        topology.name,
+        topology.nodes.len(),
+        daemon.api
+    );
+    stop_signal().await;
+    println!("strata controller: stopping (draining requests, flushing the journal)");
+    daemon.shutdown().await;
+    Ok(())
+}

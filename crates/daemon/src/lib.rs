@@ -1,0 +1,21 @@
+//! The Strata controller daemon: the execution pipeline that turns intents
+//! and link conditions into device changes, the northbound `strata.v1` API,
+//! the southbound gNMI sessions, the intent journal, telemetry ingest and the
+//! closed loop — and `daemon::Daemon`, the one wiring every binary, lab, test
+//! and bench starts.
+
+// The pure layers below, under the names the modules use for them.
+pub use strata_core::{model, pathcomp, topology};
+pub use strata_gnmi::{self as gnmi, net};
+pub use strata_proto as proto;
+
+pub mod controller;
+pub mod daemon;
+pub mod metrics;
+pub mod northbound;
+pub mod otel;
+pub mod render;
+pub mod southbound;
+pub mod state;
+pub mod store;
+pub mod telemetry;

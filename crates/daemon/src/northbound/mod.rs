@@ -1,0 +1,217 @@
+//! Northbound: the `strata.v1` gRPC API, with the standard health service and
+//! server reflection so grpcurl / grpcio users can discover it.
+
+mod topology;
+mod watch;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{Request, Response, Status};
+
+use crate::controller::Controller;
+use crate::proto::strata::v1 as api;
+use api::events_server::EventsServer;
+use api::policies_server::{Policies, PoliciesServer};
+use api::services_server::{Services, ServicesServer};
+use api::topology_server::TopologyServer;
+use api::wavelengths_server::{Wavelengths, WavelengthsServer};
+
+#[derive(Clone)]
+pub struct Northbound {
+    controller: Arc<Controller>,
+}
+
+impl Northbound {
+    pub fn new(controller: Arc<Controller>) -> Self {
+        Northbound { controller }
+    }
+}
+
+/// Serves the API on `listener` until `shutdown` resolves.
+pub async fn serve(
+    controller: Arc<Controller>,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    serve_with(controller, listener, None, shutdown).await
+}
+
+/// More gRPC services to serve beside `strata.v1` on the same port: the lab
+/// adds the simulated fabric's fault injection this way, so the production
+/// crates never depend on the simulators.
+pub type ExtraServices = Box<dyn FnOnce(&mut tonic::service::RoutesBuilder) + Send>;
+
+/// As `serve`, plus `extra` services on the same port (the lab's single
+/// address for both orchestrators and lab users).
+pub async fn serve_with(
+    controller: Arc<Controller>,
+    listener: TcpListener,
+    extra: Option<ExtraServices>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let nb = Northbound::new(controller);
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<PoliciesServer<Northbound>>()
+        .await;
+    health_reporter
+        .set_serving::<ServicesServer<Northbound>>()
+        .await;
+    health_reporter
+        .set_serving::<WavelengthsServer<Northbound>>()
+        .await;
+    health_reporter
+        .set_serving::<TopologyServer<Northbound>>()
+        .await;
+    health_reporter
+        .set_serving::<EventsServer<Northbound>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let mut routes = tonic::service::RoutesBuilder::default();
+    routes
+        .add_service(health)
+        .add_service(reflection)
+        .add_service(TopologyServer::new(nb.clone()))
+        .add_service(PoliciesServer::new(nb.clone()))
+        .add_service(ServicesServer::new(nb.clone()))
+        .add_service(WavelengthsServer::new(nb.clone()))
+        .add_service(EventsServer::new(nb));
+    if let Some(extra) = extra {
+        extra(&mut routes);
+    }
+    tonic::transport::Server::builder()
+        .add_routes(routes.routes())
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Binds the northbound address, with a clear error when it is taken.
+pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    crate::net::listen(addr)
+        .map_err(|e| anyhow::anyhow!("cannot listen for the northbound API on {addr}: {e}"))
+}
+
+#[tonic::async_trait]
+impl Policies for Northbound {
+    async fn create_policy(
+        &self,
+        req: Request<api::CreatePolicyRequest>,
+    ) -> Result<Response<api::Policy>, Status> {
+        Ok(Response::new(
+            self.controller.create_policy(req.into_inner()).await?,
+        ))
+    }
+
+    async fn get_policy(
+        &self,
+        req: Request<api::GetPolicyRequest>,
+    ) -> Result<Response<api::Policy>, Status> {
+        Ok(Response::new(
+            self.controller.get_policy(&req.into_inner().id)?,
+        ))
+    }
+
+    async fn list_policies(
+        &self,
+        req: Request<api::ListPoliciesRequest>,
+    ) -> Result<Response<api::ListPoliciesResponse>, Status> {
+        let r = req.into_inner();
+        Ok(Response::new(api::ListPoliciesResponse {
+            policies: self.controller.list_policies(&r.headend, &r.owner),
+        }))
+    }
+
+    async fn delete_policy(
+        &self,
+        req: Request<api::DeletePolicyRequest>,
+    ) -> Result<Response<api::DeletePolicyResponse>, Status> {
+        let r = req.into_inner();
+        let revision = self.controller.delete_policy(&r.id, r.revision).await?;
+        Ok(Response::new(api::DeletePolicyResponse { revision }))
+    }
+}
+
+#[tonic::async_trait]
+impl Services for Northbound {
+    async fn create_service(
+        &self,
+        req: Request<api::CreateServiceRequest>,
+    ) -> Result<Response<api::Service>, Status> {
+        Ok(Response::new(
+            self.controller.create_service(req.into_inner()).await?,
+        ))
+    }
+
+    async fn get_service(
+        &self,
+        req: Request<api::GetServiceRequest>,
+    ) -> Result<Response<api::Service>, Status> {
+        Ok(Response::new(
+            self.controller.get_service(&req.into_inner().id)?,
+        ))
+    }
+
+    async fn list_services(
+        &self,
+        _req: Request<api::ListServicesRequest>,
+    ) -> Result<Response<api::ListServicesResponse>, Status> {
+        Ok(Response::new(api::ListServicesResponse {
+            services: self.controller.list_services(),
+        }))
+    }
+
+    async fn delete_service(
+        &self,
+        req: Request<api::DeleteServiceRequest>,
+    ) -> Result<Response<api::DeleteServiceResponse>, Status> {
+        let r = req.into_inner();
+        let revision = self.controller.delete_service(&r.id, r.revision).await?;
+        Ok(Response::new(api::DeleteServiceResponse { revision }))
+    }
+}
+
+#[tonic::async_trait]
+impl Wavelengths for Northbound {
+    async fn create_wavelength(
+        &self,
+        req: Request<api::CreateWavelengthRequest>,
+    ) -> Result<Response<api::Wavelength>, Status> {
+        Ok(Response::new(
+            self.controller.create_wavelength(req.into_inner()).await?,
+        ))
+    }
+
+    async fn get_wavelength(
+        &self,
+        req: Request<api::GetWavelengthRequest>,
+    ) -> Result<Response<api::Wavelength>, Status> {
+        Ok(Response::new(
+            self.controller.get_wavelength(&req.into_inner().id)?,
+        ))
+    }
+
+    async fn list_wavelengths(
+        &self,
+        _req: Request<api::ListWavelengthsRequest>,
+    ) -> Result<Response<api::ListWavelengthsResponse>, Status> {
+        Ok(Response::new(api::ListWavelengthsResponse {
+            wavelengths: self.controller.list_wavelengths(),
+        }))
+    }
+
+    async fn delete_wavelength(
+        &self,
+        req: Request<api::DeleteWavelengthRequest>,
+    ) -> Result<Response<api::DeleteWavelengthResponse>, Status> {
+        let r = req.into_inner();
+        let revision = self.controller.delete_wavelength(&r.id, r.revision).await?;
+        Ok(Response::new(api::DeleteWavelengthResponse { revision }))
+    }
+}

@@ -1,0 +1,372 @@
+//! `strata lab` and `strata sim`: a simulated fabric (and the controller's
+//! southbound attached to it) in one process, with a live one-line summary.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use strata_core::{model, topology};
+pub use strata_daemon::{controller, daemon, net, proto, southbound, state, telemetry};
+pub use strata_sim as simulators;
+
+use crate::controller::Controller;
+use crate::daemon::{Daemon, DaemonOptions};
+use crate::model::Topology;
+use crate::simulators::fabric::{SimFabric, SimOptions};
+use crate::southbound::{SessionConfig, Southbound};
+use crate::state::{Event, FabricState};
+use crate::telemetry::Ingest;
+
+#[derive(Debug, Clone)]
+pub struct LabOptions {
+    /// Where the northbound strata.v1 API listens.
+    pub listen: std::net::SocketAddr,
+    pub sim: SimOptions,
+    pub sessions: SessionConfig,
+    /// Telemetry thresholds, hysteresis and hold-down of the closed loop.
+    pub health: crate::telemetry::health::HealthConfig,
+    /// Stop after this long (smoke runs); `None` runs until Ctrl-C.
+    pub duration: Option<Duration>,
+    /// Serve Prometheus text metrics on this address (off when `None`).
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Journal intents here; `None` keeps them in memory only.
+    pub data_dir: Option<std::path::PathBuf>,
+    pub reconcile_interval: Duration,
+}
+
+impl LabOptions {
+    fn daemon(&self) -> DaemonOptions {
+        DaemonOptions {
+            listen: self.listen,
+            sessions: self.sessions.clone(),
+            health: self.health.clone(),
+            metrics: self.metrics,
+            data_dir: self.data_dir.clone(),
+            reconcile_interval: self.reconcile_interval,
+        }
+    }
+}
+
+/// What a lab run ended with, for scripts and exit codes.
+#[derive(Debug, Clone)]
+pub struct LabOutcome {
+    pub devices: usize,
+    pub up: usize,
+    pub samples: u64,
+    pub elapsed: Duration,
+}
+
+/// A running lab: simulators, and the controller daemon (southbound sessions,
+/// closed loop, reconciliation, northbound API with fault injection) on them.
+pub struct Lab {
+    pub fabric: Arc<SimFabric>,
+    pub state: Arc<FabricState>,
+    pub ingest: Arc<Ingest>,
+    pub southbound: Arc<Southbound>,
+    pub controller: Arc<Controller>,
+    pub api: std::net::SocketAddr,
+    daemon: Daemon,
+}
+
+impl Lab {
+    pub async fn start(topology: &Topology, options: &LabOptions) -> anyhow::Result<Lab> {
+        let fabric = SimFabric::new(topology, options.sim.clone());
+        fabric.start().await?;
+        let sims = fabric.clone();
+        let daemon = Daemon::start(
+            topology,
+            &options.daemon(),
+            move |name| sims.address(name),
+            Some(fault_injection(fabric.clone())),
+        )
+        .await?;
+        Ok(Lab {
+            fabric,
+            state: daemon.state.clone(),
+            ingest: daemon.ingest.clone(),
+            southbound: daemon.southbound.clone(),
+            controller: daemon.controller.clone(),
+            api: daemon.api,
+            daemon,
+        })
+    }
+
+    pub fn restored(&self) -> Option<&crate::daemon::Restored> {
+        self.daemon.restored.as_ref()
+    }
+
+    pub async fn shutdown(self) {
+        self.daemon.shutdown().await;
+        self.fabric.shutdown().await;
+    }
+}
+
+/// The simulated fabric's fault injection, served on the API port.
+fn fault_injection(fabric: Arc<SimFabric>) -> strata_daemon::northbound::ExtraServices {
+    Box::new(move |routes| {
+        routes.add_service(crate::simulators::control::service(fabric));
+    })
+}
+
+/// Starts the lab and reports until Ctrl-C or the optional duration.
+pub async fn run_lab(topology: &Topology, options: LabOptions) -> anyhow::Result<LabOutcome> {
+    let lab = Lab::start(topology, &options).await?;
+    let (fabric, state, ingest, listen) = (
+        lab.fabric.clone(),
+        lab.state.clone(),
+        lab.ingest.clone(),
+        lab.api,
+    );
+    println!(
+        "strata lab: fabric {:?}: {} devices ({} packet, {} optical), {} links; simulators on {}",
+        topology.name,
+        topology.nodes.len(),
+        topology
+            .nodes
+            .iter()
+            .filter(|n| n.role == crate::model::Role::Packet)
+            .count(),
+        topology
+            .nodes
+            .iter()
+            .filter(|n| n.role == crate::model::Role::Optical)
+            .count(),
+        topology.links.len(),
+        address_range(&fabric, topology),
+    );
+    println!("northbound strata.v1 API and fault injection on {listen} (gRPC; reflection and health enabled)");
+    match lab.restored() {
+        Some(r) => println!(
+            "intents journaled in {}: {} restored{}",
+            r.dir.display(),
+            r.objects,
+            r.recovery
+                .problem
+                .as_ref()
+                .map(|p| format!(" (damaged tail set aside: {p})"))
+                .unwrap_or_default()
+        ),
+        None => println!("intents in memory only (--data-dir DIR journals them)"),
+    }
+    let outcome = report(
+        &state,
+        &ingest,
+        &lab.controller,
+        topology.nodes.len(),
+        options.duration,
+    )
+    .await;
+    lab.shutdown().await;
+    Ok(outcome)
+}
+
+/// `strata sim`: only the simulators, for an external controller or client,
+/// with fault injection on `control`.
+pub async fn run_sims(
+    topology: &Topology,
+    options: SimOptions,
+    control: std::net::SocketAddr,
+    duration: Option<Duration>,
+) -> anyhow::Result<()> {
+    let fabric = SimFabric::new(topology, options);
+    fabric.start().await?;
+    let listener = crate::net::listen(control)
+        .map_err(|e| anyhow::anyhow!("cannot listen for fault injection on {control}: {e}"))?;
+    let control = listener.local_addr()?;
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(crate::simulators::control::service(fabric.clone()))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    println!("fault injection (strata.sim.v1.FaultInjection) on {control}");
+    println!(
+        "strata sim: {} gNMI devices of fabric {:?} listening on {} (Ctrl-C to stop)",
+        topology.nodes.len(),
+        topology.name,
+        address_range(&fabric, topology)
+    );
+    for node in &topology.nodes {
+        if let Some(a) = fabric.address(&node.name) {
+            println!(
+                "  {:<12} {:<8} {}",
+                node.name,
+                format!("{:?}", node.role).to_lowercase(),
+                a
+            );
+        }
+    }
+    wait(duration).await;
+    fabric.shutdown().await;
+    Ok(())
+}
+
+fn address_range(fabric: &SimFabric, topology: &Topology) -> String {
+    let mut addrs: Vec<_> = topology
+        .nodes
+        .iter()
+        .filter_map(|n| fabric.address(&n.name))
+        .collect();
+    addrs.sort();
+    match (addrs.first(), addrs.last()) {
+        (Some(a), Some(b)) if a != b => format!("{a} … {b}"),
+        (Some(a), _) => a.to_string(),
+        _ => "-".into(),
+    }
+}
+
+async fn wait(duration: Option<Duration>) {
+    match duration {
+        Some(d) => {
+            tokio::select! {
+                _ = tokio::time::sleep(d) => {}
+                _ = crate::daemon::stop_signal() => {}
+            }
+        }
+        None => crate::daemon::stop_signal().await,
+    }
+}
+
+/// A live status line (rewritten in place on a terminal, every 10 s
+/// otherwise), plus one line per device up/down event.
+/// One line for a closed-loop event worth an operator's eye (breaches,
+/// recoveries, policies moved or stranded); `None` for everything else.
+fn loop_line(e: &crate::proto::strata::v1::Event) -> Option<String> {
+    use crate::proto::strata::v1::{event::Object, Change};
+    match e.object.as_ref()? {
+        Object::Breach(b) if b.cleared => Some(format!(
+            "recovered {} — policies return after the hold-down",
+            b.link
+        )),
+        Object::Breach(b) => Some(format!(
+            "BREACH {} {} {:.0} > {:.0}",
+            b.link, b.metric, b.value, b.threshold
+        )),
+        Object::Policy(p) if e.change == Change::Updated as i32 => {
+            let links = p
+                .path
+                .as_ref()
+                .map(|p| p.links.join(" > "))
+                .unwrap_or_default();
+            let sids: Vec<String> = p
+                .path
+                .as_ref()
+                .map(|p| p.segments.iter().map(|s| s.label.to_string()).collect())
+                .unwrap_or_default();
+            Some(format!(
+                "  {} now {} [SIDs {}] ({})",
+                p.id,
+                links,
+                sids.join(" "),
+                e.reason
+            ))
+        }
+        _ => None,
+    }
+}
+
+async fn report(
+    state: &FabricState,
+    ingest: &Ingest,
+    controller: &Controller,
+    devices: usize,
+    duration: Option<Duration>,
+) -> LabOutcome {
+    let tty = std::io::stdout().is_terminal();
+    let start = Instant::now();
+    let mut events = state.subscribe();
+    let mut loop_events = match controller.events().watch(0) {
+        Ok((_, rx)) => Some(rx),
+        Err(_) => None,
+    };
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    let mut last = (Instant::now(), ingest.samples());
+    let mut rate = 0.0;
+    let mut all_up_reported = false;
+    let stop = wait(duration);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            ev = async { match loop_events.as_mut() { Some(rx) => rx.recv().await.ok(), None => std::future::pending().await } } => {
+                if let Some(line) = ev.as_deref().and_then(loop_line) {
+                    if tty { print!("\r\x1b[2K"); }
+                    println!("{line}");
+                }
+            }
+            ev = events.recv() => match ev {
+                Ok(Event::DeviceDown { device, error }) => {
+                    if tty { print!("\r\x1b[2K"); }
+                    println!("device {device} down: {error}");
+                }
+                Ok(Event::DeviceUp { .. }) if !all_up_reported && state.counts().up == devices => {
+                    all_up_reported = true;
+                    if tty { print!("\r\x1b[2K"); }
+                    println!("all {devices} devices up after {:.2}s", start.elapsed().as_secs_f64());
+                }
+                _ => {}
+            },
+            _ = ticker.tick() => {
+                let now = Instant::now();
+                let samples = ingest.samples();
+                let dt = now.duration_since(last.0).as_secs_f64();
+                // the first tick comes at once; a rate over milliseconds means nothing
+                if dt >= 0.5 {
+                    rate = (samples - last.1) as f64 / dt;
+                }
+                last = (now, samples);
+                let c = state.counts();
+                let (reroutes, last_took) = controller.metrics().last_reroute();
+                let reroute = if reroutes == 0 {
+                    String::new()
+                } else {
+                    format!(" | reroutes {reroutes} (last: breach → headends acked in {last_took:.1?})")
+                };
+                let line = format!(
+                    "devices up {}/{} (connecting {}, down {}) | telemetry {} samples/s | {} samples total{reroute} | up {}s",
+                    c.up, devices, c.connecting, c.down, human(rate), samples, start.elapsed().as_secs()
+                );
+                if !all_up_reported && c.up == devices {
+                    all_up_reported = true;
+                    if tty { print!("\r\x1b[2K"); }
+                    println!("all {devices} devices up after {:.2}s", start.elapsed().as_secs_f64());
+                }
+                if tty {
+                    print!("\r\x1b[2K{line}");
+                    use std::io::Write;
+                    let _ = std::io::stdout().flush();
+                } else if start.elapsed().as_secs().is_multiple_of(10) {
+                    println!("{line}");
+                }
+            }
+        }
+    }
+    if tty {
+        println!();
+    }
+    let c = state.counts();
+    let outcome = LabOutcome {
+        devices,
+        up: c.up,
+        samples: ingest.samples(),
+        elapsed: start.elapsed(),
+    };
+    println!(
+        "lab stopped after {:.1}s: {}/{} devices up, {} telemetry samples ({} samples/s last second)",
+        outcome.elapsed.as_secs_f64(),
+        outcome.up,
+        outcome.devices,
+        outcome.samples,
+        human(rate)
+    );
+    outcome
+}
+
+fn human(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.2}M", x / 1e6)
+    } else if x >= 1e3 {
+        format!("{:.1}k", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}

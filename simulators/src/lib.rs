@@ -1,0 +1,17 @@
+//! Device simulators: real gNMI servers holding OpenConfig-shaped trees, one
+//! loopback port per device, with fault injection. `strata sim`, the lab, the
+//! tests and the benches use them; the production crates never do.
+
+// Paths inside the crate keep their `crate::simulators::…` form.
+extern crate self as simulators;
+pub(crate) use strata_core::model;
+pub(crate) use strata_gnmi::{self as gnmi, net};
+pub(crate) use strata_proto as proto;
+
+pub mod control;
+pub mod device;
+pub mod fabric;
+pub mod killable;
+pub mod physics;
+pub mod schemas;
+pub mod server;
