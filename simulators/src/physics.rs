@@ -199,7 +199,10 @@ mod tests {
         ] {
             let planned = strata_core::pathcomp::optical::estimated_osnr_db(&[len]);
             let simulated = estimated_osnr_db(len);
-            assert!((planned - simulated).abs() < 1e-9, "{len}: {planned} vs {simulated}");
+            assert!(
+                (planned - simulated).abs() < 1e-9,
+                "{len}: {planned} vs {simulated}"
+            );
         }
     }
 

@@ -1,15 +1,16 @@
 //! The controller: intents in, paths computed, devices programmed, events out.
 //!
-//! Writers are serialised by one apply lock (like a reconcile loop working one
-//! request at a time), compute against a consistent view, program devices with
-//! rollback, and only then commit to the in-memory state — so readers never see
-//! an intent the devices did not accept, and never wait on device I/O.
+//! Every mutation goes through one pipeline (`pipeline`): plan and hold
+//! resources under the state lock, release it, program devices with rollback,
+//! journal, then commit or revert — so readers never see an intent the devices
+//! did not accept, and no lock is held across device or disk I/O.
 
 pub mod closed_loop;
 pub mod error;
 pub mod events;
 mod intent;
 mod persist;
+mod pipeline;
 mod policies;
 pub mod pools;
 pub mod programmer;
@@ -77,6 +78,9 @@ pub struct Inner {
     /// Objects whose create is still programming devices or being journaled:
     /// they hold their resources but nobody sees them yet.
     pending: std::collections::HashSet<String>,
+    /// Objects a request (a delete, a reroute) is changing right now: a
+    /// second change of one object is refused until the first is done.
+    busy: std::collections::HashSet<String>,
     next_id: u64,
 }
 
@@ -262,7 +266,9 @@ impl Inner {
 
 pub struct Controller {
     inner: RwLock<Inner>,
-    apply: tokio::sync::Mutex<()>,
+    /// Reroutes (and reconciliation repairs) take turns: each re-plans from
+    /// what the previous one committed. The API never waits on it.
+    reroutes: tokio::sync::Mutex<()>,
     programmer: Arc<dyn Programmer>,
     /// The intent journal; `None` keeps intents in memory only (tests, bench).
     store: Option<Arc<crate::store::Store>>,
@@ -309,12 +315,13 @@ impl Controller {
                 link_index: HashMap::new(),
                 degraded: BTreeSet::new(),
                 pending: Default::default(),
+                busy: Default::default(),
                 names: HashMap::new(),
                 steering: HashMap::new(),
                 attachment_index: HashMap::new(),
                 next_id: 0,
             }),
-            apply: tokio::sync::Mutex::new(()),
+            reroutes: tokio::sync::Mutex::new(()),
             programmer,
             store,
             events: Arc::new(EventLog::default()),

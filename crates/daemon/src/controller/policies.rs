@@ -5,7 +5,8 @@ use prost::Message;
 
 use super::error::{not_found, precondition, ApiError};
 use super::intent::{self, PolicyIntent};
-use super::programmer::{apply, Plan};
+use super::pipeline::Staged;
+use super::programmer::Plan;
 use super::records::Revisioned;
 use super::records::{labels, PolicyRecord};
 use super::{Controller, Inner, Kind};
@@ -113,7 +114,6 @@ impl Controller {
         &self,
         req: api::CreatePolicyRequest,
     ) -> Result<api::Policy, ApiError> {
-        let _apply = self.apply.lock().await;
         let spec = req
             .spec
             .ok_or_else(|| super::error::invalid("spec", "required"))?;
@@ -123,24 +123,32 @@ impl Controller {
         })? {
             return Ok(p);
         }
-        let (intent, placement) = {
-            let inner = self.read();
-            let intent = intent::policy(&inner, &spec)?;
-            if let Some(id) = inner.name_taken(Kind::Policy, &spec.name) {
-                return Err(ApiError::AlreadyExists(format!(
-                    "spec.name: policy {:?} already exists ({id})",
-                    spec.name
-                )));
-            }
-            if let Some(p) = inner.steered_by(&intent.headend, intent.color, &intent.endpoint) {
-                return Err(ApiError::AlreadyExists(format!(
-                    "spec: {} already has a color {} policy to {} ({})",
-                    intent.headend, intent.color, intent.endpoint, p.id
-                )));
-            }
-            let placement = place(&inner, &inner.graph, &intent, "no path for the policy")?;
-            (intent, placement)
-        };
+        let staged = self.stage_policy_create(spec, &req.request_id, fingerprint)?;
+        self.execute(staged).await
+    }
+
+    /// Plans the policy and holds it (name, steering, bandwidth) invisibly.
+    fn stage_policy_create(
+        &self,
+        spec: api::PolicySpec,
+        request_id: &str,
+        fingerprint: Vec<u8>,
+    ) -> Result<Staged<'_, api::Policy>, ApiError> {
+        let mut inner = self.write();
+        let intent = intent::policy(&inner, &spec)?;
+        if let Some(id) = inner.name_taken(Kind::Policy, &spec.name) {
+            return Err(ApiError::AlreadyExists(format!(
+                "spec.name: policy {:?} already exists ({id})",
+                spec.name
+            )));
+        }
+        if let Some(p) = inner.steered_by(&intent.headend, intent.color, &intent.endpoint) {
+            return Err(ApiError::AlreadyExists(format!(
+                "spec: {} already has a color {} policy to {} ({})",
+                intent.headend, intent.color, intent.endpoint, p.id
+            )));
+        }
+        let placement = place(&inner, &inner.graph, &intent, "no path for the policy")?;
         let mut plan = Plan::default();
         plan.create(
             &intent.headend,
@@ -156,47 +164,54 @@ impl Controller {
                 &intent.endpoint_address,
             )],
         );
-        apply(self.programmer.as_ref(), &plan).await?;
-
         let ticket = self.events.reserve();
-        let (record, entry) = {
-            let mut inner = self.write();
-            let id = inner.new_id("pol");
-            let record = PolicyRecord {
-                id: id.clone(),
-                spec,
-                owner: None,
-                headend: intent.headend,
-                endpoint: intent.endpoint,
-                endpoint_address: intent.endpoint_address,
-                color: intent.color,
-                constraints: intent.constraints,
-                disjoint: intent.disjoint,
-                max_sid_depth: intent.max_sid_depth,
-                path: placement.path,
-                segments: placement.segments,
-                revision: ticket.revision(),
-                discriminator: 1,
-                displaced_by: Default::default(),
-                stranded: None,
-            };
-            Controller::remember(&mut inner, Kind::Policy, &req.request_id, fingerprint, &id);
-            let entry = inner.policy_entry(&record);
-            (record, entry)
+        let id = inner.new_id("pol");
+        let record = PolicyRecord {
+            id: id.clone(),
+            spec,
+            owner: None,
+            headend: intent.headend,
+            endpoint: intent.endpoint,
+            endpoint_address: intent.endpoint_address,
+            color: intent.color,
+            constraints: intent.constraints,
+            disjoint: intent.disjoint,
+            max_sid_depth: intent.max_sid_depth,
+            path: placement.path,
+            segments: placement.segments,
+            revision: ticket.revision(),
+            discriminator: 1,
+            displaced_by: Default::default(),
+            stranded: None,
         };
-        if let Err(e) = self.persist_or_revert(&[entry], &plan).await {
-            self.write().forget_origin(Kind::Policy, &record.id);
-            return Err(e);
-        }
-        let mut inner = self.write();
-        let out = record.to_api(&inner.graph);
-        ticket.publish(
-            api::Change::Created,
-            "policy created",
-            out.clone().at(record.revision),
-        );
+        Controller::remember(&mut inner, Kind::Policy, request_id, fingerprint, &id);
+        let entries = vec![inner.policy_entry(&record)];
+        inner.pending.insert(id.clone());
         inner.insert_policy(record);
-        Ok(out)
+        let (commit_id, revert_id) = (id.clone(), id);
+        Ok(Staged {
+            plan,
+            entries,
+            commit: Box::new(move |inner: &mut Inner| {
+                inner.pending.remove(&commit_id);
+                let p = inner
+                    .policies
+                    .get(&commit_id)
+                    .ok_or_else(|| not_found("id", format!("policy {commit_id:?}")))?;
+                let out = p.to_api(&inner.graph);
+                ticket.publish(
+                    api::Change::Created,
+                    "policy created",
+                    out.clone().at(out.revision),
+                );
+                Ok(out)
+            }),
+            revert: Box::new(move |inner: &mut Inner| {
+                inner.pending.remove(&revert_id);
+                inner.remove_policy(&revert_id);
+                inner.forget_origin(Kind::Policy, &revert_id);
+            }),
+        })
     }
 
     pub fn get_policy(&self, id: &str) -> Result<api::Policy, ApiError> {
@@ -222,56 +237,64 @@ impl Controller {
     }
 
     pub async fn delete_policy(&self, id: &str, revision: u64) -> Result<u64, ApiError> {
-        let _apply = self.apply.lock().await;
-        let plan = {
-            let inner = self.read();
-            let p = inner
-                .policies
-                .get(id)
-                .filter(|p| !inner.pending.contains(&p.id))
-                .ok_or_else(|| not_found("id", format!("policy {id:?}")))?;
-            if let Some(owner) = &p.owner {
-                return Err(precondition(format!(
-                    "policy {id} is transport of service {owner}; delete the service instead"
-                )));
-            }
-            if revision != 0 && revision != p.revision {
-                return Err(ApiError::Aborted(format!(
-                    "policy {id} is at revision {}, not {revision}",
-                    p.revision
-                )));
-            }
-            if let Some(dep) = inner
-                .policies
-                .values()
-                .find(|o| o.disjoint.as_ref().is_some_and(|(d, _)| d == id))
-            {
-                return Err(precondition(format!(
-                    "policy {} is placed disjoint from {id}; delete it first",
-                    dep.id
-                )));
-            }
-            let mut plan = Plan::default();
-            plan.remove(&p.headend, vec![p.config_path()], vec![p.config()]);
-            plan
-        };
-        apply(self.programmer.as_ref(), &plan).await?;
-        let ticket = self.events.reserve();
-        let entry = self
-            .read()
-            .removed_entry(Kind::Policy, id, ticket.revision());
-        self.persist_or_revert(&[entry], &plan).await?;
+        let staged = self.stage_policy_delete(id, revision)?;
+        self.execute(staged).await
+    }
+
+    /// Checks the delete and claims the policy; it stays in force (and in
+    /// reroutes' way) until the headend has let it go.
+    fn stage_policy_delete(&self, id: &str, revision: u64) -> Result<Staged<'_, u64>, ApiError> {
         let mut inner = self.write();
-        let Some(record) = inner.remove_policy(id) else {
-            return Err(not_found("id", format!("policy {id:?}")));
-        };
-        inner.forget_origin(Kind::Policy, id);
-        let revision = ticket.revision();
-        ticket.publish(
-            api::Change::Deleted,
-            "policy deleted",
-            record.to_api(&inner.graph).at(revision),
-        );
-        Ok(revision)
+        let p = inner
+            .policies
+            .get(id)
+            .filter(|p| !inner.pending.contains(&p.id))
+            .ok_or_else(|| not_found("id", format!("policy {id:?}")))?;
+        if let Some(owner) = &p.owner {
+            return Err(precondition(format!(
+                "policy {id} is transport of service {owner}; delete the service instead"
+            )));
+        }
+        if revision != 0 && revision != p.revision {
+            return Err(ApiError::Aborted(format!(
+                "policy {id} is at revision {}, not {revision}",
+                p.revision
+            )));
+        }
+        if let Some(dep) = inner
+            .policies
+            .values()
+            .find(|o| o.disjoint.as_ref().is_some_and(|(d, _)| d == id))
+        {
+            return Err(precondition(format!(
+                "policy {} is placed disjoint from {id}; delete it first",
+                dep.id
+            )));
+        }
+        let mut plan = Plan::default();
+        plan.remove(&p.headend, vec![p.config_path()], vec![p.config()]);
+        inner.claim("policy", id)?;
+        let ticket = self.events.reserve();
+        let entries = vec![inner.removed_entry(Kind::Policy, id, ticket.revision())];
+        let (commit_id, revert_id) = (id.to_string(), id.to_string());
+        Ok(Staged {
+            plan,
+            entries,
+            commit: Box::new(move |inner: &mut Inner| {
+                inner.unclaim(&commit_id);
+                let Some(record) = inner.remove_policy(&commit_id) else {
+                    return Err(not_found("id", format!("policy {commit_id:?}")));
+                };
+                inner.forget_origin(Kind::Policy, &commit_id);
+                let revision = ticket.revision();
+                ticket.publish(
+                    api::Change::Deleted,
+                    "policy deleted",
+                    record.to_api(&inner.graph).at(revision),
+                );
+                Ok(revision)
+            }),
+            revert: Box::new(move |inner: &mut Inner| inner.unclaim(&revert_id)),
+        })
     }
 }

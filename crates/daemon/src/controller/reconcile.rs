@@ -246,11 +246,12 @@ impl Controller {
         items
     }
 
-    /// Brings one device to what Strata wants. Holds the apply lock so a
-    /// request half-way through (devices programmed, not yet committed) is
-    /// never mistaken for configuration to remove. Returns the change made.
+    /// Brings one device to what Strata wants. A create half-way through is
+    /// already in the desired state (staged objects are), so its config is
+    /// never mistaken for configuration to remove. Takes its turn with
+    /// reroutes, never with the API. Returns the change made.
     pub async fn reconcile_device(&self, device: &str) -> Result<DeviceChange, String> {
-        let _apply = self.apply.lock().await;
+        let _turn = self.reroutes.lock().await;
         let started = std::time::Instant::now();
         let role = self
             .read()

@@ -75,7 +75,7 @@ impl Controller {
         condition: LinkCondition,
         reason: &str,
     ) -> RerouteReport {
-        let _apply = self.apply.lock().await;
+        let _turn = self.reroutes.lock().await;
         let affected = {
             let mut inner = self.write();
             let nominal = inner.topology.link(link).map(|l| l.latency_us);
@@ -107,7 +107,7 @@ impl Controller {
             };
             // A policy still being created is programmed with the path it was
             // planned on; moving it now would race its own first Set.
-            ids.retain(|id| !inner.pending.contains(id));
+            ids.retain(|id| !inner.in_flight(id));
             ids
         };
         self.replace_policies(&affected, link, &condition, reason)

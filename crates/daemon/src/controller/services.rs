@@ -8,11 +8,12 @@ use prost::Message;
 
 use super::error::{invalid, not_found, precondition, ApiError};
 use super::intent::{self, PolicyIntent};
+use super::pipeline::Staged;
 use super::policies::{place_with, render_policy, reserve, Placement};
-use super::programmer::{apply, Plan};
+use super::programmer::Plan;
 use super::records::Revisioned;
 use super::records::{PolicyRecord, ServiceRecord};
-use super::{Controller, Kind};
+use super::{Controller, Inner, Kind};
 use crate::proto::strata::v1 as api;
 use crate::render;
 
@@ -27,12 +28,9 @@ impl Controller {
         &self,
         req: api::CreateServiceRequest,
     ) -> Result<api::Service, ApiError> {
-        // Only planning and holding resources are serialised; programming the
-        // devices and the journal write overlap across requests (so fsyncs
+        // Only planning and holding resources take the state lock; programming
+        // the devices and the journal write overlap across requests (so fsyncs
         // and device Sets batch up), while the objects stay invisible.
-        let t0 = std::time::Instant::now();
-        let held = self.apply.lock().await;
-        let locked = t0.elapsed();
         let spec = req.spec.ok_or_else(|| invalid("spec", "required"))?;
         let fingerprint = spec.encode_to_vec();
         if let Some(s) = self.replay(Kind::Service, &req.request_id, &fingerprint, |i, id| {
@@ -40,10 +38,23 @@ impl Controller {
         })? {
             return Ok(s);
         }
+        let staged = self.stage_service_create(spec, &req.request_id, fingerprint)?;
+        self.execute(staged).await
+    }
+
+    /// Plans the service — identifiers, RDs, a transport policy per ordered
+    /// PE pair — and holds it all, invisible, until devices and disk have it.
+    fn stage_service_create(
+        &self,
+        spec: api::ServiceSpec,
+        request_id: &str,
+        fingerprint: Vec<u8>,
+    ) -> Result<Staged<'_, api::Service>, ApiError> {
+        let mut inner = self.write();
         // Plan everything against a consistent view before touching a device.
         let (evi, vni, rt, rds, attachments, transports, plan) = {
-            let inner = self.read();
-            let si = intent::service(&inner, &spec)?;
+            let inner = &*inner;
+            let si = intent::service(inner, &spec)?;
             if let Some(id) = inner.name_taken(Kind::Service, &spec.name) {
                 return Err(ApiError::AlreadyExists(format!(
                     "spec.name: service {:?} already exists ({id})",
@@ -105,7 +116,7 @@ impl Controller {
                         )));
                     }
                     let placement = place_with(
-                        &inner,
+                        inner,
                         scratch.as_ref().unwrap_or(&inner.graph),
                         &mut spf,
                         &pi,
@@ -156,11 +167,10 @@ impl Controller {
             (evi, vni, rt, rds, si.attachments, transports, plan)
         };
         // Ids, revisions, identifiers and bandwidth are held now, under the
-        // apply lock, so the next request plans around them; the objects stay
+        // state lock, so the next request plans around them; the objects stay
         // pending (invisible) until the devices and the journal have them.
         let mut tickets = Vec::new();
         let (service_id, policy_ids, entries) = {
-            let mut inner = self.write();
             let id = inner.new_id("svc");
             let mut policies = Vec::new();
             for t in transports {
@@ -209,7 +219,7 @@ impl Controller {
                 revision: ticket.revision(),
             };
             tickets.push(ticket);
-            Controller::remember(&mut inner, Kind::Service, &req.request_id, fingerprint, &id);
+            Controller::remember(&mut inner, Kind::Service, request_id, fingerprint, &id);
             let mut entries: Vec<_> = policies.iter().map(|p| inner.policy_entry(p)).collect();
             entries.push(inner.service_entry(&record));
             let policy_ids: Vec<String> = policies.iter().map(|p| p.id.clone()).collect();
@@ -221,61 +231,60 @@ impl Controller {
             inner.insert_service(record);
             (id, policy_ids, entries)
         };
-        drop(held);
-        let planned = t0.elapsed();
-        let done = match apply(self.programmer.as_ref(), &plan).await {
-            Ok(()) => {
-                let programmed = t0.elapsed();
-                let r = self.persist_or_revert(&entries, &plan).await;
-                tracing::debug!(
-                    service = %service_id,
-                    lock_wait = ?locked,
-                    plan = ?(planned - locked),
-                    program = ?(programmed - planned),
-                    persist = ?(t0.elapsed() - programmed),
-                    "service create phases"
-                );
-                r
-            }
-            Err(e) => Err(e.into()),
-        };
-        let mut inner = self.write();
-        for id in policy_ids.iter().chain([&service_id]) {
-            inner.pending.remove(id);
-        }
-        if let Err(e) = done {
+        drop(inner);
+        let ids: Vec<String> = policy_ids
+            .iter()
+            .cloned()
+            .chain([service_id.clone()])
+            .collect();
+        let revert_ids = ids.clone();
+        Ok(Staged {
+            plan,
+            entries,
+            commit: Box::new(move |inner: &mut Inner| {
+                for id in &ids {
+                    inner.pending.remove(id);
+                }
+                let service_ticket = tickets.pop();
+                for (pid, ticket) in policy_ids.iter().zip(tickets) {
+                    if let Some(p) = inner.policies.get(pid) {
+                        let view = p.to_api(&inner.graph);
+                        ticket.publish(
+                            api::Change::Created,
+                            &format!("transport of service {service_id}"),
+                            view.at(p.revision),
+                        );
+                    }
+                }
+                let out = inner
+                    .services
+                    .get(&service_id)
+                    .map(|s| s.to_api())
+                    .ok_or_else(|| not_found("id", format!("service {service_id:?}")))?;
+                if let Some(ticket) = service_ticket {
+                    let revision = out.revision;
+                    ticket.publish(
+                        api::Change::Created,
+                        "service created",
+                        out.clone().at(revision),
+                    );
+                }
+                Ok(out)
+            }),
             // Give back everything held; the revisions are dropped unseen.
-            for pid in &policy_ids {
-                inner.remove_policy(pid);
-            }
-            inner.remove_service(&service_id);
-            return Err(e);
-        }
-        let service_ticket = tickets.pop();
-        for (pid, ticket) in policy_ids.iter().zip(tickets) {
-            if let Some(p) = inner.policies.get(pid) {
-                let view = p.to_api(&inner.graph);
-                ticket.publish(
-                    api::Change::Created,
-                    &format!("transport of service {service_id}"),
-                    view.at(p.revision),
-                );
-            }
-        }
-        let out = inner
-            .services
-            .get(&service_id)
-            .map(|s| s.to_api())
-            .ok_or_else(|| not_found("id", format!("service {service_id:?}")))?;
-        if let Some(ticket) = service_ticket {
-            let revision = out.revision;
-            ticket.publish(
-                api::Change::Created,
-                "service created",
-                out.clone().at(revision),
-            );
-        }
-        Ok(out)
+            revert: Box::new(move |inner: &mut Inner| {
+                let Some((service, policies)) = revert_ids.split_last() else {
+                    return;
+                };
+                for id in &revert_ids {
+                    inner.pending.remove(id);
+                }
+                for pid in policies {
+                    inner.remove_policy(pid);
+                }
+                inner.remove_service(service);
+            }),
+        })
     }
 
     pub fn get_service(&self, id: &str) -> Result<api::Service, ApiError> {
@@ -299,72 +308,91 @@ impl Controller {
     }
 
     pub async fn delete_service(&self, id: &str, revision: u64) -> Result<u64, ApiError> {
-        let _apply = self.apply.lock().await;
-        let plan = {
-            let inner = self.read();
-            let s = inner
-                .services
-                .get(id)
-                .filter(|s| !inner.pending.contains(&s.id))
-                .ok_or_else(|| not_found("id", format!("service {id:?}")))?;
-            if revision != 0 && revision != s.revision {
-                return Err(ApiError::Aborted(format!(
-                    "service {id} is at revision {}, not {revision}",
-                    s.revision
-                )));
-            }
-            let mut plan = Plan::default();
-            for (pe, atts) in &s.attachments {
-                plan.remove(
-                    pe,
-                    render::evpn_instance_delete(s.evi, atts),
-                    s.config_on(pe),
-                );
-            }
-            for pid in &s.policies {
-                if let Some(p) = inner.policies.get(pid) {
-                    plan.remove(&p.headend, vec![p.config_path()], vec![p.config()]);
-                }
-            }
-            plan
-        };
-        apply(self.programmer.as_ref(), &plan).await?;
-        let ticket = self.events.reserve();
-        let entries = {
-            let inner = self.read();
-            let service = inner
-                .services
-                .get(id)
-                .ok_or_else(|| not_found("id", format!("service {id:?}")))?;
-            let mut entries: Vec<_> = service
-                .policies
-                .iter()
-                .map(|pid| inner.removed_entry(Kind::Policy, pid, ticket.revision()))
-                .collect();
-            entries.push(inner.removed_entry(Kind::Service, id, ticket.revision()));
-            entries
-        };
-        self.persist_or_revert(&entries, &plan).await?;
+        let staged = self.stage_service_delete(id, revision)?;
+        self.execute(staged).await
+    }
+
+    /// Checks the delete and claims the service and its transports.
+    fn stage_service_delete(&self, id: &str, revision: u64) -> Result<Staged<'_, u64>, ApiError> {
         let mut inner = self.write();
-        let Some(record) = inner.remove_service(id) else {
-            return Err(not_found("id", format!("service {id:?}")));
-        };
-        for pid in &record.policies {
-            if let Some(p) = inner.remove_policy(pid) {
-                let view = p.to_api(&inner.graph);
-                self.events.publish(
-                    api::Change::Deleted,
-                    &format!("service {id} deleted"),
-                    |rev| view.at(rev),
-                );
+        let s = inner
+            .services
+            .get(id)
+            .filter(|s| !inner.pending.contains(&s.id))
+            .ok_or_else(|| not_found("id", format!("service {id:?}")))?;
+        if revision != 0 && revision != s.revision {
+            return Err(ApiError::Aborted(format!(
+                "service {id} is at revision {}, not {revision}",
+                s.revision
+            )));
+        }
+        let mut plan = Plan::default();
+        for (pe, atts) in &s.attachments {
+            plan.remove(
+                pe,
+                render::evpn_instance_delete(s.evi, atts),
+                s.config_on(pe),
+            );
+        }
+        for pid in &s.policies {
+            if let Some(p) = inner.policies.get(pid) {
+                plan.remove(&p.headend, vec![p.config_path()], vec![p.config()]);
             }
         }
-        let revision = ticket.revision();
-        ticket.publish(
-            api::Change::Deleted,
-            "service deleted",
-            record.to_api().at(revision),
-        );
-        Ok(revision)
+        let policies = s.policies.clone();
+        inner.claim("service", id)?;
+        let mut claimed = vec![id.to_string()];
+        for pid in &policies {
+            if let Err(e) = inner.claim("policy", pid) {
+                for c in &claimed {
+                    inner.unclaim(c);
+                }
+                return Err(e);
+            }
+            claimed.push(pid.clone());
+        }
+        let ticket = self.events.reserve();
+        let mut entries: Vec<_> = policies
+            .iter()
+            .map(|pid| inner.removed_entry(Kind::Policy, pid, ticket.revision()))
+            .collect();
+        entries.push(inner.removed_entry(Kind::Service, id, ticket.revision()));
+        let (commit_id, revert_claims) = (id.to_string(), claimed.clone());
+        let events = &self.events;
+        Ok(Staged {
+            plan,
+            entries,
+            commit: Box::new(move |inner: &mut Inner| {
+                for c in &claimed {
+                    inner.unclaim(c);
+                }
+                let id = commit_id;
+                let Some(record) = inner.remove_service(&id) else {
+                    return Err(not_found("id", format!("service {id:?}")));
+                };
+                for pid in &record.policies {
+                    if let Some(p) = inner.remove_policy(pid) {
+                        let view = p.to_api(&inner.graph);
+                        events.publish(
+                            api::Change::Deleted,
+                            &format!("service {id} deleted"),
+                            |rev| view.at(rev),
+                        );
+                    }
+                }
+                let revision = ticket.revision();
+                ticket.publish(
+                    api::Change::Deleted,
+                    "service deleted",
+                    record.to_api().at(revision),
+                );
+                Ok(revision)
+            }),
+            revert: Box::new(move |inner: &mut Inner| {
+                for c in &revert_claims {
+                    inner.unclaim(c);
+                }
+            }),
+        })
     }
 }

@@ -377,3 +377,104 @@ async fn racing_requests_on_one_object_do_not_both_win() {
     assert!(c.list_services().is_empty());
     assert_eq!(c.read().evis.in_use(), 0);
 }
+
+/// A programmer whose Sets to one device hang until released, as a slow or
+/// wedged device's would; every other device answers at once.
+struct Stalling {
+    device: &'static str,
+    release: tokio::sync::Notify,
+    inner: Arc<Recorder>,
+}
+
+#[tonic::async_trait]
+impl super::programmer::Programmer for Stalling {
+    async fn set(
+        &self,
+        device: &str,
+        req: crate::proto::gnmi::SetRequest,
+    ) -> Result<(), crate::southbound::SouthboundError> {
+        if device == self.device {
+            self.release.notified().await;
+        }
+        self.inner.set(device, req).await
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_device_holds_up_no_request_that_does_not_touch_it() {
+    let stall = Arc::new(Stalling {
+        device: "pe1",
+        release: tokio::sync::Notify::new(),
+        inner: Recorder::new(),
+    });
+    let c = Controller::new(small(), stall.clone(), None);
+    // Stuck on pe1's Set: staged, invisible, holding its name and steering.
+    let stuck = tokio::spawn({
+        let c = c.clone();
+        async move { c.create_policy(policy("stuck", "pe1", "pe2", 100)).await }
+    });
+    while !c.read().pending.iter().any(|id| id.starts_with("pol-")) {
+        tokio::task::yield_now().await;
+    }
+    // Meanwhile requests on other devices plan, program and commit, and reads
+    // answer, without waiting for pe1.
+    let other = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        c.create_policy(policy("other", "pe2", "pe3", 100)),
+    )
+    .await
+    .expect("a create on pe2 must not wait for pe1")
+    .unwrap();
+    assert_eq!(
+        c.list_policies("", "").len(),
+        1,
+        "the stuck one is invisible"
+    );
+    c.delete_policy(&other.id, other.revision).await.unwrap();
+    // The same name is still held by the request in flight.
+    let taken = c
+        .create_policy(api::CreatePolicyRequest {
+            request_id: "again".into(),
+            ..policy("stuck", "pe1", "pe3", 200)
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(taken, super::ApiError::AlreadyExists(_)),
+        "{taken:?}"
+    );
+    stall.release.notify_one();
+    let done = stuck.await.unwrap().unwrap();
+    assert_eq!(c.get_policy(&done.id).unwrap().spec.unwrap().name, "stuck");
+}
+
+#[tokio::test]
+async fn two_deletes_of_one_object_in_flight_do_not_both_run() {
+    let stall = Arc::new(Stalling {
+        device: "pe1",
+        release: tokio::sync::Notify::new(),
+        inner: Recorder::new(),
+    });
+    let c = Controller::new(small(), stall.clone(), None);
+    let created = {
+        let c = c.clone();
+        let create =
+            tokio::spawn(async move { c.create_policy(policy("p", "pe1", "pe2", 100)).await });
+        tokio::task::yield_now().await;
+        stall.release.notify_one();
+        create.await.unwrap().unwrap()
+    };
+    let first = tokio::spawn({
+        let c = c.clone();
+        let id = created.id.clone();
+        async move { c.delete_policy(&id, 0).await }
+    });
+    while !c.read().busy.contains(&created.id) {
+        tokio::task::yield_now().await;
+    }
+    let second = c.delete_policy(&created.id, 0).await.unwrap_err();
+    assert!(matches!(second, super::ApiError::Aborted(_)), "{second:?}");
+    stall.release.notify_one();
+    first.await.unwrap().unwrap();
+    assert!(c.get_policy(&created.id).is_err());
+}

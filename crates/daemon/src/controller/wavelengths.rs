@@ -7,7 +7,8 @@ use prost::Message;
 
 use super::error::{invalid, not_found, precondition, ApiError};
 use super::intent;
-use super::programmer::{apply, Plan};
+use super::pipeline::Staged;
+use super::programmer::Plan;
 use super::records::Revisioned;
 use super::records::WavelengthRecord;
 use super::{Controller, Inner, Kind};
@@ -50,7 +51,6 @@ impl Controller {
         &self,
         req: api::CreateWavelengthRequest,
     ) -> Result<api::Wavelength, ApiError> {
-        let _apply = self.apply.lock().await;
         let spec = req.spec.ok_or_else(|| invalid("spec", "required"))?;
         let fingerprint = spec.encode_to_vec();
         if let Some(w) = self.replay(Kind::Wavelength, &req.request_id, &fingerprint, |i, id| {
@@ -58,16 +58,29 @@ impl Controller {
         })? {
             return Ok(w);
         }
+        let staged = self.stage_wavelength_create(spec, &req.request_id, fingerprint)?;
+        self.execute(staged).await
+    }
+
+    /// Routes and tunes the wavelength on paper, and holds its channel,
+    /// transponder ports and carried SRLGs, invisible until committed.
+    fn stage_wavelength_create(
+        &self,
+        spec: api::WavelengthSpec,
+        request_id: &str,
+        fingerprint: Vec<u8>,
+    ) -> Result<Staged<'_, api::Wavelength>, ApiError> {
+        let mut inner = self.write();
         let (wi, plan, a_port, b_port, device_plan) = {
-            let inner = self.read();
-            let wi = intent::wavelength(&inner, &spec)?;
+            let inner = &*inner;
+            let wi = intent::wavelength(inner, &spec)?;
             if let Some(id) = inner.name_taken(Kind::Wavelength, &spec.name) {
                 return Err(ApiError::AlreadyExists(format!(
                     "spec.name: wavelength {:?} already exists ({id})",
                     spec.name
                 )));
             }
-            let (plan, a_port, b_port) = route(&inner, &wi)?;
+            let (plan, a_port, b_port) = route(inner, &wi)?;
             let mut device_plan = Plan::default();
             for (node, port) in [(&wi.a, &a_port), (&wi.b, &b_port)] {
                 let lc = logical_channel(&inner.topology, node, port);
@@ -91,128 +104,141 @@ impl Controller {
             }
             (wi, plan, a_port, b_port, device_plan)
         };
-        apply(self.programmer.as_ref(), &device_plan).await?;
-
         let ticket = self.events.reserve();
-        let (record, entry) = {
-            let mut inner = self.write();
-            let id = inner.new_id("wl");
-            // A packet link carried by this wavelength now shares its fibers'
-            // fate: it takes the SRLGs it does not have yet.
-            let mut carried = BTreeSet::new();
-            if let Some(link) = &wi.carries_link {
-                for s in srlgs_of(&inner.topology, &plan.fibers) {
-                    if inner
-                        .graph
-                        .edges_of_link(link)
-                        .any(|e| !inner.graph.edges[e].srlgs.contains(&s))
-                    {
-                        carried.insert(s);
-                    }
+        let id = inner.new_id("wl");
+        let mut carried = BTreeSet::new();
+        if let Some(link) = &wi.carries_link {
+            for s in srlgs_of(&inner.topology, &plan.fibers) {
+                if inner
+                    .graph
+                    .edges_of_link(link)
+                    .any(|e| !inner.graph.edges[e].srlgs.contains(&s))
+                {
+                    carried.insert(s);
                 }
             }
-            let a_lc = logical_channel(&inner.topology, &wi.a, &a_port);
-            let b_lc = logical_channel(&inner.topology, &wi.b, &b_port);
-            let record = WavelengthRecord {
-                id: id.clone(),
-                spec,
-                plan,
-                mode: wi.mode.id,
-                power_dbm: wi.power_dbm,
-                a_port,
-                b_port,
-                a_logical: a_lc,
-                b_logical: b_lc,
-                carried_srlgs: carried,
-                revision: ticket.revision(),
-            };
-            Controller::remember(
-                &mut inner,
-                Kind::Wavelength,
-                &req.request_id,
-                fingerprint,
-                &id,
-            );
-            let entry = inner.wavelength_entry(&record);
-            (record, entry)
-        };
-        if let Err(e) = self.persist_or_revert(&[entry], &device_plan).await {
-            self.write().forget_origin(Kind::Wavelength, &record.id);
-            return Err(e);
         }
-        let mut inner = self.write();
-        let out = record.to_api();
-        ticket.publish(
-            api::Change::Created,
-            "wavelength created",
-            out.clone().at(record.revision),
-        );
+        let a_lc = logical_channel(&inner.topology, &wi.a, &a_port);
+        let b_lc = logical_channel(&inner.topology, &wi.b, &b_port);
+        let record = WavelengthRecord {
+            id: id.clone(),
+            spec,
+            plan,
+            mode: wi.mode.id,
+            power_dbm: wi.power_dbm,
+            a_port,
+            b_port,
+            a_logical: a_lc,
+            b_logical: b_lc,
+            carried_srlgs: carried,
+            revision: ticket.revision(),
+        };
+        Controller::remember(&mut inner, Kind::Wavelength, request_id, fingerprint, &id);
+        let entries = vec![inner.wavelength_entry(&record)];
+        inner.pending.insert(id.clone());
         inner.insert_wavelength(record);
-        Ok(out)
+        let (commit_id, revert_id) = (id.clone(), id);
+        Ok(Staged {
+            plan: device_plan,
+            entries,
+            commit: Box::new(move |inner: &mut Inner| {
+                inner.pending.remove(&commit_id);
+                let out = inner
+                    .wavelengths
+                    .get(&commit_id)
+                    .map(WavelengthRecord::to_api)
+                    .ok_or_else(|| not_found("id", format!("wavelength {commit_id:?}")))?;
+                ticket.publish(
+                    api::Change::Created,
+                    "wavelength created",
+                    out.clone().at(out.revision),
+                );
+                Ok(out)
+            }),
+            revert: Box::new(move |inner: &mut Inner| {
+                inner.pending.remove(&revert_id);
+                inner.remove_wavelength(&revert_id);
+            }),
+        })
     }
 
     pub fn get_wavelength(&self, id: &str) -> Result<api::Wavelength, ApiError> {
-        self.read()
+        let inner = self.read();
+        inner
             .wavelengths
             .get(id)
+            .filter(|w| !inner.pending.contains(&w.id))
             .map(WavelengthRecord::to_api)
             .ok_or_else(|| not_found("id", format!("wavelength {id:?}")))
     }
 
     pub fn list_wavelengths(&self) -> Vec<api::Wavelength> {
-        self.read()
+        let inner = self.read();
+        inner
             .wavelengths
             .values()
+            .filter(|w| !inner.pending.contains(&w.id))
             .map(WavelengthRecord::to_api)
             .collect()
     }
 
     pub async fn delete_wavelength(&self, id: &str, revision: u64) -> Result<u64, ApiError> {
-        let _apply = self.apply.lock().await;
-        let device_plan = {
-            let inner = self.read();
-            let w = inner
-                .wavelengths
-                .get(id)
-                .ok_or_else(|| not_found("id", format!("wavelength {id:?}")))?;
-            if revision != 0 && revision != w.revision {
-                return Err(ApiError::Aborted(format!(
-                    "wavelength {id} is at revision {}, not {revision}",
-                    w.revision
-                )));
-            }
-            let mut p = Plan::default();
-            for (node, port, lc) in w.ends() {
-                let (untune, delete) = render::optical_channel_delete(port, lc);
-                let d = p.device(node);
-                d.replace.extend(untune);
-                d.delete.extend(delete);
-                d.undo_replace.extend(w.channel_config(port, lc));
-            }
-            p
-        };
-        apply(self.programmer.as_ref(), &device_plan).await?;
-        let ticket = self.events.reserve();
-        let entry = self
-            .read()
-            .removed_entry(Kind::Wavelength, id, ticket.revision());
-        self.persist_or_revert(&[entry], &device_plan).await?;
+        let staged = self.stage_wavelength_delete(id, revision)?;
+        self.execute(staged).await
+    }
+
+    /// Checks the delete and claims the wavelength; it stays lit on paper
+    /// until both transponders are untuned.
+    fn stage_wavelength_delete(
+        &self,
+        id: &str,
+        revision: u64,
+    ) -> Result<Staged<'_, u64>, ApiError> {
         let mut inner = self.write();
-        let Some(record) = inner.remove_wavelength(id) else {
-            return Err(not_found("id", format!("wavelength {id:?}")));
-        };
-        let revision = ticket.revision();
-        ticket.publish(
-            api::Change::Deleted,
-            "wavelength deleted",
-            record.to_api().at(revision),
-        );
-        Ok(revision)
+        let w = inner
+            .wavelengths
+            .get(id)
+            .filter(|w| !inner.pending.contains(&w.id))
+            .ok_or_else(|| not_found("id", format!("wavelength {id:?}")))?;
+        if revision != 0 && revision != w.revision {
+            return Err(ApiError::Aborted(format!(
+                "wavelength {id} is at revision {}, not {revision}",
+                w.revision
+            )));
+        }
+        let mut device_plan = Plan::default();
+        for (node, port, lc) in w.ends() {
+            let (untune, delete) = render::optical_channel_delete(port, lc);
+            let d = device_plan.device(node);
+            d.replace.extend(untune);
+            d.delete.extend(delete);
+            d.undo_replace.extend(w.channel_config(port, lc));
+        }
+        inner.claim("wavelength", id)?;
+        let ticket = self.events.reserve();
+        let entries = vec![inner.removed_entry(Kind::Wavelength, id, ticket.revision())];
+        let (commit_id, revert_id) = (id.to_string(), id.to_string());
+        Ok(Staged {
+            plan: device_plan,
+            entries,
+            commit: Box::new(move |inner: &mut Inner| {
+                inner.unclaim(&commit_id);
+                let Some(record) = inner.remove_wavelength(&commit_id) else {
+                    return Err(not_found("id", format!("wavelength {commit_id:?}")));
+                };
+                let revision = ticket.revision();
+                ticket.publish(
+                    api::Change::Deleted,
+                    "wavelength deleted",
+                    record.to_api().at(revision),
+                );
+                Ok(revision)
+            }),
+            revert: Box::new(move |inner: &mut Inner| inner.unclaim(&revert_id)),
+        })
     }
 }
 
-/// Routes and assigns spectrum, skipping routes whose end ports already carry
-/// a wavelength (one transponder per line port).
 fn route(
     inner: &Inner,
     wi: &intent::WavelengthIntent,

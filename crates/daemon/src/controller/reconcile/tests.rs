@@ -9,9 +9,9 @@ use crate::controller::programmer::Programmer;
 use crate::proto::gnmi::g_nmi_server::GNmi;
 use crate::proto::gnmi::{GetResponse, SetRequest};
 use crate::proto::strata::v1 as api;
+use crate::southbound::SouthboundError;
 use strata_sim::device::SimDevice;
 use strata_sim::server::GnmiTarget;
-use crate::southbound::SouthboundError;
 
 struct Devices(HashMap<String, (Arc<SimDevice>, GnmiTarget)>);
 
