@@ -591,8 +591,9 @@ struct Run {
     now_ns: u64,
     events: tokio::sync::broadcast::Receiver<Arc<api::Event>>,
     out: Output,
-    /// Sets recorded so far, by the input line that caused them.
-    sets_by_line: Vec<usize>,
+    /// Sets recorded so far, and how many there were at each `mark`.
+    sets_seen: usize,
+    marks: BTreeMap<String, usize>,
 }
 
 pub async fn run(case: &Case) -> Result<Output, String> {
@@ -612,7 +613,8 @@ pub async fn run(case: &Case) -> Result<Output, String> {
         now_ns: 0,
         events,
         out: Output::default(),
-        sets_by_line: Vec::new(),
+        sets_seen: 0,
+        marks: BTreeMap::new(),
     };
     for step in &case.steps {
         run.step(step).await?;
@@ -632,7 +634,7 @@ impl Run {
             self.out
                 .sets
                 .push(set_json(line, device, req, refusal).to_string());
-            self.sets_by_line.push(line);
+            self.sets_seen += 1;
         }
         loop {
             match self.events.try_recv() {
@@ -750,6 +752,13 @@ impl Run {
                     self.refused(s.line, e);
                 }
             }
+            "mark" => {
+                let name = s
+                    .arg
+                    .as_str()
+                    .ok_or_else(|| format!("{at}: mark takes a name"))?;
+                self.marks.insert(name.to_string(), self.sets_seen);
+            }
             "expect_policy" => self.expect_policy(at, &s.arg)?,
             "expect_sets" => self.expect_sets(at, &s.arg)?,
             "expect_device" => self.expect_device(at, &s.arg)?,
@@ -865,16 +874,20 @@ impl Run {
         Ok(())
     }
 
-    /// The number of Sets caused by the steps from input line `since_line`
-    /// up to here (e.g. 0 while a link flaps).
+    /// The number of Sets since the `mark` named `since` (e.g. 0 while a
+    /// link flaps). Marks, not line numbers, so editing a case keeps them.
     fn expect_sets(&self, at: &At, arg: &Value) -> Result<(), String> {
-        let f = adapter::Fields::new(at, "expect_sets", arg, &["since_line", "count"])?;
-        let since = f.u64("since_line")? as usize;
+        let f = adapter::Fields::new(at, "expect_sets", arg, &["since", "count"])?;
+        let since = f.str("since")?;
+        let from = *self
+            .marks
+            .get(&since)
+            .ok_or_else(|| format!("{at}: expect_sets: no earlier mark {since:?}"))?;
         let want = f.u64("count")? as usize;
-        let have = self.sets_by_line.iter().filter(|l| **l >= since).count();
+        let have = self.sets_seen - from;
         if have != want {
             return Err(format!(
-                "{at}: expect_sets: {have} Sets since line {since}, expected {want}"
+                "{at}: expect_sets: {have} Sets since mark {since:?}, expected {want}"
             ));
         }
         Ok(())
