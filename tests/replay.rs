@@ -17,7 +17,10 @@ const CONTEXT: usize = 3;
 fn first_mismatch(file: &str, want: &[String], have: &[String]) -> Option<String> {
     let at = (0..want.len().max(have.len())).find(|&i| want.get(i) != have.get(i))?;
     let from = at.saturating_sub(CONTEXT);
-    let mut out = format!("--- {file} (expected)\n+++ {file} (actual)\n@@ line {} @@\n", at + 1);
+    let mut out = format!(
+        "--- {file} (expected)\n+++ {file} (actual)\n@@ line {} @@\n",
+        at + 1
+    );
     for line in &want[from.min(want.len())..at] {
         out.push_str(&format!(" {line}\n"));
     }
@@ -27,12 +30,44 @@ fn first_mismatch(file: &str, want: &[String], have: &[String]) -> Option<String
     for line in have.iter().skip(at).take(CONTEXT) {
         out.push_str(&format!("+{line}\n"));
     }
+    if let (Some(w), Some(h)) = (want.get(at), have.get(at)) {
+        out.push_str(&where_lines_differ(w, h));
+    }
     out.push_str(&format!(
         "({} expected lines, {} actual)\n",
         want.len(),
         have.len()
     ));
     Some(out)
+}
+
+/// One Set line can be kilobytes of JSON: point at the column where the two
+/// lines part, with a little of each around it.
+fn where_lines_differ(want: &str, have: &str) -> String {
+    let col = want
+        .char_indices()
+        .zip(have.chars())
+        .find(|((_, a), b)| a != b)
+        .map(|((i, _), _)| i)
+        .unwrap_or(want.len().min(have.len()));
+    let excerpt = |s: &str| -> String {
+        // (str::floor_char_boundary is newer than the workspace's MSRV)
+        let mut from = col.saturating_sub(60);
+        while !s.is_char_boundary(from) {
+            from -= 1;
+        }
+        let mut to = (col + 60).min(s.len());
+        while !s.is_char_boundary(to) {
+            to += 1;
+        }
+        s[from..to].to_string()
+    };
+    format!(
+        "first difference at column {}:\n  expected …{}…\n  actual   …{}…\n",
+        col + 1,
+        excerpt(want),
+        excerpt(have)
+    )
 }
 
 fn read_lines(path: &Path) -> Result<Vec<String>, String> {
@@ -119,8 +154,14 @@ fn the_diff_points_at_the_first_differing_line() {
     assert!(first_mismatch("f", &s(&["a", "b"]), &s(&["a", "b"])).is_none());
     let d = first_mismatch("f", &s(&["a", "b", "c"]), &s(&["a", "x", "c"])).unwrap();
     assert!(d.contains("@@ line 2 @@"), "{d}");
-    assert!(d.contains("-b\n") && d.contains("+x\n") && d.contains(" a\n"), "{d}");
+    assert!(
+        d.contains("-b\n") && d.contains("+x\n") && d.contains(" a\n"),
+        "{d}"
+    );
     // a missing trailing line is a mismatch too
+    assert!(d.contains("column 1"), "{d}");
     let d = first_mismatch("f", &s(&["a"]), &s(&["a", "extra"])).unwrap();
     assert!(d.contains("+extra"), "{d}");
+    let d = first_mismatch("f", &s(&[r#"{"sid":16003}"#]), &s(&[r#"{"sid":16009}"#])).unwrap();
+    assert!(d.contains("column 12") && d.contains("16009"), "{d}");
 }

@@ -79,8 +79,7 @@ pub fn load_case(dir: &FsPath) -> Result<Case, String> {
         if trimmed.is_empty() || trimmed.starts_with("//") {
             continue;
         }
-        let v: Value =
-            serde_json::from_str(trimmed).map_err(|e| format!("{at}: not JSON: {e}"))?;
+        let v: Value = serde_json::from_str(trimmed).map_err(|e| format!("{at}: not JSON: {e}"))?;
         let obj = v
             .as_object()
             .filter(|o| o.len() == 1)
@@ -98,7 +97,9 @@ pub fn load_case(dir: &FsPath) -> Result<Case, String> {
     let first = steps
         .first()
         .filter(|s| s.op == "topology")
-        .ok_or_else(|| format!("{name}/input.jsonl:1: the first step must be {{\"topology\": \"<file>\"}}"))?;
+        .ok_or_else(|| {
+            format!("{name}/input.jsonl:1: the first step must be {{\"topology\": \"<file>\"}}")
+        })?;
     let file = first
         .arg
         .as_str()
@@ -165,7 +166,9 @@ mod adapter {
         pub fn u64(&self, field: &str) -> Result<u64, String> {
             match self.obj.get(field) {
                 None => Ok(0),
-                Some(v) => v.as_u64().ok_or_else(|| self.bad(field, "an unsigned integer")),
+                Some(v) => v
+                    .as_u64()
+                    .ok_or_else(|| self.bad(field, "an unsigned integer")),
             }
         }
 
@@ -176,14 +179,20 @@ mod adapter {
         pub fn f64(&self, field: &str) -> Result<Option<f64>, String> {
             match self.obj.get(field) {
                 None => Ok(None),
-                Some(v) => v.as_f64().map(Some).ok_or_else(|| self.bad(field, "a number")),
+                Some(v) => v
+                    .as_f64()
+                    .map(Some)
+                    .ok_or_else(|| self.bad(field, "a number")),
             }
         }
 
         pub fn bool(&self, field: &str) -> Result<Option<bool>, String> {
             match self.obj.get(field) {
                 None => Ok(None),
-                Some(v) => v.as_bool().map(Some).ok_or_else(|| self.bad(field, "a boolean")),
+                Some(v) => v
+                    .as_bool()
+                    .map(Some)
+                    .ok_or_else(|| self.bad(field, "a boolean")),
             }
         }
 
@@ -245,7 +254,14 @@ mod adapter {
             at,
             "create_policy",
             v,
-            &["request_id", "name", "headend", "endpoint", "color", "constraints"],
+            &[
+                "request_id",
+                "name",
+                "headend",
+                "endpoint",
+                "color",
+                "constraints",
+            ],
         )?;
         Ok(api::CreatePolicyRequest {
             request_id: f.str("request_id")?,
@@ -285,7 +301,12 @@ mod adapter {
             }
         };
         let mut attachments = Vec::new();
-        for a in f.get("attachments").and_then(Value::as_array).into_iter().flatten() {
+        for a in f
+            .get("attachments")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let a = Fields::new(at, "attachment", a, &["device", "interface", "vlan"])?;
             attachments.push(api::Attachment {
                 device: a.str("device")?,
@@ -422,11 +443,14 @@ impl Programmer for Devices {
         let Some(dev) = self.devices.get(device) else {
             return Err(SouthboundError::UnknownDevice(device.to_string()));
         };
-        let result = dev.apply_set(&req).map(|_| ()).map_err(|s| SouthboundError::Rejected {
-            device: device.to_string(),
-            code: s.code(),
-            message: s.message().to_string(),
-        });
+        let result = dev
+            .apply_set(&req)
+            .map(|_| ())
+            .map_err(|s| SouthboundError::Rejected {
+                device: device.to_string(),
+                code: s.code(),
+                message: s.message().to_string(),
+            });
         let refusal = result.as_ref().err().map(ToString::to_string);
         self.log
             .lock()
@@ -824,13 +848,20 @@ impl Run {
         for p in f.strs("delete")? {
             req.delete.push(path(&p)?);
         }
-        for u in f.get("update").and_then(Value::as_array).into_iter().flatten() {
+        for u in f
+            .get("update")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let u = adapter::Fields::new(at, "device_write.update", u, &["path", "value"])?;
             let value = u.get("value").cloned().unwrap_or(Value::Null);
             req.update.push(Update {
                 path: Some(path(&u.str("path")?)?),
                 val: Some(TypedValue {
-                    value: Some(typed_value::Value::JsonIetfVal(value.to_string().into_bytes())),
+                    value: Some(typed_value::Value::JsonIetfVal(
+                        value.to_string().into_bytes(),
+                    )),
                 }),
                 ..Default::default()
             });
