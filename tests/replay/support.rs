@@ -411,6 +411,9 @@ pub struct Devices {
     devices: BTreeMap<String, SimDevice>,
     /// (device, request, the device's refusal if it refused).
     log: Mutex<Vec<(String, SetRequest, Option<String>)>>,
+    /// Devices that refuse every Set (unreachable, or rejecting config), to
+    /// replay partial failures and their rollback.
+    refusing: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Devices {
@@ -423,6 +426,7 @@ impl Devices {
         Arc::new(Devices {
             devices,
             log: Mutex::new(Vec::new()),
+            refusing: Mutex::default(),
         })
     }
 
@@ -443,14 +447,25 @@ impl Programmer for Devices {
         let Some(dev) = self.devices.get(device) else {
             return Err(SouthboundError::UnknownDevice(device.to_string()));
         };
-        let result = dev
-            .apply_set(&req)
-            .map(|_| ())
-            .map_err(|s| SouthboundError::Rejected {
+        let refusing = self
+            .refusing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(device);
+        let result = if refusing {
+            Err(SouthboundError::Unavailable {
                 device: device.to_string(),
-                code: s.code(),
-                message: s.message().to_string(),
-            });
+                reason: "refusing Sets (replay step device_refuses)".into(),
+            })
+        } else {
+            dev.apply_set(&req)
+                .map(|_| ())
+                .map_err(|s| SouthboundError::Rejected {
+                    device: device.to_string(),
+                    code: s.code(),
+                    message: s.message().to_string(),
+                })
+        };
         let refusal = result.as_ref().err().map(ToString::to_string);
         self.log
             .lock()
@@ -767,6 +782,21 @@ impl Run {
                 }
             }
             "device_write" => self.device_write(at, &s.arg)?,
+            "device_refuses" => {
+                let f = adapter::Fields::new(at, "device_refuses", &s.arg, &["device", "refuse"])?;
+                let name = f.str("device")?;
+                self.devices.device(at, &name)?;
+                let mut refusing = self
+                    .devices
+                    .refusing
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                if f.bool("refuse")?.unwrap_or(true) {
+                    refusing.insert(name);
+                } else {
+                    refusing.remove(&name);
+                }
+            }
             "reconcile" => {
                 let device = s
                     .arg
