@@ -633,6 +633,8 @@ struct Run {
     /// Sets recorded so far, and how many there were at each `mark`.
     sets_seen: usize,
     marks: BTreeMap<String, usize>,
+    /// Why the step's request was refused, written after the step's events.
+    refusal: Option<String>,
 }
 
 pub async fn run(case: &Case) -> Result<Output, String> {
@@ -654,6 +656,7 @@ pub async fn run(case: &Case) -> Result<Output, String> {
         out: Output::default(),
         sets_seen: 0,
         marks: BTreeMap::new(),
+        refusal: None,
     };
     for step in &case.steps {
         run.step(step).await?;
@@ -678,10 +681,16 @@ impl Run {
         loop {
             match self.events.try_recv() {
                 Ok(ev) => self.out.events.push(event_json(line, &ev).to_string()),
-                Err(tokio::sync::broadcast::error::TryRecvError::Empty) => return Ok(()),
+                Err(tokio::sync::broadcast::error::TryRecvError::Empty) => break,
                 Err(e) => return Err(format!("{}: event stream: {e}", self.case_name)),
             }
         }
+        if let Some(reason) = self.refusal.take() {
+            self.out
+                .events
+                .push(json!({"step": line, "kind": "error", "reason": reason}).to_string());
+        }
+        Ok(())
     }
 
     fn closed_loop(&mut self) -> &mut ClosedLoop {
@@ -692,10 +701,8 @@ impl Run {
 
     /// A refused request is part of the expected behaviour: it goes to the
     /// events file as an `error` line rather than failing the case.
-    fn refused(&mut self, line: usize, e: impl std::fmt::Display) {
-        self.out
-            .events
-            .push(json!({"step": line, "kind": "error", "reason": e.to_string()}).to_string());
+    fn refused(&mut self, e: impl std::fmt::Display) {
+        self.refusal = Some(e.to_string());
     }
 
     fn resolve(&self, at: &At, kind: &str, arg: &Value) -> Result<String, String> {
@@ -730,17 +737,17 @@ impl Run {
         match s.op.as_str() {
             "create_policy" => {
                 if let Err(e) = c.create_policy(adapter::policy(at, &s.arg)?).await {
-                    self.refused(s.line, e);
+                    self.refused(e);
                 }
             }
             "create_service" => {
                 if let Err(e) = c.create_service(adapter::service(at, &s.arg)?).await {
-                    self.refused(s.line, e);
+                    self.refused(e);
                 }
             }
             "create_wavelength" => {
                 if let Err(e) = c.create_wavelength(adapter::wavelength(at, &s.arg)?).await {
-                    self.refused(s.line, e);
+                    self.refused(e);
                 }
             }
             "delete_policy" | "delete_service" | "delete_wavelength" => {
@@ -751,7 +758,7 @@ impl Run {
                     _ => c.delete_wavelength(&id, 0).await,
                 };
                 if let Err(e) = r {
-                    self.refused(s.line, e);
+                    self.refused(e);
                 }
             }
             "health" => {
@@ -803,7 +810,7 @@ impl Run {
                     .as_str()
                     .ok_or_else(|| format!("{at}: reconcile takes a device name"))?;
                 if let Err(e) = c.reconcile_device(device).await {
-                    self.refused(s.line, e);
+                    self.refused(e);
                 }
             }
             "mark" => {
@@ -944,6 +951,9 @@ impl Run {
             .marks
             .get(&since)
             .ok_or_else(|| format!("{at}: expect_sets: no earlier mark {since:?}"))?;
+        if f.get("count").is_none() {
+            return Err(format!("{at}: expect_sets needs a count"));
+        }
         let want = f.u64("count")? as usize;
         let have = self.sets_seen - from;
         if have != want {
