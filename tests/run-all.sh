@@ -19,12 +19,12 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "cargo build (the strata binary used by interop tests)"
 cargo build --quiet --bin strata
 
-step "python venv with pygnmi (interop) and networkx (bench pathcomp peer)"
+step "python venv with pygnmi (interop), networkx (bench pathcomp peer) and gnpy (optical oracle)"
 VENV="${STRATA_VENV:-target/venv}"
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
-"$VENV/bin/pip" install --quiet --disable-pip-version-check 'pygnmi==0.8.15' 'grpcio-tools>=1.60' 'networkx>=3.2'
+"$VENV/bin/pip" install --quiet --disable-pip-version-check 'pygnmi==0.8.15' 'grpcio-tools>=1.60' 'networkx>=3.2' 'gnpy==3.0.1'
 
 step "cargo test --workspace"
 cargo test --workspace --quiet 2>&1 | tee target/cargo-test.log

@@ -5,7 +5,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::grid::{channel_frequency_mhz, Spectrum, CHANNEL_COUNT};
-use super::osnr::{estimated_osnr_db, Mode};
+use super::modes::Mode;
+use super::osnr::estimated_osnr_db;
 use crate::model::{Layer, Role, Topology};
 use crate::pathcomp::graph::{EdgeId, NodeId};
 use crate::pathcomp::search::{Topo, Weights};
