@@ -67,6 +67,7 @@ pub struct Daemon {
     store: Option<Arc<Store>>,
     /// Closed loop and reconciliation: stopped before the journal closes.
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    halt: tokio::sync::watch::Sender<bool>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -121,9 +122,15 @@ impl Daemon {
             }
             None => None,
         };
+        // Background tasks stop on this signal and finish what they are doing
+        // (a reconcile pass or a reroute mid-Set) instead of being aborted.
+        let (halt, halted) = tokio::sync::watch::channel(false);
         // Reconciliation listens before any session can come up.
-        let mut tasks =
-            crate::controller::reconcile::spawn(controller.clone(), options.reconcile_interval);
+        let mut tasks = crate::controller::reconcile::spawn(
+            controller.clone(),
+            options.reconcile_interval,
+            halted.clone(),
+        );
         let listener = crate::northbound::bind(options.listen).await?;
         let api = listener.local_addr()?;
         for node in &topology.nodes {
@@ -146,6 +153,7 @@ impl Daemon {
             closed_loop,
             readings_rx,
             Duration::from_millis(50),
+            halted,
         ));
         if let Some(addr) = options.metrics {
             serve_metrics(addr, &controller, &state, &ingest)?;
@@ -168,6 +176,7 @@ impl Daemon {
             restored,
             store,
             tasks,
+            halt,
             stop: Some(stop),
             server: Some(server),
         })
@@ -186,8 +195,13 @@ impl Daemon {
                 Err(_) => server.abort(),
             }
         }
-        for task in self.tasks.drain(..) {
-            task.abort();
+        // Background work ends its current step (bounded by DRAIN), then stops.
+        let _ = self.halt.send(true);
+        for mut task in self.tasks.drain(..) {
+            if tokio::time::timeout(DRAIN, &mut task).await.is_err() {
+                tracing::warn!("a background task did not stop within {DRAIN:?}; aborting it");
+                task.abort();
+            }
         }
         self.southbound.shutdown();
         if let Some(store) = self.store.take() {

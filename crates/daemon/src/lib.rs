@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod northbound;
 pub mod otel;
 pub mod render;
+pub mod shutdown;
 pub mod southbound;
 pub mod state;
 pub mod store;
