@@ -103,9 +103,16 @@ impl Lab {
 
 /// The simulated fabric's fault injection, served on the API port.
 fn fault_injection(fabric: Arc<SimFabric>) -> strata_daemon::northbound::ExtraServices {
-    Box::new(move |routes| {
-        routes.add_service(crate::simulators::control::service(fabric));
-    })
+    use crate::proto::strata::sim::v1::fault_injection_server::FaultInjectionServer;
+    use tonic::server::NamedService;
+    strata_daemon::northbound::ExtraServices {
+        names: vec![
+            <FaultInjectionServer<crate::simulators::control::FaultControl> as NamedService>::NAME,
+        ],
+        add: Box::new(move |routes| {
+            routes.add_service(crate::simulators::control::service(fabric));
+        }),
+    }
 }
 
 /// Starts the lab and reports until Ctrl-C or the optional duration.
