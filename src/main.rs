@@ -44,6 +44,10 @@ enum Command {
         /// How often simulated devices measure delay/loss/OSNR (ms).
         #[arg(long, default_value_t = 200)]
         measure_interval_ms: u64,
+        /// Simulators listen on any free loopback port instead of the
+        /// topology's addresses (so a lab can run beside another one).
+        #[arg(long)]
+        ephemeral_ports: bool,
         #[command(flatten)]
         daemon: DaemonArgs,
         /// Journal intents in this directory, so they survive a restart
@@ -378,6 +382,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             topology,
             duration,
             measure_interval_ms,
+            ephemeral_ports,
             daemon,
             data_dir,
         } => {
@@ -387,7 +392,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 listen: d.listen,
                 sim: SimOptions {
                     measure_interval: Duration::from_millis(measure_interval_ms.max(10)),
-                    ephemeral_ports: false,
+                    ephemeral_ports,
                 },
                 sessions: d.sessions,
                 duration: secs(duration)?,
