@@ -103,6 +103,8 @@ enum Command {
     },
     /// Validate a topology file and summarise it.
     Topology { file: PathBuf },
+    /// Print a shell completion script, e.g. `strata completions bash > /etc/bash_completion.d/strata`.
+    Completions { shell: clap_complete::Shell },
 }
 
 /// The fabric to run (shared by every subcommand that runs one).
@@ -378,6 +380,11 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "strata", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Lab {
             topology,
             duration,
