@@ -63,6 +63,8 @@ pub struct Daemon {
     pub southbound: Arc<Southbound>,
     pub controller: Arc<Controller>,
     pub api: SocketAddr,
+    /// Where `/metrics` is served, when it is.
+    pub metrics: Option<SocketAddr>,
     pub restored: Option<Restored>,
     store: Option<Arc<Store>>,
     /// Closed loop and reconciliation: stopped before the journal closes.
@@ -155,9 +157,10 @@ impl Daemon {
             Duration::from_millis(50),
             halted,
         ));
-        if let Some(addr) = options.metrics {
-            serve_metrics(addr, &controller, &state, &ingest)?;
-        }
+        let metrics = match options.metrics {
+            Some(addr) => Some(serve_metrics(addr, &controller, &state, &ingest)?),
+            None => None,
+        };
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(crate::northbound::serve_with(
             controller.clone(),
@@ -173,6 +176,7 @@ impl Daemon {
             southbound,
             controller,
             api,
+            metrics,
             restored,
             store,
             tasks,
@@ -215,9 +219,10 @@ fn serve_metrics(
     controller: &Arc<Controller>,
     state: &Arc<FabricState>,
     ingest: &Arc<Ingest>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<SocketAddr> {
     let listener = crate::net::listen(addr)
         .map_err(|e| anyhow::anyhow!("cannot listen for /metrics on {addr}: {e}"))?;
+    let bound = listener.local_addr()?;
     let (c, st, ing) = (controller.clone(), state.clone(), ingest.clone());
     let render = Arc::new(move || {
         let counts = st.counts();
@@ -251,7 +256,7 @@ fn serve_metrics(
         ])
     });
     tokio::spawn(crate::metrics::serve(listener, render));
-    Ok(())
+    Ok(bound)
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what service managers send).

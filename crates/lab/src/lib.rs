@@ -91,6 +91,11 @@ impl Lab {
         })
     }
 
+    /// Where `/metrics` is served, when asked for.
+    pub fn metrics(&self) -> Option<std::net::SocketAddr> {
+        self.daemon.metrics
+    }
+
     pub fn restored(&self) -> Option<&crate::daemon::Restored> {
         self.daemon.restored.as_ref()
     }
