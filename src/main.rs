@@ -62,6 +62,11 @@ enum Command {
         /// (default: in memory only).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Start even if the journal is damaged (not just torn by a crash):
+        /// keep every intact entry before and after the damage, and hold
+        /// reconciliation deletions until the hold file is removed.
+        #[arg(long)]
+        recover_journal: bool,
         /// Reconcile every device this often (seconds), besides on connect.
         #[arg(long, default_value_t = 30.0)]
         reconcile_interval: f64,
@@ -80,6 +85,11 @@ enum Command {
         /// $XDG_STATE_HOME/strata, else ~/.local/state/strata).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Start even if the journal is damaged (not just torn by a crash):
+        /// keep every intact entry before and after the damage, and hold
+        /// reconciliation deletions until the hold file is removed.
+        #[arg(long)]
+        recover_journal: bool,
         /// SAMPLE interval the controller subscribes with (ms).
         #[arg(long, default_value_t = 1000)]
         sample_interval_ms: u64,
@@ -366,6 +376,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             metrics,
             otlp_endpoint: _,
             data_dir,
+            recover_journal,
             reconcile_interval,
         } => {
             let topology = load(topology.as_ref())?;
@@ -384,6 +395,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 metrics,
                 data_dir,
                 reconcile_interval: positive_secs(reconcile_interval, "--reconcile-interval")?,
+                recover_journal,
             };
             let outcome = lab::run_lab(&topology, options)
                 .await
@@ -399,6 +411,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             topology,
             listen,
             data_dir,
+            recover_journal,
             sample_interval_ms,
             reconcile_interval,
             metrics,
@@ -415,6 +428,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 metrics,
                 data_dir: Some(data_dir.unwrap_or_else(strata::daemon::default_data_dir)),
                 reconcile_interval: positive_secs(reconcile_interval, "--reconcile-interval")?,
+                recover_journal,
             };
             strata::daemon::run_controller(&topology, options)
                 .await
