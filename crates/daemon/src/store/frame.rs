@@ -91,16 +91,6 @@ pub struct Scan<'a> {
     pub torn: Option<BadRegion>,
 }
 
-impl Scan<'_> {
-    /// Frames of the valid prefix (those before the first bad byte).
-    pub fn prefix_frames(&self) -> usize {
-        self.frames
-            .iter()
-            .take_while(|f| f.offset < self.valid_len)
-            .count()
-    }
-}
-
 /// Length of the payload if an intact frame starts at `at`, else why not.
 fn check(bytes: &[u8], at: usize, version: Version) -> Result<usize, String> {
     let rest = bytes.get(at..).unwrap_or_default();
@@ -363,7 +353,6 @@ mod tests {
         let scan = scan(&bytes);
         assert_eq!(payloads(&scan), vec![&b"alpha"[..], b"gamma"]);
         assert_eq!(scan.valid_len, ends[1]);
-        assert_eq!(scan.prefix_frames(), 1);
         assert_eq!(scan.damage.len(), 1);
         assert_eq!(
             (scan.damage[0].start, scan.damage[0].end),
