@@ -159,6 +159,24 @@ fn resync(bytes: &[u8], from: usize, version: Version) -> Option<usize> {
     None
 }
 
+/// A version-2 frame at `at` whose marker, length or header checksum is
+/// damaged, but whose payload (running to the next intact frame at `next`)
+/// still matches its payload checksum: one flipped length byte then costs
+/// nothing. Still reported as damage; kept only when recovering.
+fn repair(bytes: &[u8], at: usize, next: usize, version: Version) -> Option<Frame<'_>> {
+    if version != Version::V2 {
+        return None;
+    }
+    let crc = bytes.get(at + 12..at + 16)?;
+    let payload = bytes.get(at + FRAME_HEADER..next)?;
+    let crc = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
+    (!payload.is_empty() && payload.len() <= MAX_PAYLOAD && crc32fast::hash(payload) == crc)
+        .then_some(Frame {
+            offset: at,
+            payload,
+        })
+}
+
 fn header_len(version: Version) -> usize {
     match version {
         Version::V1 => V1_FRAME_HEADER,
@@ -181,11 +199,16 @@ fn walk<'a>(bytes: &'a [u8], mut at: usize, version: Version, scan: &mut Scan<'a
             }
             Err(reason) => match resync(bytes, at + 1, version) {
                 Some(next) => {
+                    let repaired = repair(bytes, at, next, version);
                     scan.damage.push(BadRegion {
                         start: at,
                         end: next,
-                        reason,
+                        reason: match repaired {
+                            Some(_) => format!("{reason}; its payload matches its checksum, kept"),
+                            None => reason,
+                        },
                     });
+                    scan.frames.extend(repaired);
                     at = next;
                 }
                 None => {
@@ -363,6 +386,22 @@ mod tests {
     }
 
     #[test]
+    fn a_damaged_length_is_repaired_from_the_next_frame_marker() {
+        let frames: [&[u8]; 3] = [b"alpha", b"beta", b"gamma"];
+        let ends = boundaries(&frames);
+        let mut bytes = journal(&frames);
+        bytes[ends[1] + 4] ^= 0x40;
+        let scan = scan(&bytes);
+        assert_eq!(payloads(&scan), vec![&b"alpha"[..], b"beta", b"gamma"]);
+        assert_eq!(
+            scan.damage.len(),
+            1,
+            "still damage: refused unless recovering"
+        );
+        assert!(scan.damage[0].reason.contains("kept"));
+    }
+
+    #[test]
     fn a_flipped_bit_in_the_last_frame_is_a_torn_tail() {
         let frames: [&[u8]; 2] = [b"alpha", b"beta"];
         let ends = boundaries(&frames);
@@ -475,9 +514,12 @@ mod tests {
             let scan = scan(&input);
             prop_assert!(scan.valid_len <= input.len());
             // Frames and bad regions tile the file after its header.
+            // A repaired frame lies inside the damage region that reports it.
+            let repaired = |at: usize| scan.damage.iter().any(|d| d.start == at);
             let mut regions: Vec<(usize, usize)> = scan
                 .frames
                 .iter()
+                .filter(|f| !repaired(f.offset))
                 .map(|f| (f.offset, f.payload.as_ptr() as usize - input.as_ptr() as usize + f.payload.len()))
                 .chain(scan.damage.iter().map(|d| (d.start, d.end)))
                 .chain(scan.torn.iter().map(|t| (t.start, t.end)))

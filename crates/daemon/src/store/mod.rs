@@ -364,7 +364,7 @@ impl Store {
             write_synced(&hold, hold_notice(&path, &replayed.recovery).as_bytes())?;
             sync_dir(dir)?;
         }
-        if hold.exists() {
+        if hold_exists(&hold) {
             replayed.recovery.deletions_held = Some(hold);
         }
         // A damaged file, or one in the old format, is replaced by the live
@@ -435,7 +435,7 @@ impl Store {
     /// missing from the intents on the devices: the hold file exists. Looked
     /// up each time so that removing the file acknowledges at once.
     pub fn deletions_held(&self) -> bool {
-        self.dir.join(DELETION_HOLD).exists()
+        hold_exists(&self.dir.join(DELETION_HOLD))
     }
 
     /// The hold file's path (whether or not it exists).
@@ -517,6 +517,12 @@ impl Drop for Store {
 
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+/// Fails safe: a hold file that cannot be looked at (permissions, I/O
+/// error) still holds; only its absence lifts the hold.
+fn hold_exists(path: &Path) -> bool {
+    !matches!(std::fs::metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
