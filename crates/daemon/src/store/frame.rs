@@ -18,6 +18,17 @@
 //!
 //! Nothing here allocates by a length read from disk: frames are slices of
 //! the bytes read, and lengths over `MAX_PAYLOAD` are rejected outright.
+//!
+//! Known limits, both on the safe side:
+//! - One group commit writes several frames at once. If a crash persisted a
+//!   later page of that write but not an earlier one, the unacknowledged
+//!   batch reads as damage rather than a torn tail. Start-up is then refused
+//!   when it need not be, and `--recover-journal` resolves it.
+//! - Stepping past damage, a reader that lands inside a damaged frame's
+//!   payload could accept bytes that happen to form a whole frame (both
+//!   checksums matching). That needs payload bytes crafted to look like a
+//!   frame, and it can only happen while recovering, which sets the deletion
+//!   hold.
 
 /// Identifies a Strata journal, version 2.
 pub const HEADER: &[u8; 8] = b"STRJNL02";
