@@ -135,6 +135,11 @@ struct DaemonArgs {
     /// http://127.0.0.1:4317 (default: $OTEL_EXPORTER_OTLP_ENDPOINT; off when neither is set).
     #[arg(long)]
     otlp_endpoint: Option<String>,
+    /// Start even if the journal is damaged (not just torn by a crash):
+    /// keep every intact entry before and after the damage, and hold
+    /// reconciliation deletions until the hold file is removed.
+    #[arg(long)]
+    recover_journal: bool,
 }
 
 impl DaemonArgs {
@@ -149,6 +154,7 @@ impl DaemonArgs {
             metrics: self.metrics,
             data_dir,
             reconcile_interval: positive_secs(self.reconcile_interval, "--reconcile-interval")?,
+            recover_journal: self.recover_journal,
         })
     }
 }
@@ -407,6 +413,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 metrics: d.metrics,
                 data_dir: d.data_dir,
                 reconcile_interval: d.reconcile_interval,
+                recover_journal: d.recover_journal,
             };
             let outcome = lab::run_lab(&topology, options)
                 .await

@@ -13,7 +13,7 @@ use crate::controller::Controller;
 use crate::model::Topology;
 use crate::southbound::{DeviceTarget, SessionConfig, Southbound};
 use crate::state::FabricState;
-use crate::store::{Recovery, Store};
+use crate::store::{DamagePolicy, Recovery, Store};
 use crate::telemetry::Ingest;
 
 #[derive(Debug, Clone)]
@@ -29,6 +29,10 @@ pub struct DaemonOptions {
     pub data_dir: Option<PathBuf>,
     /// Every device is reconciled this often (and whenever it connects).
     pub reconcile_interval: Duration,
+    /// Start even from a damaged journal (the operator's `--recover-journal`),
+    /// keeping every intact entry and holding reconciliation deletions.
+    /// Without it a damaged journal stops start-up; a torn tail never does.
+    pub recover_journal: bool,
 }
 
 /// How long a graceful stop waits for open requests and streams.
@@ -88,7 +92,12 @@ impl Daemon {
         // until the intents it holds are back.
         let (store, replayed) = match &options.data_dir {
             Some(dir) => {
-                let (store, replayed) = Store::open(dir)?;
+                let policy = if options.recover_journal {
+                    DamagePolicy::Recover
+                } else {
+                    DamagePolicy::Refuse
+                };
+                let (store, replayed) = Store::open_with(dir, policy)?;
                 (Some(Arc::new(store)), Some((dir.clone(), replayed)))
             }
             None => (None, None),
@@ -107,13 +116,30 @@ impl Daemon {
                 let objects = controller.restore(&replayed).map_err(|e| {
                     anyhow::anyhow!("cannot restore intents from {}: {e}", dir.display())
                 })?;
-                if let Some(problem) = &replayed.recovery.problem {
+                let r = &replayed.recovery;
+                if let Some(problem) = &r.problem {
                     tracing::warn!(
                         dir = %dir.display(),
                         problem,
-                        kept = replayed.recovery.frames,
-                        discarded_bytes = replayed.recovery.discarded_bytes,
-                        "journal tail was damaged; recovered the valid prefix"
+                        kept = r.frames,
+                        discarded_bytes = r.discarded_bytes,
+                        "journal tail was torn (a write cut by a crash); recovered the valid prefix"
+                    );
+                }
+                if !r.damage.is_empty() {
+                    tracing::error!(
+                        dir = %dir.display(),
+                        lost = %crate::store::describe(&r.damage),
+                        kept_frames = r.frames,
+                        undecodable_frames = r.undecodable,
+                        salvage = %r.salvage.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                        "started from a damaged journal (--recover-journal): entries in the lost bytes are gone"
+                    );
+                }
+                if let Some(hold) = &r.deletions_held {
+                    tracing::warn!(
+                        hold = %hold.display(),
+                        "reconciliation will not delete Strata-owned configuration missing from the intents until this file is removed"
                     );
                 }
                 Some(Restored {
@@ -158,7 +184,13 @@ impl Daemon {
             halted,
         ));
         let metrics = match options.metrics {
-            Some(addr) => Some(serve_metrics(addr, &controller, &state, &ingest)?),
+            Some(addr) => Some(serve_metrics(
+                addr,
+                &controller,
+                &state,
+                &ingest,
+                store.clone(),
+            )?),
             None => None,
         };
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -219,6 +251,7 @@ fn serve_metrics(
     controller: &Arc<Controller>,
     state: &Arc<FabricState>,
     ingest: &Arc<Ingest>,
+    store: Option<Arc<Store>>,
 ) -> anyhow::Result<SocketAddr> {
     let listener = crate::net::listen(addr)
         .map_err(|e| anyhow::anyhow!("cannot listen for /metrics on {addr}: {e}"))?;
@@ -227,7 +260,26 @@ fn serve_metrics(
     let render = Arc::new(move || {
         let counts = st.counts();
         let policies = c.read().policies.len() as f64;
+        let (held, holding) = store.as_ref().map_or((0.0, 0.0), |s| {
+            let held = s
+                .stats()
+                .held_deletions
+                .load(std::sync::atomic::Ordering::Relaxed);
+            (held as f64, f64::from(u8::from(s.deletions_held())))
+        });
         c.metrics().render(&[
+            (
+                "strata_reconcile_deletions_held_total",
+                "counter",
+                "Deletions reconciliation skipped because the journal was recovered from damage.",
+                held,
+            ),
+            (
+                "strata_journal_deletion_hold",
+                "gauge",
+                "1 while reconciliation deletions are held after a journal recovery.",
+                holding,
+            ),
             (
                 "strata_telemetry_samples_total",
                 "counter",
@@ -294,9 +346,27 @@ pub async fn run_controller(topology: &Topology, options: DaemonOptions) -> anyh
                 r.dir.display(),
                 r.recovery.frames
             );
+            if !r.recovery.damage.is_empty() {
+                println!(
+                    "strata controller: RECOVERED FROM A DAMAGED JOURNAL: lost {}; kept {} intact frames; the damaged journal is saved in {}",
+                    crate::store::describe(&r.recovery.damage),
+                    r.recovery.frames,
+                    r.recovery
+                        .salvage
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                );
+            }
+            if let Some(hold) = &r.recovery.deletions_held {
+                println!(
+                    "strata controller: reconciliation deletions are held until {} is removed (check the intents first)",
+                    hold.display()
+                );
+            }
             if let Some(problem) = &r.recovery.problem {
                 println!(
-                    "strata controller: journal tail damaged ({problem}); kept the valid prefix, set {} bytes aside in {}",
+                    "strata controller: journal tail torn ({problem}); kept the valid prefix, set {} bytes aside in {}",
                     r.recovery.discarded_bytes,
                     r.recovery
                         .saved_tail

@@ -294,7 +294,8 @@ impl Controller {
             observed.push((base.to_string(), value));
         }
         let fetched = started.elapsed();
-        let change = diff(&desired, &observed);
+        let mut change = diff(&desired, &observed);
+        self.hold_deletions_after_journal_recovery(device, &desired, &mut change);
         tracing::debug!(device, items = desired.len(), ?fetched, diffed = ?(started.elapsed() - fetched), "reconcile compared");
         if !change.replace.is_empty() || !change.delete.is_empty() {
             let req = render::set_request(&change.replace, &change.delete);

@@ -1,0 +1,49 @@
+//! After a start-up that recovered from a damaged journal, intents may be
+//! missing whose configuration is still on the devices. Reconciliation would
+//! read that configuration as Strata-owned but unwanted and remove it,
+//! turning journal damage into a network outage. While the store's deletion
+//! hold is set, those removals are held back (and counted); adding and
+//! repairing what the intents want goes on.
+
+use std::collections::BTreeSet;
+
+use super::programmer::DeviceChange;
+use super::Controller;
+use crate::render::ConfigItem;
+
+impl Controller {
+    /// Whether reconciliation must not delete anything now.
+    pub fn reconcile_deletions_held(&self) -> bool {
+        self.store.as_ref().is_some_and(|s| s.deletions_held())
+    }
+
+    /// Strips from `change` everything that removes configuration: the
+    /// deletions, and writes that are not for a wanted path (a removal's
+    /// preparation, e.g. untuning a transponder). Returns how many deletions
+    /// were held.
+    pub(super) fn hold_deletions_after_journal_recovery(
+        &self,
+        device: &str,
+        desired: &[ConfigItem],
+        change: &mut DeviceChange,
+    ) -> usize {
+        let Some(store) = self.store.as_ref().filter(|s| s.deletions_held()) else {
+            return 0;
+        };
+        let wanted: BTreeSet<&str> = desired.iter().map(|i| i.path.as_str()).collect();
+        let writes = change.replace.len();
+        change.replace.retain(|i| wanted.contains(i.path.as_str()));
+        let held = std::mem::take(&mut change.delete);
+        if !held.is_empty() || change.replace.len() != writes {
+            store.note_held_deletions(held.len());
+            tracing::warn!(
+                device,
+                held = ?held,
+                held_writes = writes - change.replace.len(),
+                hold = %store.deletion_hold().display(),
+                "journal was recovered from damage: not removing Strata-owned configuration missing from the intents until the hold file is removed"
+            );
+        }
+        held.len()
+    }
+}
