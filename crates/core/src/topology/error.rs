@@ -55,6 +55,9 @@ impl fmt::Display for TopologyError {
 
 impl std::error::Error for TopologyError {}
 
+/// Maps a native field path to the path of the same value in another format.
+type Rename<'l> = Box<dyn Fn(&str) -> String + 'l>;
+
 /// Collects errors, attaching the line of each field from the pre-pass.
 pub(super) struct Sink<'l> {
     lines: &'l Lines,
@@ -62,7 +65,7 @@ pub(super) struct Sink<'l> {
     /// Turns the paths the checks speak in (`nodes[3].router_id`) into where
     /// that value sits in a file of another format, so a containerlab file's
     /// errors name its own keys. `None` for native files.
-    rename: Option<Box<dyn Fn(&str) -> String + 'l>>,
+    rename: Option<Rename<'l>>,
 }
 
 impl<'l> Sink<'l> {

@@ -204,6 +204,30 @@ topology:
     assert_eq!(riding.admin_groups.len(), 2);
 }
 
+#[test]
+fn documented_example_parses() {
+    let doc = include_str!("../../../../../docs/topology.md");
+    let section = doc
+        .split("## containerlab topologies")
+        .nth(1)
+        .expect("docs/topology.md has a containerlab section");
+    let yaml = section
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the containerlab section has a yaml example");
+    let t = parse_str(yaml).expect("the documented example is valid");
+    assert_eq!((t.nodes.len(), t.links.len()), (4, 2));
+    let address = |name| t.node(name).map(|n| n.address.to_string());
+    // The base wins over mgmt-ipv4; an explicit address wins over the base.
+    assert_eq!(address("pe1").as_deref(), Some("127.0.0.1:20300"));
+    assert_eq!(address("pe2").as_deref(), Some("127.0.0.1:57500"));
+    assert_eq!(t.node("ot1").map(|n| n.role), Some(Role::Optical));
+    assert!(t.node("ot1").unwrap().access_interfaces.is_empty());
+    assert_eq!(t.node("pe2").unwrap().access_interfaces.len(), 2);
+    assert_eq!(t.link("ot1-ot2").unwrap().srlgs.len(), 2);
+}
+
 // --- this format's own errors ------------------------------------------------
 
 #[test]
