@@ -55,10 +55,17 @@ impl fmt::Display for TopologyError {
 
 impl std::error::Error for TopologyError {}
 
+/// Maps a native field path to the path of the same value in another format.
+type Rename<'l> = Box<dyn Fn(&str) -> String + 'l>;
+
 /// Collects errors, attaching the line of each field from the pre-pass.
 pub(super) struct Sink<'l> {
     lines: &'l Lines,
     errors: Vec<FieldError>,
+    /// Turns the paths the checks speak in (`nodes[3].router_id`) into where
+    /// that value sits in a file of another format, so a containerlab file's
+    /// errors name its own keys. `None` for native files.
+    rename: Option<Rename<'l>>,
 }
 
 impl<'l> Sink<'l> {
@@ -66,11 +73,26 @@ impl<'l> Sink<'l> {
         Sink {
             lines,
             errors: Vec::new(),
+            rename: None,
+        }
+    }
+
+    /// From now on, every path given to `error` and `place` goes through
+    /// `rename` first (a decoder of another format installs it before the
+    /// shared checks run).
+    pub(super) fn rename_paths(&mut self, rename: impl Fn(&str) -> String + 'l) {
+        self.rename = Some(Box::new(rename));
+    }
+
+    fn renamed(&self, path: &str) -> String {
+        match &self.rename {
+            Some(rename) => rename(path),
+            None => path.to_string(),
         }
     }
 
     pub(super) fn error(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        let field = field.into();
+        let field = self.renamed(&field.into());
         self.errors.push(FieldError {
             line: self.lines.line_of(&field),
             field,
@@ -84,9 +106,10 @@ impl<'l> Sink<'l> {
 
     /// Names another place in the file for messages like "already used by …".
     pub(super) fn place(&self, path: &str) -> String {
-        match self.lines.line_of(path) {
+        let path = self.renamed(path);
+        match self.lines.line_of(&path) {
             Some(line) => format!("{path} (line {line})"),
-            None => path.to_string(),
+            None => path,
         }
     }
 

@@ -43,6 +43,9 @@ pub(super) struct NodeFile {
     pub router_id: Option<Ipv4Addr>,
     pub node_sid: Option<u32>,
     pub access_interfaces: Option<Vec<String>>,
+    /// The decoder already reported why `address` is missing: the node checks
+    /// neither derive one nor repeat the complaint in native terms.
+    pub address_reported: bool,
 }
 
 #[derive(Default)]
@@ -172,6 +175,7 @@ fn decode_node(index: usize, item: &Value, sink: &mut Sink) -> Option<NodeFile> 
         router_id: f.optional("router_id", sink),
         node_sid: f.optional("node_sid", sink),
         access_interfaces: f.optional("access_interfaces", sink),
+        address_reported: false,
     })
 }
 
@@ -298,7 +302,7 @@ fn decode_value<T: DeserializeOwned>(value: &Value, path: String, sink: &mut Sin
     }
 }
 
-fn kind(value: &Value) -> &'static str {
+pub(super) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "nothing",
         Value::Bool(_) => "a boolean",
@@ -310,7 +314,7 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-fn key_text(key: &Value) -> String {
+pub(super) fn key_text(key: &Value) -> String {
     match key {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
@@ -320,17 +324,22 @@ fn key_text(key: &Value) -> String {
     }
 }
 
-/// Typos are the usual cause, so name the likely intended key.
 fn unknown_key_message(name: &str, known: &[&str]) -> String {
+    unknown_name_message("field", name, known)
+}
+
+/// Typos are the usual cause, so name the likely intended key. `what` is
+/// "field", or "label" for containerlab labels.
+pub(super) fn unknown_name_message(what: &str, name: &str, known: &[&str]) -> String {
     let closest = known
         .iter()
         .map(|k| (edit_distance(name, k), *k))
         .min()
         .filter(|&(d, _)| d <= 2 && d < name.len());
     match closest {
-        Some((_, k)) => format!("unknown field \"{name}\" (did you mean \"{k}\"?)"),
+        Some((_, k)) => format!("unknown {what} \"{name}\" (did you mean \"{k}\"?)"),
         None => format!(
-            "unknown field \"{name}\"; expected one of: {}",
+            "unknown {what} \"{name}\"; expected one of: {}",
             known.join(", ")
         ),
     }

@@ -7,7 +7,12 @@
 //! check it and derive what the file leaves out. Every pass keeps going after
 //! a problem, so a rejected file reports all of its errors at once, each with
 //! its field path and line.
+//!
+//! containerlab topology files (`*.clab.yml`) are read too: `clab` decodes
+//! them into the same structs, and the same checks follow, reporting in the
+//! containerlab file's own paths.
 
+mod clab;
 mod error;
 mod file;
 mod lines;
@@ -27,11 +32,13 @@ use crate::model::Topology;
 use error::Sink;
 use lines::Lines;
 
-/// Reads and validates the topology file at `path`; errors name the file.
+/// Reads and validates the topology file at `path`, in Strata's format or
+/// containerlab's (told apart by content; see `docs/topology.md`); errors
+/// name the file.
 pub fn load_file(path: &Path) -> Result<Topology, TopologyError> {
     let source_name = path.display().to_string();
     match std::fs::read_to_string(path) {
-        Ok(text) => parse_named(&text, source_name),
+        Ok(text) => parse_named(&text, source_name, clab::has_clab_name(path)),
         Err(e) => Err(TopologyError {
             source_name,
             errors: vec![FieldError {
@@ -43,12 +50,19 @@ pub fn load_file(path: &Path) -> Result<Topology, TopologyError> {
     }
 }
 
-/// Validates topology text; errors name the source `<string>`.
+/// Validates topology text, in either format; errors name the source
+/// `<string>`.
 pub fn parse_str(text: &str) -> Result<Topology, TopologyError> {
-    parse_named(text, "<string>".to_string())
+    parse_named(text, "<string>".to_string(), false)
 }
 
-fn parse_named(text: &str, source_name: String) -> Result<Topology, TopologyError> {
+/// `clab_name`: the file is named like a containerlab file, which decides
+/// the format only when the content does not.
+fn parse_named(
+    text: &str,
+    source_name: String,
+    clab_name: bool,
+) -> Result<Topology, TopologyError> {
     let fail = |errors| TopologyError {
         source_name: source_name.clone(),
         errors,
@@ -69,7 +83,13 @@ fn parse_named(text: &str, source_name: String) -> Result<Topology, TopologyErro
 
     let lines = Lines::scan(text);
     let mut sink = Sink::new(&lines);
-    let decoded = file::decode(&doc, &mut sink);
+    let decoded = if clab::is_clab(&doc, clab_name) {
+        let (decoded, paths) = clab::decode(&doc, &mut sink);
+        sink.rename_paths(move |path| paths.rename(path));
+        decoded
+    } else {
+        file::decode(&doc, &mut sink)
+    };
     match validate::build(decoded, &mut sink) {
         Some(topology) if !sink.has_errors() => Ok(topology),
         _ => Err(fail(sink.into_errors())),

@@ -126,7 +126,7 @@ fn check_location(location: &GeoPoint, path: &str, sink: &mut Sink) {
 /// file. Position rather than "n-th node without an address" so that giving
 /// one node an explicit address does not move every later node's port.
 fn address_of(file: &NodeFile, defaults: &DefaultsFile, sink: &mut Sink) -> Option<SocketAddr> {
-    if file.address.is_some() {
+    if file.address.is_some() || file.address_reported {
         return file.address;
     }
     let field = format!("{}.address", file.path());
