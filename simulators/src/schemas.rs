@@ -772,7 +772,7 @@ fn terminal_device() -> SchemaNode {
                         ("description", leaf(string())),
                         (
                             "admin-state",
-                            leaf(enumeration(&["ENABLED", "DISABLED", "MAINTENANCE"])),
+                            leaf(enumeration(&["ENABLED", "DISABLED", "MAINT"])),
                         ),
                         (
                             "rate-class",
