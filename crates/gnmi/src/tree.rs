@@ -1089,8 +1089,9 @@ fn export_object(
             _ => export_node(s, v, ietf, filter),
         };
         let Some(e) = exported else { continue };
-        // STATE of a config-only subtree is nothing at all.
-        if filter == DataFilter::State && !s.is_leafy() && is_empty(&e) {
+        // A filtered-out subtree (state-only under CONFIG, config-only under
+        // STATE) is no data at all, not an empty container.
+        if !s.is_leafy() && is_empty(&e) {
             continue;
         }
         let name = if ietf && s.module != parent.module {
