@@ -117,6 +117,7 @@ pub struct PreparedDelete {
 }
 
 /// A match of a (possibly wildcarded) path against the data.
+#[derive(Debug)]
 pub struct Found<'a> {
     pub path: Path,
     pub schema: &'a SchemaNode,
@@ -1359,5 +1360,105 @@ mod tests {
             texts.contains(&"/interfaces/interface[name=a]/state/counters/out-octets".to_string())
         );
         assert!(texts.contains(&"/interfaces/interface[name=a]/name".to_string()));
+    }
+
+    fn modular() -> Arc<Schema> {
+        let proto = || identityref("types", &["ISIS", "BGP"]);
+        let entry = list(
+            &["identifier"],
+            vec![
+                ("identifier", leaf(proto())),
+                ("config", container(vec![("identifier", leaf(proto()))])),
+                (
+                    "ext",
+                    augment("aug", container(vec![("x", leaf(uint(64)))])),
+                ),
+                ("peer", leaf(leafref("/top/item/identifier", proto()))),
+                (
+                    "only-bgp",
+                    when(
+                        "config/identifier",
+                        &["types:BGP"],
+                        container(vec![("y", leaf(string()))]),
+                    ),
+                ),
+            ],
+        );
+        Arc::new(Schema::new(vec![(
+            "main",
+            "top",
+            container(vec![("item", entry)]),
+        )]))
+    }
+
+    #[test]
+    fn members_are_qualified_where_the_module_changes() {
+        let mut t = Tree::new(modular());
+        let item = p("/top/item[identifier=ISIS]");
+        let e = t
+            .write(&item, &json!({"ext": {"x": 1}}), false, Access::Client)
+            .unwrap_err();
+        assert!(e.to_string().contains("\"aug:ext\""), "{e}");
+        let e = t
+            .write(&item, &json!({"main:ext": {"x": 1}}), false, Access::Client)
+            .unwrap_err();
+        assert!(e.to_string().contains("main:ext"), "{e}");
+        t.write(
+            &item,
+            &json!({"aug:ext": {"x": "5"}, "main:config": {"identifier": "types:ISIS"}}),
+            false,
+            Access::Client,
+        )
+        .unwrap();
+        // the root: every member qualified
+        assert!(t
+            .write(&p("/"), &json!({"top": {}}), false, Access::Client)
+            .is_err());
+        let root = t.find(&p("/")).unwrap();
+        let v = Tree::export(&root[0], true, DataFilter::All);
+        let e = &v["main:top"]["item"][0];
+        assert_eq!(e["aug:ext"]["x"], json!("5"), "{v}");
+        assert_eq!(e["identifier"], json!("types:ISIS"), "{v}");
+        // identity keys match bare or qualified; paths show them bare
+        let found = t.find(&p("/top/item[identifier=types:ISIS]/ext")).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            format_path(&found[0].path),
+            "/top/item[identifier=ISIS]/ext"
+        );
+        // a qualified path element must name the right module
+        assert!(t.find(&p("/top/item/aug:ext")).is_ok());
+        assert_eq!(
+            t.find(&p("/top/item/main:ext")).unwrap_err().code(),
+            tonic::Code::NotFound
+        );
+    }
+
+    #[test]
+    fn constraints_hold_after_a_change() {
+        let mut t = Tree::new(modular());
+        let item = p("/top/item[identifier=ISIS]");
+        t.write(&item, &json!({"peer": "types:BGP"}), false, Access::Client)
+            .unwrap();
+        let e = t.check_constraints().unwrap_err();
+        assert_eq!(e.code(), tonic::Code::FailedPrecondition);
+        assert!(e.to_string().contains("types:BGP"), "{e}");
+        t.write(
+            &p("/top/item[identifier=BGP]/config"),
+            &json!({"identifier": "types:BGP"}),
+            false,
+            Access::Client,
+        )
+        .unwrap();
+        t.check_constraints().unwrap();
+        t.write(
+            &item,
+            &json!({"only-bgp": {"y": "z"}}),
+            false,
+            Access::Client,
+        )
+        .unwrap();
+        let e = t.check_constraints().unwrap_err();
+        assert!(e.to_string().contains("only-bgp"), "{e}");
     }
 }
