@@ -6,14 +6,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::future::join_all;
 use tracing::Instrument;
 
-use super::policies::{place_with, render_policy};
-use super::programmer::Programmer;
+use super::policies::place_with;
+use super::programmer::send;
 use super::records::PolicyRecord;
 use super::records::Revisioned;
 use super::{Controller, Inner};
 use crate::pathcomp::{Path, Segment};
 use crate::proto::strata::v1 as api;
-use crate::render::{self, ConfigItem};
+use crate::render::openconfig::srte;
+use crate::render::DeviceEdit;
 
 /// What happened to the link, as the controller applies it to the TE graph.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,22 +50,14 @@ pub struct RerouteReport {
     pub failed: Vec<(String, String)>,
 }
 
-fn candidate_path_path(color: u32, endpoint: &str, discriminator: u32) -> String {
-    format!(
-        "{}/candidate-paths/candidate-path[protocol-origin=PCEP][originator-id={}][originator-asn=0][discriminator={discriminator}]",
-        render::sr_policy_path(color, endpoint),
-        render::OWNER
-    )
-}
-
 struct Move {
     id: String,
     headend: String,
     new_discriminator: u32,
     path: Path,
     segments: Vec<Segment>,
-    item: ConfigItem,
-    old_path_item: String,
+    /// The rule replaced with only the new segment list.
+    edit: DeviceEdit,
 }
 
 impl Controller {
@@ -161,8 +154,9 @@ impl Controller {
         if moves.is_empty() {
             return report;
         }
-        // Make before break, per headend in parallel: add the new candidate path
-        // (merged next to the old one), then remove the old one.
+        // Make before break, per headend in parallel: one Set replaces each
+        // moved rule with only its new segment list, so the new list is in and
+        // the old one out in the same commit.
         let mut by_headend: BTreeMap<&str, Vec<&Move>> = BTreeMap::new();
         for m in &moves {
             by_headend.entry(&m.headend).or_default().push(m);
@@ -181,15 +175,13 @@ impl Controller {
             let set =
                 tracing::info_span!(parent: &program, "set", headend, policies = ms.len() as i64);
             async move {
-                let make =
-                    render::update_request(&ms.iter().map(|m| m.item.clone()).collect::<Vec<_>>());
-                let r = make_before_break(
-                    programmer.as_ref(),
-                    headend,
-                    make,
-                    ms.iter().map(|m| m.old_path_item.clone()).collect(),
-                )
-                .await;
+                let mut edit = DeviceEdit::default();
+                for m in &ms {
+                    edit.extend(m.edit.clone());
+                }
+                let r = send(programmer.as_ref(), headend, &edit)
+                    .await
+                    .map_err(|e| e.to_string());
                 (ms.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), r)
             }
             .instrument(set)
@@ -246,23 +238,6 @@ impl Controller {
         self.record(&journal);
         report
     }
-}
-
-async fn make_before_break(
-    programmer: &dyn Programmer,
-    headend: &str,
-    make: crate::proto::gnmi::SetRequest,
-    old: Vec<String>,
-) -> Result<(), String> {
-    programmer
-        .set(headend, make)
-        .await
-        .map_err(|e| e.to_string())?;
-    let brk = render::set_request(&[], &old);
-    programmer
-        .set(headend, brk)
-        .await
-        .map_err(|e| e.to_string())
 }
 
 /// What re-placing one policy came to.
@@ -322,12 +297,19 @@ fn plan_one(
     Some(match replan(inner, spf, p) {
         Ok((path, segments)) if path.edges != p.path.edges => {
             let d = p.discriminator + 1;
+            let labels = super::records::labels(&segments);
             Outcome::Move(Move {
                 id: id.clone(),
                 headend: p.headend.clone(),
                 new_discriminator: d,
-                item: render_policy(&p.spec.name, p.color, &p.endpoint_address, &segments, d),
-                old_path_item: candidate_path_path(p.color, &p.endpoint_address, p.discriminator),
+                edit: srte::reroute(&srte::SrtePolicy {
+                    name: &p.spec.name,
+                    sequence_id: p.sequence_id,
+                    endpoint: &p.endpoint_address,
+                    color: p.color,
+                    labels: &labels,
+                    discriminator: d,
+                }),
                 path,
                 segments,
             })
