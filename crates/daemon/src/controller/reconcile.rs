@@ -311,4 +311,6 @@ pub fn spawn(controller: Arc<Controller>, interval: Duration) -> Vec<tokio::task
 }
 
 #[cfg(test)]
+pub(crate) mod fake;
+#[cfg(test)]
 mod tests;
