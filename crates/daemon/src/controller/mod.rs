@@ -552,3 +552,5 @@ pub(crate) fn set_of<T: Ord + Clone>(v: &[T]) -> BTreeSet<T> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_openconfig;
