@@ -258,3 +258,30 @@ async fn a_root_delete_is_never_sent() {
     assert_eq!(devices.with("pe1", |d| d.sets), 0);
     let _ = devices.get("pe1", Default::default()).await;
 }
+
+#[tokio::test]
+async fn documents_after_reroute_and_deletes_stay_valid_and_in_step() {
+    use crate::controller::reroute::LinkCondition;
+    let (devices, c) = fabric_with_intents().await;
+    let report = c
+        .link_condition("pe1-pe3", LinkCondition::Down, "test")
+        .await;
+    assert!(!report.rerouted.is_empty(), "{report:?}");
+    dump(&devices, &["pe1"], "rerouted");
+    assert_eq!(c.reconcile_device("pe1").await.unwrap(), DeviceEdit::default());
+    for s in c.list_services() {
+        c.delete_service(&s.id, 0).await.unwrap();
+    }
+    for w in c.list_wavelengths() {
+        c.delete_wavelength(&w.id, 0).await.unwrap();
+    }
+    dump(&devices, &["pe1", "pe2", "ot1"], "deleted");
+    let ot1 = devices.config("ot1").to_string();
+    assert!(!ot1.contains("[strata]") && !ot1.contains("frequency"), "{ot1}");
+    assert!(ot1.contains("line-port"));
+    let pe2 = devices.config("pe2").to_string();
+    assert!(!pe2.contains("strata-evpn") && !pe2.contains("[strata]"), "{pe2}");
+    for d in ["pe1", "pe2", "ot1"] {
+        assert_eq!(c.reconcile_device(d).await.unwrap(), DeviceEdit::default(), "{d}");
+    }
+}
