@@ -184,13 +184,14 @@ impl Programmer for Recorder {
                 device: device.to_string(),
                 reason: "the recorder answers only the facts Get".into(),
             })?;
-        Ok(sample_transponder(&ifname))
+        Ok(sample_transponder(&ifname, &req))
     }
 }
 
 /// What a transponder following OpenConfig's ZR profile reports about one
-/// line interface, for test doubles.
-pub fn sample_transponder(ifname: &str) -> GetResponse {
+/// line interface, answering the facts Get `req` (hardware-port, components,
+/// operational modes, in that order), for test doubles.
+pub fn sample_transponder(ifname: &str, req: &GetRequest) -> GetResponse {
     use crate::proto::gnmi::{typed_value, Notification, TypedValue, Update};
     let (port, xcvr, och) = (
         format!("port-{ifname}"),
@@ -207,8 +208,8 @@ pub fn sample_transponder(ifname: &str) -> GetResponse {
     let modes = serde_json::json!({"mode": (1..=4).map(|m| serde_json::json!({
         "mode-id": m, "state": {"mode-id": m}
     })).collect::<Vec<_>>()});
-    let update = |path: String, value: serde_json::Value| Update {
-        path: crate::gnmi::parse_path(&path).ok(),
+    let update = |path: Option<&crate::proto::gnmi::Path>, value: serde_json::Value| Update {
+        path: path.cloned(),
         val: Some(TypedValue {
             value: Some(typed_value::Value::JsonIetfVal(
                 serde_json::to_vec(&value).unwrap_or_default(),
@@ -219,12 +220,9 @@ pub fn sample_transponder(ifname: &str) -> GetResponse {
     GetResponse {
         notification: vec![Notification {
             update: vec![
-                update(
-                    format!("/interfaces/interface[name={ifname}]/state/hardware-port"),
-                    serde_json::Value::String(port.clone()),
-                ),
-                update("/components".into(), components),
-                update("/terminal-device/operational-modes".into(), modes),
+                update(req.path.first(), serde_json::Value::String(port.clone())),
+                update(req.path.get(1), components),
+                update(req.path.get(2), modes),
             ],
             ..Default::default()
         }],

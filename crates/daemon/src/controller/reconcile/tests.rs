@@ -268,7 +268,10 @@ async fn documents_after_reroute_and_deletes_stay_valid_and_in_step() {
         .await;
     assert!(!report.rerouted.is_empty(), "{report:?}");
     dump(&devices, &["pe1"], "rerouted");
-    assert_eq!(c.reconcile_device("pe1").await.unwrap(), DeviceEdit::default());
+    assert_eq!(
+        c.reconcile_device("pe1").await.unwrap(),
+        DeviceEdit::default()
+    );
     for s in c.list_services() {
         c.delete_service(&s.id, 0).await.unwrap();
     }
@@ -277,11 +280,21 @@ async fn documents_after_reroute_and_deletes_stay_valid_and_in_step() {
     }
     dump(&devices, &["pe1", "pe2", "ot1"], "deleted");
     let ot1 = devices.config("ot1").to_string();
-    assert!(!ot1.contains("[strata]") && !ot1.contains("frequency"), "{ot1}");
+    assert!(
+        !ot1.contains("[strata]") && !ot1.contains("frequency"),
+        "{ot1}"
+    );
     assert!(ot1.contains("line-port"));
     let pe2 = devices.config("pe2").to_string();
-    assert!(!pe2.contains("strata-evpn") && !pe2.contains("[strata]"), "{pe2}");
+    assert!(
+        !pe2.contains("strata-evpn") && !pe2.contains("[strata]"),
+        "{pe2}"
+    );
     for d in ["pe1", "pe2", "ot1"] {
-        assert_eq!(c.reconcile_device(d).await.unwrap(), DeviceEdit::default(), "{d}");
+        assert_eq!(
+            c.reconcile_device(d).await.unwrap(),
+            DeviceEdit::default(),
+            "{d}"
+        );
     }
 }
