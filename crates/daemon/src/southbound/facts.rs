@@ -236,12 +236,15 @@ pub fn parse(device: &str, ifname: &str, resp: &GetResponse) -> Result<LinePort,
     })
 }
 
+/// One device's facts: the session they were read in, by interface.
+type SessionFacts = (u64, HashMap<String, LinePort>);
+
 /// Facts per device, valid for one session: a reconnect may be to a device
 /// that was re-cabled or replaced, so facts from before it are dropped.
 #[derive(Default)]
 pub struct FactsCache {
     /// device → (session number, interface → facts).
-    devices: Mutex<HashMap<String, (u64, HashMap<String, LinePort>)>>,
+    devices: Mutex<HashMap<String, SessionFacts>>,
 }
 
 impl FactsCache {
