@@ -161,6 +161,11 @@ async fn a_wavelength_is_programmed_on_the_components_the_device_names() {
         ]
     );
     assert_eq!(req.replace.len(), 2, "client and OTN logical channels");
+    // Optical telemetry naming the component finds its interface.
+    assert_eq!(
+        c.interface_of_component("ot1", "och-line-1").as_deref(),
+        Some("line-1")
+    );
 }
 
 #[tokio::test]
