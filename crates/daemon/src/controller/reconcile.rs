@@ -31,17 +31,31 @@ fn same_leaf(want: &Value, have: &Value) -> bool {
 /// Everything in `want` is in `have` (the device may hold more: defaults,
 /// state, leaves someone else set).
 pub fn contains(have: &Value, want: &Value) -> bool {
+    covers(have, want, false)
+}
+
+/// As `contains`, and no list holds entries `want` lacks: for subtrees Strata
+/// owns whole, where an extra entry (a segment list left by an interrupted
+/// reroute) is drift.
+pub fn matches_owned(have: &Value, want: &Value) -> bool {
+    covers(have, want, true)
+}
+
+fn covers(have: &Value, want: &Value, exact_lists: bool) -> bool {
     match want {
         Value::Object(w) => w.iter().all(|(k, wv)| {
             let bare = k.rsplit_once(':').map_or(k.as_str(), |(_, n)| n);
             field(have, k)
                 .or_else(|| field(have, bare))
-                .is_some_and(|hv| contains(hv, wv))
+                .is_some_and(|hv| covers(hv, wv, exact_lists))
         }),
         Value::Array(items) => match have {
-            Value::Array(have_items) => items
-                .iter()
-                .all(|wi| have_items.iter().any(|hi| contains(hi, wi))),
+            Value::Array(have_items) => {
+                (!exact_lists || have_items.len() == items.len())
+                    && items
+                        .iter()
+                        .all(|wi| have_items.iter().any(|hi| covers(hi, wi, exact_lists)))
+            }
             _ => false,
         },
         leaf => !have.is_null() && same_leaf(leaf, have),
@@ -123,12 +137,12 @@ pub fn diff(desired: &DeviceEdit, observed: &[(Path, Value)]) -> DeviceEdit {
     }
     let mut locator = Locator::default();
     for item in &desired.replace {
-        if missing(item, observed, &mut locator) {
+        if missing(item, observed, &mut locator, matches_owned) {
             change.replace.push(item.clone());
         }
     }
     for item in &desired.update {
-        if missing(item, observed, &mut locator) {
+        if missing(item, observed, &mut locator, contains) {
             change.update.push(item.clone());
         }
     }
@@ -140,11 +154,12 @@ fn missing<'a>(
     item: &crate::render::ConfigItem,
     observed: &'a [(Path, Value)],
     locator: &mut Locator<'a>,
+    holds: fn(&Value, &Value) -> bool,
 ) -> bool {
     let have = observed
         .iter()
         .find_map(|(base, root)| locator.locate(root, base, &item.path));
-    !have.is_some_and(|h| contains(h, &item.value))
+    !have.is_some_and(|h| holds(h, &item.value))
 }
 
 impl Controller {

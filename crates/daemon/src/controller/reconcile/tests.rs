@@ -298,3 +298,29 @@ async fn documents_after_reroute_and_deletes_stay_valid_and_in_step() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_rule_left_with_two_segment_lists_is_put_back_to_one() {
+    let (devices, c) = fabric_with_intents().await;
+    let policy = c
+        .read()
+        .policies
+        .values()
+        .find(|p| p.spec.name == "p")
+        .unwrap()
+        .clone();
+    // As if a reroute had merged a new list in instead of replacing the rule.
+    let mut extra = policy.clone();
+    extra.discriminator = 9;
+    let mut merged = extra.render(srte::reroute);
+    merged.update = std::mem::take(&mut merged.replace);
+    send(devices.as_ref(), "pe1", &merged).await.unwrap();
+    let change = c.reconcile_device("pe1").await.unwrap();
+    assert_eq!(change.replace, policy.config().replace);
+    let cfg = devices.config("pe1").to_string();
+    assert_eq!(
+        cfg.matches("\"weight\"").count(),
+        2,
+        "one list per rule: {cfg}"
+    );
+}
