@@ -7,12 +7,14 @@
 //! dialect so that a vendor-native one, chosen from a device's Capabilities,
 //! can sit beside OpenConfig (today the only one).
 
+pub mod intent;
 pub mod json;
 pub mod openconfig;
 mod path;
 
 use serde_json::Value;
 
+pub use intent::{EvpnInstance, LinePort, Owned, SrtePolicy, WavelengthEnd};
 pub use path::{Elem, Path};
 
 use crate::model::Role;
@@ -108,6 +110,75 @@ impl Dialect {
     pub fn containers(self, role: Role) -> Vec<Path> {
         match self {
             Dialect::OpenConfig => openconfig::containers(role),
+        }
+    }
+
+    /// Puts an SR-TE policy on its headend (or back as it should be).
+    pub fn policy(self, p: &SrtePolicy<'_>) -> DeviceEdit {
+        match self {
+            Dialect::OpenConfig => openconfig::srte::program(p),
+        }
+    }
+
+    /// Moves a policy to a new path in one Set (make-before-break).
+    pub fn reroute(self, p: &SrtePolicy<'_>) -> DeviceEdit {
+        match self {
+            Dialect::OpenConfig => openconfig::srte::reroute(p),
+        }
+    }
+
+    pub fn policy_removal(self, sequence_id: u32) -> DeviceEdit {
+        match self {
+            Dialect::OpenConfig => openconfig::srte::remove(sequence_id),
+        }
+    }
+
+    /// A service's instance and attachment circuits on one PE.
+    pub fn evpn(self, e: &EvpnInstance<'_>) -> DeviceEdit {
+        match self {
+            Dialect::OpenConfig => openconfig::evpn::program(e),
+        }
+    }
+
+    pub fn evpn_removal(self, evi: u32, attachments: &[(String, u32)]) -> DeviceEdit {
+        match self {
+            Dialect::OpenConfig => openconfig::evpn::remove(evi, attachments),
+        }
+    }
+
+    /// One end of a wavelength: tuning and logical channels.
+    pub fn wavelength(self, w: &WavelengthEnd<'_>) -> DeviceEdit {
+        match self {
+            Dialect::OpenConfig => openconfig::optical::program(w),
+        }
+    }
+
+    pub fn wavelength_removal(self, line: &LinePort, client_channel: u32) -> DeviceEdit {
+        match self {
+            Dialect::OpenConfig => {
+                openconfig::optical::remove(&line.optical_channel, client_channel)
+            }
+        }
+    }
+
+    /// Strata's objects among `observed` (container → its config).
+    pub fn owned(self, observed: &[(Path, serde_json::Value)]) -> Vec<Owned> {
+        match self {
+            Dialect::OpenConfig => openconfig::owned::owned(observed),
+        }
+    }
+
+    /// What to delete to untune the optical channel `component`.
+    pub fn untune(self, component: &str) -> Vec<Path> {
+        match self {
+            Dialect::OpenConfig => openconfig::optical::untune(component),
+        }
+    }
+
+    /// The subtree of component `name`, to tell what a wanted item touches.
+    pub fn component(self, name: &str) -> Path {
+        match self {
+            Dialect::OpenConfig => openconfig::component(name),
         }
     }
 }

@@ -157,7 +157,8 @@ impl Controller {
             stranded: None,
         };
         let mut plan = Plan::default();
-        plan.add(&record.headend, record.config(), record.removal());
+        let d = self.dialect(&record.headend);
+        plan.add(&record.headend, record.config(d), record.removal(d));
         Controller::remember(&mut inner, Kind::Policy, request_id, fingerprint, &id);
         let entries = vec![inner.policy_entry(&record)];
         inner.pending.insert(id.clone());
@@ -246,7 +247,8 @@ impl Controller {
             )));
         }
         let mut plan = Plan::default();
-        plan.add(&p.headend, p.removal(), p.config());
+        let d = self.dialect(&p.headend);
+        plan.add(&p.headend, p.removal(d), p.config(d));
         inner.claim("policy", id)?;
         let ticket = self.events.reserve();
         let entries = vec![inner.removed_entry(Kind::Policy, id, ticket.revision())];

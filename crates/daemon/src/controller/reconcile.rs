@@ -15,8 +15,7 @@ use serde_json::Value;
 use super::Controller;
 use crate::proto::gnmi::{get_request::DataType, typed_value, Encoding, GetRequest};
 use crate::render::json::{field, text};
-use crate::render::openconfig::{component, owned::owned};
-use crate::render::{DeviceEdit, Path};
+use crate::render::{DeviceEdit, Dialect, Path};
 use crate::southbound::request::gnmi_path;
 
 /// Leaf values compare as text: JSON_IETF carries 64-bit numbers as strings
@@ -116,22 +115,20 @@ impl<'a> Locator<'a> {
 /// render wrote it, and Strata's objects nobody wants any more are removed
 /// (a logical channel's optical channel untuned with it). Objects without
 /// Strata's marks are never in the Set. Empty when the device is in step.
-pub fn diff(desired: &DeviceEdit, observed: &[(Path, Value)]) -> DeviceEdit {
+pub fn diff(dialect: Dialect, desired: &DeviceEdit, observed: &[(Path, Value)]) -> DeviceEdit {
     let mut change = DeviceEdit::default();
     let wanted = |p: &Path| desired.items().any(|i| &i.path == p);
     // An optical channel a wanted wavelength tunes stays tuned.
     let tuned_by_wanted = |och: &str| {
-        let c = component(och);
+        let c = dialect.component(och);
         desired.items().any(|i| i.path.starts_with(&c))
     };
-    for o in owned(observed) {
+    for o in dialect.owned(observed) {
         if wanted(&o.path) {
             continue;
         }
         if let Some(och) = o.tuned.as_deref().filter(|och| !tuned_by_wanted(och)) {
-            change
-                .delete
-                .extend(crate::render::openconfig::optical::untune(och));
+            change.delete.extend(dialect.untune(och));
         }
         change.delete.push(o.path);
     }
@@ -167,13 +164,14 @@ impl Controller {
     /// if a wavelength ending here has no known line facts: without them its
     /// channels could not be told from stale ones.
     pub fn desired_config(&self, device: &str) -> Result<DeviceEdit, String> {
+        let d = self.dialect(device);
         let inner = self.read();
         let mut edit = DeviceEdit::default();
         for p in inner.policies.values().filter(|p| p.headend == device) {
-            edit.extend(p.config());
+            edit.extend(p.config(d));
         }
         for s in inner.services.values() {
-            edit.extend(s.config_on(device));
+            edit.extend(s.config_on(device, d));
         }
         for w in inner.wavelengths.values() {
             for (node, port, lc) in w.ends() {
@@ -181,7 +179,7 @@ impl Controller {
                     let line = self
                         .known_line_port(device, port)
                         .ok_or_else(|| format!("{device} {port}: line components not known yet"))?;
-                    edit.extend(w.channel_config(&line, lc));
+                    edit.extend(w.channel_config(d, &line, lc));
                 }
             }
         }
@@ -256,7 +254,7 @@ impl Controller {
             observed.push((base, value));
         }
         let fetched = started.elapsed();
-        let change = diff(&desired, &observed);
+        let change = diff(self.dialect(device), &desired, &observed);
         tracing::debug!(device, items = desired.items().count(), ?fetched, diffed = ?(started.elapsed() - fetched), "reconcile compared");
         if !change.is_empty() {
             super::programmer::send(self.programmer.as_ref(), device, &change)

@@ -5,8 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::pathcomp::optical::WavelengthPlan;
 use crate::pathcomp::{Constraints, Disjointness, Path, Segment, TeGraph};
 use crate::proto::strata::v1 as api;
-use crate::render::openconfig::{evpn, optical, srte};
-use crate::render::DeviceEdit;
+use crate::render::{DeviceEdit, Dialect, EvpnInstance, LinePort, SrtePolicy, WavelengthEnd};
 
 #[derive(Debug, Clone)]
 pub struct PolicyRecord {
@@ -117,10 +116,10 @@ impl PolicyRecord {
         labels(&self.segments)
     }
 
-    /// The rule for the current path, rendered by `make` (program, reroute).
-    pub fn render(&self, make: fn(&srte::SrtePolicy<'_>) -> DeviceEdit) -> DeviceEdit {
+    /// The policy on its current path, as render takes it.
+    pub fn render<R>(&self, make: impl FnOnce(&SrtePolicy<'_>) -> R) -> R {
         let labels = self.labels();
-        make(&srte::SrtePolicy {
+        make(&SrtePolicy {
             name: &self.spec.name,
             sequence_id: self.sequence_id,
             endpoint: &self.endpoint_address,
@@ -131,13 +130,13 @@ impl PolicyRecord {
     }
 
     /// The headend configuration for the current path.
-    pub fn config(&self) -> DeviceEdit {
-        self.render(srte::program)
+    pub fn config(&self, d: Dialect) -> DeviceEdit {
+        self.render(|p| d.policy(p))
     }
 
     /// What takes the policy off its headend.
-    pub fn removal(&self) -> DeviceEdit {
-        srte::remove(self.sequence_id)
+    pub fn removal(&self, d: Dialect) -> DeviceEdit {
+        d.policy_removal(self.sequence_id)
     }
 }
 
@@ -157,9 +156,9 @@ pub struct ServiceRecord {
 
 impl ServiceRecord {
     /// The EVPN instance and attachment circuits on `pe` (empty elsewhere).
-    pub fn config_on(&self, pe: &str) -> DeviceEdit {
+    pub fn config_on(&self, pe: &str, d: Dialect) -> DeviceEdit {
         match (self.attachments.get(pe), self.route_distinguishers.get(pe)) {
-            (Some(atts), Some(rd)) => evpn::program(&evpn::EvpnInstance {
+            (Some(atts), Some(rd)) => d.evpn(&EvpnInstance {
                 service: &self.spec.name,
                 evi: self.evi,
                 vni: self.vni,
@@ -172,9 +171,9 @@ impl ServiceRecord {
     }
 
     /// What takes the service off `pe`.
-    pub fn removal_on(&self, pe: &str) -> DeviceEdit {
+    pub fn removal_on(&self, pe: &str, d: Dialect) -> DeviceEdit {
         match self.attachments.get(pe) {
-            Some(atts) => evpn::remove(self.evi, atts),
+            Some(atts) => d.evpn_removal(self.evi, atts),
             None => DeviceEdit::default(),
         }
     }
@@ -221,8 +220,8 @@ impl WavelengthRecord {
     }
 
     /// The tuned transponder and logical channels behind `line`.
-    pub fn channel_config(&self, line: &optical::LinePort, client_channel: u32) -> DeviceEdit {
-        optical::program(&optical::WavelengthEnd {
+    pub fn channel_config(&self, d: Dialect, line: &LinePort, client_channel: u32) -> DeviceEdit {
+        d.wavelength(&WavelengthEnd {
             wavelength: &self.spec.name,
             line,
             client_channel,

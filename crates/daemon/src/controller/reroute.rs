@@ -13,8 +13,7 @@ use super::records::Revisioned;
 use super::{Controller, Inner};
 use crate::pathcomp::{Path, Segment};
 use crate::proto::strata::v1 as api;
-use crate::render::openconfig::srte;
-use crate::render::DeviceEdit;
+use crate::render::{DeviceEdit, Dialect, SrtePolicy};
 
 /// What happened to the link, as the controller applies it to the TE graph.
 #[derive(Debug, Clone, PartialEq)]
@@ -131,7 +130,7 @@ impl Controller {
         );
         let outcomes: Vec<Outcome> = compute.in_scope(|| {
             let inner = self.read();
-            plan_all(&inner, ids, condition)
+            plan_all(&inner, ids, condition, &|headend| self.dialect(headend))
         });
         let mut moves = Vec::new();
         for outcome in outcomes {
@@ -256,7 +255,15 @@ const PARALLEL_FROM: usize = 16;
 
 /// Re-places `ids`, split over the machine's cores when there are many: the
 /// policies are independent, each thread keeps its own IGP trees.
-fn plan_all(inner: &Inner, ids: &[String], condition: &LinkCondition) -> Vec<Outcome> {
+/// How each headend is spoken to.
+type Dialects<'a> = &'a (dyn Fn(&str) -> Dialect + Sync);
+
+fn plan_all(
+    inner: &Inner,
+    ids: &[String],
+    condition: &LinkCondition,
+    dialect: Dialects<'_>,
+) -> Vec<Outcome> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -268,7 +275,7 @@ fn plan_all(inner: &Inner, ids: &[String], condition: &LinkCondition) -> Vec<Out
         let mut spf = crate::pathcomp::IgpSpf::new(&inner.graph);
         chunk
             .iter()
-            .filter_map(|id| plan_one(inner, &mut spf, id, condition))
+            .filter_map(|id| plan_one(inner, &mut spf, id, condition, dialect))
             .collect()
     };
     if threads == 1 || ids.len() < PARALLEL_FROM {
@@ -292,6 +299,7 @@ fn plan_one(
     spf: &mut crate::pathcomp::IgpSpf<'_>,
     id: &String,
     condition: &LinkCondition,
+    dialect: Dialects<'_>,
 ) -> Option<Outcome> {
     let p = inner.policies.get(id)?;
     Some(match replan(inner, spf, p) {
@@ -302,7 +310,7 @@ fn plan_one(
                 id: id.clone(),
                 headend: p.headend.clone(),
                 new_discriminator: d,
-                edit: srte::reroute(&srte::SrtePolicy {
+                edit: dialect(&p.headend).reroute(&SrtePolicy {
                     name: &p.spec.name,
                     sequence_id: p.sequence_id,
                     endpoint: &p.endpoint_address,

@@ -15,7 +15,7 @@ use super::records::Revisioned;
 use super::records::{PolicyRecord, ServiceRecord};
 use super::{Controller, Inner, Kind};
 use crate::proto::strata::v1 as api;
-use crate::render::openconfig::evpn;
+use crate::render::EvpnInstance;
 use crate::render::Need;
 
 struct Transport {
@@ -149,9 +149,10 @@ impl Controller {
             let mut plan = Plan::default();
             for (pe, atts) in &si.attachments {
                 let rd = &rds[pe];
+                let d = self.dialect(pe);
                 plan.add(
                     pe,
-                    evpn::program(&evpn::EvpnInstance {
+                    d.evpn(&EvpnInstance {
                         service: &spec.name,
                         evi,
                         vni,
@@ -159,7 +160,7 @@ impl Controller {
                         route_target: &rt,
                         attachments: atts,
                     }),
-                    evpn::remove(evi, atts),
+                    d.evpn_removal(evi, atts),
                 );
             }
             (evi, vni, rt, rds, si.attachments, transports, plan)
@@ -206,7 +207,8 @@ impl Controller {
                 tickets.push(ticket);
             }
             for p in &policies {
-                plan.add(&p.headend, p.config(), p.removal());
+                let d = self.dialect(&p.headend);
+                plan.add(&p.headend, p.config(d), p.removal(d));
             }
             let ticket = self.events.reserve();
             let record = ServiceRecord {
@@ -330,11 +332,13 @@ impl Controller {
         }
         let mut plan = Plan::default();
         for pe in s.attachments.keys() {
-            plan.add(pe, s.removal_on(pe), s.config_on(pe));
+            let d = self.dialect(pe);
+            plan.add(pe, s.removal_on(pe, d), s.config_on(pe, d));
         }
         for pid in &s.policies {
             if let Some(p) = inner.policies.get(pid) {
-                plan.add(&p.headend, p.removal(), p.config());
+                let d = self.dialect(&p.headend);
+                plan.add(&p.headend, p.removal(d), p.config(d));
             }
         }
         let policies = s.policies.clone();

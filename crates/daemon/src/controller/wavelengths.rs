@@ -15,8 +15,8 @@ use super::{Controller, Inner, Kind};
 use crate::model::Topology;
 use crate::pathcomp::optical::{self, WavelengthPlan};
 use crate::proto::strata::v1 as api;
-use crate::render::openconfig::optical::{self as oc_optical, LinePort};
-use crate::render::Need;
+use crate::render::openconfig::optical as oc_optical;
+use crate::render::{LinePort, Need, WavelengthEnd};
 
 /// Discovered line ports by (node, interface).
 type Lines = HashMap<(String, String), LinePort>;
@@ -120,9 +120,10 @@ impl Controller {
                     ))
                 })?;
                 let lc = logical_channel(&inner.topology, node, port);
+                let d = self.dialect(node);
                 device_plan.add(
                     node,
-                    oc_optical::program(&oc_optical::WavelengthEnd {
+                    d.wavelength(&WavelengthEnd {
                         wavelength: &spec.name,
                         line,
                         client_channel: lc,
@@ -131,7 +132,7 @@ impl Controller {
                         operational_mode: wi.mode.id,
                     }),
                     // Undo = drop the logical channels and untune.
-                    oc_optical::remove(&line.optical_channel, lc),
+                    d.wavelength_removal(line, lc),
                 );
             }
             (wi, plan, a_port, b_port, device_plan)
@@ -260,10 +261,11 @@ impl Controller {
             let line = lines
                 .get(&(node.clone(), port.clone()))
                 .ok_or_else(|| ApiError::Aborted(format!("{node} {port} was not read; retry")))?;
+            let d = self.dialect(node);
             device_plan.add(
                 node,
-                oc_optical::remove(&line.optical_channel, lc),
-                w.channel_config(line, lc),
+                d.wavelength_removal(line, lc),
+                w.channel_config(d, line, lc),
             );
         }
         inner.claim("wavelength", id)?;

@@ -1,6 +1,7 @@
 //! E-Line / E-LAN as an L2VSI network instance with one EVPN instance
 //! (VXLAN, VLAN-based), and one tagged subinterface per attachment.
 
+pub use crate::render::intent::EvpnInstance;
 use serde_json::{json, Value};
 
 use super::{interface, network_instance};
@@ -8,18 +9,6 @@ use crate::render::{tagged, ConfigItem, DeviceEdit, Path};
 
 /// Prefix of the name of every EVPN network instance Strata renders.
 pub const INSTANCE_PREFIX: &str = "strata-evpn-";
-
-/// The service on one PE.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EvpnInstance<'a> {
-    pub service: &'a str,
-    pub evi: u32,
-    pub vni: u32,
-    pub route_distinguisher: &'a str,
-    pub route_target: &'a str,
-    /// (interface, VLAN) attachments on this PE.
-    pub attachments: &'a [(String, u32)],
-}
 
 pub fn instance_name(evi: u32) -> String {
     format!("{INSTANCE_PREFIX}{evi}")

@@ -4,37 +4,11 @@
 //! channel. Component names come from the device (`LinePort`), never from a
 //! naming convention.
 
+pub use crate::render::intent::{LinePort, WavelengthEnd};
 use serde_json::json;
 
 use super::{component, terminal_device};
 use crate::render::{tagged, ConfigItem, DeviceEdit, Path};
-
-/// What a transponder says about one line interface (discovered by a Get).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LinePort {
-    /// The interface in the topology (e.g. `line-1`).
-    pub interface: String,
-    /// Its PORT component (`interface/state/hardware-port`).
-    pub port: String,
-    /// The PORT's TRANSCEIVER subcomponent.
-    pub transceiver: String,
-    /// The OPTICAL_CHANNEL component whose line-port is the PORT.
-    pub optical_channel: String,
-    /// Operational modes the device supports.
-    pub modes: Vec<u16>,
-}
-
-/// One end of a wavelength.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WavelengthEnd<'a> {
-    pub wavelength: &'a str,
-    pub line: &'a LinePort,
-    /// Index of the client logical channel; the OTN one is the next.
-    pub client_channel: u32,
-    pub frequency_mhz: u64,
-    pub target_power_dbm: f64,
-    pub operational_mode: u16,
-}
 
 /// Logical channels Strata numbers per line interface: client 40101 + 100·n,
 /// OTN the next (n = the interface's position on the node).

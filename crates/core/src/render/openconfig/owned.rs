@@ -3,20 +3,12 @@
 //! named `strata-evpn-<evi>`, and subinterfaces and logical channels whose
 //! description carries the `[strata] ` tag. Everything else is foreign.
 
+pub use crate::render::intent::Owned;
 use serde_json::Value;
 
 use super::{evpn, network_instance, optical, srte};
 use crate::render::json::{config_leaf, entries, field, identity, text};
 use crate::render::{is_tagged, Path};
-
-/// A Strata object found on a device.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Owned {
-    pub path: Path,
-    /// An optical channel this object tuned (a logical channel's), to untune
-    /// when it goes.
-    pub tuned: Option<String>,
-}
 
 fn tagged(entry: &Value) -> bool {
     config_leaf(entry, "description").is_some_and(|d| is_tagged(&d))

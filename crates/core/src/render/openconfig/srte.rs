@@ -1,6 +1,7 @@
 //! SR-TE policies as openconfig-pf-srte: one forwarding rule per policy in
 //! the policy `strata-srte` of the headend's DEFAULT instance.
 
+pub use crate::render::intent::SrtePolicy;
 use serde_json::{json, Value};
 
 use super::network_instance;
@@ -15,20 +16,6 @@ pub const PREFERENCE: u32 = 100;
 
 /// Highest sequence-id whose binding SID stays inside Strata's block.
 pub const MAX_SEQUENCE_ID: u32 = BSID_MAX - BSID_BASE;
-
-/// One SR-TE policy on its headend.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SrtePolicy<'a> {
-    pub name: &'a str,
-    /// Per-headend rule number, allocated by the controller (1..=999).
-    pub sequence_id: u32,
-    /// The tail's router id.
-    pub endpoint: &'a str,
-    pub color: u32,
-    pub labels: &'a [u32],
-    /// Names the path: a new one for every new path (make-before-break).
-    pub discriminator: u32,
-}
 
 pub fn policy_path() -> Path {
     network_instance(DEFAULT_INSTANCE)

@@ -232,7 +232,7 @@ async fn a_drifted_policy_is_put_back() {
         .await
         .unwrap();
     let change = c.reconcile_device("pe1").await.unwrap();
-    assert_eq!(change.replace, policy.config().replace);
+    assert_eq!(change.replace, policy.config(Dialect::OpenConfig).replace);
     assert!(change.delete.is_empty() && change.update.is_empty());
     assert_eq!(
         c.reconcile_device("pe1").await.unwrap(),
@@ -316,7 +316,7 @@ async fn a_rule_left_with_two_segment_lists_is_put_back_to_one() {
     merged.update = std::mem::take(&mut merged.replace);
     send(devices.as_ref(), "pe1", &merged).await.unwrap();
     let change = c.reconcile_device("pe1").await.unwrap();
-    assert_eq!(change.replace, policy.config().replace);
+    assert_eq!(change.replace, policy.config(Dialect::OpenConfig).replace);
     let cfg = devices.config("pe1").to_string();
     assert_eq!(
         cfg.matches("\"weight\"").count(),
