@@ -29,15 +29,23 @@ fn policy(name: &str, headend: &str, endpoint: &str) -> api::CreatePolicyRequest
     }
 }
 
-fn labels_in(req: &SetRequest) -> Vec<u64> {
-    let u = &req.update[0];
+/// The one segment list of the rule a reroute replaces: (its index, labels).
+fn segment_list_in(req: &SetRequest) -> (String, Vec<u64>) {
+    assert!(req.delete.is_empty() && req.update.is_empty(), "{req:?}");
+    assert_eq!(req.replace.len(), 1);
+    let u = &req.replace[0];
     let v = strata::gnmi::value::typed_to_json(u.val.as_ref().unwrap()).unwrap();
-    v["candidate-paths"]["candidate-path"][0]["segment-lists"]["segment-list"][0]["sids"]["sid"]
+    let lists = v["action"]["openconfig-pf-srte:segment-lists"]["segment-list"]
+        .as_array()
+        .unwrap();
+    assert_eq!(lists.len(), 1, "only the new list");
+    let labels = lists[0]["sids"]["sid"]
         .as_array()
         .unwrap()
         .iter()
         .map(|s| s["config"]["value"].as_u64().unwrap())
-        .collect()
+        .collect();
+    (lists[0]["index"].as_str().unwrap().to_string(), labels)
 }
 
 fn config() -> HealthConfig {
@@ -80,14 +88,16 @@ async fn delay_breach_moves_only_affected_policies_flaps_hold_and_recovery_retur
     assert_eq!(report.rerouted[0].to_links, vec!["pe1-pe3", "pe2-pe3"]);
     assert_eq!(report.rerouted[0].labels, vec![16003, 16002]);
     let sets = rec.take();
-    // make before break on pe1 only: add candidate path 2, then delete candidate path 1
-    assert_eq!(sets.len(), 2);
-    assert!(sets.iter().all(|(d, _)| d == "pe1"));
-    assert_eq!(labels_in(&sets[0].1), vec![16003, 16002]);
+    // make before break on pe1 only, in one Set: the rule replaced with
+    // segment list 2 alone
+    assert_eq!(sets.len(), 1);
+    assert_eq!(sets[0].0, "pe1");
     assert!(
-        format_path(&sets[1].1.delete[0]).contains("[discriminator=1]"),
-        "{:?}",
-        sets[1].1.delete
+        format_path(sets[0].1.replace[0].path.as_ref().unwrap()).ends_with("rule[sequence-id=1]")
+    );
+    assert_eq!(
+        segment_list_in(&sets[0].1),
+        ("2".to_string(), vec![16003, 16002])
     );
     assert_eq!(
         c.get_policy(&p23.id).unwrap().path.unwrap().links,
@@ -119,9 +129,8 @@ async fn delay_breach_moves_only_affected_policies_flaps_hold_and_recovery_retur
     }
     assert!(restored);
     let sets = rec.take();
-    assert_eq!(sets.len(), 2);
-    assert_eq!(labels_in(&sets[0].1), vec![16002]);
-    assert!(format_path(&sets[1].1.delete[0]).contains("[discriminator=2]"));
+    assert_eq!(sets.len(), 1);
+    assert_eq!(segment_list_in(&sets[0].1), ("3".to_string(), vec![16002]));
     assert_eq!(
         c.get_policy(&p12.id).unwrap().path.unwrap().links,
         vec!["pe1-pe2"]
@@ -136,17 +145,19 @@ async fn osnr_below_minimum_on_a_fiber_fails_over_the_packet_links_riding_it() {
     let p = c.create_policy(policy("p12", "pe1", "pe2")).await.unwrap();
     rec.take();
     let mut lp = ClosedLoop::new(c.clone(), &topo, config());
+    // Readings name the line interface here; a device's optical-channel
+    // component maps to it once its facts are discovered.
     assert!(lp
-        .observe("ot1", "och-line-1", Reading::OsnrDb(30.0), 0)
+        .observe("ot1", "line-1", Reading::OsnrDb(30.0), 0)
         .await
         .is_none());
     // an unprovisioned channel (0 dB) is not a breach
     assert!(lp
-        .observe("ot2", "och-line-1", Reading::OsnrDb(0.0), MS)
+        .observe("ot2", "line-1", Reading::OsnrDb(0.0), MS)
         .await
         .is_none());
     let a = lp
-        .observe("ot1", "och-line-1", Reading::OsnrDb(9.0), 2 * MS)
+        .observe("ot1", "line-1", Reading::OsnrDb(9.0), 2 * MS)
         .await
         .expect("breach");
     assert_eq!(a.link, "ot1-ot2");

@@ -256,7 +256,7 @@ async fn services_acknowledged_before_a_kill_9_survive_it() {
     // what a killed request programmed but never journaled is reconciled away.
     let wanted: BTreeSet<String> = services
         .iter()
-        .map(|s| strata::render::evpn_instance_name(s.evi))
+        .map(|s| strata::render::openconfig::evpn::instance_name(s.evi))
         .collect();
     let on_device = |device: &str| -> BTreeSet<String> {
         let cfg = common::device_config(&fabric, device);

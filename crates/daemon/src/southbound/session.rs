@@ -66,6 +66,9 @@ pub enum SouthboundError {
     Overloaded { device: String, depth: usize },
     #[error("device {device} did not answer within {timeout:?}")]
     Timeout { device: String, timeout: Duration },
+    /// What the controller asked for cannot be sent (it is never sent).
+    #[error("device {device}: request not sent: {reason}")]
+    BadRequest { device: String, reason: String },
     /// The device answered with an error status (e.g. a rejected Set).
     #[error("device {device} rejected the request: {code:?}: {message}")]
     Rejected {
@@ -214,15 +217,14 @@ struct SessionTask {
     ingest: Arc<Ingest>,
 }
 
-/// Models a device must announce for Strata to drive it.
+/// Models a device must announce for a session at all. What each intent
+/// needs beyond these is checked when the intent is programmed, so a device
+/// lacking, say, openconfig-pf-srte still serves EVPN and is reported for
+/// the policies it cannot take.
 fn required_models(role: Role) -> &'static [&'static str] {
     match role {
-        Role::Packet => &[
-            "openconfig-interfaces",
-            "openconfig-network-instance",
-            "openconfig-segment-routing",
-        ],
-        Role::Optical => &["openconfig-platform", "openconfig-terminal-device"],
+        Role::Packet => &["openconfig-interfaces", "openconfig-network-instance"],
+        Role::Optical => &["openconfig-platform"],
     }
 }
 
