@@ -244,7 +244,9 @@ fn derive_state(tree: &mut Tree) {
     let Ok(found) = tree.find(&p("/interfaces/interface")) else {
         return;
     };
-    let mut edits: Vec<(Path, serde_json::Value)> = Vec::new();
+    // Paths are built from entry names clients chose: unparsable ones (none
+    // should be, format_path escapes keys) are skipped, never a panic.
+    let mut edits: Vec<(String, serde_json::Value)> = Vec::new();
     for f in found {
         let base = format_path(&f.path);
         let enabled = |v: &serde_json::Value| {
@@ -254,7 +256,7 @@ fn derive_state(tree: &mut Tree) {
         };
         let admin = |on: bool| if on { "UP" } else { "DOWN" };
         let port_admin = admin(enabled(f.value));
-        edits.push((p(&format!("{base}/state/admin-status")), json!(port_admin)));
+        edits.push((format!("{base}/state/admin-status"), json!(port_admin)));
         let port_oper = f
             .value
             .pointer("/state/oper-status")
@@ -262,7 +264,7 @@ fn derive_state(tree: &mut Tree) {
             .unwrap_or("DOWN")
             .to_string();
         if f.value.pointer("/state/oper-status").is_none() {
-            edits.push((p(&format!("{base}/state/oper-status")), json!("DOWN")));
+            edits.push((format!("{base}/state/oper-status"), json!("DOWN")));
         }
         let subs = f
             .value
@@ -274,17 +276,19 @@ fn derive_state(tree: &mut Tree) {
             };
             let sb = format!("{base}/subinterfaces/subinterface[index={index}]/state");
             let sub_admin = admin(enabled(sub));
-            edits.push((p(&format!("{sb}/admin-status")), json!(sub_admin)));
+            edits.push((format!("{sb}/admin-status"), json!(sub_admin)));
             let oper = if sub_admin == "UP" {
                 port_oper.as_str()
             } else {
                 "DOWN"
             };
-            edits.push((p(&format!("{sb}/oper-status")), json!(oper)));
+            edits.push((format!("{sb}/oper-status"), json!(oper)));
         }
     }
     for (path, v) in edits {
-        let _ = tree.set_leaf(&path, v);
+        if let Ok(path) = parse_path(&path) {
+            let _ = tree.set_leaf(&path, v);
+        }
     }
 }
 
