@@ -640,6 +640,15 @@ async fn what_the_simulators_serve_validates_against_the_models() {
         .unwrap_or_else(|e| panic!("{device} refuses {config}: {}", e.message()));
         fabric.measure_once();
         let cfg = get_root(&mut c, get_request::DataType::Config).await;
+        let marker = if device == "pe1" {
+            "strata-evpn-1001"
+        } else {
+            "[strata] w1 line"
+        };
+        assert!(
+            cfg.to_string().contains(marker),
+            "{config} did not land: {cfg}"
+        );
         models
             .validate("config", &cfg)
             .unwrap_or_else(|e| panic!("{device} config after {config}: {e}\n{cfg:#}"));

@@ -107,6 +107,7 @@ pub struct PreparedWrite {
     steps: Vec<Step>,
     internal: Value,
     replace: bool,
+    access: Access,
 }
 
 /// A delete that passed every check.
@@ -320,6 +321,7 @@ impl Tree {
             steps,
             internal,
             replace,
+            access,
         })
     }
 
@@ -330,7 +332,23 @@ impl Tree {
             steps,
             internal,
             replace,
+            access,
         } = prepared;
+        // A client's replace is of configuration: the device's own state
+        // under the replaced node (counters, oper-status, …) stays.
+        let keep_state = replace && access == Access::Client;
+        if steps.is_empty() {
+            let old = if keep_state {
+                self.root.clone()
+            } else {
+                Value::Null
+            };
+            place(&mut self.root, internal, replace);
+            if keep_state {
+                carry(&self.schema.root, old, &mut self.root, false);
+            }
+            return Change::Updated(path);
+        }
         // Walk down, creating containers and entries as needed.
         let mut cur = &mut self.root;
         let mut schema_cur = &self.schema.root;
@@ -343,7 +361,15 @@ impl Tree {
                     schema_cur = &children[name];
                     if i == last {
                         let slot = map.entry(name.clone()).or_insert(Value::Null);
+                        let old = if keep_state {
+                            slot.clone()
+                        } else {
+                            Value::Null
+                        };
                         place(slot, internal, replace);
+                        if keep_state {
+                            carry(schema_cur, old, slot, false);
+                        }
                         break;
                     }
                     cur = map
@@ -352,7 +378,15 @@ impl Tree {
                 }
                 Step::WholeList(name) => {
                     let slot = map.entry(name.clone()).or_insert(Value::Null);
+                    let old = if keep_state {
+                        slot.clone()
+                    } else {
+                        Value::Null
+                    };
                     place(slot, internal, replace);
+                    if keep_state {
+                        carry(&children[name], old, slot, false);
+                    }
                     break;
                 }
                 Step::List { name, keys, values } => {
@@ -366,7 +400,15 @@ impl Tree {
                         .entry(entry_key(&values))
                         .or_insert_with(|| new_entry(schema_cur, keys, &values));
                     if i == last {
+                        let old = if keep_state {
+                            entry.clone()
+                        } else {
+                            Value::Null
+                        };
                         place(entry, internal, replace);
+                        if keep_state {
+                            carry(schema_cur, old, entry, true);
+                        }
                         // replace must not drop the keys that name the entry
                         if let Some(obj) = entry.as_object_mut() {
                             for (k, v) in keys.iter().zip(&values) {
@@ -617,6 +659,48 @@ fn place(slot: &mut Value, value: Value, replace: bool) {
         *slot = value;
     } else {
         merge(slot, value);
+    }
+}
+
+/// Puts the `config false` data of `old` back into `new` wherever the node
+/// holding it survived a replace. `entry`: `old`/`new` are one entry of the
+/// list `schema` (else a list's value is its map of entries).
+fn carry(schema: &SchemaNode, old: Value, new: &mut Value, entry: bool) {
+    let (Value::Object(old), Some(new)) = (old, new.as_object_mut()) else {
+        return;
+    };
+    match &schema.kind {
+        NodeKind::List {
+            entry: children, ..
+        } if entry => carry_object(children, old, new),
+        NodeKind::Container(children) => carry_object(children, old, new),
+        NodeKind::List { .. } => {
+            for (k, o) in old {
+                if let Some(n) = new.get_mut(&k) {
+                    carry(schema, o, n, true);
+                }
+            }
+        }
+        NodeKind::Leaf(_) | NodeKind::LeafList(_) => {}
+    }
+}
+
+fn carry_object(
+    children: &std::collections::BTreeMap<String, SchemaNode>,
+    old: Map<String, Value>,
+    new: &mut Map<String, Value>,
+) {
+    for (k, o) in old {
+        let Some(child) = children.get(&k) else {
+            continue;
+        };
+        if !child.config {
+            new.entry(k).or_insert(o);
+        } else if !child.is_leafy() {
+            if let Some(n) = new.get_mut(&k) {
+                carry(child, o, n, false);
+            }
+        }
     }
 }
 
@@ -1460,5 +1544,37 @@ mod tests {
         .unwrap();
         let e = t.check_constraints().unwrap_err();
         assert!(e.to_string().contains("only-bgp"), "{e}");
+    }
+
+    #[test]
+    fn a_client_replace_keeps_device_state_and_the_root_takes_writes() {
+        let mut t = Tree::new(schema());
+        let e = p("/interfaces/interface[name=a]");
+        t.write(
+            &e,
+            &json!({"state": {"counters": {"in-octets": 9}}}),
+            false,
+            Access::Device,
+        )
+        .unwrap();
+        t.write(&e, &json!({"config": {"mtu": 1500}}), true, Access::Client)
+            .unwrap();
+        assert_eq!(
+            t.leaf_value(&p("/interfaces/interface[name=a]/state/counters/in-octets")),
+            Some(&json!(9))
+        );
+        t.write(
+            &p("/"),
+            &json!({"openconfig-interfaces:interfaces": {"interface": [{"name": "b", "config": {"name": "b"}}]}}),
+            false,
+            Access::Client,
+        )
+        .unwrap();
+        assert!(t
+            .leaf_value(&p("/interfaces/interface[name=b]/config/name"))
+            .is_some());
+        assert!(t
+            .leaf_value(&p("/interfaces/interface[name=a]/config/mtu"))
+            .is_some());
     }
 }
