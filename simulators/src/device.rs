@@ -9,7 +9,7 @@ use tokio::sync::broadcast;
 
 use super::schemas::{self, OPERATIONAL_MODES};
 use crate::gnmi::schema::LeafType;
-use crate::gnmi::tree::{Access, Change, Tree, TreeError};
+use crate::gnmi::tree::{Access, Change, Names, Tree, TreeError};
 use crate::gnmi::value::{decode_update, raw_scalar_text};
 use crate::gnmi::{format_path, join_prefix, parse_path};
 use crate::model::{Layer, Role, Topology};
@@ -202,7 +202,7 @@ impl SimDevice {
                     }
                 }
                 let prepared = live
-                    .prepare_write(&path, &value, replace, Access::Client)
+                    .prepare_write_with(&path, &value, replace, Access::Client, names_of(upd))
                     .map_err(|e| fail(verb, &path, e))?;
                 writes.push((rel, op, path, prepared));
             }
@@ -289,6 +289,26 @@ fn derive_state(tree: &mut Tree) {
         if let Ok(path) = parse_path(&path) {
             let _ = tree.set_leaf(&path, v);
         }
+    }
+}
+
+/// JSON (RFC 7159) values follow no naming rule; everything else is held to
+/// RFC 7951.
+fn names_of(upd: &crate::proto::gnmi::Update) -> Names {
+    use crate::proto::gnmi::{typed_value, Encoding};
+    let plain = match upd.val.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(typed_value::Value::JsonVal(_)) => true,
+        Some(_) => false,
+        #[allow(deprecated)]
+        None => upd
+            .value
+            .as_ref()
+            .is_some_and(|v| v.r#type == Encoding::Json as i32),
+    };
+    if plain {
+        Names::Plain
+    } else {
+        Names::Ietf
     }
 }
 

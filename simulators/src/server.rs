@@ -254,6 +254,8 @@ impl GNmi for GnmiTarget {
                 let found = tree.find(&path).map_err(|e| e.to_status())?;
                 Ok(found
                     .iter()
+                    // CONFIG of a state-only node (or the reverse) is no data.
+                    .filter(|f| filter == DataFilter::All || Tree::has_data(f, filter))
                     .map(|f| Update {
                         path: Some(f.path.clone()),
                         val: Some(json_typed(
