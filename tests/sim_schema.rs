@@ -620,6 +620,19 @@ async fn what_the_simulators_serve_validates_against_the_models() {
         .is_err());
     let fabric = start_sims(&small_topology()).await;
     fabric.measure_once();
+    // Every device of the fabric as it boots.
+    for node in &small_topology().nodes {
+        let mut c = raw_client(&fabric, &node.name).await;
+        for (ty, kind) in [
+            (get_request::DataType::Config, "config"),
+            (get_request::DataType::All, "data"),
+        ] {
+            let doc = get_root(&mut c, ty).await;
+            models
+                .validate(kind, &doc)
+                .unwrap_or_else(|e| panic!("{} {kind}: {e}\n{doc:#}", node.name));
+        }
+    }
     for (device, config) in [("pe1", "pe-config.json"), ("ot1", "ot-config.json")] {
         let mut c = raw_client(&fabric, device).await;
         let factory = get_root(&mut c, get_request::DataType::Config).await;
