@@ -971,3 +971,59 @@ async fn terminals_measure_their_optical_channels() {
     let s = v["instant"].as_str().expect("decimal as string");
     assert!(s.split('.').nth(1).is_none_or(|f| f.len() <= 2), "{s}");
 }
+
+#[tokio::test]
+async fn plain_json_may_leave_names_bare_but_not_wrong() {
+    let fabric = start_sims(&small_topology()).await;
+    let mut c = raw_client(&fabric, "pe1").await;
+    let plain = |p: &str, v: serde_json::Value| strata::proto::gnmi::Update {
+        path: Some(path(p)),
+        val: Some(strata::proto::gnmi::TypedValue {
+            value: Some(strata::proto::gnmi::typed_value::Value::JsonVal(
+                serde_json::to_vec(&v).unwrap(),
+            )),
+        }),
+        ..Default::default()
+    };
+    c.set(SetRequest {
+        update: vec![
+            plain(
+                "/interfaces/interface[name=ce-0/1/1]/subinterfaces/subinterface[index=5]",
+                json!({"config": {"index": 5}, "vlan": {"match": {"single-tagged": {"config": {"vlan-id": 5}}}}}),
+            ),
+            plain(
+                "/network-instances/network-instance[name=v5]/config",
+                json!({"name": "v5", "type": "L2VSI"}),
+            ),
+        ],
+        ..Default::default()
+    })
+    .await
+    .expect("plain JSON with bare names");
+    assert_eq!(
+        device_leaf(
+            &fabric,
+            "pe1",
+            "/network-instances/network-instance[name=v5]/config/type"
+        ),
+        Some(json!("openconfig-network-instance-types:L2VSI"))
+    );
+    let e = c
+        .set(SetRequest {
+            update: vec![plain(
+                "/interfaces/interface[name=ce-0/1/1]",
+                json!({"openconfig-vlan:config": {}}),
+            )],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    // CONFIG of state-only data is no data
+    let mut req = get(
+        &["/interfaces/interface[name=lo0]/state/counters"],
+        Encoding::JsonIetf,
+    );
+    req.r#type = get_request::DataType::Config as i32;
+    assert_eq!(c.get(req).await.unwrap_err().code(), tonic::Code::NotFound);
+}

@@ -620,6 +620,19 @@ async fn what_the_simulators_serve_validates_against_the_models() {
         .is_err());
     let fabric = start_sims(&small_topology()).await;
     fabric.measure_once();
+    // Every device of the fabric as it boots.
+    for node in &small_topology().nodes {
+        let mut c = raw_client(&fabric, &node.name).await;
+        for (ty, kind) in [
+            (get_request::DataType::Config, "config"),
+            (get_request::DataType::All, "data"),
+        ] {
+            let doc = get_root(&mut c, ty).await;
+            models
+                .validate(kind, &doc)
+                .unwrap_or_else(|e| panic!("{} {kind}: {e}\n{doc:#}", node.name));
+        }
+    }
     for (device, config) in [("pe1", "pe-config.json"), ("ot1", "ot-config.json")] {
         let mut c = raw_client(&fabric, device).await;
         let factory = get_root(&mut c, get_request::DataType::Config).await;
@@ -640,6 +653,15 @@ async fn what_the_simulators_serve_validates_against_the_models() {
         .unwrap_or_else(|e| panic!("{device} refuses {config}: {}", e.message()));
         fabric.measure_once();
         let cfg = get_root(&mut c, get_request::DataType::Config).await;
+        let marker = if device == "pe1" {
+            "strata-evpn-1001"
+        } else {
+            "[strata] w1 line"
+        };
+        assert!(
+            cfg.to_string().contains(marker),
+            "{config} did not land: {cfg}"
+        );
         models
             .validate("config", &cfg)
             .unwrap_or_else(|e| panic!("{device} config after {config}: {e}\n{cfg:#}"));

@@ -9,7 +9,7 @@ use tokio::sync::broadcast;
 
 use super::schemas::{self, OPERATIONAL_MODES};
 use crate::gnmi::schema::LeafType;
-use crate::gnmi::tree::{Access, Change, Tree, TreeError};
+use crate::gnmi::tree::{Access, Change, Names, Tree, TreeError};
 use crate::gnmi::value::{decode_update, raw_scalar_text};
 use crate::gnmi::{format_path, join_prefix, parse_path};
 use crate::model::{Layer, Role, Topology};
@@ -202,7 +202,7 @@ impl SimDevice {
                     }
                 }
                 let prepared = live
-                    .prepare_write(&path, &value, replace, Access::Client)
+                    .prepare_write_with(&path, &value, replace, Access::Client, names_of(upd))
                     .map_err(|e| fail(verb, &path, e))?;
                 writes.push((rel, op, path, prepared));
             }
@@ -244,7 +244,9 @@ fn derive_state(tree: &mut Tree) {
     let Ok(found) = tree.find(&p("/interfaces/interface")) else {
         return;
     };
-    let mut edits: Vec<(Path, serde_json::Value)> = Vec::new();
+    // Paths are built from entry names clients chose: unparsable ones (none
+    // should be, format_path escapes keys) are skipped, never a panic.
+    let mut edits: Vec<(String, serde_json::Value)> = Vec::new();
     for f in found {
         let base = format_path(&f.path);
         let enabled = |v: &serde_json::Value| {
@@ -254,7 +256,7 @@ fn derive_state(tree: &mut Tree) {
         };
         let admin = |on: bool| if on { "UP" } else { "DOWN" };
         let port_admin = admin(enabled(f.value));
-        edits.push((p(&format!("{base}/state/admin-status")), json!(port_admin)));
+        edits.push((format!("{base}/state/admin-status"), json!(port_admin)));
         let port_oper = f
             .value
             .pointer("/state/oper-status")
@@ -262,7 +264,7 @@ fn derive_state(tree: &mut Tree) {
             .unwrap_or("DOWN")
             .to_string();
         if f.value.pointer("/state/oper-status").is_none() {
-            edits.push((p(&format!("{base}/state/oper-status")), json!("DOWN")));
+            edits.push((format!("{base}/state/oper-status"), json!("DOWN")));
         }
         let subs = f
             .value
@@ -274,17 +276,39 @@ fn derive_state(tree: &mut Tree) {
             };
             let sb = format!("{base}/subinterfaces/subinterface[index={index}]/state");
             let sub_admin = admin(enabled(sub));
-            edits.push((p(&format!("{sb}/admin-status")), json!(sub_admin)));
+            edits.push((format!("{sb}/admin-status"), json!(sub_admin)));
             let oper = if sub_admin == "UP" {
                 port_oper.as_str()
             } else {
                 "DOWN"
             };
-            edits.push((p(&format!("{sb}/oper-status")), json!(oper)));
+            edits.push((format!("{sb}/oper-status"), json!(oper)));
         }
     }
     for (path, v) in edits {
-        let _ = tree.set_leaf(&path, v);
+        if let Ok(path) = parse_path(&path) {
+            let _ = tree.set_leaf(&path, v);
+        }
+    }
+}
+
+/// JSON (RFC 7159) values follow no naming rule; everything else is held to
+/// RFC 7951.
+fn names_of(upd: &crate::proto::gnmi::Update) -> Names {
+    use crate::proto::gnmi::{typed_value, Encoding};
+    let plain = match upd.val.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(typed_value::Value::JsonVal(_)) => true,
+        Some(_) => false,
+        #[allow(deprecated)]
+        None => upd
+            .value
+            .as_ref()
+            .is_some_and(|v| v.r#type == Encoding::Json as i32),
+    };
+    if plain {
+        Names::Plain
+    } else {
+        Names::Ietf
     }
 }
 

@@ -592,3 +592,29 @@ fn bump_counters(tree: &mut Tree, base: &str, octets: u64, changes: &mut Vec<Cha
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc8570_loss_units_saturate() {
+        assert_eq!(loss_units(0.0), 0);
+        assert_eq!(loss_units(0.000_003), 1);
+        assert_eq!(loss_units(1.5), 500_000);
+        assert_eq!(loss_units(100.0), 16_777_214);
+        assert_eq!(loss_units(f64::NAN), 0);
+    }
+
+    #[test]
+    fn system_ids_are_router_ids_in_bcd() {
+        assert_eq!(
+            isis_system_id("10.255.0.1".parse().unwrap()),
+            "0102.5500.0001"
+        );
+        assert_eq!(
+            isis_system_id("192.168.1.20".parse().unwrap()),
+            "1921.6800.1020"
+        );
+    }
+}

@@ -72,6 +72,22 @@ pub enum Access {
     Device,
 }
 
+/// How member names and identities of a written value are spelled: JSON_IETF
+/// (RFC 7951: qualified where the module changes, foreign identities
+/// prefixed; checked strictly) or plain JSON (RFC 7159, where gNMI sets no
+/// naming rule: qualified names are still checked, bare ones are accepted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Names {
+    Ietf,
+    Plain,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Ctx {
+    access: Access,
+    names: Names,
+}
+
 /// Which part of the data a reader wants (GetRequest.DataType).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataFilter {
@@ -107,6 +123,7 @@ pub struct PreparedWrite {
     steps: Vec<Step>,
     internal: Value,
     replace: bool,
+    access: Access,
 }
 
 /// A delete that passed every check.
@@ -275,6 +292,18 @@ impl Tree {
         replace: bool,
         access: Access,
     ) -> Result<PreparedWrite, TreeError> {
+        self.prepare_write_with(path, value, replace, access, Names::Ietf)
+    }
+
+    /// `prepare_write` for a value spelled as `names` says.
+    pub fn prepare_write_with(
+        &self,
+        path: &Path,
+        value: &Value,
+        replace: bool,
+        access: Access,
+        names: Names,
+    ) -> Result<PreparedWrite, TreeError> {
         let (steps, schema_node, in_state) = self.resolve(path)?;
         let text = format_path(path);
         if steps.is_empty() && !value.is_object() {
@@ -314,12 +343,14 @@ impl Tree {
         }
         let is_entry = matches!(steps.last(), Some(Step::List { .. }));
         let _ = in_state;
-        let internal = check_value(schema_node, value, &text, access, is_entry, &path_keys)?;
+        let ctx = Ctx { access, names };
+        let internal = check_value(schema_node, value, &text, ctx, is_entry, &path_keys)?;
         Ok(PreparedWrite {
             path: path.clone(),
             steps,
             internal,
             replace,
+            access,
         })
     }
 
@@ -330,7 +361,23 @@ impl Tree {
             steps,
             internal,
             replace,
+            access,
         } = prepared;
+        // A client's replace is of configuration: the device's own state
+        // under the replaced node (counters, oper-status, …) stays.
+        let keep_state = replace && access == Access::Client;
+        if steps.is_empty() {
+            let old = if keep_state {
+                self.root.clone()
+            } else {
+                Value::Null
+            };
+            place(&mut self.root, internal, replace);
+            if keep_state {
+                carry(&self.schema.root, old, &mut self.root, false);
+            }
+            return Change::Updated(path);
+        }
         // Walk down, creating containers and entries as needed.
         let mut cur = &mut self.root;
         let mut schema_cur = &self.schema.root;
@@ -343,7 +390,15 @@ impl Tree {
                     schema_cur = &children[name];
                     if i == last {
                         let slot = map.entry(name.clone()).or_insert(Value::Null);
+                        let old = if keep_state {
+                            slot.clone()
+                        } else {
+                            Value::Null
+                        };
                         place(slot, internal, replace);
+                        if keep_state {
+                            carry(schema_cur, old, slot, false);
+                        }
                         break;
                     }
                     cur = map
@@ -352,7 +407,15 @@ impl Tree {
                 }
                 Step::WholeList(name) => {
                     let slot = map.entry(name.clone()).or_insert(Value::Null);
+                    let old = if keep_state {
+                        slot.clone()
+                    } else {
+                        Value::Null
+                    };
                     place(slot, internal, replace);
+                    if keep_state {
+                        carry(&children[name], old, slot, false);
+                    }
                     break;
                 }
                 Step::List { name, keys, values } => {
@@ -366,7 +429,15 @@ impl Tree {
                         .entry(entry_key(&values))
                         .or_insert_with(|| new_entry(schema_cur, keys, &values));
                     if i == last {
+                        let old = if keep_state {
+                            entry.clone()
+                        } else {
+                            Value::Null
+                        };
                         place(entry, internal, replace);
+                        if keep_state {
+                            carry(schema_cur, old, entry, true);
+                        }
                         // replace must not drop the keys that name the entry
                         if let Some(obj) = entry.as_object_mut() {
                             for (k, v) in keys.iter().zip(&values) {
@@ -445,6 +516,17 @@ impl Tree {
     /// when `ietf`), filtered to config or state.
     pub fn export(found: &Found<'_>, ietf: bool, filter: DataFilter) -> Value {
         export_node(found.schema, found.value, ietf, filter).unwrap_or(Value::Null)
+    }
+
+    /// Does the found node hold anything the filter keeps?
+    pub fn has_data(found: &Found<'_>, filter: DataFilter) -> bool {
+        if found.schema.is_leafy() {
+            return kept(found.schema, filter, false);
+        }
+        if filter == DataFilter::Config && !found.schema.config {
+            return false;
+        }
+        !is_empty(&Self::export(found, false, filter))
     }
 
     /// Every leaf below a found node, with its full path and type.
@@ -620,6 +702,48 @@ fn place(slot: &mut Value, value: Value, replace: bool) {
     }
 }
 
+/// Puts the `config false` data of `old` back into `new` wherever the node
+/// holding it survived a replace. `entry`: `old`/`new` are one entry of the
+/// list `schema` (else a list's value is its map of entries).
+fn carry(schema: &SchemaNode, old: Value, new: &mut Value, entry: bool) {
+    let (Value::Object(old), Some(new)) = (old, new.as_object_mut()) else {
+        return;
+    };
+    match &schema.kind {
+        NodeKind::List {
+            entry: children, ..
+        } if entry => carry_object(children, old, new),
+        NodeKind::Container(children) => carry_object(children, old, new),
+        NodeKind::List { .. } => {
+            for (k, o) in old {
+                if let Some(n) = new.get_mut(&k) {
+                    carry(schema, o, n, true);
+                }
+            }
+        }
+        NodeKind::Leaf(_) | NodeKind::LeafList(_) => {}
+    }
+}
+
+fn carry_object(
+    children: &std::collections::BTreeMap<String, SchemaNode>,
+    old: Map<String, Value>,
+    new: &mut Map<String, Value>,
+) {
+    for (k, o) in old {
+        let Some(child) = children.get(&k) else {
+            continue;
+        };
+        if !child.config {
+            new.entry(k).or_insert(o);
+        } else if !child.is_leafy() {
+            if let Some(n) = new.get_mut(&k) {
+                carry(child, o, n, false);
+            }
+        }
+    }
+}
+
 fn merge(into: &mut Value, from: Value) {
     match (into, from) {
         (Value::Object(a), Value::Object(b)) => {
@@ -638,11 +762,24 @@ fn merge(into: &mut Value, from: Value) {
 
 /// Validates an external (RFC 7951) value against `node` and converts it to
 /// the internal form.
+/// Plain JSON may name a foreign identity bare: qualify it before the
+/// (RFC 7951) check.
+fn spelled(ty: &LeafType, value: &Value, names: Names) -> Value {
+    if let (Names::Plain, LeafType::Identity(ids), Some(s)) = (names, ty.base(), value.as_str()) {
+        if !s.contains(':') {
+            if let Some(id) = ids.iter().find(|i| i.name == s) {
+                return Value::String(id.qualified());
+            }
+        }
+    }
+    value.clone()
+}
+
 fn check_value(
     node: &SchemaNode,
     value: &Value,
     path: &str,
-    access: Access,
+    ctx: Ctx,
     is_entry: bool,
     path_keys: &[(String, String)],
 ) -> Result<Value, TreeError> {
@@ -650,27 +787,32 @@ fn check_value(
         path: path.to_string(),
         reason,
     };
-    if !node.config && access == Access::Client {
+    if !node.config && ctx.access == Access::Client {
         return Err(TreeError::ReadOnly {
             path: path.to_string(),
         });
     }
     match &node.kind {
-        NodeKind::Leaf(ty) => ty.normalize(value, &node.module).map_err(bad),
+        NodeKind::Leaf(ty) => ty
+            .normalize(&spelled(ty, value, ctx.names), &node.module)
+            .map_err(bad),
         NodeKind::LeafList(ty) => {
             let items = value
                 .as_array()
                 .ok_or_else(|| bad(format!("expected a leaf-list array, got {value}")))?;
             items
                 .iter()
-                .map(|v| ty.normalize(v, &node.module).map_err(&bad))
+                .map(|v| {
+                    ty.normalize(&spelled(ty, v, ctx.names), &node.module)
+                        .map_err(&bad)
+                })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array)
         }
-        NodeKind::Container(children) => check_object(node, children, value, path, access, &[]),
+        NodeKind::Container(children) => check_object(node, children, value, path, ctx, &[]),
         NodeKind::List { keys, entry } => {
             if is_entry {
-                return check_object(node, entry, value, path, access, path_keys);
+                return check_object(node, entry, value, path, ctx, path_keys);
             }
             // The whole list: an array of entries, each carrying its keys.
             let items = value
@@ -679,7 +821,7 @@ fn check_value(
             let mut out = Map::new();
             for (i, item) in items.iter().enumerate() {
                 let item_path = format!("{path}[{i}]");
-                let obj = check_object(node, entry, item, &item_path, access, &[])?;
+                let obj = check_object(node, entry, item, &item_path, ctx, &[])?;
                 let mut values = Vec::new();
                 for k in keys {
                     let v =
@@ -707,6 +849,7 @@ fn member<'s>(
     children: &'s std::collections::BTreeMap<String, SchemaNode>,
     member: &str,
     path: &str,
+    names: Names,
 ) -> Result<(&'s str, &'s SchemaNode), TreeError> {
     let (module, name) = split_qualified(member);
     let child_path = format!("{path}/{name}");
@@ -724,7 +867,7 @@ fn member<'s>(
                 child.module
             ),
         }),
-        None if child.module != parent.module => Err(TreeError::BadValue {
+        None if names == Names::Ietf && child.module != parent.module => Err(TreeError::BadValue {
             path: child_path,
             reason: format!(
                 "member {member:?} must be qualified as \"{}:{name}\" (its module differs from its parent's, RFC 7951 §4)",
@@ -740,7 +883,7 @@ fn check_object(
     children: &std::collections::BTreeMap<String, SchemaNode>,
     value: &Value,
     path: &str,
-    access: Access,
+    ctx: Ctx,
     path_keys: &[(String, String)],
 ) -> Result<Value, TreeError> {
     let obj = value.as_object().ok_or_else(|| TreeError::BadValue {
@@ -749,7 +892,7 @@ fn check_object(
     })?;
     let mut out = Map::new();
     for (m, v) in obj {
-        let (name, child) = member(parent, children, m, path)?;
+        let (name, child) = member(parent, children, m, path, ctx.names)?;
         let child_path = format!("{path}/{name}");
         if out.contains_key(name) {
             return Err(TreeError::BadValue {
@@ -757,7 +900,7 @@ fn check_object(
                 reason: format!("member {name:?} is given twice"),
             });
         }
-        let checked = check_value(child, v, &child_path, access, false, &[])?;
+        let checked = check_value(child, v, &child_path, ctx, false, &[])?;
         out.insert(name.to_string(), checked);
     }
     for (k, v) in path_keys {
@@ -1460,5 +1603,37 @@ mod tests {
         .unwrap();
         let e = t.check_constraints().unwrap_err();
         assert!(e.to_string().contains("only-bgp"), "{e}");
+    }
+
+    #[test]
+    fn a_client_replace_keeps_device_state_and_the_root_takes_writes() {
+        let mut t = Tree::new(schema());
+        let e = p("/interfaces/interface[name=a]");
+        t.write(
+            &e,
+            &json!({"state": {"counters": {"in-octets": 9}}}),
+            false,
+            Access::Device,
+        )
+        .unwrap();
+        t.write(&e, &json!({"config": {"mtu": 1500}}), true, Access::Client)
+            .unwrap();
+        assert_eq!(
+            t.leaf_value(&p("/interfaces/interface[name=a]/state/counters/in-octets")),
+            Some(&json!(9))
+        );
+        t.write(
+            &p("/"),
+            &json!({"openconfig-interfaces:interfaces": {"interface": [{"name": "b", "config": {"name": "b"}}]}}),
+            false,
+            Access::Client,
+        )
+        .unwrap();
+        assert!(t
+            .leaf_value(&p("/interfaces/interface[name=b]/config/name"))
+            .is_some());
+        assert!(t
+            .leaf_value(&p("/interfaces/interface[name=a]/config/mtu"))
+            .is_some());
     }
 }
