@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use strata::lab::{self, LabOptions};
 use strata::model::Topology;
 use strata::simulators::fabric::SimOptions;
@@ -36,67 +36,42 @@ struct Cli {
 enum Command {
     /// Simulators + controller southbound in one process, with a live summary.
     Lab {
-        /// Topology file (default: the built-in 16-metro US fabric, examples/us-metro.yaml).
-        #[arg(long)]
-        topology: Option<PathBuf>,
+        #[command(flatten)]
+        topology: TopologyArg,
         /// Stop after this many seconds (default: run until Ctrl-C).
         #[arg(long)]
         duration: Option<f64>,
         /// How often simulated devices measure delay/loss/OSNR (ms).
         #[arg(long, default_value_t = 200)]
         measure_interval_ms: u64,
-        /// SAMPLE interval the controller subscribes with (ms).
-        #[arg(long, default_value_t = 1000)]
-        sample_interval_ms: u64,
-        /// Address of the northbound strata.v1 gRPC API.
-        #[arg(long, default_value = "127.0.0.1:50051")]
-        listen: std::net::SocketAddr,
-        /// Serve Prometheus metrics on http://ADDR/metrics (off by default).
+        /// Simulators listen on any free loopback port instead of the
+        /// topology's addresses (so a lab can run beside another one).
         #[arg(long)]
-        metrics: Option<std::net::SocketAddr>,
-        /// Export spans and metrics by OTLP/gRPC to this collector, e.g.
-        /// http://127.0.0.1:4317 (default: $OTEL_EXPORTER_OTLP_ENDPOINT; off when neither is set).
-        #[arg(long)]
-        otlp_endpoint: Option<String>,
+        ephemeral_ports: bool,
+        #[command(flatten)]
+        daemon: DaemonArgs,
         /// Journal intents in this directory, so they survive a restart
         /// (default: in memory only).
         #[arg(long)]
         data_dir: Option<PathBuf>,
-        /// Reconcile every device this often (seconds), besides on connect.
-        #[arg(long, default_value_t = 30.0)]
-        reconcile_interval: f64,
     },
     /// The controller against the devices of a topology: journal, southbound
     /// gNMI, closed loop, reconciliation, northbound API. Stops cleanly on
     /// SIGTERM or Ctrl-C.
     Controller {
-        /// Topology file (default: the built-in 16-metro US fabric).
-        #[arg(long)]
-        topology: Option<PathBuf>,
-        /// Address of the northbound strata.v1 gRPC API.
-        #[arg(long, default_value = "127.0.0.1:50051")]
-        listen: std::net::SocketAddr,
+        #[command(flatten)]
+        topology: TopologyArg,
+        #[command(flatten)]
+        daemon: DaemonArgs,
         /// Intent journal directory (default: $STRATA_DATA_DIR, else
         /// $XDG_STATE_HOME/strata, else ~/.local/state/strata).
         #[arg(long)]
         data_dir: Option<PathBuf>,
-        /// SAMPLE interval the controller subscribes with (ms).
-        #[arg(long, default_value_t = 1000)]
-        sample_interval_ms: u64,
-        /// Reconcile every device this often (seconds), besides on connect.
-        #[arg(long, default_value_t = 30.0)]
-        reconcile_interval: f64,
-        /// Serve Prometheus metrics on http://ADDR/metrics (off by default).
-        #[arg(long)]
-        metrics: Option<std::net::SocketAddr>,
-        /// Export spans and metrics by OTLP/gRPC to this collector.
-        #[arg(long)]
-        otlp_endpoint: Option<String>,
     },
     /// Run the gNMI device simulators of a topology (one port per device).
     Sim {
-        #[arg(long)]
-        topology: Option<PathBuf>,
+        #[command(flatten)]
+        topology: TopologyArg,
         #[arg(long)]
         duration: Option<f64>,
         #[arg(long, default_value_t = 200)]
@@ -128,6 +103,60 @@ enum Command {
     },
     /// Validate a topology file and summarise it.
     Topology { file: PathBuf },
+    /// Print a shell completion script, e.g. `strata completions bash > /etc/bash_completion.d/strata`.
+    Completions { shell: clap_complete::Shell },
+}
+
+/// The fabric to run (shared by every subcommand that runs one).
+#[derive(Args)]
+struct TopologyArg {
+    /// Topology file (default: the built-in 16-metro US fabric, examples/us-metro.yaml).
+    #[arg(long)]
+    topology: Option<PathBuf>,
+}
+
+/// Options of the controller daemon, the same for `strata controller` and
+/// `strata lab` (which runs that daemon against simulators).
+#[derive(Args)]
+struct DaemonArgs {
+    /// Address of the northbound strata.v1 gRPC API.
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    listen: std::net::SocketAddr,
+    /// SAMPLE interval the controller subscribes with (ms).
+    #[arg(long, default_value_t = 1000)]
+    sample_interval_ms: u64,
+    /// Reconcile every device this often (seconds), besides on connect.
+    #[arg(long, default_value_t = 30.0)]
+    reconcile_interval: f64,
+    /// Serve Prometheus metrics on http://ADDR/metrics (off by default).
+    #[arg(long)]
+    metrics: Option<std::net::SocketAddr>,
+    /// Export spans and metrics by OTLP/gRPC to this collector, e.g.
+    /// http://127.0.0.1:4317 (default: $OTEL_EXPORTER_OTLP_ENDPOINT; off when neither is set).
+    #[arg(long)]
+    otlp_endpoint: Option<String>,
+    /// Start even if the journal is damaged (not just torn by a crash):
+    /// keep every intact entry before and after the damage, and hold
+    /// reconciliation deletions until the hold file is removed.
+    #[arg(long)]
+    recover_journal: bool,
+}
+
+impl DaemonArgs {
+    fn options(&self, data_dir: Option<PathBuf>) -> Result<strata::daemon::DaemonOptions, String> {
+        Ok(strata::daemon::DaemonOptions {
+            listen: self.listen,
+            sessions: SessionConfig {
+                sample_interval: Duration::from_millis(self.sample_interval_ms.max(10)),
+                ..SessionConfig::default()
+            },
+            health: strata::telemetry::health::HealthConfig::default(),
+            metrics: self.metrics,
+            data_dir,
+            reconcile_interval: positive_secs(self.reconcile_interval, "--reconcile-interval")?,
+            recover_journal: self.recover_journal,
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -319,8 +348,8 @@ fn main() -> ExitCode {
     // Only the lab runs the controller, so only it exports (a benchmark would
     // measure the exporter too).
     let otlp = match &cli.command {
-        Command::Lab { otlp_endpoint, .. } | Command::Controller { otlp_endpoint, .. } => {
-            strata::otel::endpoint(otlp_endpoint.clone())
+        Command::Lab { daemon, .. } | Command::Controller { daemon, .. } => {
+            strata::otel::endpoint(daemon.otlp_endpoint.clone())
         }
         _ => None,
     };
@@ -357,33 +386,34 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "strata", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Lab {
             topology,
             duration,
             measure_interval_ms,
-            sample_interval_ms,
-            listen,
-            metrics,
-            otlp_endpoint: _,
+            ephemeral_ports,
+            daemon,
             data_dir,
-            reconcile_interval,
         } => {
-            let topology = load(topology.as_ref())?;
+            let topology = load(topology.topology.as_ref())?;
+            let d = daemon.options(data_dir)?;
             let options = LabOptions {
-                listen,
+                listen: d.listen,
                 sim: SimOptions {
                     measure_interval: Duration::from_millis(measure_interval_ms.max(10)),
-                    ephemeral_ports: false,
+                    ephemeral_ports,
                 },
-                sessions: SessionConfig {
-                    sample_interval: Duration::from_millis(sample_interval_ms.max(10)),
-                    ..SessionConfig::default()
-                },
+                sessions: d.sessions,
                 duration: secs(duration)?,
-                health: strata::telemetry::health::HealthConfig::default(),
-                metrics,
-                data_dir,
-                reconcile_interval: positive_secs(reconcile_interval, "--reconcile-interval")?,
+                health: d.health,
+                metrics: d.metrics,
+                data_dir: d.data_dir,
+                reconcile_interval: d.reconcile_interval,
+                recover_journal: d.recover_journal,
             };
             let outcome = lab::run_lab(&topology, options)
                 .await
@@ -397,25 +427,13 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Controller {
             topology,
-            listen,
+            daemon,
             data_dir,
-            sample_interval_ms,
-            reconcile_interval,
-            metrics,
-            otlp_endpoint: _,
         } => {
-            let topology = load(topology.as_ref())?;
-            let options = strata::daemon::DaemonOptions {
-                listen,
-                sessions: SessionConfig {
-                    sample_interval: Duration::from_millis(sample_interval_ms.max(10)),
-                    ..SessionConfig::default()
-                },
-                health: strata::telemetry::health::HealthConfig::default(),
-                metrics,
-                data_dir: Some(data_dir.unwrap_or_else(strata::daemon::default_data_dir)),
-                reconcile_interval: positive_secs(reconcile_interval, "--reconcile-interval")?,
-            };
+            let topology = load(topology.topology.as_ref())?;
+            let options = daemon.options(Some(
+                data_dir.unwrap_or_else(strata::daemon::default_data_dir),
+            ))?;
             strata::daemon::run_controller(&topology, options)
                 .await
                 .map_err(|e| format!("{e:#}"))?;
@@ -427,7 +445,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             measure_interval_ms,
             control,
         } => {
-            let topology = load(topology.as_ref())?;
+            let topology = load(topology.topology.as_ref())?;
             let options = SimOptions {
                 measure_interval: Duration::from_millis(measure_interval_ms.max(10)),
                 ephemeral_ports: false,

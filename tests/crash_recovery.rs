@@ -290,3 +290,91 @@ async fn services_acknowledged_before_a_kill_9_survive_it() {
     assert!(exit.success(), "graceful stop exits 0, got {exit:?}");
     fabric.shutdown().await;
 }
+
+/// Issue #12 end to end: the `strata` binary refuses to start from a damaged
+/// journal, exiting non-zero with the damage's offset and the salvage copy;
+/// with `--recover-journal` every one of the ten services is served again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_refuses_a_damaged_journal_and_recovers_it_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // Devices on loopback ports where nothing listens: the controller only
+    // has to serve its intents here.
+    let yaml = common::SMALL.replace(
+        "127.0.0.1:20300",
+        &format!("127.0.0.1:{}", free_port_base()),
+    );
+    let topology_file = dir.path().join("small.yaml");
+    std::fs::write(&topology_file, &yaml).unwrap();
+    let topology = strata::topology::parse_str(&yaml).unwrap();
+    let made = {
+        let mut options = common::closed_loop_lab_options();
+        options.data_dir = Some(data.clone());
+        let lab = strata::lab::Lab::start(&topology, &options).await.unwrap();
+        let mut made = Vec::new();
+        for i in 1..=10 {
+            let req = api::CreateServiceRequest {
+                request_id: format!("req-{i}"),
+                spec: Some(spec(i)),
+            };
+            made.push(lab.controller.create_service(req).await.unwrap());
+        }
+        lab.shutdown().await;
+        made
+    };
+    // One flipped byte in the journal header.
+    let journal = data.join("journal");
+    let mut bytes = std::fs::read(&journal).unwrap();
+    bytes[5] ^= 0x04;
+    std::fs::write(&journal, &bytes).unwrap();
+
+    for command in ["controller", "lab"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .arg(command)
+            .arg("--topology")
+            .arg(&topology_file)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+            .args(if command == "lab" {
+                &["--duration", "5"][..]
+            } else {
+                &[][..]
+            })
+            .env("RUST_LOG", "error")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run strata");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "strata {command} started: {stderr}");
+        assert!(stderr.contains("is damaged at bytes 0..8"), "{stderr}");
+        assert!(stderr.contains("journal.damaged-"), "{stderr}");
+        assert!(stderr.contains("--recover-journal"), "{stderr}");
+    }
+    assert_eq!(std::fs::read(&journal).unwrap(), bytes, "left as it was");
+
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["controller", "--recover-journal", "--topology"])
+        .arg(&topology_file)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start strata controller");
+    let mut client = connect(&format!("http://127.0.0.1:{port}")).await;
+    for svc in &made {
+        let got = client
+            .get_service(api::GetServiceRequest { id: svc.id.clone() })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(&got, svc);
+    }
+    assert!(data.join("journal.recovered").exists());
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -1,6 +1,8 @@
 //! Durability and reconciliation in a lab on loopback: a device that restarts
-//! empty gets its Strata configuration back once it reconnects, and a journal
-//! with a damaged tail is reported at start-up with its valid prefix restored.
+//! empty gets its Strata configuration back once it reconnects; a journal
+//! with a torn tail is reported at start-up with its valid prefix restored;
+//! a damaged journal stops start-up unless the operator asks to recover, and
+//! then reconciliation leaves the configuration of lost intents alone.
 
 mod common;
 
@@ -29,6 +31,7 @@ fn options(data: &std::path::Path) -> LabOptions {
         data_dir: Some(data.to_path_buf()),
         // Long enough that only the reconnect can be what restores a device.
         reconcile_interval: Duration::from_secs(3600),
+        recover_journal: false,
     }
 }
 
@@ -161,4 +164,203 @@ async fn a_damaged_journal_tail_is_reported_and_the_prefix_restored() {
     let (svc2, wl2) = provision(&lab).await;
     assert_eq!((svc2, wl2), (svc, wl));
     lab.shutdown().await;
+}
+
+fn eline(i: usize) -> api::CreateServiceRequest {
+    api::CreateServiceRequest {
+        request_id: format!("req-{i}"),
+        spec: Some(api::ServiceSpec {
+            name: format!("svc-{i}"),
+            r#type: api::ServiceType::ELine as i32,
+            attachments: ["pe1", "pe3"]
+                .iter()
+                .map(|d| api::Attachment {
+                    device: d.to_string(),
+                    interface: format!("ce-0/1/{}", i % 4),
+                    vlan: 100 + i as u32,
+                })
+                .collect(),
+            color: 1000 + i as u32,
+            ..Default::default()
+        }),
+    }
+}
+
+/// Ten acknowledged services in a journal in `dir` (the lab is stopped).
+async fn ten_services(dir: &std::path::Path) -> Vec<api::Service> {
+    let topo = small_topology();
+    let lab = Lab::start(&topo, &options(dir)).await.unwrap();
+    all_up(&lab, topo.nodes.len()).await;
+    let mut made = Vec::new();
+    for i in 1..=10 {
+        made.push(lab.controller.create_service(eline(i)).await.unwrap());
+    }
+    lab.shutdown().await;
+    made
+}
+
+fn salvage_copies(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("journal.damaged-")
+        })
+        .collect()
+}
+
+/// Issue #12: one flipped byte in the journal header used to drop every
+/// intent at start-up and let reconciliation delete them from the network.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_journal_stops_start_up_and_recovery_keeps_all_ten_services() {
+    let topo = small_topology();
+    let dir = tempfile::tempdir().unwrap();
+    let made = ten_services(dir.path()).await;
+    let journal = dir.path().join("journal");
+    let mut bytes = std::fs::read(&journal).unwrap();
+    bytes[2] ^= 0x10;
+    std::fs::write(&journal, &bytes).unwrap();
+
+    let err = match Lab::start(&topo, &options(dir.path())).await {
+        Err(e) => format!("{e:#}"),
+        Ok(_) => panic!("a lab started from a damaged journal"),
+    };
+    let salvage = salvage_copies(dir.path());
+    assert_eq!(salvage.len(), 1);
+    assert!(err.contains("bytes 0..8"), "{err}");
+    assert!(err.contains(&salvage[0].display().to_string()), "{err}");
+    assert!(err.contains("--recover-journal"), "{err}");
+    assert_eq!(std::fs::read(&salvage[0]).unwrap(), bytes);
+    assert_eq!(std::fs::read(&journal).unwrap(), bytes, "left as it was");
+
+    let lab = Lab::start(
+        &topo,
+        &LabOptions {
+            recover_journal: true,
+            ..options(dir.path())
+        },
+    )
+    .await
+    .unwrap();
+    let restored = lab.restored().unwrap().clone();
+    assert_eq!(restored.recovery.damage[0].start, 0);
+    assert!(restored.recovery.deletions_held.is_some());
+    assert!(lab.controller.reconcile_deletions_held());
+    for svc in &made {
+        assert_eq!(&lab.controller.get_service(&svc.id).unwrap(), svc);
+    }
+    lab.shutdown().await;
+}
+
+fn daemon_options(data: &std::path::Path, recover: bool) -> strata::daemon::DaemonOptions {
+    let lab = options(data);
+    strata::daemon::DaemonOptions {
+        listen: lab.listen,
+        sessions: lab.sessions,
+        health: lab.health,
+        metrics: None,
+        data_dir: lab.data_dir,
+        reconcile_interval: Duration::from_millis(500),
+        recover_journal: recover,
+    }
+}
+
+/// A service whose journal frames are damaged is lost to the controller,
+/// but its configuration stays on the devices (it may still be carrying
+/// traffic) until the operator removes the hold file. The devices outlive
+/// the controller's restart, as in a real network.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_recovery_reconcile_keeps_the_config_of_lost_intents_until_acknowledged() {
+    use strata::daemon::Daemon;
+    let topo = small_topology();
+    let dir = tempfile::tempdir().unwrap();
+    let fabric = start_sims_every(&topo, Duration::from_millis(200)).await;
+    let address = |fabric: &std::sync::Arc<strata::simulators::fabric::SimFabric>| {
+        let f = fabric.clone();
+        move |name: &str| f.address(name)
+    };
+    let up = |d: &Daemon| d.state.counts().up == topo.nodes.len();
+    let daemon = Daemon::start(
+        &topo,
+        &daemon_options(dir.path(), false),
+        address(&fabric),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(eventually(Duration::from_secs(20), || up(&daemon)).await);
+    let mut made = Vec::new();
+    for i in 1..=10 {
+        made.push(daemon.controller.create_service(eline(i)).await.unwrap());
+    }
+    daemon.shutdown().await;
+    let lost = made[4].clone();
+    let instance = format!("evpn-{}", lost.evi);
+    let on_device = || {
+        device_config(&fabric, "pe1")
+            .to_string()
+            .contains(&instance)
+    };
+    assert!(on_device());
+
+    // Zero the payload of every frame that mentions the lost service (its
+    // record and its transport policies), leaving the frame headers.
+    let journal = dir.path().join("journal");
+    let mut bytes = std::fs::read(&journal).unwrap();
+    let sync = [0xA7u8, 0x5E, 0x1F, 0xD3];
+    let starts: Vec<usize> = (8..bytes.len() - 4)
+        .filter(|&i| bytes[i..i + 4] == sync)
+        .chain([bytes.len()])
+        .collect();
+    let mut hit = 0;
+    for w in starts.windows(2) {
+        let payload = w[0] + 16..w[1];
+        if bytes[payload.clone()]
+            .windows(lost.id.len())
+            .any(|x| x == lost.id.as_bytes())
+        {
+            bytes[payload].fill(0);
+            hit += 1;
+        }
+    }
+    assert!(hit > 0);
+    std::fs::write(&journal, &bytes).unwrap();
+    assert!(Daemon::start(
+        &topo,
+        &daemon_options(dir.path(), false),
+        address(&fabric),
+        None
+    )
+    .await
+    .is_err());
+
+    let daemon = Daemon::start(
+        &topo,
+        &daemon_options(dir.path(), true),
+        address(&fabric),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(daemon.controller.get_service(&lost.id).is_err());
+    for svc in made.iter().filter(|s| s.id != lost.id) {
+        assert_eq!(&daemon.controller.get_service(&svc.id).unwrap(), svc);
+    }
+    assert!(eventually(Duration::from_secs(20), || up(&daemon)).await);
+    // Reconcile on connect and several periodic passes have run.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(on_device(), "reconcile removed {instance} despite the hold");
+    // The operator acknowledges: now it goes, as configuration no intent
+    // wants.
+    std::fs::remove_file(dir.path().join("journal.recovered")).unwrap();
+    assert!(!daemon.controller.reconcile_deletions_held());
+    assert!(
+        eventually(Duration::from_secs(10), || !on_device()).await,
+        "{instance} still on pe1 after the hold was lifted"
+    );
+    daemon.shutdown().await;
+    fabric.shutdown().await;
 }

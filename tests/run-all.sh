@@ -38,7 +38,7 @@ step "grpcio orchestrator interop (stubs generated from proto/strata/v1)"
 STRATA_BIN="$PWD/target/debug/strata" "$VENV/bin/python" tests/interop/grpcio_orchestrator.py | tee target/grpcio.log
 
 step "strata lab smoke run (example topology, 8 s)"
-timeout 120 ./target/debug/strata lab --duration 8 --listen 127.0.0.1:0 | tail -4
+timeout 120 ./target/debug/strata lab --duration 8 --listen 127.0.0.1:0 --ephemeral-ports | tail -4
 
 # One closing line over every suite: Rust tests plus the interop checks.
 awk '

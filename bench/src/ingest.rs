@@ -254,7 +254,12 @@ pub async fn ingest(devices: usize, window: Duration) -> anyhow::Result<IngestFi
         ..Default::default()
     };
     let lp = ClosedLoop::new(controller.clone(), &t, health);
-    let loop_task = closed_loop::spawn(lp, rx, Duration::from_millis(50));
+    let loop_task = closed_loop::spawn(
+        lp,
+        rx,
+        Duration::from_millis(50),
+        strata_daemon::shutdown::never(),
+    );
     for (name, address) in &sims.addresses {
         sb.add_device(DeviceTarget {
             name: name.clone(),

@@ -130,11 +130,15 @@ pub fn us_metro() -> Topology {
     strata::topology::parse_str(US_METRO).expect("examples/us-metro.yaml is valid")
 }
 
-/// Simulators + southbound + controller + northbound API on loopback.
+/// The daemon's one wiring (`strata lab`: journal-less daemon with
+/// reconcile, closed loop and the northbound API with fault injection) on
+/// simulators, on loopback with ephemeral ports.
 pub struct ApiLab {
     pub lab: Lab,
     pub controller: Arc<strata::controller::Controller>,
     pub endpoint: String,
+    /// Keeps the daemon running for the test's lifetime.
+    pub daemon: strata::lab::Lab,
 }
 
 pub async fn start_api_lab(topology: &Topology) -> ApiLab {
@@ -143,30 +147,34 @@ pub async fn start_api_lab(topology: &Topology) -> ApiLab {
         rpc_timeout: Duration::from_secs(15),
         ..fast_sessions()
     };
-    let lab = start_lab_with(topology, Duration::from_millis(500), sessions).await;
+    let options = strata::lab::LabOptions {
+        sim: SimOptions {
+            measure_interval: Duration::from_millis(500),
+            ephemeral_ports: true,
+        },
+        sessions,
+        ..closed_loop_lab_options()
+    };
+    let daemon = strata::lab::Lab::start(topology, &options)
+        .await
+        .expect("lab starts");
     assert!(
-        eventually(Duration::from_secs(20), || lab.state.counts().up
+        eventually(Duration::from_secs(20), || daemon.state.counts().up
             == topology.nodes.len())
         .await,
         "all sessions up: {:?}",
-        lab.state.counts()
+        daemon.state.counts()
     );
-    let controller = strata::controller::Controller::new(
-        topology.clone(),
-        lab.southbound.clone(),
-        Some(lab.state.clone()),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(strata::northbound::serve(
-        controller.clone(),
-        listener,
-        std::future::pending(),
-    ));
     ApiLab {
-        lab,
-        controller,
-        endpoint,
+        lab: Lab {
+            fabric: daemon.fabric.clone(),
+            southbound: daemon.southbound.clone(),
+            state: daemon.state.clone(),
+            ingest: daemon.ingest.clone(),
+        },
+        controller: daemon.controller.clone(),
+        endpoint: format!("http://{}", daemon.api),
+        daemon,
     }
 }
 
@@ -231,5 +239,6 @@ pub fn closed_loop_lab_options() -> strata::lab::LabOptions {
         metrics: None,
         data_dir: None,
         reconcile_interval: Duration::from_secs(30),
+        recover_journal: false,
     }
 }

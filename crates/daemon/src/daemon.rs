@@ -13,7 +13,7 @@ use crate::controller::Controller;
 use crate::model::Topology;
 use crate::southbound::{DeviceTarget, SessionConfig, Southbound};
 use crate::state::FabricState;
-use crate::store::{Recovery, Store};
+use crate::store::{DamagePolicy, Recovery, Store};
 use crate::telemetry::Ingest;
 
 #[derive(Debug, Clone)]
@@ -29,6 +29,10 @@ pub struct DaemonOptions {
     pub data_dir: Option<PathBuf>,
     /// Every device is reconciled this often (and whenever it connects).
     pub reconcile_interval: Duration,
+    /// Start even from a damaged journal (the operator's `--recover-journal`),
+    /// keeping every intact entry and holding reconciliation deletions.
+    /// Without it a damaged journal stops start-up; a torn tail never does.
+    pub recover_journal: bool,
 }
 
 /// How long a graceful stop waits for open requests and streams.
@@ -63,10 +67,13 @@ pub struct Daemon {
     pub southbound: Arc<Southbound>,
     pub controller: Arc<Controller>,
     pub api: SocketAddr,
+    /// Where `/metrics` is served, when it is.
+    pub metrics: Option<SocketAddr>,
     pub restored: Option<Restored>,
     store: Option<Arc<Store>>,
     /// Closed loop and reconciliation: stopped before the journal closes.
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    halt: tokio::sync::watch::Sender<bool>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -85,7 +92,12 @@ impl Daemon {
         // until the intents it holds are back.
         let (store, replayed) = match &options.data_dir {
             Some(dir) => {
-                let (store, replayed) = Store::open(dir)?;
+                let policy = if options.recover_journal {
+                    DamagePolicy::Recover
+                } else {
+                    DamagePolicy::Refuse
+                };
+                let (store, replayed) = Store::open_with(dir, policy)?;
                 (Some(Arc::new(store)), Some((dir.clone(), replayed)))
             }
             None => (None, None),
@@ -104,13 +116,30 @@ impl Daemon {
                 let objects = controller.restore(&replayed).map_err(|e| {
                     anyhow::anyhow!("cannot restore intents from {}: {e}", dir.display())
                 })?;
-                if let Some(problem) = &replayed.recovery.problem {
+                let r = &replayed.recovery;
+                if let Some(problem) = &r.problem {
                     tracing::warn!(
                         dir = %dir.display(),
                         problem,
-                        kept = replayed.recovery.frames,
-                        discarded_bytes = replayed.recovery.discarded_bytes,
-                        "journal tail was damaged; recovered the valid prefix"
+                        kept = r.frames,
+                        discarded_bytes = r.discarded_bytes,
+                        "journal tail was torn (a write cut by a crash); recovered the valid prefix"
+                    );
+                }
+                if !r.damage.is_empty() {
+                    tracing::error!(
+                        dir = %dir.display(),
+                        lost = %crate::store::describe(&r.damage),
+                        kept_frames = r.frames,
+                        undecodable_frames = r.undecodable,
+                        salvage = %r.salvage.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                        "started from a damaged journal (--recover-journal): entries in the lost bytes are gone"
+                    );
+                }
+                if let Some(hold) = &r.deletions_held {
+                    tracing::warn!(
+                        hold = %hold.display(),
+                        "reconciliation will not delete Strata-owned configuration missing from the intents until this file is removed"
                     );
                 }
                 Some(Restored {
@@ -121,9 +150,15 @@ impl Daemon {
             }
             None => None,
         };
+        // Background tasks stop on this signal and finish what they are doing
+        // (a reconcile pass or a reroute mid-Set) instead of being aborted.
+        let (halt, halted) = tokio::sync::watch::channel(false);
         // Reconciliation listens before any session can come up.
-        let mut tasks =
-            crate::controller::reconcile::spawn(controller.clone(), options.reconcile_interval);
+        let mut tasks = crate::controller::reconcile::spawn(
+            controller.clone(),
+            options.reconcile_interval,
+            halted.clone(),
+        );
         let listener = crate::northbound::bind(options.listen).await?;
         let api = listener.local_addr()?;
         for node in &topology.nodes {
@@ -146,10 +181,18 @@ impl Daemon {
             closed_loop,
             readings_rx,
             Duration::from_millis(50),
+            halted,
         ));
-        if let Some(addr) = options.metrics {
-            serve_metrics(addr, &controller, &state, &ingest)?;
-        }
+        let metrics = match options.metrics {
+            Some(addr) => Some(serve_metrics(
+                addr,
+                &controller,
+                &state,
+                &ingest,
+                store.clone(),
+            )?),
+            None => None,
+        };
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(crate::northbound::serve_with(
             controller.clone(),
@@ -165,9 +208,11 @@ impl Daemon {
             southbound,
             controller,
             api,
+            metrics,
             restored,
             store,
             tasks,
+            halt,
             stop: Some(stop),
             server: Some(server),
         })
@@ -186,8 +231,13 @@ impl Daemon {
                 Err(_) => server.abort(),
             }
         }
-        for task in self.tasks.drain(..) {
-            task.abort();
+        // Background work ends its current step (bounded by DRAIN), then stops.
+        let _ = self.halt.send(true);
+        for mut task in self.tasks.drain(..) {
+            if tokio::time::timeout(DRAIN, &mut task).await.is_err() {
+                tracing::warn!("a background task did not stop within {DRAIN:?}; aborting it");
+                task.abort();
+            }
         }
         self.southbound.shutdown();
         if let Some(store) = self.store.take() {
@@ -201,14 +251,35 @@ fn serve_metrics(
     controller: &Arc<Controller>,
     state: &Arc<FabricState>,
     ingest: &Arc<Ingest>,
-) -> anyhow::Result<()> {
+    store: Option<Arc<Store>>,
+) -> anyhow::Result<SocketAddr> {
     let listener = crate::net::listen(addr)
         .map_err(|e| anyhow::anyhow!("cannot listen for /metrics on {addr}: {e}"))?;
+    let bound = listener.local_addr()?;
     let (c, st, ing) = (controller.clone(), state.clone(), ingest.clone());
     let render = Arc::new(move || {
         let counts = st.counts();
         let policies = c.read().policies.len() as f64;
+        let (held, holding) = store.as_ref().map_or((0.0, 0.0), |s| {
+            let held = s
+                .stats()
+                .held_deletions
+                .load(std::sync::atomic::Ordering::Relaxed);
+            (held as f64, f64::from(u8::from(s.deletions_held())))
+        });
         c.metrics().render(&[
+            (
+                "strata_reconcile_deletions_held_total",
+                "counter",
+                "Deletions reconciliation skipped because the journal was recovered from damage.",
+                held,
+            ),
+            (
+                "strata_journal_deletion_hold",
+                "gauge",
+                "1 while reconciliation deletions are held after a journal recovery.",
+                holding,
+            ),
             (
                 "strata_telemetry_samples_total",
                 "counter",
@@ -237,7 +308,7 @@ fn serve_metrics(
         ])
     });
     tokio::spawn(crate::metrics::serve(listener, render));
-    Ok(())
+    Ok(bound)
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what service managers send).
@@ -275,9 +346,27 @@ pub async fn run_controller(topology: &Topology, options: DaemonOptions) -> anyh
                 r.dir.display(),
                 r.recovery.frames
             );
+            if !r.recovery.damage.is_empty() {
+                println!(
+                    "strata controller: RECOVERED FROM A DAMAGED JOURNAL: lost {}; kept {} intact frames; the damaged journal is saved in {}",
+                    crate::store::describe(&r.recovery.damage),
+                    r.recovery.frames,
+                    r.recovery
+                        .salvage
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                );
+            }
+            if let Some(hold) = &r.recovery.deletions_held {
+                println!(
+                    "strata controller: reconciliation deletions are held until {} is removed (check the intents first)",
+                    hold.display()
+                );
+            }
             if let Some(problem) = &r.recovery.problem {
                 println!(
-                    "strata controller: journal tail damaged ({problem}); kept the valid prefix, set {} bytes aside in {}",
+                    "strata controller: journal tail torn ({problem}); kept the valid prefix, set {} bytes aside in {}",
                     r.recovery.discarded_bytes,
                     r.recovery
                         .saved_tail

@@ -32,6 +32,8 @@ pub struct LabOptions {
     /// Journal intents here; `None` keeps them in memory only.
     pub data_dir: Option<std::path::PathBuf>,
     pub reconcile_interval: Duration,
+    /// Start even from a damaged journal (see `DaemonOptions::recover_journal`).
+    pub recover_journal: bool,
 }
 
 impl LabOptions {
@@ -43,6 +45,7 @@ impl LabOptions {
             metrics: self.metrics,
             data_dir: self.data_dir.clone(),
             reconcile_interval: self.reconcile_interval,
+            recover_journal: self.recover_journal,
         }
     }
 }
@@ -91,6 +94,11 @@ impl Lab {
         })
     }
 
+    /// Where `/metrics` is served, when asked for.
+    pub fn metrics(&self) -> Option<std::net::SocketAddr> {
+        self.daemon.metrics
+    }
+
     pub fn restored(&self) -> Option<&crate::daemon::Restored> {
         self.daemon.restored.as_ref()
     }
@@ -103,9 +111,16 @@ impl Lab {
 
 /// The simulated fabric's fault injection, served on the API port.
 fn fault_injection(fabric: Arc<SimFabric>) -> strata_daemon::northbound::ExtraServices {
-    Box::new(move |routes| {
-        routes.add_service(crate::simulators::control::service(fabric));
-    })
+    use crate::proto::strata::sim::v1::fault_injection_server::FaultInjectionServer;
+    use tonic::server::NamedService;
+    strata_daemon::northbound::ExtraServices {
+        names: vec![
+            <FaultInjectionServer<crate::simulators::control::FaultControl> as NamedService>::NAME,
+        ],
+        add: Box::new(move |routes| {
+            routes.add_service(crate::simulators::control::service(fabric));
+        }),
+    }
 }
 
 /// Starts the lab and reports until Ctrl-C or the optional duration.
@@ -136,16 +151,35 @@ pub async fn run_lab(topology: &Topology, options: LabOptions) -> anyhow::Result
     );
     println!("northbound strata.v1 API and fault injection on {listen} (gRPC; reflection and health enabled)");
     match lab.restored() {
-        Some(r) => println!(
-            "intents journaled in {}: {} restored{}",
-            r.dir.display(),
-            r.objects,
-            r.recovery
-                .problem
-                .as_ref()
-                .map(|p| format!(" (damaged tail set aside: {p})"))
-                .unwrap_or_default()
-        ),
+        Some(r) => {
+            println!(
+                "intents journaled in {}: {} restored{}",
+                r.dir.display(),
+                r.objects,
+                r.recovery
+                    .problem
+                    .as_ref()
+                    .map(|p| format!(" (torn tail set aside: {p})"))
+                    .unwrap_or_default()
+            );
+            if !r.recovery.damage.is_empty() {
+                println!(
+                    "RECOVERED FROM A DAMAGED JOURNAL: lost {}; the damaged journal is saved in {}",
+                    strata_daemon::store::describe(&r.recovery.damage),
+                    r.recovery
+                        .salvage
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                );
+            }
+            if let Some(hold) = &r.recovery.deletions_held {
+                println!(
+                    "reconciliation deletions are held until {} is removed",
+                    hold.display()
+                );
+            }
+        }
         None => println!("intents in memory only (--data-dir DIR journals them)"),
     }
     let outcome = report(

@@ -350,12 +350,16 @@ pub fn spawn<R: Readings>(
     mut lp: ClosedLoop,
     mut rx: mpsc::Receiver<R>,
     tick: Duration,
+    mut stop: crate::shutdown::Signal,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(tick);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
+            // A reroute in progress is inside `observe`/`tick`: stopping is
+            // only looked at between them, so its Sets complete.
             tokio::select! {
+                _ = crate::shutdown::requested(&mut stop) => return,
                 r = rx.recv() => match r {
                     // Device timestamps order samples per device; the loop judges
                     // on its own clock so skewed or replayed timestamps cannot stall it.

@@ -44,13 +44,20 @@ pub fn node<'a>(
         return Err(invalid(
             field,
             format!(
-                "{value} is a {:?} node; a {:?} node is needed here",
-                node.role, role
-            )
-            .to_lowercase(),
+                "{value} is {}; {} is needed here",
+                a_role_node(node.role),
+                a_role_node(role)
+            ),
         ));
     }
     Ok(node)
+}
+
+fn a_role_node(role: crate::model::Role) -> &'static str {
+    match role {
+        crate::model::Role::Packet => "a packet node",
+        crate::model::Role::Optical => "an optical node",
+    }
 }
 
 fn finite_non_negative(v: f64, field: &str, max: f64) -> Result<f64, ApiError> {

@@ -6,6 +6,7 @@
 //! did not accept, and no lock is held across device or disk I/O.
 
 pub mod closed_loop;
+mod deletion_hold;
 pub mod error;
 pub mod events;
 mod intent;

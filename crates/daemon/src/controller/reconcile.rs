@@ -284,7 +284,8 @@ impl Controller {
             observed.push((base, value));
         }
         let fetched = started.elapsed();
-        let change = diff(self.dialect(device), &desired, &observed);
+        let mut change = diff(self.dialect(device), &desired, &observed);
+        self.hold_deletions_after_journal_recovery(device, &desired, &mut change);
         tracing::debug!(device, items = desired.items().count(), ?fetched, diffed = ?(started.elapsed() - fetched), "reconcile compared");
         if !change.is_empty() {
             super::programmer::send(self.programmer.as_ref(), device, &change)
@@ -302,56 +303,89 @@ impl Controller {
 }
 
 /// Reconciles each device when its session comes up, and every device every
-/// `interval`. Returns the tasks, for the caller to stop.
-pub fn spawn(controller: Arc<Controller>, interval: Duration) -> Vec<tokio::task::JoinHandle<()>> {
+/// `interval`; a failed pass is retried with exponential backoff (not left to
+/// the next interval), and one device is never reconciled twice at once.
+/// Passes run concurrently across devices. When `stop` fires, no new pass
+/// starts and the running ones finish (their Sets are not cut off mid-way);
+/// the task ends when they have.
+pub fn spawn(
+    controller: Arc<Controller>,
+    interval: Duration,
+    mut stop: crate::shutdown::Signal,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    use schedule::{Action, Backoff, Schedule};
+    use tokio::time::Instant;
+
     let Some(state) = controller.sessions().cloned() else {
         return Vec::new();
     };
     let mut events = state.subscribe();
-    let on_up = controller.clone();
-    let on_connect = tokio::spawn(async move {
-        loop {
-            match events.recv().await {
-                Ok(crate::state::Event::DeviceUp { device }) => {
-                    let c = on_up.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = c.reconcile_device(&device).await {
-                            tracing::warn!(device, error = %e, "reconcile on connect failed");
-                        }
-                    });
-                }
-                Ok(_) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(_) => return,
+    let runner = tokio::spawn(async move {
+        let mut plan: Schedule<Instant> = Schedule::new(interval, Backoff::default());
+        let mut passes = tokio::task::JoinSet::new();
+        // Devices already up before we subscribed.
+        for node in controller.read().topology.nodes.iter() {
+            let up = state
+                .device(&node.name)
+                .is_some_and(|d| d.state == crate::state::SessionState::Up);
+            if up {
+                plan.request(&node.name, Instant::now());
             }
         }
-    });
-    let periodic = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(interval);
-        tick.tick().await;
         loop {
-            tick.tick().await;
-            let devices: Vec<String> = controller
-                .read()
-                .topology
-                .nodes
-                .iter()
-                .map(|n| n.name.clone())
-                .collect();
-            for device in devices {
-                let up = state
-                    .device(&device)
-                    .is_some_and(|d| d.state == crate::state::SessionState::Up);
-                if up {
-                    if let Err(e) = controller.reconcile_device(&device).await {
-                        tracing::warn!(device, error = %e, "periodic reconcile failed");
+            for device in plan.take_due(Instant::now()) {
+                let c = controller.clone();
+                passes.spawn(async move {
+                    let action = match c.reconcile_device(&device).await {
+                        Ok(_) => Action::AwaitInterval,
+                        Err(e) => {
+                            tracing::warn!(device, error = %e, "reconcile failed; retrying with backoff");
+                            Action::Retry
+                        }
+                    };
+                    (device, action)
+                });
+            }
+            let sleep_until = plan.next_due().unwrap_or_else(|| Instant::now() + interval);
+            tokio::select! {
+                _ = crate::shutdown::requested(&mut stop) => break,
+                Some(done) = passes.join_next(), if !passes.is_empty() => {
+                    if let Ok((device, action)) = done {
+                        plan.finished(&device, action, Instant::now());
+                    }
+                }
+                ev = events.recv() => match ev {
+                    Ok(crate::state::Event::DeviceUp { device }) => plan.request(&device, Instant::now()),
+                    Ok(crate::state::Event::DeviceDown { device, .. }) => plan.forget(&device),
+                    // Missed events: reconcile everything that is up.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        for node in controller.read().topology.nodes.iter() {
+                            plan.request(&node.name, Instant::now());
+                        }
+                    }
+                    Err(_) => break,
+                },
+                _ = tokio::time::sleep_until(sleep_until) => {
+                    // A device due for its periodic pass only runs if it is up.
+                    let due: Vec<String> = controller.read().topology.nodes.iter().map(|n| n.name.clone()).collect();
+                    for name in due {
+                        let up = state
+                            .device(&name)
+                            .is_some_and(|d| d.state == crate::state::SessionState::Up);
+                        if !up {
+                            plan.forget(&name);
+                        }
                     }
                 }
             }
         }
+        // Let running passes finish their Sets.
+        while passes.join_next().await.is_some() {}
     });
-    vec![on_connect, periodic]
+    vec![runner]
 }
+
+pub mod schedule;
 
 #[cfg(test)]
 pub(crate) mod fake;

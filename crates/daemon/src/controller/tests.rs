@@ -485,3 +485,18 @@ async fn two_deletes_of_one_object_in_flight_do_not_both_run() {
     first.await.unwrap().unwrap();
     assert!(c.get_policy(&created.id).is_err());
 }
+
+#[tokio::test]
+async fn a_headend_of_the_wrong_role_is_named_with_the_right_article() {
+    let rec = Recorder::new();
+    let c = Controller::new(small(), rec.clone(), None);
+    let err = c
+        .create_policy(policy("p", "ot1", "pe2", 100))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("ot1 is an optical node; a packet node is needed here"),
+        "{text}"
+    );
+}

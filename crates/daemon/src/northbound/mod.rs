@@ -42,7 +42,16 @@ pub async fn serve(
 /// More gRPC services to serve beside `strata.v1` on the same port: the lab
 /// adds the simulated fabric's fault injection this way, so the production
 /// crates never depend on the simulators.
-pub type ExtraServices = Box<dyn FnOnce(&mut tonic::service::RoutesBuilder) + Send>;
+pub struct ExtraServices {
+    /// Their full gRPC names, so reflection advertises them (and nothing
+    /// that is not served here).
+    pub names: Vec<&'static str>,
+    pub add: Box<dyn FnOnce(&mut tonic::service::RoutesBuilder) + Send>,
+}
+
+fn name<S: tonic::server::NamedService>() -> &'static str {
+    S::NAME
+}
 
 /// As `serve`, plus `extra` services on the same port (the lab's single
 /// address for both orchestrators and lab users).
@@ -69,21 +78,42 @@ pub async fn serve_with(
     health_reporter
         .set_serving::<EventsServer<Northbound>>()
         .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    // Reflection advertises exactly what this port serves (the descriptor set
+    // also holds gNMI and the simulators' fault injection), in both protocol
+    // versions: grpcurl 1.8 and grpcio-reflection still speak v1alpha.
+    let mut served = vec![
+        name::<TopologyServer<Northbound>>(),
+        name::<PoliciesServer<Northbound>>(),
+        name::<ServicesServer<Northbound>>(),
+        name::<WavelengthsServer<Northbound>>(),
+        name::<EventsServer<Northbound>>(),
+        "grpc.health.v1.Health",
+    ];
+    if let Some(extra) = &extra {
+        served.extend(extra.names.iter().copied());
+    }
+    let reflection = || {
+        served.iter().fold(
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET),
+            |b, name| b.with_service_name(*name),
+        )
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
     let mut routes = tonic::service::RoutesBuilder::default();
     routes
         .add_service(health)
-        .add_service(reflection)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
         .add_service(TopologyServer::new(nb.clone()))
         .add_service(PoliciesServer::new(nb.clone()))
         .add_service(ServicesServer::new(nb.clone()))
         .add_service(WavelengthsServer::new(nb.clone()))
         .add_service(EventsServer::new(nb));
     if let Some(extra) = extra {
-        extra(&mut routes);
+        (extra.add)(&mut routes);
     }
     tonic::transport::Server::builder()
         .add_routes(routes.routes())

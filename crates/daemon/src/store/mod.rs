@@ -8,6 +8,16 @@
 //!
 //! Entries carry whole object values, so the journal compacts by rewriting the
 //! live values (write a new file, fsync, rename over the old one).
+//!
+//! Start-up tells a torn tail from damage (see `frame`). A torn tail is the
+//! last write cut by a crash: it was never acknowledged, so it is cut off and
+//! start-up goes on. Damage means acknowledged entries may be gone, and a
+//! controller that forgot them would reconcile their configuration off the
+//! devices, so start-up stops (`StoreError::Damaged`) with a copy of the file
+//! set aside, unless the operator asks to recover (`DamagePolicy::Recover`):
+//! then every intact frame, before and after the damage, is kept, and a hold
+//! file stops reconciliation from deleting anything until the operator has
+//! checked the intents and removed it.
 
 mod frame;
 
@@ -25,6 +35,12 @@ use crate::proto::strata::store::v1::{entry::Op, Entry, Kind, Removed};
 
 const JOURNAL: &str = "journal";
 const LOCK: &str = "lock";
+/// While this file exists in the data directory, reconciliation does not
+/// delete Strata-owned configuration missing from the intents. A start-up
+/// that recovered from damage writes it; the operator removes it.
+pub const DELETION_HOLD: &str = "journal.recovered";
+/// Copies of damaged journals are `journal.damaged-<unix ns>`.
+const SALVAGE_PREFIX: &str = "journal.damaged-";
 /// Compaction happens once the file is this much larger than its live values.
 const COMPACT_RATIO: u64 = 4;
 const COMPACT_MIN_BYTES: u64 = 4 << 20;
@@ -44,6 +60,61 @@ pub enum StoreError {
     Closed,
     #[error("write failed: {0}")]
     Write(String),
+    #[error(
+        "journal {} is damaged at {} ({intact} intact frames found in it): this is not a torn tail, \
+         so acknowledged intents may be missing and start-up is refused rather than forget them \
+         (and reconcile their configuration off the devices). The damaged journal is copied to {}. \
+         To start anyway, keeping every intact frame before and after the damage and holding \
+         reconciliation deletions until {} is removed, pass --recover-journal",
+        journal.display(),
+        describe(ranges),
+        salvage.display(),
+        journal.with_file_name(DELETION_HOLD).display()
+    )]
+    Damaged {
+        journal: PathBuf,
+        ranges: Vec<DamagedRange>,
+        salvage: PathBuf,
+        intact: usize,
+    },
+}
+
+/// Bytes `start..end` of the journal that held no intact frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DamagedRange {
+    pub start: u64,
+    pub end: u64,
+    pub reason: String,
+}
+
+impl From<&frame::BadRegion> for DamagedRange {
+    fn from(r: &frame::BadRegion) -> Self {
+        DamagedRange {
+            start: r.start as u64,
+            end: r.end as u64,
+            reason: r.reason.clone(),
+        }
+    }
+}
+
+/// `bytes 40..104 (checksum mismatch …), bytes …`
+pub fn describe(ranges: &[DamagedRange]) -> String {
+    ranges
+        .iter()
+        .map(|r| format!("bytes {}..{} ({})", r.start, r.end, r.reason))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What `Store::open` does with a journal that is damaged (not just torn).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DamagePolicy {
+    /// Refuse to open: `StoreError::Damaged`.
+    #[default]
+    Refuse,
+    /// Keep every intact frame, rewrite the journal from them, and hold
+    /// reconciliation deletions (the operator asked for this).
+    Recover,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -56,14 +127,28 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
 /// What start-up found in the journal.
 #[derive(Debug, Default, Clone)]
 pub struct Recovery {
+    /// Intact frames replayed (after damage too, when recovering).
     pub frames: usize,
+    /// Length of the valid prefix: up to the first bad byte.
     pub valid_bytes: u64,
-    /// Bytes after the valid prefix that were set aside.
+    /// Bytes of a torn tail that were cut off.
     pub discarded_bytes: u64,
-    /// Why those bytes were not accepted.
+    /// Why the torn tail was not accepted.
     pub problem: Option<String>,
-    /// Where the discarded bytes were saved for inspection.
+    /// Where the torn tail was saved for inspection.
     pub saved_tail: Option<PathBuf>,
+    /// Damage stepped over by `DamagePolicy::Recover`: whatever entries
+    /// these bytes held are lost.
+    pub damage: Vec<DamagedRange>,
+    /// Intact frames that could not be decoded, skipped while recovering.
+    pub undecodable: usize,
+    /// The whole damaged journal, copied before it was rewritten.
+    pub salvage: Option<PathBuf>,
+    /// The deletion hold file, if it exists (written now, or left by an
+    /// earlier recovery the operator has not yet acknowledged).
+    pub deletions_held: Option<PathBuf>,
+    /// The journal was in the version-1 format and has been rewritten.
+    pub upgraded: bool,
 }
 
 /// The journal replayed: live objects in the order they were first written,
@@ -164,6 +249,8 @@ enum Command {
 pub struct Stats {
     pub syncs: std::sync::atomic::AtomicU64,
     pub entries: std::sync::atomic::AtomicU64,
+    /// Deletions reconciliation skipped because of the deletion hold.
+    pub held_deletions: std::sync::atomic::AtomicU64,
 }
 
 pub struct Store {
@@ -177,9 +264,16 @@ pub struct Store {
 
 impl Store {
     /// Opens (or creates) the journal in `dir`, replays it, and starts the
-    /// writer. A corrupt or torn tail is reported, saved beside the journal,
-    /// and cut off; the valid prefix is kept.
+    /// writer, refusing a damaged journal (see `open_with`).
     pub fn open(dir: &Path) -> Result<(Store, Replayed), StoreError> {
+        Self::open_with(dir, DamagePolicy::Refuse)
+    }
+
+    /// Opens (or creates) the journal in `dir`, replays it, and starts the
+    /// writer. A torn tail is reported, saved beside the journal, and cut
+    /// off. Damage is copied aside, then refused or, under
+    /// `DamagePolicy::Recover`, stepped over with the deletion hold set.
+    pub fn open_with(dir: &Path, policy: DamagePolicy) -> Result<(Store, Replayed), StoreError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let lock_path = dir.join(LOCK);
         let lock = OpenOptions::new()
@@ -198,18 +292,44 @@ impl Store {
             Err(e) => return Err(io(&path)(e)),
         };
         let scan = frame::scan(&bytes);
+        let damaged = !scan.damage.is_empty();
         let mut replayed = Replayed::default();
+        if damaged {
+            // Before anything can rewrite the journal, whatever happens next.
+            let salvage = salvage(dir, &bytes)?;
+            if policy == DamagePolicy::Refuse {
+                return Err(StoreError::Damaged {
+                    journal: path,
+                    ranges: scan.damage.iter().map(DamagedRange::from).collect(),
+                    salvage,
+                    intact: scan.frames.len(),
+                });
+            }
+            replayed.recovery.salvage = Some(salvage);
+        }
+        // Frames after damage are only here when recovering; a torn tail
+        // never has any.
         let mut live = Live::default();
         let mut folded: HashMap<Key, Entry> = HashMap::new();
-        for (index, payload) in scan.payloads.iter().enumerate() {
-            let entry = Entry::decode(*payload).map_err(|e| StoreError::Decode {
-                index,
-                error: e.to_string(),
-            })?;
+        for (index, frame) in scan.frames.iter().enumerate() {
+            let entry = match Entry::decode(frame.payload) {
+                Ok(e) => e,
+                Err(e) if damaged => {
+                    tracing::warn!(offset = frame.offset, error = %e, "skipping an intact journal frame that does not decode");
+                    replayed.recovery.undecodable += 1;
+                    continue;
+                }
+                Err(e) => {
+                    return Err(StoreError::Decode {
+                        index,
+                        error: e.to_string(),
+                    })
+                }
+            };
             replayed.next_id = replayed.next_id.max(entry.next_id);
             replayed.revision = replayed.revision.max(revision_of(&entry));
             if let Some((key, put)) = key_of(&entry) {
-                live.apply(key.clone(), put, payload);
+                live.apply(key.clone(), put, frame.payload);
                 if put {
                     folded.insert(key, entry);
                 } else {
@@ -223,43 +343,66 @@ impl Store {
             .collect();
         order.sort_by_key(|(seq, _)| *seq);
         replayed.entries = order.into_iter().map(|(_, e)| e).collect();
-        replayed.recovery = Recovery {
-            frames: scan.payloads.len(),
-            valid_bytes: scan.valid_len as u64,
-            discarded_bytes: (bytes.len() - scan.valid_len) as u64,
-            problem: scan.problem.clone(),
-            saved_tail: None,
-        };
-        if scan.problem.is_some() {
+        let recovery = &mut replayed.recovery;
+        recovery.frames = scan.frames.len() - recovery.undecodable;
+        recovery.valid_bytes = scan.valid_len as u64;
+        recovery.damage = scan.damage.iter().map(DamagedRange::from).collect();
+        if let Some(torn) = &scan.torn {
+            recovery.discarded_bytes = (torn.end - torn.start) as u64;
+            recovery.problem = Some(torn.reason.clone());
             let saved = dir.join(format!(
                 "journal.corrupt-{}",
                 crate::controller::events::now_ns()
             ));
-            std::fs::write(&saved, &bytes[scan.valid_len..]).map_err(io(&saved))?;
-            replayed.recovery.saved_tail = Some(saved);
+            std::fs::write(&saved, &bytes[torn.start..]).map_err(io(&saved))?;
+            recovery.saved_tail = Some(saved);
         }
-        let valid_len = scan.valid_len;
+        let hold = dir.join(DELETION_HOLD);
+        if damaged {
+            // Durable before the damaged journal is replaced: a crash between
+            // the two must not come back up with deletions allowed.
+            write_synced(&hold, hold_notice(&path, &replayed.recovery).as_bytes())?;
+            sync_dir(dir)?;
+        }
+        if hold_exists(&hold) {
+            replayed.recovery.deletions_held = Some(hold);
+        }
+        // A damaged file, or one in the old format, is replaced by the live
+        // values; an intact version-2 file only loses its torn tail.
+        let rewrite =
+            damaged || (scan.version == Some(frame::Version::V1) && !scan.frames.is_empty());
+        replayed.recovery.upgraded = rewrite && scan.version == Some(frame::Version::V1);
+        let keep = if scan.version == Some(frame::Version::V2) {
+            scan.valid_len as u64
+        } else {
+            0
+        };
         drop(scan);
         drop(bytes);
 
-        let mut file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(io(&path))?;
-        let mut len = valid_len as u64;
-        if len == 0 {
-            file.set_len(0).map_err(io(&path))?;
-            file.write_all(frame::HEADER).map_err(io(&path))?;
-            len = frame::HEADER.len() as u64;
+        let (file, len) = if rewrite {
+            write_compacted(dir, &live, replayed.next_id, replayed.revision)?
         } else {
-            file.set_len(len).map_err(io(&path))?;
-        }
-        file.seek(SeekFrom::Start(len)).map_err(io(&path))?;
-        file.sync_all().map_err(io(&path))?;
-        sync_dir(dir)?;
+            let mut file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(io(&path))?;
+            let mut len = keep;
+            if len == 0 {
+                file.set_len(0).map_err(io(&path))?;
+                file.write_all(frame::HEADER).map_err(io(&path))?;
+                len = frame::HEADER.len() as u64;
+            } else {
+                file.set_len(len).map_err(io(&path))?;
+            }
+            file.seek(SeekFrom::Start(len)).map_err(io(&path))?;
+            file.sync_all().map_err(io(&path))?;
+            sync_dir(dir)?;
+            (file, len)
+        };
 
         let (tx, rx) = mpsc::channel();
         let stats = std::sync::Arc::new(Stats::default());
@@ -286,6 +429,25 @@ impl Store {
             },
             replayed,
         ))
+    }
+
+    /// Whether reconciliation must leave Strata-owned configuration that is
+    /// missing from the intents on the devices: the hold file exists. Looked
+    /// up each time so that removing the file acknowledges at once.
+    pub fn deletions_held(&self) -> bool {
+        hold_exists(&self.dir.join(DELETION_HOLD))
+    }
+
+    /// The hold file's path (whether or not it exists).
+    pub fn deletion_hold(&self) -> PathBuf {
+        self.dir.join(DELETION_HOLD)
+    }
+
+    /// Counts deletions reconciliation skipped under the hold.
+    pub fn note_held_deletions(&self, n: usize) {
+        self.stats
+            .held_deletions
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn dir(&self) -> &Path {
@@ -355,6 +517,102 @@ impl Drop for Store {
 
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+/// Fails safe: a hold file that cannot be looked at (permissions, I/O
+/// error) still holds; only its absence lifts the hold.
+fn hold_exists(path: &Path) -> bool {
+    !matches!(std::fs::metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let mut f = File::create(path).map_err(io(path))?;
+    f.write_all(bytes).map_err(io(path))?;
+    f.sync_all().map_err(io(path))
+}
+
+/// Copies a damaged journal aside, once: a start-up refused again and again
+/// finds its earlier copy instead of filling the disk with new ones.
+fn salvage(dir: &Path, bytes: &[u8]) -> Result<PathBuf, StoreError> {
+    if let Ok(listing) = std::fs::read_dir(dir) {
+        for entry in listing.flatten() {
+            let name = entry.file_name();
+            let same_size = entry
+                .metadata()
+                .is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64);
+            if name.to_string_lossy().starts_with(SALVAGE_PREFIX)
+                && same_size
+                && std::fs::read(entry.path()).is_ok_and(|b| b == bytes)
+            {
+                return Ok(entry.path());
+            }
+        }
+    }
+    let path = dir.join(format!(
+        "{SALVAGE_PREFIX}{}",
+        crate::controller::events::now_ns()
+    ));
+    write_synced(&path, bytes)?;
+    sync_dir(dir)?;
+    Ok(path)
+}
+
+/// What the hold file tells whoever finds it.
+fn hold_notice(journal: &Path, r: &Recovery) -> String {
+    format!(
+        "Strata started from a damaged journal ({}) at {} ns since the epoch, because the\n\
+         operator passed --recover-journal. Lost: {}. Kept: {} intact frames ({} undecodable\n\
+         frames skipped). The damaged journal was copied to {}.\n\
+         \n\
+         While this file exists, reconciliation does not delete Strata-owned configuration\n\
+         that devices hold but the intents lack (it may belong to a lost intent); it still\n\
+         adds and repairs. Check the intents, recreate anything lost, then delete this file.\n",
+        journal.display(),
+        crate::controller::events::now_ns(),
+        describe(&r.damage),
+        r.frames,
+        r.undecodable,
+        r.salvage
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+    )
+}
+
+/// Writes the live values as a fresh version-2 journal (temporary file,
+/// fsync, rename over the journal) and opens it for appending.
+fn write_compacted(
+    dir: &Path,
+    live: &Live,
+    next_id: u64,
+    revision: u64,
+) -> Result<(File, u64), StoreError> {
+    let tmp = dir.join("journal.compact");
+    let mut buf = frame::HEADER.to_vec();
+    for payload in live.ordered() {
+        frame::encode(payload, &mut buf);
+    }
+    // Carries the counters even when the entries that raised them were
+    // removals, which compaction drops.
+    let watermark = Entry {
+        next_id,
+        op: Some(Op::Removed(Removed {
+            kind: Kind::Unspecified as i32,
+            id: String::new(),
+            revision,
+        })),
+    };
+    frame::encode(&watermark.encode_to_vec(), &mut buf);
+    write_synced(&tmp, &buf)?;
+    let path = dir.join(JOURNAL);
+    std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    sync_dir(dir)?;
+    let mut file = OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .map_err(io(&path))?;
+    file.seek(SeekFrom::End(0)).map_err(io(&path))?;
+    Ok((file, buf.len() as u64))
 }
 
 struct Writer {
@@ -438,34 +696,10 @@ impl Writer {
     }
 
     fn compact(&mut self) -> Result<(), StoreError> {
-        let tmp = self.dir.join("journal.compact");
-        let mut buf = frame::HEADER.to_vec();
-        for payload in self.live.ordered() {
-            frame::encode(payload, &mut buf);
-        }
-        let watermark = Entry {
-            next_id: self.next_id,
-            op: Some(Op::Removed(Removed {
-                kind: Kind::Unspecified as i32,
-                id: String::new(),
-                revision: self.revision,
-            })),
-        };
-        frame::encode(&watermark.encode_to_vec(), &mut buf);
-        let mut f = File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(&buf).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-        let path = self.dir.join(JOURNAL);
-        std::fs::rename(&tmp, &path).map_err(io(&path))?;
-        sync_dir(&self.dir)?;
-        let mut file = OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(io(&path))?;
-        file.seek(SeekFrom::End(0)).map_err(io(&path))?;
-        tracing::debug!(from = self.len, to = buf.len(), "journal compacted");
+        let (file, len) = write_compacted(&self.dir, &self.live, self.next_id, self.revision)?;
+        tracing::debug!(from = self.len, to = len, "journal compacted");
         self.file = file;
-        self.len = buf.len() as u64;
+        self.len = len;
         Ok(())
     }
 }
