@@ -25,17 +25,19 @@ async fn sessions_come_up_set_get_and_stream_telemetry() {
         lab.state.counts()
     );
     let pe1 = lab.state.device("pe1").unwrap();
-    assert!(pe1.models.iter().any(|m| m == "openconfig-segment-routing"));
+    assert!(pe1.models.iter().any(|m| m == "openconfig-pf-srte"));
 
-    let set = SetRequest {
-        update: vec![json_update(
-            "/network-instances/network-instance[name=EVI-100]",
-            json!({"config": {"name": "EVI-100", "type": "MAC_VRF", "owner": "strata"},
-                   "evpn": {"evpn-instances": {"evpn-instance": [{"evi": 100,
-                       "config": {"route-distinguisher": "10.255.0.1:100", "vni": 10100, "encapsulation-type": "VXLAN"}}]}}}),
-        )],
-        ..Default::default()
-    };
+    // What render puts on a PE for a service, through the southbound's Set.
+    let attachments = [("ce-0/1/0".to_string(), 100)];
+    let edit = strata::render::Dialect::OpenConfig.evpn(&strata::render::EvpnInstance {
+        service: "svc",
+        evi: 100,
+        vni: 10100,
+        route_distinguisher: "10.255.0.1:100",
+        route_target: "65000:100",
+        attachments: &attachments,
+    });
+    let set = strata::southbound::request::set_request(&edit).expect("a valid Set");
     lab.southbound
         .set("pe1", set)
         .await
@@ -45,7 +47,7 @@ async fn sessions_come_up_set_get_and_stream_telemetry() {
         .get(
             "pe1",
             GetRequest {
-                path: vec![path("/network-instances/network-instance[name=EVI-100]/evpn/evpn-instances/evpn-instance[evi=100]/state/vni")],
+                path: vec![path("/network-instances/network-instance[name=strata-evpn-100]/evpn/evpn-instances/evpn-instance[evi=100]/vxlan/config/vni")],
                 encoding: Encoding::JsonIetf as i32,
                 ..Default::default()
             },
@@ -261,7 +263,8 @@ async fn queued_sets_to_one_device_batch_and_a_bad_one_fails_alone() {
                 } else {
                     json_update(
                         &format!("/network-instances/network-instance[name=EVI-{i}]"),
-                        json!({"config": {"name": format!("EVI-{i}"), "type": "MAC_VRF"}}),
+                        json!({"config": {"name": format!("EVI-{i}"),
+                            "type": "openconfig-network-instance-types:L2VSI"}}),
                     )
                 }],
                 ..Default::default()

@@ -17,9 +17,8 @@ impl Controller {
     }
 
     /// Strips from `change` everything that removes configuration: the
-    /// deletions, and writes that are not for a wanted path (a removal's
-    /// preparation, e.g. untuning a transponder). Returns how many deletions
-    /// were held.
+    /// deletions (untuning a transponder is deletions too), and any write
+    /// that is not for a wanted path. Returns how many deletions were held.
     pub(super) fn hold_deletions_after_journal_recovery(
         &self,
         device: &str,
@@ -29,7 +28,7 @@ impl Controller {
         let Some(store) = self.store.as_ref().filter(|s| s.deletions_held()) else {
             return 0;
         };
-        let wanted: BTreeSet<_> = desired.items().map(|i| i.path.clone()).collect();
+        let wanted: BTreeSet<&crate::render::Path> = desired.items().map(|i| &i.path).collect();
         let writes = change.replace.len() + change.update.len();
         change.replace.retain(|i| wanted.contains(&i.path));
         change.update.retain(|i| wanted.contains(&i.path));
@@ -39,7 +38,7 @@ impl Controller {
             store.note_held_deletions(held.len());
             tracing::warn!(
                 device,
-                held = ?held,
+                held = ?held.iter().map(ToString::to_string).collect::<Vec<_>>(),
                 held_writes = writes - kept,
                 hold = %store.deletion_hold().display(),
                 "journal was recovered from damage: not removing Strata-owned configuration missing from the intents until the hold file is removed"

@@ -244,6 +244,21 @@ fn path_of(g: &TeGraph, cp: &api::ComputedPath, id: &str) -> Result<(Path, Vec<S
     ))
 }
 
+/// A stored rule number, unless another restored policy on the headend
+/// already holds it (then it is numbered afresh after the load).
+fn free_or_zero(inner: &Inner, headend: &str, sequence_id: u32, id: &str) -> u32 {
+    let taken = inner
+        .sequences
+        .get(headend)
+        .is_some_and(|s| s.contains(&sequence_id));
+    if taken {
+        tracing::warn!(policy = %id, sequence_id, headend, "rule number already held; renumbering");
+        0
+    } else {
+        sequence_id
+    }
+}
+
 fn restore_policy(inner: &mut Inner, p: &store::PolicyRecord) -> Result<(), String> {
     let policy = p.policy.as_ref().ok_or("policy record without a policy")?;
     let id = &policy.id;
@@ -254,6 +269,7 @@ fn restore_policy(inner: &mut Inner, p: &store::PolicyRecord) -> Result<(), Stri
     let intent = intent::policy(inner, &spec).map_err(|e| format!("policy {id}: {e}"))?;
     let cp = policy.path.clone().unwrap_or_default();
     let (path, segments) = path_of(&inner.graph, &cp, id)?;
+    let sequence_id = free_or_zero(inner, &intent.headend, p.sequence_id, id);
     let record = PolicyRecord {
         id: id.clone(),
         spec,
@@ -269,7 +285,7 @@ fn restore_policy(inner: &mut Inner, p: &store::PolicyRecord) -> Result<(), Stri
         segments,
         revision: policy.revision,
         discriminator: p.discriminator.max(1),
-        sequence_id: p.sequence_id,
+        sequence_id,
         displaced_by: p.displaced_by.iter().cloned().collect(),
         stranded: (!p.stranded.is_empty()).then(|| p.stranded.clone()),
     };

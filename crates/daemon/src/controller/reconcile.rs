@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::Controller;
 use crate::proto::gnmi::{get_request::DataType, typed_value, Encoding, GetRequest};
 use crate::render::json::{field, text};
-use crate::render::{DeviceEdit, Dialect, Path};
+use crate::render::{DeviceEdit, Dialect, Need, Path};
 use crate::southbound::request::gnmi_path;
 
 /// Leaf values compare as text: JSON_IETF carries 64-bit numbers as strings
@@ -167,12 +167,42 @@ impl Controller {
         let d = self.dialect(device);
         let inner = self.read();
         let mut edit = DeviceEdit::default();
-        for p in inner.policies.values().filter(|p| p.headend == device) {
+        // A device whose Capabilities lack what its intents need is reported,
+        // not repaired blindly (nor stripped of what it holds).
+        let need = |need: Need, what: &str, any: bool| {
+            if any {
+                self.check_models(device, need, what)
+                    .map_err(|e| e.to_string())
+            } else {
+                Ok(())
+            }
+        };
+        let mut policies = inner
+            .policies
+            .values()
+            .filter(|p| p.headend == device)
+            .peekable();
+        need(
+            Need::SrtePolicy,
+            "its SR-TE policies",
+            policies.peek().is_some(),
+        )?;
+        for p in policies {
             edit.extend(p.config(d));
         }
-        for s in inner.services.values() {
+        let mut services = inner
+            .services
+            .values()
+            .filter(|s| s.attachments.contains_key(device))
+            .peekable();
+        need(Need::Evpn, "its EVPN services", services.peek().is_some())?;
+        for s in services {
             edit.extend(s.config_on(device, d));
         }
+        let on_device =
+            |w: &&super::WavelengthRecord| w.ends().iter().any(|(n, _, _)| *n == device);
+        let any_wavelength = inner.wavelengths.values().any(|w| on_device(&w));
+        need(Need::Wavelength, "its 400ZR wavelengths", any_wavelength)?;
         for w in inner.wavelengths.values() {
             for (node, port, lc) in w.ends() {
                 if node == device {

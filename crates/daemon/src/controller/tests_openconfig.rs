@@ -247,3 +247,40 @@ async fn a_journal_from_before_rule_numbers_gets_them_on_load() {
     assert_eq!(sequence_of(&restored, &b.id), 1);
     assert_eq!(sequence_of(&restored, &a.id), 2);
 }
+
+#[tokio::test]
+async fn a_journal_holding_one_rule_number_twice_renumbers_the_second() {
+    use crate::proto::strata::store::v1::entry::Op;
+    let rec = Recorder::new();
+    let c = Controller::new(small(), rec.clone(), None);
+    let a = c
+        .create_policy(policy("a", "pe1", "pe2", 100))
+        .await
+        .unwrap();
+    let b = c
+        .create_policy(policy("b", "pe1", "pe3", 100))
+        .await
+        .unwrap();
+    let mut entries: Vec<_> = {
+        let inner = c.read();
+        [&a.id, &b.id]
+            .iter()
+            .map(|id| inner.policy_entry(&inner.policies[*id]))
+            .collect()
+    };
+    for e in &mut entries {
+        if let Some(Op::Policy(p)) = e.op.as_mut() {
+            p.sequence_id = 1;
+        }
+    }
+    let replayed = crate::store::Replayed {
+        entries,
+        next_id: 10,
+        revision: 10,
+        recovery: Default::default(),
+    };
+    let restored = Controller::new(small(), rec, None);
+    restored.restore(&replayed).unwrap();
+    assert_eq!(sequence_of(&restored, &a.id), 1);
+    assert_eq!(sequence_of(&restored, &b.id), 2);
+}

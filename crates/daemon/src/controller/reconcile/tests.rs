@@ -324,3 +324,41 @@ async fn a_rule_left_with_two_segment_lists_is_put_back_to_one() {
         "one list per rule: {cfg}"
     );
 }
+
+#[tokio::test]
+async fn a_device_that_lost_a_model_its_intents_need_is_reported_not_repaired() {
+    let topology = small();
+    let devices = Devices::of(&topology);
+    let state = Arc::new(crate::state::FabricState::default());
+    let c = Controller::new(topology, devices.clone(), Some(state.clone()));
+    c.create_policy(api::CreatePolicyRequest {
+        request_id: String::new(),
+        spec: Some(api::PolicySpec {
+            name: "p".into(),
+            headend: "pe1".into(),
+            endpoint: "pe3".into(),
+            color: 200,
+            constraints: None,
+        }),
+    })
+    .await
+    .unwrap();
+    let sets = devices.with("pe1", |d| d.sets);
+    // pe1 comes back (say, after a downgrade) without openconfig-pf-srte.
+    state.session_connecting("pe1");
+    state.session_up(
+        "pe1",
+        vec![
+            "openconfig-interfaces".into(),
+            "openconfig-network-instance".into(),
+        ],
+    );
+    let err = c.reconcile_device("pe1").await.unwrap_err();
+    assert!(err.contains("device pe1 lacks openconfig-pf-srte"), "{err}");
+    assert_eq!(devices.with("pe1", |d| d.sets), sets, "nothing sent");
+    // pe2 holds nothing of the policy's kind: it is reconciled as usual.
+    assert_eq!(
+        c.reconcile_device("pe2").await.unwrap(),
+        DeviceEdit::default()
+    );
+}
