@@ -76,10 +76,12 @@ impl Links {
         self.measured.clear();
     }
 
+    #[cfg(test)]
     pub fn interfaces(&self) -> usize {
         self.by_index.len()
     }
 
+    #[cfg(test)]
     pub fn instances(&self) -> usize {
         self.instances.len()
     }
