@@ -178,7 +178,9 @@ fn bad_telemetry_is_classified_and_refused() {
         reading(&delay, &tv(V::UintVal(300))).unwrap(),
         Ok(Reading::DelayUs(300.0))
     );
-    assert!(reading(&delay, &tv(V::DoubleVal(f64::NAN))).unwrap().is_err());
+    assert!(reading(&delay, &tv(V::DoubleVal(f64::NAN)))
+        .unwrap()
+        .is_err());
     assert!(reading(&delay, &tv(V::IntVal(-5))).unwrap().is_err());
     let loss = parse_path(&format!(
         "{PE1_INSTANCE}/subtlvs/subtlv[type=IS_REACHABILITY_LINK_LOSS]/link-loss/state/link-loss"
@@ -222,9 +224,8 @@ async fn ingest_counts_and_drops_bad_samples_without_blocking() {
     let d = &format!(
         "{PE1_INSTANCE}/subtlvs/subtlv[type=IS_REACHABILITY_LINK_DELAY]/link-delay/state/delay"
     );
-    let link = &format!(
-        "{PE1_INSTANCE}/subtlvs/subtlv[type=IS_REACHABILITY_LINK_ID]/link-id/state/local"
-    );
+    let link =
+        &format!("{PE1_INSTANCE}/subtlvs/subtlv[type=IS_REACHABILITY_LINK_ID]/link-id/state/local");
     let n = Notification {
         timestamp: 1,
         update: vec![

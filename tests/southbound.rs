@@ -108,7 +108,9 @@ async fn sessions_come_up_set_get_and_stream_telemetry() {
             .and_then(|r| r.osnr_db)
     };
     assert!(
-        eventually(Duration::from_secs(10), || osnr().is_some_and(|s| s.value > 30.0)).await,
+        eventually(Duration::from_secs(10), || osnr()
+            .is_some_and(|s| s.value > 30.0))
+        .await,
         "OSNR of a provisioned 60 km channel streamed: {:?}",
         osnr()
     );

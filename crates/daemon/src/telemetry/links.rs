@@ -92,7 +92,10 @@ impl Links {
 
     /// `port` has ifindex `index`. False if refused (too many interfaces).
     pub fn set_ifindex(&mut self, port: &Arc<str>, index: u32) -> bool {
-        if self.by_index.get(&index).is_some_and(|p| Arc::ptr_eq(p, port))
+        if self
+            .by_index
+            .get(&index)
+            .is_some_and(|p| Arc::ptr_eq(p, port))
             && self.index_of.get(port) == Some(&index)
         {
             return true;
@@ -101,7 +104,11 @@ impl Links {
             return false;
         }
         if let Some(old) = self.index_of.insert(port.clone(), index) {
-            if self.by_index.get(&old).is_some_and(|p| Arc::ptr_eq(p, port)) {
+            if self
+                .by_index
+                .get(&old)
+                .is_some_and(|p| Arc::ptr_eq(p, port))
+            {
                 self.by_index.remove(&old);
             }
         }

@@ -150,7 +150,15 @@ impl DeviceIngest {
     /// LSP; without one no IS-IS measurement can be attributed.
     pub fn start_session(&self, router_id: Option<Ipv4Addr>) {
         let own = router_id.map_or(Own::Unknown, |r| Own::Is(openconfig::system_id_value(r)));
-        self.lock().links.reset(own);
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        // Instance ids need not survive a readvertisement: the last
+        // session's may never come back, so their samples go with them.
+        state
+            .links
+            .remove_instances_where(|_| true, &mut state.gone);
+        forget_paths(&mut state.latest, &mut state.gone);
+        state.links.reset(own);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, DeviceState> {

@@ -65,19 +65,20 @@ pub enum Own {
 
 /// The IS-IS system id of a router id, in BCD (`10.255.0.1` → `0102.5500.0001`).
 pub fn system_id(router_id: Ipv4Addr) -> String {
-    let digits: String = router_id.octets().iter().map(|o| format!("{o:03}")).collect();
+    let digits: String = router_id
+        .octets()
+        .iter()
+        .map(|o| format!("{o:03}"))
+        .collect();
     format!("{}.{}.{}", &digits[0..4], &digits[4..8], &digits[8..12])
 }
 
 /// `system_id` as a number.
 pub fn system_id_value(router_id: Ipv4Addr) -> SystemId {
     // Each BCD digit is one hex nibble.
-    router_id
-        .octets()
-        .iter()
-        .fold(0, |acc, &o| {
-            (acc << 12) | (u64::from(o / 100) << 8) | (u64::from(o / 10 % 10) << 4) | u64::from(o % 10)
-        })
+    router_id.octets().iter().fold(0, |acc, &o| {
+        (acc << 12) | (u64::from(o / 100) << 8) | (u64::from(o / 10 % 10) << 4) | u64::from(o % 10)
+    })
 }
 
 /// The own LSP's id as it appears in paths.
@@ -187,8 +188,7 @@ fn isis_elem(j: &Joined<'_>, i: usize, own: Own, key: &mut InstanceKey) -> bool 
         }
         9 => name == "tlvs",
         10 => {
-            name == "tlv"
-                && j.key(i, "type").map(strip_module) == Some("EXTENDED_IS_REACHABILITY")
+            name == "tlv" && j.key(i, "type").map(strip_module) == Some("EXTENDED_IS_REACHABILITY")
         }
         11 => name == "extended-is-reachability",
         12 => name == "neighbors",

@@ -70,7 +70,11 @@ fn delay(v: V) -> Update {
 
 fn loss(v: V) -> Update {
     upd(
-        &subtlv("IS_REACHABILITY_LINK_LOSS", false, "link-loss/state/link-loss"),
+        &subtlv(
+            "IS_REACHABILITY_LINK_LOSS",
+            false,
+            "link-loss/state/link-loss",
+        ),
         v,
     )
 }
@@ -208,13 +212,20 @@ fn isis_delay_and_loss_reach_the_loop_as_readings_of_the_link_id_interface() {
             crate::gnmi::format_path(&parse_path(&i).unwrap()),
             subtlv(ty, true, leaf)
         );
-        assert_eq!(ingest.latest("pe1", &path).map(|s| s.value), Some(v), "{path}");
+        assert_eq!(
+            ingest.latest("pe1", &path).map(|s| s.value),
+            Some(v),
+            "{path}"
+        );
     }
     let r = ingest.link_readings("pe1", "et-0/0/1").unwrap();
     assert_eq!(r.delay_us.map(|s| s.value), Some(612.0));
     assert_eq!(r.loss_percent.map(|s| s.value), Some(0.0));
     assert_eq!(r.up, Some((true, 1)));
-    assert_eq!(ingest.port_of_ifindex("pe1", 1001).as_deref(), Some("et-0/0/1"));
+    assert_eq!(
+        ingest.port_of_ifindex("pe1", 1001).as_deref(),
+        Some("et-0/0/1")
+    );
 }
 
 #[test]
@@ -297,10 +308,16 @@ fn identities_are_accepted_with_or_without_their_module() {
         &note(
             2,
             Some("/interfaces/interface[name=et-0/0/1]"),
-            vec![upd("state/oper-status", V::JsonIetfVal(b"\"DOWN\"".to_vec()))],
+            vec![upd(
+                "state/oper-status",
+                V::JsonIetfVal(b"\"DOWN\"".to_vec()),
+            )],
         ),
     );
-    assert_eq!(drain(&mut rx), vec![("et-0/0/1".into(), Reading::Up(false), 2)]);
+    assert_eq!(
+        drain(&mut rx),
+        vec![("et-0/0/1".into(), Reading::Up(false), 2)]
+    );
 }
 
 #[test]
@@ -363,10 +380,7 @@ fn numbers_arrive_as_strings_doubles_decimals_or_json() {
     );
     ingest.on_notification("pe1", &n);
     let delays: Vec<_> = drain(&mut rx).into_iter().map(|r| r.1).collect();
-    assert_eq!(
-        delays,
-        [612.0, 613.0, 614.0].map(Reading::DelayUs).to_vec()
-    );
+    assert_eq!(delays, [612.0, 613.0, 614.0].map(Reading::DelayUs).to_vec());
 }
 
 #[test]
@@ -391,9 +405,16 @@ fn a_delay_before_its_link_id_waits_for_it_in_the_same_or_a_later_notification()
     );
     ingest.on_notification(
         "pe1",
-        &note(7, Some(&instance(4)), vec![delay(V::UintVal(810)), loss(V::UintVal(0))]),
+        &note(
+            7,
+            Some(&instance(4)),
+            vec![delay(V::UintVal(810)), loss(V::UintVal(0))],
+        ),
     );
-    assert!(drain(&mut rx).is_empty(), "no link known: nothing attributed");
+    assert!(
+        drain(&mut rx).is_empty(),
+        "no link known: nothing attributed"
+    );
     ingest.on_notification("pe1", &note(8, Some(&instance(4)), vec![link_id(1001)]));
     assert_eq!(
         drain(&mut rx),
@@ -472,7 +493,10 @@ fn an_ifindex_that_moves_to_another_interface_moves_its_readings() {
         .map(|r| r.0)
         .collect();
     assert_eq!(ports, ["et-0/0/1", "et-0/0/9"]);
-    assert_eq!(ingest.port_of_ifindex("pe1", 1001).as_deref(), Some("et-0/0/9"));
+    assert_eq!(
+        ingest.port_of_ifindex("pe1", 1001).as_deref(),
+        Some("et-0/0/9")
+    );
 }
 
 #[test]
@@ -531,7 +555,11 @@ fn instances_are_bounded_by_the_interface_count() {
     for id in 0..total as u64 {
         ingest.on_notification(
             "pe1",
-            &note(id as i64 + 2, Some(&instance(id)), vec![delay(V::UintVal(1))]),
+            &note(
+                id as i64 + 2,
+                Some(&instance(id)),
+                vec![delay(V::UintVal(1))],
+            ),
         );
     }
     let d = ingest.device("pe1");
@@ -547,10 +575,11 @@ fn instances_are_bounded_by_the_interface_count() {
     assert_eq!(ingest.latest("pe1", &oldest), None);
     // The newest still get their link when it comes.
     let last = total as u64 - 1;
-    ingest.on_notification("pe1", &note(10_000, Some(&instance(last)), vec![link_id(1001)]));
-    assert!(drain(&mut rx)
-        .iter()
-        .any(|r| r.1 == Reading::DelayUs(1.0)));
+    ingest.on_notification(
+        "pe1",
+        &note(10_000, Some(&instance(last)), vec![link_id(1001)]),
+    );
+    assert!(drain(&mut rx).iter().any(|r| r.1 == Reading::DelayUs(1.0)));
 }
 
 #[test]
@@ -591,13 +620,19 @@ fn older_samples_are_counted_stale_and_change_nothing() {
         crate::gnmi::format_path(&parse_path(&instance(1)).unwrap()),
         subtlv("IS_REACHABILITY_LINK_DELAY", true, "link-delay/state/delay")
     );
-    assert_eq!(ingest.latest("pe1", &delay_path).map(|s| s.value), Some(300.0));
+    assert_eq!(
+        ingest.latest("pe1", &delay_path).map(|s| s.value),
+        Some(300.0)
+    );
     assert_eq!(ingest.stale(), 6);
     assert!(rx.try_recv().is_ok());
     assert!(rx.try_recv().is_err(), "nothing stale reaches the loop");
     // The same timestamp again is not out of order.
     ingest.on_notification("pe1", &isis_batch(200, 1, 1001, 310));
-    assert_eq!(ingest.latest("pe1", &delay_path).map(|s| s.value), Some(310.0));
+    assert_eq!(
+        ingest.latest("pe1", &delay_path).map(|s| s.value),
+        Some(310.0)
+    );
     assert_eq!(ingest.stale(), 6);
 }
 
@@ -659,8 +694,14 @@ fn the_classifier_joins_prefix_and_path_at_any_split() {
         id: 5,
     };
     for (full, want) in [
-        (&osnr, (openconfig::Leaf::Osnr, openconfig::Site::Port("och-1"))),
-        (&isis, (openconfig::Leaf::LinkId, openconfig::Site::Instance(key))),
+        (
+            &osnr,
+            (openconfig::Leaf::Osnr, openconfig::Site::Port("och-1")),
+        ),
+        (
+            &isis,
+            (openconfig::Leaf::LinkId, openconfig::Site::Instance(key)),
+        ),
     ] {
         for split in 0..=full.elem.len() {
             let (prefix, path) = full.elem.split_at(split);
@@ -698,10 +739,17 @@ fn the_stateless_classifier_judges_any_leaf_of_the_contract() {
     let d = parse_path(&format!(
         "{}/{}",
         instance_of("0102.5500.0009.00-00", NEIGHBOR, 1),
-        subtlv("IS_REACHABILITY_LINK_DELAY", false, "link-delay/state/delay")
+        subtlv(
+            "IS_REACHABILITY_LINK_DELAY",
+            false,
+            "link-delay/state/delay"
+        )
     ))
     .unwrap();
-    assert_eq!(reading(&d, &tv(V::UintVal(300))), Some(Ok(Reading::DelayUs(300.0))));
+    assert_eq!(
+        reading(&d, &tv(V::UintVal(300))),
+        Some(Ok(Reading::DelayUs(300.0)))
+    );
     assert!(matches!(reading(&d, &tv(V::IntVal(-1))), Some(Err(_))));
     let ifindex = parse_path("/interfaces/interface[name=x]/state/ifindex").unwrap();
     assert_eq!(reading(&ifindex, &tv(V::UintVal(1))), None);
