@@ -163,11 +163,13 @@ impl Links {
                 },
             );
         }
-        let inst = self.instances.get_mut(&key).map(|i| {
-            i.seen_ns = i.seen_ns.max(ts);
-            i
-        });
-        (inst, evicted)
+        match self.instances.get_mut(&key) {
+            Some(i) => {
+                i.seen_ns = i.seen_ns.max(ts);
+                (Some(i), evicted)
+            }
+            None => (None, evicted),
+        }
     }
 
     pub fn set_link_id(&mut self, key: InstanceKey, local: Option<u32>) {

@@ -129,17 +129,17 @@ fn parse_lsp_id(s: &str) -> Option<(SystemId, u64, u64)> {
 }
 
 /// Element `i` of `prefix` followed by `path`.
-pub struct Joined<'a> {
-    pub prefix: &'a [PathElem],
-    pub path: &'a [PathElem],
+struct Joined<'a> {
+    prefix: &'a [PathElem],
+    path: &'a [PathElem],
 }
 
 impl<'a> Joined<'a> {
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.prefix.len() + self.path.len()
     }
 
-    pub fn at(&self, i: usize) -> Option<&'a PathElem> {
+    fn at(&self, i: usize) -> Option<&'a PathElem> {
         if i < self.prefix.len() {
             self.prefix.get(i)
         } else {

@@ -754,3 +754,32 @@ fn the_stateless_classifier_judges_any_leaf_of_the_contract() {
     let ifindex = parse_path("/interfaces/interface[name=x]/state/ifindex").unwrap();
     assert_eq!(reading(&ifindex, &tv(V::UintVal(1))), None);
 }
+
+#[test]
+fn a_router_is_asked_for_its_own_lsp_and_its_ifindexes() {
+    use crate::model::Role;
+    use crate::southbound::session::telemetry_paths;
+    let (sampled, on_change) = telemetry_paths(Role::Packet, Some(ROUTER));
+    assert_eq!(sampled[0], openconfig::isis_subtlvs_path(ROUTER));
+    assert!(on_change.contains(&"/interfaces/interface/state/ifindex".to_string()));
+    assert!(on_change.contains(&"/interfaces/interface/state/oper-status".to_string()));
+    let every = sampled.iter().chain(&on_change);
+    assert!(every.clone().all(|p| parse_path(p).is_ok()));
+    assert!(every.clone().all(|p| !p.contains("link-performance")));
+    let (sampled, _) = telemetry_paths(Role::Packet, None);
+    assert!(sampled.iter().all(|p| !p.contains("isis")));
+    // What the subscription names is what the classifier takes.
+    let own = openconfig::Own::Is(openconfig::system_id_value(ROUTER));
+    let leaf = parse_path(&format!(
+        "{}/link-delay/state/delay",
+        openconfig::isis_subtlvs_path(ROUTER)
+            .replace("[system-id=*]", &format!("[system-id={NEIGHBOR}]"))
+            .replace("[id=*]", "[id=3]")
+            .replace("[type=*]", "[type=IS_REACHABILITY_LINK_DELAY]")
+    ))
+    .unwrap();
+    assert!(matches!(
+        openconfig::classify(&[], &leaf.elem, own),
+        Some((openconfig::Leaf::Delay, _))
+    ));
+}
