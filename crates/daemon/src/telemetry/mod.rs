@@ -8,6 +8,12 @@
 //! per notification), keys and port names are allocated only the first time a
 //! path is seen, and link readings go to the closed loop as one batch per
 //! notification.
+//!
+//! Readings come from published OpenConfig state only (`openconfig`): delay
+//! and loss from the RFC 8570 sub-TLVs of the router's own IS-IS LSP, tied to
+//! an interface through the instance's link-id and the interface's ifindex
+//! (`links`); up/down from interface oper-status; OSNR from the optical
+//! channel component.
 
 pub mod health;
 mod links;
