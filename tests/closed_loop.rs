@@ -172,32 +172,39 @@ async fn osnr_below_minimum_on_a_fiber_fails_over_the_packet_links_riding_it() {
         .contains(&"pe1-pe2".to_string()));
 }
 
+/// pe1's IS-IS instance 1 towards pe2, in its own LSP (docs/openconfig.md).
+const PE1_INSTANCE: &str = "/network-instances/network-instance[name=DEFAULT]/protocols/protocol[identifier=ISIS][name=default]/isis/levels/level[level-number=2]/link-state-database/lsp[lsp-id=0102.5500.0001.00-00]/tlvs/tlv[type=EXTENDED_IS_REACHABILITY]/extended-is-reachability/neighbors/neighbor[system-id=0102.5500.0002]/instances/instance[id=1]";
+
 #[test]
 fn bad_telemetry_is_classified_and_refused() {
     use strata::gnmi::parse_path;
     use strata::proto::gnmi::{typed_value::Value as V, TypedValue};
-    use strata::telemetry::port_reading;
+    use strata::telemetry::reading;
     let tv = |v: V| TypedValue { value: Some(v) };
-    let delay =
-        parse_path("/interfaces/interface[name=et-0/0/1]/link-performance/state/one-way-delay")
-            .unwrap();
+    let delay = parse_path(&format!(
+        "{PE1_INSTANCE}/subtlvs/subtlv[type=openconfig-isis-lsdb-types:IS_REACHABILITY_LINK_DELAY]/link-delay/state/delay"
+    ))
+    .unwrap();
     assert_eq!(
-        port_reading(&delay, &tv(V::UintVal(300))).unwrap().1,
+        reading(&delay, &tv(V::UintVal(300))).unwrap(),
         Ok(Reading::DelayUs(300.0))
     );
-    assert!(port_reading(&delay, &tv(V::DoubleVal(f64::NAN)))
+    assert!(reading(&delay, &tv(V::DoubleVal(f64::NAN)))
         .unwrap()
-        .1
         .is_err());
-    assert!(port_reading(&delay, &tv(V::IntVal(-5))).unwrap().1.is_err());
-    let loss =
-        parse_path("/interfaces/interface[name=x]/link-performance/state/loss-percent").unwrap();
-    assert!(port_reading(&loss, &tv(V::DoubleVal(150.0)))
-        .unwrap()
-        .1
-        .is_err());
+    assert!(reading(&delay, &tv(V::IntVal(-5))).unwrap().is_err());
+    let loss = parse_path(&format!(
+        "{PE1_INSTANCE}/subtlvs/subtlv[type=IS_REACHABILITY_LINK_LOSS]/link-loss/state/link-loss"
+    ))
+    .unwrap();
+    // RFC 8570 units of 0.000003 %: 1 000 000 is 3 %.
+    match reading(&loss, &tv(V::UintVal(1_000_000))) {
+        Some(Ok(Reading::LossPercent(p))) => assert!((p - 3.0).abs() < 1e-9, "{p}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(reading(&loss, &tv(V::UintVal(1 << 24))).unwrap().is_err());
     let other = parse_path("/interfaces/interface[name=x]/state/counters/in-octets").unwrap();
-    assert!(port_reading(&other, &tv(V::UintVal(1))).is_none());
+    assert!(reading(&other, &tv(V::UintVal(1))).is_none());
 }
 
 #[tokio::test]
@@ -212,10 +219,28 @@ async fn ingest_counts_and_drops_bad_samples_without_blocking() {
         val: Some(TypedValue { value: Some(v) }),
         ..Default::default()
     };
-    let d = "/interfaces/interface[name=et-0/0/1]/link-performance/state/one-way-delay";
+    // et-0/0/1 is ifindex 1001, and instance 1 of pe1's LSP is its link.
+    ingest.start_session("pe1", Some("10.255.0.1".parse().unwrap()));
+    ingest.on_notification(
+        "pe1",
+        &Notification {
+            timestamp: 1,
+            update: vec![upd(
+                "/interfaces/interface[name=et-0/0/1]/state/ifindex",
+                V::UintVal(1001),
+            )],
+            ..Default::default()
+        },
+    );
+    let d = &format!(
+        "{PE1_INSTANCE}/subtlvs/subtlv[type=IS_REACHABILITY_LINK_DELAY]/link-delay/state/delay"
+    );
+    let link =
+        &format!("{PE1_INSTANCE}/subtlvs/subtlv[type=IS_REACHABILITY_LINK_ID]/link-id/state/local");
     let n = Notification {
         timestamp: 1,
         update: vec![
+            upd(link, V::UintVal(1001)),
             upd(d, V::DoubleVal(f64::NAN)),
             upd(d, V::IntVal(-1)),
             upd(d, V::UintVal(300)),

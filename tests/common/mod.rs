@@ -74,6 +74,7 @@ pub async fn start_lab_with(
             name: node.name.clone(),
             role: node.role,
             address: fabric.address(&node.name).expect("bound"),
+            router_id: node.router_id,
         });
     }
     Lab {

@@ -166,6 +166,7 @@ impl Daemon {
                 name: node.name.clone(),
                 role: node.role,
                 address: address(&node.name).unwrap_or(node.address),
+                router_id: node.router_id,
             });
         }
         // Telemetry → link health → reroute.
