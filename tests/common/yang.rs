@@ -4,7 +4,8 @@
 //! The models are read from `$STRATA_YANG_DIR`, else `../shared/openconfig-yang`
 //! beside the workspace; `yanglint` from `$YANGLINT`, else `PATH`. When either
 //! is missing, [`Yang::find`] prints a banner naming what is missing and how to
-//! get it, and returns `None` (the caller skips).
+//! get it, and returns `None` (the caller skips), unless `$STRATA_REQUIRE_YANG`
+//! is set (CI), where it fails.
 //!
 //! Documents are validated in batches: one interactive `yanglint` session loads
 //! the modules once and runs one `data` command per document, so every error
@@ -145,6 +146,10 @@ pub struct Yang {
 fn banner(what: &str, how: &str) {
     let line = "!".repeat(78);
     eprintln!("\n{line}\n!! OPENCONFIG CONFORMANCE SKIPPED: {what}\n!! {how}\n{line}\n");
+    // CI (.ci/run) installs yanglint and has the models: skipping there would hide findings
+    if std::env::var_os("STRATA_REQUIRE_YANG").is_some() {
+        panic!("STRATA_REQUIRE_YANG is set but the conformance check cannot run: {what}");
+    }
 }
 
 fn which(name: &str) -> Option<PathBuf> {
