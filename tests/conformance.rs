@@ -668,6 +668,24 @@ async fn everything_strata_sends_and_every_simulator_get_is_valid_openconfig() {
     let total = docs.len();
     let (unique, repeats) = dedup(docs);
     let mut invalid = yang.validate(&unique);
+    // each invalid document on disk, to re-run yanglint on by hand
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("conformance");
+    let _ = std::fs::remove_dir_all(&out);
+    if !invalid.is_empty() && std::fs::create_dir_all(&out).is_ok() {
+        let mut index = String::new();
+        for (n, i) in invalid.iter().enumerate() {
+            if let Some(d) = unique.iter().find(|d| d.name == i.name) {
+                let file = out.join(format!("{n:04}.json"));
+                let _ = std::fs::write(&file, serde_json::to_vec_pretty(&d.json).unwrap());
+                index.push_str(&format!("{n:04}.json\t-t {}\t{}\n", d.kind.flag(), d.name));
+            }
+        }
+        let _ = std::fs::write(out.join("INDEX.tsv"), index);
+        println!(
+            "conformance: invalid documents written to {}",
+            out.display()
+        );
+    }
     invalid.extend(encoding);
     let invalid_docs: usize = invalid
         .iter()
@@ -706,7 +724,7 @@ async fn everything_strata_sends_and_every_simulator_get_is_valid_openconfig() {
     }
     if !categories.is_empty() {
         let mut by_count: Vec<_> = categories.into_iter().collect();
-        by_count.sort_by(|a, b| b.1.cmp(&a.1));
+        by_count.sort_by_key(|b| std::cmp::Reverse(b.1));
         report.push_str("invalid documents by kind of error:\n");
         for (c, n) in by_count {
             report.push_str(&format!("  {n:5}  {c}\n"));

@@ -96,7 +96,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn flag(self) -> &'static str {
+    /// The `yanglint -t` type.
+    pub fn flag(self) -> &'static str {
         match self {
             Kind::Config => "config",
             Kind::Data => "data",
@@ -367,20 +368,28 @@ impl Yang {
         if !pending.is_empty() {
             panic!("yanglint printed errors naming no document: {pending:?}");
         }
-        let mut invalid: Vec<Invalid> = errors
+        let mut invalid: Vec<(usize, Invalid)> = errors
             .into_iter()
             .filter(|(i, _)| *i != sentinel)
-            .map(|(i, errs)| Invalid {
-                name: docs[i].name.clone(),
-                kind: docs[i].kind,
-                errors: errs
-                    .into_iter()
+            .map(|(i, errs)| {
+                let findings: Vec<String> = errs
+                    .iter()
                     .filter(|l| !l.starts_with("YANGLINT[E]: Failed to parse input data file"))
-                    .collect(),
+                    .cloned()
+                    .collect();
+                let errors = if findings.is_empty() { errs } else { findings };
+                (
+                    i,
+                    Invalid {
+                        name: docs[i].name.clone(),
+                        kind: docs[i].kind,
+                        errors,
+                    },
+                )
             })
             .collect();
-        invalid.sort_by_key(|i| docs.iter().position(|d| d.name == i.name));
-        invalid
+        invalid.sort_by_key(|(i, _)| *i);
+        invalid.into_iter().map(|(_, v)| v).collect()
     }
 
     /// A gNMI Update (path + JSON_IETF value) as a whole-tree document from
