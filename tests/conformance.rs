@@ -26,7 +26,9 @@ use common::*;
 use serde_json::{json, Value};
 use strata::gnmi::{format_path, join_prefix};
 use strata::lab::{Lab, LabOptions};
-use strata::proto::gnmi::{get_request::DataType, typed_value, Encoding, GetRequest, Path};
+use strata::proto::gnmi::{
+    get_request::DataType, typed_value, Encoding, GetRequest, Path, PathElem,
+};
 use strata::proto::strata::sim::v1 as sim;
 use strata::proto::strata::v1 as api;
 use yang::{Doc, Invalid, Kind, Yang};
@@ -913,4 +915,113 @@ fn validator_rejects_what_the_models_forbid_and_accepts_the_contract() {
     ];
     let invalid: Vec<String> = yang.validate(&docs).into_iter().map(|i| i.name).collect();
     assert_eq!(invalid, ["te-policies", "MAC_VRF", "pe-state as config"]);
+}
+
+/// Every node of a whole-tree document as a gNMI update (path with list
+/// keys, unqualified elements, and the node's value), as a device or the
+/// controller would send it.
+fn decompose(
+    yang: &Yang,
+    value: &Value,
+    at: &[PathElem],
+    spath: &str,
+    out: &mut Vec<(Path, Value)>,
+) {
+    let Value::Object(members) = value else {
+        return;
+    };
+    for (k, v) in members {
+        let bare = k.split_once(':').map(|(_, n)| n).unwrap_or(k);
+        let child_spath = if spath.is_empty() {
+            bare.to_string()
+        } else {
+            format!("{spath}/{bare}")
+        };
+        let mut child = at.to_vec();
+        child.push(PathElem {
+            name: bare.to_string(),
+            key: Default::default(),
+        });
+        match (v, yang.list_keys(&child_spath)) {
+            (Value::Array(entries), Some(keys)) => {
+                for entry in entries {
+                    let mut elem = child.clone();
+                    let last = elem.last_mut().unwrap();
+                    for key in keys {
+                        let text = match &entry[key] {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        last.key.insert(key.clone(), text);
+                    }
+                    out.push((
+                        Path {
+                            elem: elem.clone(),
+                            ..Default::default()
+                        },
+                        entry.clone(),
+                    ));
+                    decompose(yang, entry, &elem, &child_spath, out);
+                }
+            }
+            _ => {
+                out.push((
+                    Path {
+                        elem: child.clone(),
+                        ..Default::default()
+                    },
+                    v.clone(),
+                ));
+                decompose(yang, v, &child, &child_spath, out);
+            }
+        }
+    }
+}
+
+/// The harness itself: every node of the example documents, sent as one
+/// update at its own path, nests back into a valid document (list keys
+/// typed from the models, augmenting nodes qualified).
+#[test]
+fn every_node_of_the_examples_nests_back_into_a_valid_document() {
+    let Some(yang) = Yang::find() else { return };
+    let mut run = Run::default();
+    example_docs(&mut run);
+    let mut docs = Vec::new();
+    for example in &run.docs {
+        let mut updates = Vec::new();
+        decompose(&yang, &example.json, &[], "", &mut updates);
+        assert!(
+            updates.len() > 10,
+            "{}: {} nodes",
+            example.name,
+            updates.len()
+        );
+        for (p, v) in updates {
+            docs.push(Doc {
+                name: format!("{} at {}", example.name, format_path(&p)),
+                kind: if example.kind == Kind::Config {
+                    Kind::ConfigFragment
+                } else {
+                    Kind::DataFragment
+                },
+                json: yang.update_document(&p, &v),
+            });
+        }
+    }
+    let invalid = yang.validate(&docs);
+    let listing: Vec<String> = invalid
+        .iter()
+        .map(|i| format!("{}: {:?}", i.name, i.errors))
+        .collect();
+    assert!(
+        invalid.is_empty(),
+        "{} of {} re-nested updates are invalid:\n{}",
+        invalid.len(),
+        docs.len(),
+        listing.join("\n")
+    );
+    println!(
+        "{} updates from the examples nest back into valid documents",
+        docs.len()
+    );
 }

@@ -475,7 +475,12 @@ impl Yang {
         self.update_document(&p, &Value::Object(Map::new()))
     }
 
-    /// `path` as a plain schema path (`a/b/c`), for lookups.
+    /// The keys of the list at a schema path (`a/b/list`, no prefixes).
+    pub fn list_keys(&self, schema_path: &str) -> Option<&[String]> {
+        self.schema.lists.get(schema_path).map(|k| k.as_slice())
+    }
+
+    /// Whether `path` ends at a leaf of the models.
     pub fn is_leaf(&self, path: &Path) -> bool {
         let spath: Vec<&str> = path.elem.iter().map(|e| split_name(&e.name).1).collect();
         self.schema.is_leaf(&spath.join("/"))
@@ -685,14 +690,52 @@ struct Frame {
     list: bool,
     keys: Vec<String>,
     types: Vec<String>,
+    /// Names of the leaves directly in this list.
+    leaf_children: Vec<String>,
+}
+
+/// `joined` as a run of `names` (each used once), if it is one.
+fn split_keys(joined: &str, names: &[String]) -> Option<Vec<String>> {
+    if joined.is_empty() {
+        return Some(Vec::new());
+    }
+    for n in names {
+        if let Some(rest) = joined.strip_prefix(n.as_str()) {
+            let others: Vec<String> = names.iter().filter(|m| *m != n).cloned().collect();
+            if let Some(mut tail) = split_keys(rest, &others) {
+                tail.insert(0, n.clone());
+                return Some(tail);
+            }
+        }
+    }
+    None
 }
 
 impl Frame {
-    fn close(self, index: &mut SchemaIndex, _stack: &mut [Frame]) {
+    fn close(self, index: &mut SchemaIndex, stack: &mut [Frame]) {
         let Some(path) = self.data_path else { return };
         if self.list {
-            index.lists.insert(path, self.keys);
+            // yanglint 2.1's info printer runs several keys together
+            // ("identifiername"): split them along the list's own leaves
+            let keys = self
+                .keys
+                .iter()
+                .flat_map(|k| {
+                    if self.leaf_children.contains(k) {
+                        vec![k.clone()]
+                    } else {
+                        split_keys(k, &self.leaf_children).unwrap_or_else(|| vec![k.clone()])
+                    }
+                })
+                .collect();
+            index.lists.insert(path, keys);
         } else if self.leaf {
+            if let Some(parent) = stack.iter_mut().rev().find(|f| f.data_path.is_some()) {
+                if parent.list {
+                    let name = path.rsplit('/').next().unwrap_or(&path).to_string();
+                    parent.leaf_children.push(name);
+                }
+            }
             index.leaves.insert(path, json_kind(&self.types));
         }
     }
