@@ -13,7 +13,15 @@
 //! Gets (config, config+state, state) are validated after the first Sets, in
 //! the middle and at the end, and so are `tests/conformance/examples/`.
 //!
-//! Skips (with a loud banner) when the models or yanglint are missing.
+//! Skips (with a loud banner) when the models or yanglint are missing; fails
+//! instead when `STRATA_REQUIRE_YANG` is set (CI).
+//!
+//! Run: `cargo test --test conformance -- --nocapture` (models from
+//! `$STRATA_YANG_DIR` or `../shared/openconfig-yang`, `yanglint` from `PATH` or
+//! `$YANGLINT`). Each invalid document is written to
+//! `$CARGO_TARGET_TMPDIR/conformance/` with an `INDEX.tsv` (file, `-t` type,
+//! origin). Note: yanglint's interactive mode (used for batching) keeps a
+//! command history in `~/.yanglint/`.
 
 mod common;
 #[path = "common/yang.rs"]
@@ -693,12 +701,17 @@ async fn everything_strata_sends_and_every_simulator_get_is_valid_openconfig() {
         .iter()
         .map(|i| 1 + repeats.get(&i.name).copied().unwrap_or(0))
         .sum();
-    println!(
-        "conformance: {} documents, {} invalid (modules: {})",
-        total,
-        invalid_docs,
-        yang.module_names().join(", ")
-    );
+    // the summary line straight to stdout, shown even when the test passes
+    {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stdout(),
+            "conformance: {} documents, {} invalid (modules: {})",
+            total,
+            invalid_docs,
+            yang.module_names().join(", ")
+        );
+    }
     println!(
         "conformance: {} distinct documents validated; {} Sets logged by {} devices",
         unique.len(),

@@ -146,7 +146,11 @@ pub struct Yang {
 
 fn banner(what: &str, how: &str) {
     let line = "!".repeat(78);
-    eprintln!("\n{line}\n!! OPENCONFIG CONFORMANCE SKIPPED: {what}\n!! {how}\n{line}\n");
+    // straight to the process's stderr: libtest captures eprintln! of passing tests
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n{line}\n!! OPENCONFIG CONFORMANCE SKIPPED: {what}\n!! {how}\n{line}\n"
+    );
     // CI (.ci/run) installs yanglint and has the models: skipping there would hide findings
     if std::env::var_os("STRATA_REQUIRE_YANG").is_some() {
         panic!("STRATA_REQUIRE_YANG is set but the conformance check cannot run: {what}");
