@@ -868,6 +868,16 @@ fn validator_rejects_what_the_models_forbid_and_accepts_the_contract() {
     );
     let errors = yang.errors(Kind::ConfigFragment, &seg);
     assert!(errors.is_empty(), "{errors:?}");
+    // an identityref key written bare in the path gets its module
+    let isis = yang.update_document(
+        &path("/network-instances/network-instance[name=DEFAULT]/protocols/protocol[identifier=ISIS][name=default]/config"),
+        &json!({"identifier": "openconfig-policy-types:ISIS", "name": "default"}),
+    );
+    assert_eq!(
+        isis["openconfig-network-instance:network-instances"]["network-instance"][0]["protocols"]
+            ["protocol"][0]["identifier"],
+        json!("openconfig-policy-types:ISIS")
+    );
     // an interface description leaf update: a bare string value
     let descr = yang.update_document(
         &path("/interfaces/interface[name=ce-0/1/0]/subinterfaces/subinterface[index=100]/config/description"),

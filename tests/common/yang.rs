@@ -562,6 +562,9 @@ enum JsonKind {
     Number,
     String,
     Bool,
+    /// An identity, module-qualified in JSON when its module differs from
+    /// the leaf's (always qualifying it is valid too).
+    Identityref,
 }
 
 /// From `yanglint -f info` (the compiled modules): the keys of every list
@@ -570,6 +573,8 @@ enum JsonKind {
 struct SchemaIndex {
     leaves: HashMap<String, JsonKind>,
     lists: HashMap<String, Vec<String>>,
+    /// identity name → defining module
+    identities: HashMap<String, String>,
 }
 
 impl SchemaIndex {
@@ -579,6 +584,10 @@ impl SchemaIndex {
                 .parse::<i64>()
                 .map(Value::from)
                 .unwrap_or_else(|_| Value::String(text.into())),
+            Some(JsonKind::Identityref) if !text.contains(':') => match self.identities.get(text) {
+                Some(module) => Value::String(format!("{module}:{text}")),
+                None => Value::String(text.into()),
+            },
             Some(JsonKind::Bool) => match text {
                 "true" => Value::Bool(true),
                 "false" => Value::Bool(false),
@@ -597,6 +606,7 @@ impl SchemaIndex {
         let mut index = SchemaIndex::default();
         let mut pos = 0;
         let mut stack: Vec<Frame> = Vec::new();
+        let mut module = String::new();
         while pos < tokens.len() {
             let keyword = tokens[pos].clone();
             pos += 1;
@@ -626,6 +636,15 @@ impl SchemaIndex {
                 .unwrap_or_default();
             let in_data = stack.iter().all(|f| f.data);
             match keyword.as_str() {
+                "module" => module = arg.clone().unwrap_or_default(),
+                "identity" if stack.len() == 1 => {
+                    if let Some(name) = &arg {
+                        index
+                            .identities
+                            .entry(name.clone())
+                            .or_insert_with(|| module.clone());
+                    }
+                }
                 "key" => {
                     if let Some(f) = stack.last_mut() {
                         f.keys = arg
@@ -756,6 +775,7 @@ fn json_kind(types: &[String]) -> JsonKind {
     let kind = |t: &str| match t {
         "int8" | "int16" | "int32" | "uint8" | "uint16" | "uint32" => JsonKind::Number,
         "boolean" => JsonKind::Bool,
+        "identityref" => JsonKind::Identityref,
         _ => JsonKind::String,
     };
     match base.first() {
