@@ -32,6 +32,7 @@ pub struct SimDevice {
     generation: AtomicU64,
     pub sets_applied: AtomicU64,
     pub sets_rejected: AtomicU64,
+    pub(crate) set_log: super::set_log::SetLog,
 }
 
 /// A Set that failed: the gNMI status to return (spec 3.4.7).
@@ -58,6 +59,7 @@ impl SimDevice {
             generation: AtomicU64::new(0),
             sets_applied: AtomicU64::new(0),
             sets_rejected: AtomicU64::new(0),
+            set_log: Default::default(),
         }
     }
 
@@ -141,6 +143,10 @@ impl SimDevice {
     /// succeeded (spec 3.4.3). A failure leaves the tree exactly as it was.
     pub fn apply_set(&self, req: &SetRequest) -> Result<SetResponse, SetError> {
         let result = self.try_apply(req);
+        if result.is_ok() {
+            self.set_log
+                .record(req, || self.read(super::set_log::config_of));
+        }
         match &result {
             Ok(_) => self.sets_applied.fetch_add(1, Ordering::Relaxed),
             Err(_) => self.sets_rejected.fetch_add(1, Ordering::Relaxed),

@@ -2,7 +2,7 @@
 """Interop: the unmodified `pygnmi` client (written by others, from its own
 copy of gnmi.proto) against a running `strata sim`.
 
-Checks capabilities, get, set (update, JSON_IETF) and a STREAM/SAMPLE
+Checks capabilities, get, set (update, JSON_IETF; a string leaf set with a bare str) and a STREAM/SAMPLE
 subscription. Exits non-zero on the first failure; prints 'N passed, N failed'.
 """
 import os
@@ -112,6 +112,23 @@ def main():
                 check("out-of-range set is rejected with INVALID_ARGUMENT", "INVALID_ARGUMENT" in repr(e) or "out of range" in repr(e), repr(e))
             g = gc.get(path=["/interfaces/interface[name=lo0]/config/mtu"], encoding="json_ietf")
             check("rejected set changed nothing", g["notification"][0]["update"][0]["val"] == 9000, g)
+
+            # pygnmi's most natural call for a string leaf: a bare str value,
+            # which pygnmi puts on the wire as the text itself (not a JSON string)
+            text = "set by pygnmi as text"
+            leaf = "/interfaces/interface[name=et-0/0/1]/config/description"
+            try:
+                r = gc.set(update=[(leaf, text)], encoding="json_ietf")
+                check("set of a string leaf with a bare str value (json_ietf) is accepted",
+                      any(x.get("op") == "UPDATE" for x in r.get("response", [])), r)
+            except Exception as e:  # pygnmi wraps the gRPC error
+                check("set of a string leaf with a bare str value (json_ietf) is accepted", False, repr(e))
+            try:
+                g = gc.get(path=[leaf], encoding="json_ietf")
+                val = g["notification"][0]["update"][0].get("val") if g.get("notification") else None
+                check("the string leaf reads back as set", val == text, g)
+            except Exception as e:
+                check("the string leaf reads back as set", False, repr(e))
 
             sub = {
                 "subscription": [{
