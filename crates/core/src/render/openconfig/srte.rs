@@ -87,11 +87,11 @@ pub fn program(p: &SrtePolicy<'_>) -> DeviceEdit {
 
 /// Make-before-break in one Set: the rule replaced with only the new
 /// segment list, so the old list goes out in the commit that brings the new in.
+/// The policy container is merged in too: a headend that lost its config
+/// (a wipe before reconcile caught up) would otherwise get a rule under a
+/// policy entry with no `config/policy-id`, which the models reject.
 pub fn reroute(p: &SrtePolicy<'_>) -> DeviceEdit {
-    DeviceEdit {
-        replace: vec![rule(p)],
-        ..Default::default()
-    }
+    program(p)
 }
 
 pub fn remove(sequence_id: u32) -> DeviceEdit {
@@ -150,7 +150,8 @@ mod tests {
         let mut p = p1();
         p.discriminator = 8;
         let edit = reroute(&p);
-        assert!(edit.delete.is_empty() && edit.update.is_empty());
+        assert!(edit.delete.is_empty());
+        assert_eq!(edit.update, vec![policy_container()]);
         assert_eq!(edit.replace.len(), 1);
         let lists =
             &edit.replace[0].value["action"]["openconfig-pf-srte:segment-lists"]["segment-list"];
