@@ -135,6 +135,12 @@ struct DaemonArgs {
     /// http://127.0.0.1:4317 (default: $OTEL_EXPORTER_OTLP_ENDPOINT; off when neither is set).
     #[arg(long)]
     otlp_endpoint: Option<String>,
+    /// Serve the operator web view (live map, link health, breaches and
+    /// reroutes) on http://ADDR/, or `off`. Default: off for `strata
+    /// controller`; 127.0.0.1:8051 for `strata lab` (127.0.0.1:0, any free
+    /// port, with --ephemeral-ports).
+    #[arg(long, value_name = "ADDR|off")]
+    web: Option<String>,
 }
 
 impl DaemonArgs {
@@ -149,9 +155,29 @@ impl DaemonArgs {
             metrics: self.metrics,
             data_dir,
             reconcile_interval: positive_secs(self.reconcile_interval, "--reconcile-interval")?,
+            web: self.web(None)?,
         })
     }
+
+    /// `--web`, or `default` when it is not given.
+    fn web(
+        &self,
+        default: Option<std::net::SocketAddr>,
+    ) -> Result<Option<std::net::SocketAddr>, String> {
+        match self.web.as_deref() {
+            None => Ok(default),
+            Some("off" | "none" | "") => Ok(None),
+            Some(a) => a
+                .parse()
+                .map(Some)
+                .map_err(|e| format!("--web {a:?}: {e} (give ADDR:PORT or off)")),
+        }
+    }
 }
+
+/// Where `strata lab` serves its web view unless told otherwise.
+const LAB_WEB: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8051);
 
 #[derive(Subcommand)]
 enum BenchSuite {
@@ -395,6 +421,11 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         } => {
             let topology = load(topology.topology.as_ref())?;
             let d = daemon.options(data_dir)?;
+            let web = daemon.web(Some(if ephemeral_ports {
+                std::net::SocketAddr::new(LAB_WEB.ip(), 0)
+            } else {
+                LAB_WEB
+            }))?;
             let options = LabOptions {
                 listen: d.listen,
                 sim: SimOptions {
@@ -407,6 +438,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 metrics: d.metrics,
                 data_dir: d.data_dir,
                 reconcile_interval: d.reconcile_interval,
+                web,
             };
             let outcome = lab::run_lab(&topology, options)
                 .await

@@ -29,6 +29,7 @@ fn options(data: &std::path::Path) -> LabOptions {
         data_dir: Some(data.to_path_buf()),
         // Long enough that only the reconnect can be what restores a device.
         reconcile_interval: Duration::from_secs(3600),
+        web: None,
     }
 }
 

@@ -166,6 +166,7 @@ async fn readme_console_examples_hold_on_the_lab() {
         metrics: None,
         data_dir: None,
         reconcile_interval: Duration::from_secs(30),
+        web: None,
     };
     let lab = strata::lab::Lab::start(&topology, &options)
         .await

@@ -81,6 +81,7 @@ pub async fn provision(
         metrics: None,
         data_dir: durable.then(|| dir.clone()),
         reconcile_interval: Duration::from_secs(3600),
+        web: None,
     };
     let lab = Lab::start(topology, &options).await?;
     let started = Instant::now();

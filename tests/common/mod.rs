@@ -239,5 +239,6 @@ pub fn closed_loop_lab_options() -> strata::lab::LabOptions {
         metrics: None,
         data_dir: None,
         reconcile_interval: Duration::from_secs(30),
+        web: None,
     }
 }

@@ -32,6 +32,8 @@ pub struct LabOptions {
     /// Journal intents here; `None` keeps them in memory only.
     pub data_dir: Option<std::path::PathBuf>,
     pub reconcile_interval: Duration,
+    /// Serve the operator web view on this address (off when `None`).
+    pub web: Option<std::net::SocketAddr>,
 }
 
 impl LabOptions {
@@ -43,6 +45,7 @@ impl LabOptions {
             metrics: self.metrics,
             data_dir: self.data_dir.clone(),
             reconcile_interval: self.reconcile_interval,
+            web: self.web,
         }
     }
 }
@@ -96,6 +99,11 @@ impl Lab {
         self.daemon.metrics
     }
 
+    /// Where the operator web view is served, when it is.
+    pub fn web(&self) -> Option<std::net::SocketAddr> {
+        self.daemon.web
+    }
+
     pub fn restored(&self) -> Option<&crate::daemon::Restored> {
         self.daemon.restored.as_ref()
     }
@@ -147,6 +155,9 @@ pub async fn run_lab(topology: &Topology, options: LabOptions) -> anyhow::Result
         address_range(&fabric, topology),
     );
     println!("northbound strata.v1 API and fault injection on {listen} (gRPC; reflection and health enabled)");
+    if let Some(web) = lab.web() {
+        println!("web view on http://{web}/");
+    }
     match lab.restored() {
         Some(r) => println!(
             "intents journaled in {}: {} restored{}",
