@@ -176,7 +176,7 @@ function feed(e) {
   if (e.kind === "breach") { text = `BREACH ${o.link} ${o.metric} ${fmt(o.value, 1)} (threshold ${fmt(o.threshold, 1)})`; S.lastBreach = { link: o.link, t: e.time_ms }; }
   else if (e.kind === "cleared") text = `cleared ${o.link}`;
   else if (e.kind === "reroute") text = `reroute ${o.id} (${o.name}) → ${o.links.join(" > ")} [${e.reason}]`;
-  else if (e.kind === "device") text = `device ${o.device} ${e.reason || o.session}`;
+  else if (e.kind === "device") text = e.reason || `device ${o.device} session ${o.session}`;
   else return;
   const li = document.createElement("li");
   li.className = e.kind;
