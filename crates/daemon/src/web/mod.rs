@@ -433,3 +433,59 @@ fn event_json(e: &api::Event) -> Value {
     v["object"] = object;
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::programmer::Recorder;
+
+    fn name(e: &Result<SseEvent, Infallible>) -> String {
+        // The event's wire bytes are private; its Debug shows them.
+        let text = format!("{e:?}");
+        [
+            "snapshot",
+            "resync",
+            "event",
+            "links",
+            "telemetry",
+            "object",
+        ]
+        .into_iter()
+        .find(|n| text.contains(&format!("event: {n}\\n")))
+        .unwrap_or("?")
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn a_browser_that_stops_reading_holds_a_bounded_queue_then_gets_a_resync() {
+        let topology = crate::topology::parse_str(include_str!("../../../../examples/small.yaml"))
+            .expect("valid example");
+        let c = Controller::new(topology, Recorder::new(), None);
+        let (tx, mut rx) = mpsc::channel(CLIENT_QUEUE);
+        tokio::spawn(feed(c.clone(), tx.clone()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        for i in 0..CLIENT_QUEUE * 4 {
+            c.events().publish(api::Change::Updated, "session up", |_| {
+                api::event::Object::Device(api::DeviceEvent {
+                    device: format!("d{i}"),
+                    ..Default::default()
+                })
+            });
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(PUSH_EVERY * 2).await;
+        assert_eq!(tx.capacity(), 0, "the queue filled up");
+        let mut queued = Vec::new();
+        while let Ok(m) = rx.try_recv() {
+            queued.push(name(&m));
+        }
+        assert!(queued.len() <= CLIENT_QUEUE, "{} queued", queued.len());
+        assert_eq!(queued[0], "snapshot");
+        // Once the browser reads again it is brought back with a snapshot.
+        let next = tokio::time::timeout(PUSH_EVERY * 8, rx.recv())
+            .await
+            .expect("a message comes")
+            .expect("stream open");
+        assert_eq!(name(&next), "resync");
+    }
+}
