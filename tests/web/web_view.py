@@ -96,6 +96,21 @@ def main():
         hidden = not driver.find_elements(By.CSS_SELECTOR, '.link[data-layer="fiber"]')[0].is_displayed()
         toggle.click()
         check("the fiber layer toggles", hidden)
+        # An E-Line whose transport policies ride the link (the README's), so
+        # the breach moves them; needs grpcio (in run-all.sh's venv).
+        have_grpc = subprocess.run([sys.executable, "-c", "import grpc, grpc_tools"], capture_output=True).returncode == 0
+        if have_grpc:
+            out = subprocess.run([sys.executable, "examples/orchestrator.py", "--api", api, "eline", "acme-dci",
+                                  "nva-pe1:ce-0/1/0:100", "chi-pe1:ce-0/1/0:100", "--gbps", "10"],
+                                 capture_output=True, text=True, timeout=60)
+            check("service created", out.returncode == 0, out.stderr[-500:])
+            deadline = time.time() + 10
+            while time.time() < deadline and not driver.find_elements(By.CSS_SELECTOR, "#services tbody tr"):
+                time.sleep(0.1)
+            check("the service is listed with its state",
+                  any("active" in r.text for r in driver.find_elements(By.CSS_SELECTOR, "#services tbody tr")))
+        else:
+            print("skip service and reroute checks: no grpcio in this Python")
         out = subprocess.run([STRATA, "fault", "--api", api, "impair", LINK, "--delay-us", "3000"],
                              capture_output=True, text=True, timeout=30)
         check("fault injected", out.returncode == 0, out.stderr)
@@ -118,12 +133,18 @@ def main():
                     break
                 time.sleep(0.05)
             check("link shows degraded within 2 s of the breach", shown is not None)
-        # A reroute follows the breach on the README's fabric when services
-        # exist; here a policy's path highlight is checked when one is there.
-        rows = driver.find_elements(By.CSS_SELECTOR, "#policies tbody tr")
-        if rows:
-            rows[0].click()
-            check("clicking a policy highlights its path", bool(driver.find_elements(By.CSS_SELECTOR, ".link.hl")))
+        if have_grpc:
+            deadline = time.time() + 10
+            while time.time() < deadline and not driver.find_elements(By.CSS_SELECTOR, '#feed li[data-kind="reroute"]'):
+                time.sleep(0.1)
+            reroutes = driver.find_elements(By.CSS_SELECTOR, '#feed li[data-kind="reroute"]')
+            check("the reroute is in the feed with its time after the breach",
+                  any("after breach" in r.text for r in reroutes), [r.text for r in reroutes])
+            rows = driver.find_elements(By.CSS_SELECTOR, "#policies tbody tr")
+            if check("the service's policies are listed", len(rows) >= 2, f"{len(rows)} rows"):
+                rows[0].click()
+                lit = {e.get_attribute("data-link") for e in driver.find_elements(By.CSS_SELECTOR, ".link.hl")}
+                check("clicking a policy highlights its path", bool(lit) and LINK not in lit, str(lit))
         os.makedirs("target", exist_ok=True)
         check("screenshot saved", driver.save_screenshot("target/web-view.png"))
     except Exception as e:  # a crash is a failure, not a silent pass
