@@ -51,9 +51,13 @@ STRATA_BIN="$PWD/target/debug/strata" "$VENV/bin/python" tests/interop/grpcio_or
 step "strata lab smoke run (example topology, 8 s)"
 timeout 120 ./target/debug/strata lab --duration 8 --listen 127.0.0.1:0 --ephemeral-ports | tail -4
 
+step "web view in headless Chromium (selenium; screenshot in target/web-view.png)"
+"$VENV/bin/pip" install --quiet --disable-pip-version-check 'selenium>=4.20'
+STRATA_BIN="$PWD/target/debug/strata" timeout 300 "$VENV/bin/python" tests/web/web_view.py | tee target/web-view.log
+
 # One closing line over every suite: Rust tests plus the interop checks.
 awk '
   /^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
   / passed, [0-9]+ failed$/ { for (i = 1; i <= NF; i++) { if ($i == "passed,") p += $(i-1); if ($i == "failed") f += $(i-1) } }
   END { printf "total: %d passed, %d failed\n", p, f }
-' target/cargo-test.log target/pygnmi.log target/aiognmi.log target/grpcio.log
+' target/cargo-test.log target/pygnmi.log target/aiognmi.log target/grpcio.log target/web-view.log

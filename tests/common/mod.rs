@@ -241,5 +241,6 @@ pub fn closed_loop_lab_options() -> strata::lab::LabOptions {
         data_dir: None,
         reconcile_interval: Duration::from_secs(30),
         recover_journal: false,
+        web: None,
     }
 }
