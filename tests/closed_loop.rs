@@ -31,7 +31,17 @@ fn policy(name: &str, headend: &str, endpoint: &str) -> api::CreatePolicyRequest
 
 /// The one segment list of the rule a reroute replaces: (its index, labels).
 fn segment_list_in(req: &SetRequest) -> (String, Vec<u64>) {
-    assert!(req.delete.is_empty() && req.update.is_empty(), "{req:?}");
+    // One Set: the rule replaced (new list in, old out) and, merged beside
+    // it, only the policy container that holds it.
+    assert!(req.delete.is_empty(), "{req:?}");
+    assert!(
+        req.update.iter().all(|u| u
+            .path
+            .as_ref()
+            .and_then(|p| p.elem.last())
+            .is_some_and(|e| e.name == "policy")),
+        "{req:?}"
+    );
     assert_eq!(req.replace.len(), 1);
     let u = &req.replace[0];
     let v = strata::gnmi::value::typed_to_json(u.val.as_ref().unwrap()).unwrap();

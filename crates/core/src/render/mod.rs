@@ -57,10 +57,24 @@ impl DeviceEdit {
         self.replace.is_empty() && self.update.is_empty() && self.delete.is_empty()
     }
 
+    /// Adds another edit for the same device. Identical items (the policy
+    /// container every rule's edit merges) are sent once.
     pub fn extend(&mut self, other: DeviceEdit) {
-        self.replace.extend(other.replace);
-        self.update.extend(other.update);
-        self.delete.extend(other.delete);
+        for item in other.replace {
+            if !self.replace.contains(&item) {
+                self.replace.push(item);
+            }
+        }
+        for item in other.update {
+            if !self.update.contains(&item) {
+                self.update.push(item);
+            }
+        }
+        for path in other.delete {
+            if !self.delete.contains(&path) {
+                self.delete.push(path);
+            }
+        }
     }
 
     /// Every item to write, replaces first.
