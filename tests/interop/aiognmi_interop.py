@@ -176,7 +176,7 @@ async def run(pe1):
         check("subscribe ONCE syncs and ends", synced and ended, (synced, ended))
 
         # STREAM/SAMPLE: delay samples of pe1-pe3 (90 km: ~441 µs of propagation plus jitter)
-        delay = "/interfaces/interface[name=et-0/0/2]/link-performance/state/one-way-delay"
+        delay = '/network-instances/network-instance[name=DEFAULT]/protocols/protocol[identifier=ISIS][name=default]/isis/levels/level[level-number=2]/link-state-database/lsp[lsp-id=0102.5500.0001.00-00]/tlvs/tlv[type=EXTENDED_IS_REACHABILITY]/extended-is-reachability/neighbors/neighbor[system-id=0102.5500.0003]/instances/instance[id=*]/subtlvs/subtlv[type=IS_REACHABILITY_LINK_DELAY]/link-delay/state/delay'  # pe1 -> pe3 RFC 8570 link delay (openconfig-isis LSDB)
         call = stub.Subscribe(iter([subscription_list([delay], pb.SubscriptionList.STREAM, pb.SubscriptionMode.SAMPLE,
                                                       100_000_000)]), metadata=meta)
         samples, synced = [], False
@@ -185,7 +185,7 @@ async def run(pe1):
             async for resp in call:
                 if resp.HasField("sync_response"):
                     synced = True
-                samples.extend(json_of(v) for v in values(resp, "one-way-delay"))
+                samples.extend(json_of(v) for v in values(resp, "delay"))
                 if len(samples) >= 3:
                     return
         try:

@@ -5,6 +5,8 @@ copy of gnmi.proto) against a running `strata sim`.
 Checks capabilities, get, set (update, JSON_IETF; a string leaf set with a bare str) and a STREAM/SAMPLE
 subscription. Exits non-zero on the first failure; prints 'N passed, N failed'.
 """
+DELAY_PATH = '/network-instances/network-instance[name=DEFAULT]/protocols/protocol[identifier=ISIS][name=default]/isis/levels/level[level-number=2]/link-state-database/lsp[lsp-id=0102.5500.0001.00-00]/tlvs/tlv[type=EXTENDED_IS_REACHABILITY]/extended-is-reachability/neighbors/neighbor[system-id=0102.5500.0003]/instances/instance[id=*]/subtlvs/subtlv[type=IS_REACHABILITY_LINK_DELAY]/link-delay/state/delay'
+
 import os
 import re
 import socket
@@ -132,7 +134,8 @@ def main():
 
             sub = {
                 "subscription": [{
-                    "path": "/interfaces/interface[name=et-0/0/2]/link-performance/state/one-way-delay",
+                    # pe1's RFC 8570 link delay toward pe3 (its own IS-IS LSP, openconfig-isis)
+                    "path": DELAY_PATH,
                     "mode": "sample",
                     "sample_interval": 100_000_000,
                 }],
@@ -148,7 +151,7 @@ def main():
                     if "sync_response" in msg:
                         synced = True
                     for u in msg.get("update", {}).get("update", []):
-                        if u["path"].endswith("one-way-delay"):
+                        if u["path"].endswith("link-delay/state/delay"):
                             samples.append(u["val"])
             finally:
                 stream.close()
