@@ -140,6 +140,12 @@ struct DaemonArgs {
     /// reconciliation deletions until the hold file is removed.
     #[arg(long)]
     recover_journal: bool,
+    /// Serve the operator web view (live map, link health, breaches and
+    /// reroutes) on http://ADDR/, or `off`. Default: off for `strata
+    /// controller`; 127.0.0.1:8051 for `strata lab` (127.0.0.1:0, any free
+    /// port, with --ephemeral-ports).
+    #[arg(long, value_name = "ADDR|off")]
+    web: Option<String>,
 }
 
 impl DaemonArgs {
@@ -155,9 +161,29 @@ impl DaemonArgs {
             data_dir,
             reconcile_interval: positive_secs(self.reconcile_interval, "--reconcile-interval")?,
             recover_journal: self.recover_journal,
+            web: self.web(None)?,
         })
     }
+
+    /// `--web`, or `default` when it is not given.
+    fn web(
+        &self,
+        default: Option<std::net::SocketAddr>,
+    ) -> Result<Option<std::net::SocketAddr>, String> {
+        match self.web.as_deref() {
+            None => Ok(default),
+            Some("off" | "none" | "") => Ok(None),
+            Some(a) => a
+                .parse()
+                .map(Some)
+                .map_err(|e| format!("--web {a:?}: {e} (give ADDR:PORT or off)")),
+        }
+    }
 }
+
+/// Where `strata lab` serves its web view unless told otherwise.
+const LAB_WEB: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8051);
 
 #[derive(Subcommand)]
 enum BenchSuite {
@@ -401,6 +427,11 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         } => {
             let topology = load(topology.topology.as_ref())?;
             let d = daemon.options(data_dir)?;
+            let web = daemon.web(Some(if ephemeral_ports {
+                std::net::SocketAddr::new(LAB_WEB.ip(), 0)
+            } else {
+                LAB_WEB
+            }))?;
             let options = LabOptions {
                 listen: d.listen,
                 sim: SimOptions {
@@ -414,6 +445,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 data_dir: d.data_dir,
                 reconcile_interval: d.reconcile_interval,
                 recover_journal: d.recover_journal,
+                web,
             };
             let outcome = lab::run_lab(&topology, options)
                 .await

@@ -52,6 +52,7 @@ fn lab_and_controller_share_the_daemon_flags() {
             "--reconcile-interval",
             "--metrics",
             "--otlp-endpoint",
+            "--web",
             "--data-dir",
             "--topology",
         ] {

@@ -29,15 +29,33 @@ fn policy(name: &str, headend: &str, endpoint: &str) -> api::CreatePolicyRequest
     }
 }
 
-fn labels_in(req: &SetRequest) -> Vec<u64> {
-    let u = &req.update[0];
+/// The one segment list of the rule a reroute replaces: (its index, labels).
+fn segment_list_in(req: &SetRequest) -> (String, Vec<u64>) {
+    // One Set: the rule replaced (new list in, old out) and, merged beside
+    // it, only the policy container that holds it.
+    assert!(req.delete.is_empty(), "{req:?}");
+    assert!(
+        req.update.iter().all(|u| u
+            .path
+            .as_ref()
+            .and_then(|p| p.elem.last())
+            .is_some_and(|e| e.name == "policy")),
+        "{req:?}"
+    );
+    assert_eq!(req.replace.len(), 1);
+    let u = &req.replace[0];
     let v = strata::gnmi::value::typed_to_json(u.val.as_ref().unwrap()).unwrap();
-    v["candidate-paths"]["candidate-path"][0]["segment-lists"]["segment-list"][0]["sids"]["sid"]
+    let lists = v["action"]["openconfig-pf-srte:segment-lists"]["segment-list"]
+        .as_array()
+        .unwrap();
+    assert_eq!(lists.len(), 1, "only the new list");
+    let labels = lists[0]["sids"]["sid"]
         .as_array()
         .unwrap()
         .iter()
         .map(|s| s["config"]["value"].as_u64().unwrap())
-        .collect()
+        .collect();
+    (lists[0]["index"].as_str().unwrap().to_string(), labels)
 }
 
 fn config() -> HealthConfig {
@@ -80,14 +98,16 @@ async fn delay_breach_moves_only_affected_policies_flaps_hold_and_recovery_retur
     assert_eq!(report.rerouted[0].to_links, vec!["pe1-pe3", "pe2-pe3"]);
     assert_eq!(report.rerouted[0].labels, vec![16003, 16002]);
     let sets = rec.take();
-    // make before break on pe1 only: add candidate path 2, then delete candidate path 1
-    assert_eq!(sets.len(), 2);
-    assert!(sets.iter().all(|(d, _)| d == "pe1"));
-    assert_eq!(labels_in(&sets[0].1), vec![16003, 16002]);
+    // make before break on pe1 only, in one Set: the rule replaced with
+    // segment list 2 alone
+    assert_eq!(sets.len(), 1);
+    assert_eq!(sets[0].0, "pe1");
     assert!(
-        format_path(&sets[1].1.delete[0]).contains("[discriminator=1]"),
-        "{:?}",
-        sets[1].1.delete
+        format_path(sets[0].1.replace[0].path.as_ref().unwrap()).ends_with("rule[sequence-id=1]")
+    );
+    assert_eq!(
+        segment_list_in(&sets[0].1),
+        ("2".to_string(), vec![16003, 16002])
     );
     assert_eq!(
         c.get_policy(&p23.id).unwrap().path.unwrap().links,
@@ -119,9 +139,8 @@ async fn delay_breach_moves_only_affected_policies_flaps_hold_and_recovery_retur
     }
     assert!(restored);
     let sets = rec.take();
-    assert_eq!(sets.len(), 2);
-    assert_eq!(labels_in(&sets[0].1), vec![16002]);
-    assert!(format_path(&sets[1].1.delete[0]).contains("[discriminator=2]"));
+    assert_eq!(sets.len(), 1);
+    assert_eq!(segment_list_in(&sets[0].1), ("3".to_string(), vec![16002]));
     assert_eq!(
         c.get_policy(&p12.id).unwrap().path.unwrap().links,
         vec!["pe1-pe2"]
@@ -136,17 +155,19 @@ async fn osnr_below_minimum_on_a_fiber_fails_over_the_packet_links_riding_it() {
     let p = c.create_policy(policy("p12", "pe1", "pe2")).await.unwrap();
     rec.take();
     let mut lp = ClosedLoop::new(c.clone(), &topo, config());
+    // Readings name the line interface here; a device's optical-channel
+    // component maps to it once its facts are discovered.
     assert!(lp
-        .observe("ot1", "och-line-1", Reading::OsnrDb(30.0), 0)
+        .observe("ot1", "line-1", Reading::OsnrDb(30.0), 0)
         .await
         .is_none());
     // an unprovisioned channel (0 dB) is not a breach
     assert!(lp
-        .observe("ot2", "och-line-1", Reading::OsnrDb(0.0), MS)
+        .observe("ot2", "line-1", Reading::OsnrDb(0.0), MS)
         .await
         .is_none());
     let a = lp
-        .observe("ot1", "och-line-1", Reading::OsnrDb(9.0), 2 * MS)
+        .observe("ot1", "line-1", Reading::OsnrDb(9.0), 2 * MS)
         .await
         .expect("breach");
     assert_eq!(a.link, "ot1-ot2");
@@ -161,32 +182,39 @@ async fn osnr_below_minimum_on_a_fiber_fails_over_the_packet_links_riding_it() {
         .contains(&"pe1-pe2".to_string()));
 }
 
+/// pe1's IS-IS instance 1 towards pe2, in its own LSP (docs/openconfig.md).
+const PE1_INSTANCE: &str = "/network-instances/network-instance[name=DEFAULT]/protocols/protocol[identifier=ISIS][name=default]/isis/levels/level[level-number=2]/link-state-database/lsp[lsp-id=0102.5500.0001.00-00]/tlvs/tlv[type=EXTENDED_IS_REACHABILITY]/extended-is-reachability/neighbors/neighbor[system-id=0102.5500.0002]/instances/instance[id=1]";
+
 #[test]
 fn bad_telemetry_is_classified_and_refused() {
     use strata::gnmi::parse_path;
     use strata::proto::gnmi::{typed_value::Value as V, TypedValue};
-    use strata::telemetry::port_reading;
+    use strata::telemetry::reading;
     let tv = |v: V| TypedValue { value: Some(v) };
-    let delay =
-        parse_path("/interfaces/interface[name=et-0/0/1]/link-performance/state/one-way-delay")
-            .unwrap();
+    let delay = parse_path(&format!(
+        "{PE1_INSTANCE}/subtlvs/subtlv[type=openconfig-isis-lsdb-types:IS_REACHABILITY_LINK_DELAY]/link-delay/state/delay"
+    ))
+    .unwrap();
     assert_eq!(
-        port_reading(&delay, &tv(V::UintVal(300))).unwrap().1,
+        reading(&delay, &tv(V::UintVal(300))).unwrap(),
         Ok(Reading::DelayUs(300.0))
     );
-    assert!(port_reading(&delay, &tv(V::DoubleVal(f64::NAN)))
+    assert!(reading(&delay, &tv(V::DoubleVal(f64::NAN)))
         .unwrap()
-        .1
         .is_err());
-    assert!(port_reading(&delay, &tv(V::IntVal(-5))).unwrap().1.is_err());
-    let loss =
-        parse_path("/interfaces/interface[name=x]/link-performance/state/loss-percent").unwrap();
-    assert!(port_reading(&loss, &tv(V::DoubleVal(150.0)))
-        .unwrap()
-        .1
-        .is_err());
+    assert!(reading(&delay, &tv(V::IntVal(-5))).unwrap().is_err());
+    let loss = parse_path(&format!(
+        "{PE1_INSTANCE}/subtlvs/subtlv[type=IS_REACHABILITY_LINK_LOSS]/link-loss/state/link-loss"
+    ))
+    .unwrap();
+    // RFC 8570 units of 0.000003 %: 1 000 000 is 3 %.
+    match reading(&loss, &tv(V::UintVal(1_000_000))) {
+        Some(Ok(Reading::LossPercent(p))) => assert!((p - 3.0).abs() < 1e-9, "{p}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(reading(&loss, &tv(V::UintVal(1 << 24))).unwrap().is_err());
     let other = parse_path("/interfaces/interface[name=x]/state/counters/in-octets").unwrap();
-    assert!(port_reading(&other, &tv(V::UintVal(1))).is_none());
+    assert!(reading(&other, &tv(V::UintVal(1))).is_none());
 }
 
 #[tokio::test]
@@ -201,10 +229,28 @@ async fn ingest_counts_and_drops_bad_samples_without_blocking() {
         val: Some(TypedValue { value: Some(v) }),
         ..Default::default()
     };
-    let d = "/interfaces/interface[name=et-0/0/1]/link-performance/state/one-way-delay";
+    // et-0/0/1 is ifindex 1001, and instance 1 of pe1's LSP is its link.
+    ingest.start_session("pe1", Some("10.255.0.1".parse().unwrap()));
+    ingest.on_notification(
+        "pe1",
+        &Notification {
+            timestamp: 1,
+            update: vec![upd(
+                "/interfaces/interface[name=et-0/0/1]/state/ifindex",
+                V::UintVal(1001),
+            )],
+            ..Default::default()
+        },
+    );
+    let d = &format!(
+        "{PE1_INSTANCE}/subtlvs/subtlv[type=IS_REACHABILITY_LINK_DELAY]/link-delay/state/delay"
+    );
+    let link =
+        &format!("{PE1_INSTANCE}/subtlvs/subtlv[type=IS_REACHABILITY_LINK_ID]/link-id/state/local");
     let n = Notification {
         timestamp: 1,
         update: vec![
+            upd(link, V::UintVal(1001)),
             upd(d, V::DoubleVal(f64::NAN)),
             upd(d, V::IntVal(-1)),
             upd(d, V::UintVal(300)),

@@ -16,19 +16,26 @@ fn options() -> LabOptions {
     closed_loop_lab_options()
 }
 
+/// The labels of segment list `discriminator` in the color 100 rule to
+/// `endpoint` on `headend` (empty if there is no such list).
 fn te_sids(lab: &Lab, headend: &str, endpoint: &str, discriminator: u32) -> Vec<u64> {
+    let rules = "/network-instances/network-instance[name=DEFAULT]/policy-forwarding/policies/policy[policy-id=strata-srte]/rules";
+    let leaf = |p: String| device_leaf(&lab.fabric, headend, &p);
+    let Some(seq) = (1..=64).find(|seq| {
+        let srte = format!("{rules}/rule[sequence-id={seq}]/srte/config");
+        leaf(format!("{srte}/srte-color")).and_then(|v| v.as_u64()) == Some(100)
+            && leaf(format!("{srte}/srte-endpoint"))
+                .as_ref()
+                .and_then(|v| v.as_str())
+                == Some(endpoint)
+    }) else {
+        return Vec::new();
+    };
     let base = format!(
-        "/network-instances/network-instance[name=DEFAULT]/segment-routing/te-policies/te-policy[color=100][endpoint={endpoint}]/candidate-paths/candidate-path[protocol-origin=PCEP][originator-id=strata][originator-asn=0][discriminator={discriminator}]/segment-lists/segment-list[id=1]/sids/sid"
+        "{rules}/rule[sequence-id={seq}]/action/segment-lists/segment-list[index={discriminator}]/sids/sid"
     );
     (0..8)
-        .map_while(|i| {
-            device_leaf(
-                &lab.fabric,
-                headend,
-                &format!("{base}[index={i}]/config/value"),
-            )
-            .and_then(|v| v.as_u64())
-        })
+        .map_while(|i| leaf(format!("{base}[index={i}]/config/value")).and_then(|v| v.as_u64()))
         .collect()
 }
 

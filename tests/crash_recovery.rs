@@ -256,7 +256,7 @@ async fn services_acknowledged_before_a_kill_9_survive_it() {
     // what a killed request programmed but never journaled is reconciled away.
     let wanted: BTreeSet<String> = services
         .iter()
-        .map(|s| strata::render::evpn_instance_name(s.evi))
+        .map(|s| strata::render::openconfig::evpn::instance_name(s.evi))
         .collect();
     let on_device = |device: &str| -> BTreeSet<String> {
         let cfg = common::device_config(&fabric, device);
@@ -265,7 +265,11 @@ async fn services_acknowledged_before_a_kill_9_survive_it() {
             .and_then(|v| v.as_array())
             .into_iter()
             .flatten()
-            .filter(|ni| ni.pointer("/config/owner").and_then(|o| o.as_str()) == Some("strata"))
+            .filter(|ni| {
+                ni.pointer("/config/description")
+                    .and_then(|o| o.as_str())
+                    .is_some_and(|d| d.starts_with("[strata] "))
+            })
             .filter_map(|ni| ni.get("name").and_then(|n| n.as_str()).map(str::to_string))
             .collect()
     };

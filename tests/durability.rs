@@ -32,6 +32,7 @@ fn options(data: &std::path::Path) -> LabOptions {
         // Long enough that only the reconnect can be what restores a device.
         reconcile_interval: Duration::from_secs(3600),
         recover_journal: false,
+        web: None,
     }
 }
 
@@ -265,6 +266,7 @@ fn daemon_options(data: &std::path::Path, recover: bool) -> strata::daemon::Daem
         data_dir: lab.data_dir,
         reconcile_interval: Duration::from_millis(500),
         recover_journal: recover,
+        web: None,
     }
 }
 

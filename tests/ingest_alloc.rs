@@ -9,6 +9,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::net::Ipv4Addr;
 
 use strata::gnmi::parse_path;
 use strata::proto::gnmi::{typed_value::Value as V, Notification, TypedValue, Update};
@@ -45,31 +46,69 @@ fn allocations(f: impl FnOnce()) -> u64 {
     ALLOCS.with(Cell::get) - before
 }
 
-/// One interface's batch: delay and loss (readings) plus 48 counters.
-fn port_batch(ts: i64) -> Notification {
-    let upd = |p: &str, v: V| Update {
+const INSTANCE: &str = "/network-instances/network-instance[name=DEFAULT]/protocols/protocol[identifier=ISIS][name=default]/isis/levels/level[level-number=2]/link-state-database/lsp[lsp-id=0102.5500.0001.00-00]/tlvs/tlv[type=EXTENDED_IS_REACHABILITY]/extended-is-reachability/neighbors/neighbor[system-id=0102.5500.0002]/instances/instance[id=1]";
+
+fn upd(p: &str, v: V) -> Update {
+    Update {
         path: Some(parse_path(p).unwrap()),
         val: Some(TypedValue { value: Some(v) }),
         ..Default::default()
-    };
+    }
+}
+
+/// One IS-IS instance's batch, as a router streams its own LSP: link-id,
+/// delay and loss (two readings) plus 47 other sub-TLV leaves, all under the
+/// instance as prefix.
+fn port_batch(ts: i64) -> Notification {
     let mut update = vec![
-        upd("link-performance/state/one-way-delay", V::UintVal(300)),
-        upd("link-performance/state/loss-percent", V::DoubleVal(0.0)),
+        upd(
+            "subtlvs/subtlv[type=IS_REACHABILITY_LINK_ID]/link-id/state/local",
+            V::UintVal(1001),
+        ),
+        upd(
+            "subtlvs/subtlv[type=IS_REACHABILITY_LINK_DELAY]/link-delay/state/delay",
+            V::UintVal(300),
+        ),
+        upd(
+            "subtlvs/subtlv[type=IS_REACHABILITY_LINK_LOSS]/link-loss/state/link-loss",
+            V::UintVal(0),
+        ),
     ];
-    update.extend((0..48).map(|i| upd(&format!("state/counters/c{i}"), V::UintVal(i))));
+    update.extend((0..47).map(|i| {
+        upd(
+            &format!("subtlvs/subtlv[type=IS_REACHABILITY_MIN_MAX_LINK_DELAY]/min-max-link-delay/state/c{i}"),
+            V::UintVal(i),
+        )
+    }));
     Notification {
         timestamp: ts,
-        prefix: Some(parse_path("/interfaces/interface[name=et-0/0/1]").unwrap()),
+        prefix: Some(parse_path(INSTANCE).unwrap()),
         update,
         ..Default::default()
     }
 }
 
+/// The router's interface et-0/0/1 is ifindex 1001.
+fn router(feed: Option<tokio::sync::mpsc::Sender<Vec<strata::telemetry::PortReading>>>) -> Ingest {
+    let ingest = Ingest::default();
+    if let Some(tx) = feed {
+        ingest.feed_batches(tx);
+    }
+    ingest.start_session("pe1", Some(Ipv4Addr::new(10, 255, 0, 1)));
+    let ifindex = Notification {
+        timestamp: 0,
+        prefix: Some(parse_path("/interfaces/interface[name=et-0/0/1]").unwrap()),
+        update: vec![upd("state/ifindex", V::UintVal(1001))],
+        ..Default::default()
+    };
+    ingest.on_notification("pe1", &ifindex);
+    ingest
+}
+
 #[test]
 fn known_paths_cost_one_allocation_per_notification_not_per_sample() {
-    let ingest = Ingest::default();
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
-    ingest.feed_batches(tx);
+    let ingest = router(Some(tx));
     ingest.on_notification("pe1", &port_batch(1));
     let batches: Vec<_> = (2..12).map(port_batch).collect();
     let cost = allocations(|| {
@@ -77,7 +116,7 @@ fn known_paths_cost_one_allocation_per_notification_not_per_sample() {
             ingest.on_notification("pe1", n);
         }
     });
-    assert_eq!(ingest.samples(), 11 * 50);
+    assert_eq!(ingest.samples(), 1 + 11 * 50);
     assert!(
         cost <= batches.len() as u64,
         "{cost} allocations for {} notifications of 50 samples",
@@ -92,7 +131,7 @@ fn known_paths_cost_one_allocation_per_notification_not_per_sample() {
 
 #[test]
 fn without_a_closed_loop_known_paths_allocate_nothing() {
-    let ingest = Ingest::default();
+    let ingest = router(None);
     ingest.on_notification("pe1", &port_batch(1));
     let n = port_batch(2);
     assert_eq!(allocations(|| ingest.on_notification("pe1", &n)), 0);
@@ -100,7 +139,9 @@ fn without_a_closed_loop_known_paths_allocate_nothing() {
         ingest
             .latest(
                 "pe1",
-                "/interfaces/interface[name=et-0/0/1]/state/counters/c7"
+                &format!(
+                    "{INSTANCE}/subtlvs/subtlv[type=IS_REACHABILITY_MIN_MAX_LINK_DELAY]/min-max-link-delay/state/c7"
+                )
             )
             .map(|s| (s.value, s.timestamp_ns)),
         Some((7.0, 2))

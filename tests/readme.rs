@@ -167,6 +167,7 @@ async fn readme_console_examples_hold_on_the_lab() {
         data_dir: None,
         reconcile_interval: Duration::from_secs(30),
         recover_journal: false,
+        web: None,
     };
     let lab = strata::lab::Lab::start(&topology, &options)
         .await

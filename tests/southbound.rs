@@ -25,17 +25,19 @@ async fn sessions_come_up_set_get_and_stream_telemetry() {
         lab.state.counts()
     );
     let pe1 = lab.state.device("pe1").unwrap();
-    assert!(pe1.models.iter().any(|m| m == "openconfig-segment-routing"));
+    assert!(pe1.models.iter().any(|m| m == "openconfig-pf-srte"));
 
-    let set = SetRequest {
-        update: vec![json_update(
-            "/network-instances/network-instance[name=EVI-100]",
-            json!({"config": {"name": "EVI-100", "type": "MAC_VRF", "owner": "strata"},
-                   "evpn": {"evpn-instances": {"evpn-instance": [{"evi": 100,
-                       "config": {"route-distinguisher": "10.255.0.1:100", "vni": 10100, "encapsulation-type": "VXLAN"}}]}}}),
-        )],
-        ..Default::default()
-    };
+    // What render puts on a PE for a service, through the southbound's Set.
+    let attachments = [("ce-0/1/0".to_string(), 100)];
+    let edit = strata::render::Dialect::OpenConfig.evpn(&strata::render::EvpnInstance {
+        service: "svc",
+        evi: 100,
+        vni: 10100,
+        route_distinguisher: "10.255.0.1:100",
+        route_target: "65000:100",
+        attachments: &attachments,
+    });
+    let set = strata::southbound::request::set_request(&edit).expect("a valid Set");
     lab.southbound
         .set("pe1", set)
         .await
@@ -45,7 +47,7 @@ async fn sessions_come_up_set_get_and_stream_telemetry() {
         .get(
             "pe1",
             GetRequest {
-                path: vec![path("/network-instances/network-instance[name=EVI-100]/evpn/evpn-instances/evpn-instance[evi=100]/state/vni")],
+                path: vec![path("/network-instances/network-instance[name=strata-evpn-100]/evpn/evpn-instances/evpn-instance[evi=100]/vxlan/config/vni")],
                 encoding: Encoding::JsonIetf as i32,
                 ..Default::default()
             },
@@ -73,17 +75,18 @@ async fn sessions_come_up_set_get_and_stream_telemetry() {
         other => panic!("expected a rejection, got {other:?}"),
     }
 
-    // Link delay of pe1-pe3 (90 km ≈ 441 µs) arrives through the subscription.
-    let delay_path = "/interfaces/interface[name=et-0/0/2]/link-performance/state/one-way-delay";
+    // Link delay of pe1-pe3 (90 km ≈ 441 µs) arrives through the subscription,
+    // from pe1's own IS-IS LSP, attributed to et-0/0/2 by link-id and ifindex.
+    let delay = || {
+        lab.ingest
+            .link_readings("pe1", "et-0/0/2")
+            .and_then(|r| r.delay_us)
+    };
     assert!(
-        eventually(Duration::from_secs(10), || lab
-            .ingest
-            .latest("pe1", delay_path)
-            .is_some())
-        .await,
+        eventually(Duration::from_secs(10), || delay().is_some()).await,
         "delay sample streamed"
     );
-    let d = lab.ingest.latest("pe1", delay_path).unwrap().value;
+    let d = delay().unwrap().value;
     assert!((441.0..=460.0).contains(&d), "delay {d}");
     // an optical channel's OSNR is streamed too once provisioned at both ends
     for ot in ["ot1", "ot2"] {
@@ -101,15 +104,17 @@ async fn sessions_come_up_set_get_and_stream_telemetry() {
             .await
             .unwrap();
     }
-    let osnr_path = "/components/component[name=och-line-1]/optical-channel/state/osnr/instant";
+    let osnr = || {
+        lab.ingest
+            .link_readings("ot1", "och-line-1")
+            .and_then(|r| r.osnr_db)
+    };
     assert!(
-        eventually(Duration::from_secs(10), || lab
-            .ingest
-            .latest("ot1", osnr_path)
+        eventually(Duration::from_secs(10), || osnr()
             .is_some_and(|s| s.value > 30.0))
         .await,
         "OSNR of a provisioned 60 km channel streamed: {:?}",
-        lab.ingest.latest("ot1", osnr_path)
+        osnr()
     );
 }
 
@@ -203,11 +208,13 @@ async fn a_dead_address_backs_off_without_blocking_others() {
         name: "ghost".into(),
         role: strata::model::Role::Packet,
         address: dead,
+        router_id: None,
     });
     sb.add_device(DeviceTarget {
         name: "pe1".into(),
         role: strata::model::Role::Packet,
         address: fabric.address("pe1").unwrap(),
+        router_id: None,
     });
     assert!(
         eventually(Duration::from_secs(10), || state
@@ -229,6 +236,7 @@ async fn a_dead_address_backs_off_without_blocking_others() {
         name: "wrong".into(),
         role: strata::model::Role::Packet,
         address: fabric.address("ot1").unwrap(),
+        router_id: None,
     });
     assert!(
         eventually(Duration::from_secs(5), || state
@@ -261,7 +269,8 @@ async fn queued_sets_to_one_device_batch_and_a_bad_one_fails_alone() {
                 } else {
                     json_update(
                         &format!("/network-instances/network-instance[name=EVI-{i}]"),
-                        json!({"config": {"name": format!("EVI-{i}"), "type": "MAC_VRF"}}),
+                        json!({"config": {"name": format!("EVI-{i}"),
+                            "type": "openconfig-network-instance-types:L2VSI"}}),
                     )
                 }],
                 ..Default::default()

@@ -80,8 +80,20 @@ fn thread_cpu() -> Duration {
     cpu_time("/proc/thread-self/stat").unwrap_or_default()
 }
 
-/// What one device of the fabric streams in a burst round, encoded as sent.
-fn sample_stream(t: &Topology) -> Vec<Vec<u8>> {
+fn router_id(t: &Topology, name: &str) -> Option<std::net::Ipv4Addr> {
+    t.nodes.iter().find(|n| n.name == name)?.router_id
+}
+
+/// What one device of the fabric streams: its name, its ON_CHANGE leaves
+/// (sent once, as a subscription's initial sync would) and a burst round of
+/// its SAMPLE leaves, encoded as sent.
+struct Stream {
+    device: String,
+    on_change: Vec<Vec<u8>>,
+    sampled: Vec<Vec<u8>>,
+}
+
+fn sample_stream(t: &Topology) -> Stream {
     let fabric = SimFabric::new(
         t,
         SimOptions {
@@ -91,23 +103,31 @@ fn sample_stream(t: &Topology) -> Vec<Vec<u8>> {
     );
     fabric.measure_once();
     let Some(device) = fabric.devices().find(|d| d.role == Role::Packet) else {
-        return Vec::new();
+        return Stream {
+            device: String::new(),
+            on_change: Vec::new(),
+            sampled: Vec::new(),
+        };
     };
-    let paths: Vec<_> = telemetry_paths(Role::Packet)
-        .0
-        .iter()
-        .filter_map(|p| parse_path(p).ok())
-        .collect();
-    burst_notifications(device, &paths, Encoding::Proto)
-        .into_iter()
-        .map(|n| {
-            SubscribeResponse {
-                response: Some(subscribe_response::Response::Update(n)),
-                ..Default::default()
-            }
-            .encode_to_vec()
-        })
-        .collect()
+    let (sampled, on_change) = telemetry_paths(Role::Packet, router_id(t, &device.name));
+    let encode = |paths: &[String]| -> Vec<Vec<u8>> {
+        let paths: Vec<_> = paths.iter().filter_map(|p| parse_path(p).ok()).collect();
+        burst_notifications(device, &paths, Encoding::Proto)
+            .into_iter()
+            .map(|n| {
+                SubscribeResponse {
+                    response: Some(subscribe_response::Response::Update(n)),
+                    ..Default::default()
+                }
+                .encode_to_vec()
+            })
+            .collect()
+    };
+    Stream {
+        device: device.name.clone(),
+        on_change: encode(&on_change),
+        sampled: encode(&sampled),
+    }
 }
 
 /// Runs `work` over `messages` until it has used `PEER_CPU` of this thread's
@@ -140,14 +160,24 @@ fn decode(bytes: &[u8]) -> Option<crate::proto::gnmi::Notification> {
 
 /// The in-process peers: decode only, and decode + ingest (readings drained).
 fn peers(t: &Topology) -> (f64, f64) {
-    let messages = sample_stream(t);
+    let Stream {
+        device: name,
+        on_change,
+        sampled: messages,
+    } = sample_stream(t);
     let floor = per_cpu_second(&messages, |b| decode(b).map_or(0, |n| n.update.len()));
     let ingest = Ingest::default();
+    ingest.start_session(&name, router_id(t, &name));
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     ingest.feed(tx);
+    // Which interface each ifindex is: IS-IS readings are attributed by it.
+    for n in on_change.iter().filter_map(|b| decode(b)) {
+        ingest.on_notification(&name, &n);
+    }
+    while rx.try_recv().is_ok() {}
     let with_ingest = per_cpu_second(&messages, |b| {
         let Some(n) = decode(b) else { return 0 };
-        ingest.on_notification("r0", &n);
+        ingest.on_notification(&name, &n);
         while rx.try_recv().is_ok() {}
         n.update.len()
     });
@@ -265,6 +295,7 @@ pub async fn ingest(devices: usize, window: Duration) -> anyhow::Result<IngestFi
             name: name.clone(),
             role: Role::Packet,
             address: *address,
+            router_id: router_id(&t, name),
         });
     }
     let deadline = Instant::now() + Duration::from_secs(120);

@@ -82,6 +82,7 @@ pub async fn provision(
         data_dir: durable.then(|| dir.clone()),
         reconcile_interval: Duration::from_secs(3600),
         recover_journal: false,
+        web: None,
     };
     let lab = Lab::start(topology, &options).await?;
     let started = Instant::now();

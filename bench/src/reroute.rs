@@ -250,6 +250,7 @@ pub async fn reroute(
             name: n.name.clone(),
             role: n.role,
             address,
+            router_id: n.router_id,
         });
     }
     let deadline = Instant::now() + Duration::from_secs(120);

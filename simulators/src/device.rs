@@ -8,8 +8,9 @@ use serde_json::json;
 use tokio::sync::broadcast;
 
 use super::schemas::{self, OPERATIONAL_MODES};
-use crate::gnmi::tree::{Access, Change, Tree, TreeError};
-use crate::gnmi::value::decode_update;
+use crate::gnmi::schema::LeafType;
+use crate::gnmi::tree::{Access, Change, Names, Tree, TreeError};
+use crate::gnmi::value::{decode_update, raw_scalar_text};
 use crate::gnmi::{format_path, join_prefix, parse_path};
 use crate::model::{Layer, Role, Topology};
 use crate::proto::gnmi::{update_result, Path, SetRequest, SetResponse, UpdateResult};
@@ -31,6 +32,7 @@ pub struct SimDevice {
     generation: AtomicU64,
     pub sets_applied: AtomicU64,
     pub sets_rejected: AtomicU64,
+    pub(crate) set_log: super::set_log::SetLog,
 }
 
 /// A Set that failed: the gNMI status to return (spec 3.4.7).
@@ -57,6 +59,7 @@ impl SimDevice {
             generation: AtomicU64::new(0),
             sets_applied: AtomicU64::new(0),
             sets_rejected: AtomicU64::new(0),
+            set_log: Default::default(),
         }
     }
 
@@ -140,6 +143,10 @@ impl SimDevice {
     /// succeeded (spec 3.4.3). A failure leaves the tree exactly as it was.
     pub fn apply_set(&self, req: &SetRequest) -> Result<SetResponse, SetError> {
         let result = self.try_apply(req);
+        if result.is_ok() {
+            self.set_log
+                .record(req, || self.read(super::set_log::config_of));
+        }
         match &result {
             Ok(_) => self.sets_applied.fetch_add(1, Ordering::Relaxed),
             Err(_) => self.sets_rejected.fetch_add(1, Ordering::Relaxed),
@@ -157,12 +164,14 @@ impl SimDevice {
         check_origin(prefix)?;
         let mut results = Vec::new();
         let mut changes = Vec::new();
-        let mut tree = self.tree.write().unwrap_or_else(|e| e.into_inner());
+        let mut live = self.tree.write().unwrap_or_else(|e| e.into_inner());
         let fail = |op: &str, path: &Path, e: TreeError| {
             tonic::Status::new(e.code(), format!("{op} {}: {e}", format_path(path)))
         };
-        // Check every operation first; only then apply them all in place, so a
-        // failed Set changes nothing and a good one copies nothing.
+        // Every operation is checked against the schema first; then all are
+        // applied to a copy, the commit-time constraints (leafrefs, `when`)
+        // are checked on the result, and only a valid result replaces the
+        // live tree: a failed Set changes nothing (spec 3.4.3).
         let mut deletes = Vec::with_capacity(req.delete.len());
         for del in &req.delete {
             check_origin(Some(del))?;
@@ -170,7 +179,7 @@ impl SimDevice {
             deletes.push((
                 del,
                 path.clone(),
-                tree.prepare_delete(&path, Access::Client)
+                live.prepare_delete(&path, Access::Client)
                     .map_err(|e| fail("delete", &path, e))?,
             ));
         }
@@ -184,15 +193,27 @@ impl SimDevice {
                 let rel = upd.path.clone().unwrap_or_default();
                 check_origin(Some(&rel))?;
                 let path = join_prefix(prefix, &rel);
-                let value = decode_update(upd).map_err(|e| {
+                let mut value = decode_update(upd).map_err(|e| {
                     tonic::Status::new(e.code(), format!("{verb} {}: {e}", format_path(&path)))
                 })?;
-                let prepared = tree
-                    .prepare_write(&path, &value, replace, Access::Client)
+                // A bare `42` or `true` sent for a string leaf meant that text.
+                let string_leaf = live
+                    .schema_at(&path)
+                    .ok()
+                    .and_then(|n| n.leaf_type())
+                    .is_some_and(|t| matches!(t.base(), LeafType::String));
+                if string_leaf && !value.is_string() {
+                    if let Some(text) = raw_scalar_text(upd) {
+                        value = serde_json::Value::String(text);
+                    }
+                }
+                let prepared = live
+                    .prepare_write_with(&path, &value, replace, Access::Client, names_of(upd))
                     .map_err(|e| fail(verb, &path, e))?;
                 writes.push((rel, op, path, prepared));
             }
         }
+        let mut tree = live.clone();
         for (del, path, prepared) in deletes {
             changes.extend(tree.apply_delete(prepared));
             // deleting config also withdraws its applied state copy
@@ -204,8 +225,12 @@ impl SimDevice {
             tree.mirror_config(&path);
             results.push(result(&rel, op));
         }
+        derive_state(&mut tree);
+        tree.check_constraints()
+            .map_err(|e| tonic::Status::new(e.code(), format!("commit rejected: {e}")))?;
+        *live = tree;
         self.generation.fetch_add(1, Ordering::Release);
-        drop(tree);
+        drop(live);
         if !changes.is_empty() {
             let _ = self.changes.send(Arc::new(changes));
         }
@@ -215,6 +240,81 @@ impl SimDevice {
             timestamp: now_ns(),
             ..Default::default()
         })
+    }
+}
+
+/// The operational leaves a device keeps for configured interfaces and
+/// subinterfaces (the model makes admin-status and oper-status mandatory):
+/// admin-status follows `enabled`; a new subinterface is as up as its port.
+fn derive_state(tree: &mut Tree) {
+    let Ok(found) = tree.find(&p("/interfaces/interface")) else {
+        return;
+    };
+    // Paths are built from entry names clients chose: unparsable ones (none
+    // should be, format_path escapes keys) are skipped, never a panic.
+    let mut edits: Vec<(String, serde_json::Value)> = Vec::new();
+    for f in found {
+        let base = format_path(&f.path);
+        let enabled = |v: &serde_json::Value| {
+            v.pointer("/config/enabled")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(true)
+        };
+        let admin = |on: bool| if on { "UP" } else { "DOWN" };
+        let port_admin = admin(enabled(f.value));
+        edits.push((format!("{base}/state/admin-status"), json!(port_admin)));
+        let port_oper = f
+            .value
+            .pointer("/state/oper-status")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("DOWN")
+            .to_string();
+        if f.value.pointer("/state/oper-status").is_none() {
+            edits.push((format!("{base}/state/oper-status"), json!("DOWN")));
+        }
+        let subs = f
+            .value
+            .pointer("/subinterfaces/subinterface")
+            .and_then(serde_json::Value::as_object);
+        for (key, sub) in subs.into_iter().flatten() {
+            let Ok(index) = key.parse::<u32>() else {
+                continue;
+            };
+            let sb = format!("{base}/subinterfaces/subinterface[index={index}]/state");
+            let sub_admin = admin(enabled(sub));
+            edits.push((format!("{sb}/admin-status"), json!(sub_admin)));
+            let oper = if sub_admin == "UP" {
+                port_oper.as_str()
+            } else {
+                "DOWN"
+            };
+            edits.push((format!("{sb}/oper-status"), json!(oper)));
+        }
+    }
+    for (path, v) in edits {
+        if let Ok(path) = parse_path(&path) {
+            let _ = tree.set_leaf(&path, v);
+        }
+    }
+}
+
+/// JSON (RFC 7159) values follow no naming rule; everything else is held to
+/// RFC 7951.
+fn names_of(upd: &crate::proto::gnmi::Update) -> Names {
+    use crate::proto::gnmi::{typed_value, Encoding};
+    let plain = match upd.val.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(typed_value::Value::JsonVal(_)) => true,
+        Some(_) => false,
+        #[allow(deprecated)]
+        None => upd
+            .value
+            .as_ref()
+            .is_some_and(|v| v.r#type == Encoding::Json as i32),
+    };
+    if plain {
+        Names::Plain
+    } else {
+        Names::Ietf
     }
 }
 
@@ -253,8 +353,10 @@ fn seed(tree: &mut Tree, path: &str, value: serde_json::Value) {
     tree.mirror_config(&path);
 }
 
-fn packet_factory_tree(topology: &Topology, name: &str) -> Tree {
-    let mut tree = Tree::new(schemas::packet_schema());
+/// A router's interfaces in a stable order (loopback, access ports, then
+/// its packet links in topology order) with their speed in Gb/s. Position + 1
+/// is the ifindex, so both ends of a link can name each other's.
+pub fn packet_interfaces(topology: &Topology, name: &str) -> Vec<(String, u64)> {
     let mut ifaces: Vec<(String, u64)> = vec![("lo0".to_string(), 0)];
     if let Some(node) = topology.node(name) {
         ifaces.extend(node.access_interfaces.iter().map(|i| (i.clone(), 100)));
@@ -270,28 +372,70 @@ fn packet_factory_tree(topology: &Topology, name: &str) -> Tree {
         };
         ifaces.push((end.interface.clone(), link.capacity_gbps.round() as u64));
     }
-    for (ifname, speed) in ifaces {
+    ifaces
+}
+
+/// The ifindex of `interface` on router `name`.
+pub fn ifindex(topology: &Topology, name: &str, interface: &str) -> Option<u32> {
+    packet_interfaces(topology, name)
+        .iter()
+        .position(|(i, _)| i == interface)
+        .and_then(|i| u32::try_from(i + 1).ok())
+}
+
+/// IS-IS system id of a router: its router id in BCD, 12 digits in three
+/// dotted groups (`10.255.0.1` → `0102.5500.0001`).
+pub fn isis_system_id(router_id: std::net::Ipv4Addr) -> String {
+    let digits: String = router_id
+        .octets()
+        .iter()
+        .map(|o| format!("{o:03}"))
+        .collect();
+    format!("{}.{}.{}", &digits[0..4], &digits[4..8], &digits[8..12])
+}
+
+pub const ISIS_PROTOCOL: &str =
+    "/network-instances/network-instance[name=DEFAULT]/protocols/protocol[identifier=ISIS][name=default]";
+
+fn packet_factory_tree(topology: &Topology, name: &str) -> Tree {
+    let mut tree = Tree::new(schemas::packet_schema());
+    for (i, (ifname, _speed)) in packet_interfaces(topology, name).into_iter().enumerate() {
         let kind = if ifname == "lo0" {
-            "softwareLoopback"
+            "iana-if-type:softwareLoopback"
         } else {
-            "ethernetCsmacd"
+            "iana-if-type:ethernetCsmacd"
         };
         seed(
             &mut tree,
             &format!("/interfaces/interface[name={ifname}]"),
             json!({
                 "config": {"name": ifname, "enabled": true, "mtu": 9100, "type": kind},
-                "state": {"oper-status": "UP", "admin-status": "UP", "speed-gbps": speed,
+                "state": {"ifindex": i + 1, "oper-status": "UP", "admin-status": "UP",
                           "counters": {"in-octets": 0, "out-octets": 0, "in-pkts": 0, "out-pkts": 0,
                                        "in-unicast-pkts": 0, "out-unicast-pkts": 0,
                                        "in-errors": 0, "out-errors": 0, "in-discards": 0, "out-discards": 0}}
             }),
         );
     }
+    let router_id = topology
+        .node(name)
+        .and_then(|n| n.router_id)
+        .map(|r| r.to_string());
+    let mut ni_config =
+        json!({"name": "DEFAULT", "type": "openconfig-network-instance-types:DEFAULT_INSTANCE"});
+    if let Some(r) = &router_id {
+        ni_config["router-id"] = json!(r);
+    }
     seed(
         &mut tree,
         "/network-instances/network-instance[name=DEFAULT]",
-        json!({"config": {"name": "DEFAULT", "type": "DEFAULT_INSTANCE"}}),
+        json!({"config": ni_config}),
+    );
+    seed(
+        &mut tree,
+        ISIS_PROTOCOL,
+        json!({"config": {"identifier": "openconfig-policy-types:ISIS", "name": "default", "enabled": true},
+               "isis": {"levels": {"level": [{"level-number": 2, "config": {"level-number": 2}}]}}}),
     );
     tree
 }
@@ -307,19 +451,48 @@ fn optical_factory_tree(topology: &Topology, name: &str) -> Tree {
         } else {
             &link.b
         };
-        let port = &end.interface;
+        let line = &end.interface;
+        let (port, xcvr, och) = (
+            format!("port-{line}"),
+            format!("transceiver-{line}"),
+            format!("och-{line}"),
+        );
+        let peer = link
+            .peer_of(name)
+            .map(|e| e.node.as_str())
+            .unwrap_or("?")
+            .to_string();
         seed(
             &mut tree,
-            &format!("/components/component[name=port-{port}]"),
-            json!({"config": {"name": format!("port-{port}"), "description": format!("line port toward {}", link.peer_of(name).map(|e| e.node.as_str()).unwrap_or("?"))},
-                   "state": {"type": "PORT", "oper-status": "ACTIVE"}}),
+            &format!("/components/component[name={port}]"),
+            json!({"config": {"name": port},
+                   "state": {"type": "openconfig-platform-types:PORT", "oper-status": "openconfig-platform-types:ACTIVE",
+                             "description": format!("line port toward {peer}")},
+                   "subcomponents": {"subcomponent": [{"name": xcvr, "config": {"name": xcvr}}]}}),
         );
         seed(
             &mut tree,
-            &format!("/components/component[name=och-{port}]"),
-            json!({"config": {"name": format!("och-{port}")},
-                   "state": {"type": "OPTICAL_CHANNEL", "oper-status": "INACTIVE"},
-                   "optical-channel": {"config": {"line-port": format!("port-{port}")}}}),
+            &format!("/components/component[name={xcvr}]"),
+            json!({"config": {"name": xcvr},
+                   "state": {"type": "openconfig-platform-types:TRANSCEIVER", "oper-status": "openconfig-platform-types:ACTIVE",
+                             "description": "400ZR QSFP-DD coherent module", "mfg-name": "Strata Sim",
+                             "part-no": "SIM-400ZR-QDD", "serial-no": format!("SIM{:08X}", crate::simulators::physics::seed_of(&format!("{name}/{line}")) as u32)},
+                   "openconfig-platform-transceiver:transceiver": {
+                       "physical-channels": {"channel": [{"index": 1, "config": {"index": 1, "associated-optical-channel": och}}]}}}),
+        );
+        seed(
+            &mut tree,
+            &format!("/components/component[name={och}]"),
+            json!({"config": {"name": och},
+                   "state": {"type": "openconfig-transport-types:OPTICAL_CHANNEL", "oper-status": "openconfig-platform-types:INACTIVE"},
+                   "openconfig-terminal-device:optical-channel": {"config": {"line-port": port}}}),
+        );
+        seed(
+            &mut tree,
+            &format!("/interfaces/interface[name={line}]"),
+            json!({"config": {"name": line, "type": "iana-if-type:opticalChannel", "enabled": true},
+                   "state": {"admin-status": "UP", "oper-status": "DOWN",
+                             "openconfig-platform-port:hardware-port": port}}),
         );
     }
     for (id, description) in OPERATIONAL_MODES {

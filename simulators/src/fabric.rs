@@ -15,10 +15,10 @@ use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::device::SimDevice;
+use super::device::{ifindex, isis_system_id, packet_interfaces, SimDevice, ISIS_PROTOCOL};
 use super::physics::{self, LinkFault};
 use crate::gnmi::parse_path;
-use crate::gnmi::tree::{Change, Tree};
+use crate::gnmi::tree::{Access, Change, Tree};
 use crate::model::{Layer, Link, Role, Topology};
 use crate::proto::gnmi::Path;
 
@@ -69,6 +69,10 @@ pub struct SimFabric {
     faults: DashMap<String, LinkFault>,
     running: Mutex<HashMap<String, Running>>,
     tick: std::sync::atomic::AtomicU64,
+    /// (router, interface) → ifindex, as every router's factory tree has it.
+    ifindexes: HashMap<(String, String), u32>,
+    /// router → IS-IS system id.
+    isis_ids: HashMap<String, String>,
 }
 
 impl SimFabric {
@@ -80,6 +84,18 @@ impl SimFabric {
                 SimDevice::from_topology(topology, &n.name).map(|d| (n.name.clone(), Arc::new(d)))
             })
             .collect();
+        let mut ifindexes = HashMap::new();
+        let mut isis_ids = HashMap::new();
+        for n in topology.nodes.iter().filter(|n| n.role == Role::Packet) {
+            for (i, _) in packet_interfaces(topology, &n.name) {
+                if let Some(x) = ifindex(topology, &n.name, &i) {
+                    ifindexes.insert((n.name.clone(), i), x);
+                }
+            }
+            if let Some(r) = n.router_id {
+                isis_ids.insert(n.name.clone(), isis_system_id(r));
+            }
+        }
         Arc::new(SimFabric {
             topology: topology.clone(),
             options,
@@ -88,6 +104,8 @@ impl SimFabric {
             faults: DashMap::new(),
             running: Mutex::new(HashMap::new()),
             tick: Default::default(),
+            ifindexes,
+            isis_ids,
         })
     }
 
@@ -319,18 +337,36 @@ impl SimFabric {
 
     fn measure_packet(&self, device: &SimDevice, tick: u64, dt: f64) {
         let name = device.name.as_str();
-        let interval_us = self.options.measure_interval.as_micros() as u64;
+        let Some(own) = self.isis_ids.get(name) else {
+            return;
+        };
+        let lsp = format!(
+            "{ISIS_PROTOCOL}/isis/levels/level[level-number=2]/link-state-database/lsp[lsp-id={own}.00-00]"
+        );
+        let tlv = format!("{lsp}/tlvs/tlv[type=EXTENDED_IS_REACHABILITY]");
         device.device_write(|tree| {
             let mut changes = Vec::new();
+            set_leaves(
+                tree,
+                &lsp,
+                &json!({"state": {"lsp-id": format!("{own}.00-00")}}),
+                &mut changes,
+            );
+            set_leaves(
+                tree,
+                &tlv,
+                &json!({"state": {"type": format!("{LSDB_TYPES}:EXTENDED_IS_REACHABILITY")}}),
+                &mut changes,
+            );
             for link in self
                 .topology
                 .links_of(name)
                 .filter(|l| l.layer == Layer::Packet)
             {
-                let end = if link.a.node == name {
-                    &link.a
+                let (end, peer) = if link.a.node == name {
+                    (&link.a, &link.b)
                 } else {
-                    &link.b
+                    (&link.b, &link.a)
                 };
                 let seed = physics::seed_of(&link.name) ^ physics::seed_of(name);
                 let r = physics::packet_reading(
@@ -341,18 +377,6 @@ impl SimFabric {
                     tick,
                 );
                 let base = format!("/interfaces/interface[name={}]", end.interface);
-                let perf = json!({
-                    "one-way-delay": r.one_way_delay_us, "min-delay": r.min_delay_us,
-                    "max-delay": r.max_delay_us, "delay-variation": r.delay_variation_us,
-                    "loss-percent": physics::round_to(r.loss_percent, 3),
-                    "measurement-interval": interval_us,
-                });
-                set_leaves(
-                    tree,
-                    &format!("{base}/link-performance/state"),
-                    &perf,
-                    &mut changes,
-                );
                 let status = if r.up { "UP" } else { "DOWN" };
                 set_leaves(
                     tree,
@@ -366,6 +390,59 @@ impl SimFabric {
                         0.3 + 0.3 * (0.5 + 0.5 * ((tick as f64) / 50.0 + (seed % 97) as f64).sin());
                     let octets = (link.capacity_gbps * 1e9 / 8.0 * util * dt) as u64;
                     bump_counters(tree, &base, octets, &mut changes);
+                }
+                let (Some(local), Some(neighbor)) = (
+                    self.ifindexes.get(&(name.to_string(), end.interface.clone())),
+                    self.isis_ids.get(&peer.node),
+                ) else {
+                    continue;
+                };
+                let remote = self
+                    .ifindexes
+                    .get(&(peer.node.clone(), peer.interface.clone()))
+                    .copied()
+                    .unwrap_or(0);
+                let nbr = format!("{tlv}/extended-is-reachability/neighbors/neighbor[system-id={neighbor}]");
+                let instance = format!("{nbr}/instances/instance[id={local}]");
+                if !r.up {
+                    // The adjacency is gone: IS-IS withdraws the link from the LSP.
+                    withdraw(tree, &instance, &nbr, &mut changes);
+                    continue;
+                }
+                let subtlv = |kind: &str, body: Value| {
+                    let mut v = json!({"state": {"type": format!("{LSDB_TYPES}:IS_REACHABILITY_{kind}")}});
+                    if let (Some(obj), Some(b)) = (v.as_object_mut(), body.as_object()) {
+                        obj.extend(b.clone());
+                    }
+                    (kind.to_string(), v)
+                };
+                set_leaves(
+                    tree,
+                    &nbr,
+                    &json!({"state": {"system-id": neighbor}}),
+                    &mut changes,
+                );
+                set_leaves(
+                    tree,
+                    &instance,
+                    &json!({"state": {"id": local, "metric": 10}}),
+                    &mut changes,
+                );
+                let delay = |us: u32| us.clamp(1, MAX_DELAY_US);
+                for (kind, body) in [
+                    subtlv("LINK_ID", json!({"link-id": {"state": {"local": local, "remote": remote}}})),
+                    subtlv("LINK_DELAY", json!({"link-delay": {"state": {"a-bit": false, "delay": delay(r.one_way_delay_us)}}})),
+                    subtlv("MIN_MAX_LINK_DELAY", json!({"min-max-link-delay": {"state": {
+                        "a-bit": false, "min-delay": delay(r.min_delay_us), "max-delay": delay(r.max_delay_us)}}})),
+                    subtlv("LINK_DELAY_VARIATION", json!({"link-delay-variation": {"state": {"delay": r.delay_variation_us.min(MAX_DELAY_US)}}})),
+                    subtlv("LINK_LOSS", json!({"link-loss": {"state": {"a-bit": false, "link-loss": loss_units(r.loss_percent)}}})),
+                ] {
+                    set_leaves(
+                        tree,
+                        &format!("{instance}/subtlvs/subtlv[type=IS_REACHABILITY_{kind}]"),
+                        &body,
+                        &mut changes,
+                    );
                 }
             }
             changes
@@ -414,10 +491,56 @@ impl SimFabric {
                 let base = format!("/components/component[name=och-{}]", end.interface);
                 set_leaves(tree, &format!("{base}/optical-channel/state"), &state, &mut changes);
                 let oper = if r.up { "ACTIVE" } else { "INACTIVE" };
-                set_leaves(tree, &format!("{base}/state"), &json!({"oper-status": oper}), &mut changes);
+                set_leaves(
+                    tree,
+                    &format!("{base}/state"),
+                    &json!({"oper-status": format!("openconfig-platform-types:{oper}")}),
+                    &mut changes,
+                );
+                let line = if r.up { "UP" } else { "DOWN" };
+                set_leaves(
+                    tree,
+                    &format!("/interfaces/interface[name={}]/state", end.interface),
+                    &json!({"oper-status": line}),
+                    &mut changes,
+                );
             }
             changes
         });
+    }
+}
+
+const LSDB_TYPES: &str = "openconfig-isis-lsdb-types";
+/// RFC 8570 delays are 24-bit microseconds.
+const MAX_DELAY_US: u32 = 16_777_215;
+
+/// Loss in RFC 8570 units of 0.000003 %, at most 2^24 - 2.
+pub fn loss_units(loss_percent: f64) -> u32 {
+    let units = (loss_percent / 0.000_003).round();
+    if units.is_nan() || units <= 0.0 {
+        0
+    } else {
+        units.min(16_777_214.0) as u32
+    }
+}
+
+/// Removes a link's IS reachability instance, and the neighbor once it has
+/// no link left.
+fn withdraw(tree: &mut Tree, instance: &str, neighbor: &str, changes: &mut Vec<Change>) {
+    let (Ok(ip), Ok(np)) = (parse_path(instance), parse_path(neighbor)) else {
+        return;
+    };
+    if let Ok(c) = tree.delete(&ip, Access::Device) {
+        changes.extend(c);
+    }
+    let left = parse_path(&format!("{neighbor}/instances/instance"))
+        .ok()
+        .and_then(|p| tree.find(&p).ok())
+        .is_some_and(|f| !f.is_empty());
+    if !left {
+        if let Ok(c) = tree.delete(&np, Access::Device) {
+            changes.extend(c);
+        }
     }
 }
 
@@ -467,5 +590,31 @@ fn bump_counters(tree: &mut Tree, base: &str, octets: u64, changes: &mut Vec<Cha
         {
             changes.push(Change::Updated(p));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc8570_loss_units_saturate() {
+        assert_eq!(loss_units(0.0), 0);
+        assert_eq!(loss_units(0.000_003), 1);
+        assert_eq!(loss_units(1.5), 500_000);
+        assert_eq!(loss_units(100.0), 16_777_214);
+        assert_eq!(loss_units(f64::NAN), 0);
+    }
+
+    #[test]
+    fn system_ids_are_router_ids_in_bcd() {
+        assert_eq!(
+            isis_system_id("10.255.0.1".parse().unwrap()),
+            "0102.5500.0001"
+        );
+        assert_eq!(
+            isis_system_id("192.168.1.20".parse().unwrap()),
+            "1921.6800.1020"
+        );
     }
 }

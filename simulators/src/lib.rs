@@ -15,3 +15,4 @@ pub mod killable;
 pub mod physics;
 pub mod schemas;
 pub mod server;
+pub mod set_log;

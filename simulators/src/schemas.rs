@@ -1,14 +1,18 @@
-//! The OpenConfig-shaped models the simulated devices serve.
+//! The models the simulated devices serve: a faithful subset of the
+//! published OpenConfig modules (openconfig/public v5.9.0). Every node here
+//! exists at the same path, in the same module, with the same config/state
+//! split, keys and a compatible type in the models; `tests/sim_schema.rs`
+//! checks that mechanically against yanglint.
 //!
-//! Packet routers: openconfig-interfaces (+ subinterfaces/VLAN),
-//! openconfig-network-instance with segment-routing TE policies and EVPN
-//! instances, and `strata-link-performance`, an augmentation carrying the
-//! per-link one-way delay and loss a router measures (TWAMP/STAMP style; OpenConfig
-//! has no standard leaf for it, so — as vendors do — it is a separate module).
-//! Optical terminals: openconfig-platform components with optical-channel,
-//! openconfig-terminal-device logical channels and operational modes.
+//! Packet routers: openconfig-interfaces (+ subinterfaces, openconfig-vlan),
+//! openconfig-network-instance with L2VSI EVPN instances, policy-forwarding
+//! SR-TE rules (openconfig-pf-srte), and the IS-IS LSDB (state) carrying the
+//! RFC 8570 link delay/loss sub-TLVs the closed loop reads.
+//! Optical terminals: openconfig-platform components (PORT, TRANSCEIVER,
+//! OPTICAL_CHANNEL), openconfig-terminal-device logical channels and
+//! operational modes, and the line interfaces with their hardware port.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::gnmi::schema::*;
 
@@ -26,56 +30,64 @@ pub const OPERATIONAL_MODES: &[(u16, &str)] = &[
     (4, "200G DP-QPSK 60.14 GBd oFEC"),
 ];
 
+const OC: &str = "OpenConfig working group";
+
+/// Module names.
+pub const OC_IF: &str = "openconfig-interfaces";
+pub const OC_VLAN: &str = "openconfig-vlan";
+pub const OC_NI: &str = "openconfig-network-instance";
+pub const OC_NI_TYPES: &str = "openconfig-network-instance-types";
+pub const OC_EVPN_TYPES: &str = "openconfig-evpn-types";
+pub const OC_PF_SRTE: &str = "openconfig-pf-srte";
+pub const OC_POL_TYPES: &str = "openconfig-policy-types";
+pub const OC_LSDB_TYPES: &str = "openconfig-isis-lsdb-types";
+pub const IANA_IF: &str = "iana-if-type";
+pub const OC_PLATFORM: &str = "openconfig-platform";
+pub const OC_PLATFORM_TYPES: &str = "openconfig-platform-types";
+pub const OC_TRANSCEIVER: &str = "openconfig-platform-transceiver";
+pub const OC_PORT: &str = "openconfig-platform-port";
+pub const OC_TERMINAL: &str = "openconfig-terminal-device";
+pub const OC_TRANSPORT_TYPES: &str = "openconfig-transport-types";
+
+/// Capabilities of a packet router: (module, organization, version). The
+/// versions are the `oc-ext:openconfig-version` of v5.9.0 (the revision date
+/// for IANA's module); groupings' modules (evpn, policy-forwarding, isis) are
+/// listed because their nodes are served, in the network-instance namespace.
 pub const PACKET_MODELS: &[(&str, &str, &str)] = &[
-    ("openconfig-interfaces", "OpenConfig working group", "3.7.1"),
-    ("openconfig-vlan", "OpenConfig working group", "3.2.2"),
-    (
-        "openconfig-network-instance",
-        "OpenConfig working group",
-        "4.4.1",
-    ),
-    (
-        "openconfig-segment-routing",
-        "OpenConfig working group",
-        "0.4.1",
-    ),
-    ("openconfig-evpn", "OpenConfig working group", "0.11.0"),
-    ("strata-link-performance", "Strata", "1.0.0"),
+    (OC_IF, OC, "3.8.1"),
+    (OC_VLAN, OC, "3.2.2"),
+    (OC_NI, OC, "4.7.0"),
+    (OC_NI_TYPES, OC, "0.9.3"),
+    ("openconfig-evpn", OC, "0.11.0"),
+    (OC_EVPN_TYPES, OC, "0.2.0"),
+    ("openconfig-policy-forwarding", OC, "1.2.0"),
+    (OC_PF_SRTE, OC, "1.0.0"),
+    ("openconfig-isis", OC, "1.8.0"),
+    (OC_LSDB_TYPES, OC, "0.4.2"),
+    (OC_POL_TYPES, OC, "3.3.0"),
+    (IANA_IF, "IANA", "2017-01-19"),
 ];
 
 pub const OPTICAL_MODELS: &[(&str, &str, &str)] = &[
-    ("openconfig-platform", "OpenConfig working group", "0.24.0"),
-    (
-        "openconfig-terminal-device",
-        "OpenConfig working group",
-        "1.9.0",
-    ),
-    (
-        "openconfig-transport-types",
-        "OpenConfig working group",
-        "0.24.0",
-    ),
+    (OC_PLATFORM, OC, "0.32.0"),
+    (OC_PLATFORM_TYPES, OC, "1.12.0"),
+    (OC_TRANSCEIVER, OC, "1.0.0"),
+    (OC_PORT, OC, "1.0.1"),
+    (OC_TERMINAL, OC, "1.12.0"),
+    (OC_TRANSPORT_TYPES, OC, "1.4.0"),
+    (OC_IF, OC, "3.8.1"),
+    (IANA_IF, "IANA", "2017-01-19"),
 ];
 
+/// `config` and `state` containers: state repeats config (the applied
+/// values) plus `extra_state`.
 fn mirrored(
-    config: Vec<(&str, SchemaNode)>,
-    extra_state: Vec<(&str, SchemaNode)>,
+    config: Vec<(&'static str, SchemaNode)>,
+    extra_state: Vec<(&'static str, SchemaNode)>,
 ) -> Vec<(&'static str, SchemaNode)> {
-    let cfg: Vec<(String, SchemaNode)> = config
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-    let mut state: Vec<(&str, SchemaNode)> =
-        cfg.iter().map(|(k, v)| (leak(k), v.clone())).collect();
+    let mut state = config.clone();
     state.extend(extra_state);
-    let cfg: Vec<(&str, SchemaNode)> = cfg.into_iter().map(|(k, v)| (leak(&k), v)).collect();
-    vec![("config", container(cfg)), ("state", container(state))]
-}
-
-/// Schema names are built once per process; leaking them keeps the builder API
-/// on `&str` without lifetimes leaking into every caller.
-fn leak(s: &str) -> &'static str {
-    Box::leak(s.to_string().into_boxed_str())
+    vec![("config", container(config)), ("state", container(state))]
 }
 
 fn with(
@@ -84,6 +96,15 @@ fn with(
 ) -> Vec<(&'static str, SchemaNode)> {
     base.extend(more);
     base
+}
+
+/// An OpenConfig list entry: the key leaves at the top (in the models they
+/// are leafrefs to `config/<key>`, of the same type), then the rest.
+fn entry(
+    keys: Vec<(&'static str, LeafType)>,
+    rest: Vec<(&'static str, SchemaNode)>,
+) -> Vec<(&'static str, SchemaNode)> {
+    with(keys.into_iter().map(|(k, t)| (k, leaf(t))).collect(), rest)
 }
 
 fn counters() -> SchemaNode {
@@ -106,8 +127,8 @@ fn counters() -> SchemaNode {
     )
 }
 
-fn interfaces() -> SchemaNode {
-    let oper = enumeration(&[
+fn oper_status() -> LeafType {
+    enumeration(&[
         "UP",
         "DOWN",
         "TESTING",
@@ -115,11 +136,48 @@ fn interfaces() -> SchemaNode {
         "DORMANT",
         "NOT_PRESENT",
         "LOWER_LAYER_DOWN",
-    ]);
+    ])
+}
+
+fn admin_status() -> LeafType {
+    enumeration(&["UP", "DOWN", "TESTING"])
+}
+
+fn if_type() -> LeafType {
+    identityref(
+        IANA_IF,
+        &[
+            "ethernetCsmacd",
+            "softwareLoopback",
+            "ieee8023adLag",
+            "opticalChannel",
+        ],
+    )
+}
+
+fn vlan() -> SchemaNode {
+    augment(
+        OC_VLAN,
+        container(vec![(
+            "match",
+            container(vec![(
+                "single-tagged",
+                container(mirrored(
+                    vec![("vlan-id", leaf(uint_range(16, 1, 4094)))],
+                    vec![],
+                )),
+            )]),
+        )]),
+    )
+}
+
+/// openconfig-interfaces. `optical` adds the hardware-port reference the
+/// controller follows from a line interface to its PORT component.
+fn interfaces(optical: bool) -> SchemaNode {
     let subif = list(
         &["index"],
-        with(
-            vec![("index", leaf(uint(32)))],
+        entry(
+            vec![("index", uint(32))],
             with(
                 mirrored(
                     vec![
@@ -127,74 +185,48 @@ fn interfaces() -> SchemaNode {
                         ("description", leaf(string())),
                         ("enabled", leaf(boolean())),
                     ],
-                    vec![("oper-status", leaf(oper.clone()))],
+                    vec![
+                        ("ifindex", leaf(uint(32))),
+                        ("admin-status", leaf(admin_status())),
+                        ("oper-status", leaf(oper_status())),
+                        ("counters", counters()),
+                    ],
                 ),
-                vec![(
-                    "vlan",
-                    container(vec![(
-                        "match",
-                        container(vec![(
-                            "single-tagged",
-                            container(mirrored(
-                                vec![("vlan-id", leaf(uint_range(16, 1, 4094)))],
-                                vec![],
-                            )),
-                        )]),
-                    )]),
-                )],
+                vec![("vlan", vlan())],
             ),
         ),
     );
-    let perf = container(vec![(
-        "state",
-        container(vec![
-            ("one-way-delay", leaf(uint(32))),
-            ("min-delay", leaf(uint(32))),
-            ("max-delay", leaf(uint(32))),
-            ("delay-variation", leaf(uint(32))),
-            ("loss-percent", leaf(decimal(0.0, 100.0))),
-            ("measurement-interval", leaf(uint(32))),
-        ]),
-    )]);
+    let mut state = vec![
+        ("ifindex", leaf(uint(32))),
+        ("admin-status", leaf(admin_status())),
+        ("oper-status", leaf(oper_status())),
+        ("counters", counters()),
+    ];
+    if optical {
+        state.push((
+            "hardware-port",
+            augment(
+                OC_PORT,
+                leaf(leafref("/components/component/name", string())),
+            ),
+        ));
+    }
+    let mut rest = mirrored(
+        vec![
+            ("name", leaf(string())),
+            ("type", leaf(if_type())),
+            ("mtu", leaf(uint_range(16, 68, 9216))),
+            ("description", leaf(string())),
+            ("enabled", leaf(boolean())),
+        ],
+        state,
+    );
+    if !optical {
+        rest.push(("subinterfaces", container(vec![("subinterface", subif)])));
+    }
     container(vec![(
         "interface",
-        list(
-            &["name"],
-            with(
-                vec![("name", leaf(string()))],
-                with(
-                    mirrored(
-                        vec![
-                            ("name", leaf(string())),
-                            ("description", leaf(string())),
-                            ("enabled", leaf(boolean())),
-                            ("mtu", leaf(uint_range(16, 68, 9216))),
-                            (
-                                "type",
-                                leaf(enumeration(&[
-                                    "ethernetCsmacd",
-                                    "softwareLoopback",
-                                    "ieee8023adLag",
-                                ])),
-                            ),
-                        ],
-                        vec![
-                            ("oper-status", leaf(oper)),
-                            (
-                                "admin-status",
-                                leaf(enumeration(&["UP", "DOWN", "TESTING"])),
-                            ),
-                            ("counters", counters()),
-                            ("speed-gbps", leaf(uint(32))),
-                        ],
-                    ),
-                    vec![
-                        ("subinterfaces", container(vec![("subinterface", subif)])),
-                        ("link-performance", perf),
-                    ],
-                ),
-            ),
-        ),
+        list(&["name"], entry(vec![("name", string())], rest)),
     )])
 }
 
@@ -202,181 +234,333 @@ fn mpls_label() -> LeafType {
     uint_range(32, 16, 1_048_575)
 }
 
-fn te_policies() -> SchemaNode {
+/// policy-forwarding with SR-TE rules (openconfig-pf-srte augments the rule
+/// and its action).
+fn policy_forwarding() -> SchemaNode {
     let sid = list(
         &["index"],
-        with(
-            vec![("index", leaf(uint(32)))],
+        entry(
+            vec![("index", uint(64))],
             mirrored(
-                vec![("index", leaf(uint(32))), ("value", leaf(mpls_label()))],
+                vec![("index", leaf(uint(64))), ("value", leaf(mpls_label()))],
                 vec![],
             ),
         ),
     );
     let segment_list = list(
-        &["id"],
-        with(
-            vec![("id", leaf(uint(32)))],
+        &["index"],
+        entry(
+            vec![("index", uint(64))],
             with(
                 mirrored(
-                    vec![("id", leaf(uint(32))), ("weight", leaf(uint(32)))],
+                    vec![("index", leaf(uint(64))), ("weight", leaf(uint(32)))],
                     vec![],
                 ),
                 vec![("sids", container(vec![("sid", sid)]))],
             ),
         ),
     );
-    let origin = enumeration(&["PCEP", "BGP", "LOCAL"]);
-    let cp_keys = [
-        "protocol-origin",
-        "originator-id",
-        "originator-asn",
-        "discriminator",
-    ];
-    let cp_key_leaves = || {
-        vec![
-            ("protocol-origin", leaf(origin.clone())),
-            ("originator-id", leaf(string())),
-            ("originator-asn", leaf(uint(32))),
-            ("discriminator", leaf(uint(32))),
-        ]
-    };
-    let candidate = list(
-        &cp_keys,
-        with(
-            cp_key_leaves(),
+    let srte = augment(
+        OC_PF_SRTE,
+        container(mirrored(
+            vec![
+                ("mpls-bsid", leaf(mpls_label())),
+                ("srte-endpoint", leaf(string())),
+                ("srte-color", leaf(uint(32))),
+                ("srte-preference", leaf(uint(32))),
+            ],
+            vec![],
+        )),
+    );
+    let rule = list(
+        &["sequence-id"],
+        entry(
+            vec![("sequence-id", uint(32))],
             with(
                 mirrored(
-                    with(
-                        cp_key_leaves(),
-                        vec![("name", leaf(string())), ("preference", leaf(uint(32)))],
-                    ),
-                    vec![("valid", leaf(boolean())), ("active", leaf(boolean()))],
+                    vec![
+                        ("sequence-id", leaf(uint(32))),
+                        ("description", leaf(string())),
+                    ],
+                    vec![],
                 ),
+                vec![
+                    ("srte", srte),
+                    (
+                        "action",
+                        container(vec![(
+                            "segment-lists",
+                            augment(OC_PF_SRTE, container(vec![("segment-list", segment_list)])),
+                        )]),
+                    ),
+                ],
+            ),
+        ),
+    );
+    let policy_type = enumeration(&["PBR_POLICY", "VRF_SELECTION_POLICY"]);
+    let policy = list(
+        &["policy-id"],
+        entry(
+            vec![("policy-id", string())],
+            with(
+                mirrored(
+                    vec![("policy-id", leaf(string())), ("type", leaf(policy_type))],
+                    vec![],
+                ),
+                vec![("rules", container(vec![("rule", rule)]))],
+            ),
+        ),
+    );
+    container(vec![("policies", container(vec![("policy", policy)]))])
+}
+
+fn evpn() -> SchemaNode {
+    let instance = list(
+        &["evi"],
+        entry(
+            vec![("evi", string())],
+            with(
+                mirrored(
+                    vec![
+                        ("evi", leaf(string())),
+                        (
+                            "encapsulation-type",
+                            leaf(identityref(OC_NI_TYPES, &["VXLAN", "MPLS"])),
+                        ),
+                        (
+                            "service-type",
+                            leaf(identityref(
+                                OC_EVPN_TYPES,
+                                &["VLAN_BASED", "VLAN_BUNDLE", "VLAN_AWARE"],
+                            )),
+                        ),
+                        ("route-distinguisher", leaf(string())),
+                    ],
+                    vec![],
+                ),
+                vec![
+                    (
+                        "import-export-policy",
+                        container(mirrored(
+                            vec![
+                                ("export-route-target", leaf_list(string())),
+                                ("import-route-target", leaf_list(string())),
+                            ],
+                            vec![],
+                        )),
+                    ),
+                    (
+                        "vxlan",
+                        container(mirrored(
+                            vec![("vni", leaf(uint_range(32, 1, 16_777_215)))],
+                            vec![],
+                        )),
+                    ),
+                ],
+            ),
+        ),
+    );
+    // EVPN only exists in L2 and L3 VPN instances (the model's `when`).
+    when(
+        "config/type",
+        &[
+            "openconfig-network-instance-types:L2VSI",
+            "openconfig-network-instance-types:L3VRF",
+        ],
+        container(vec![(
+            "evpn-instances",
+            container(vec![("evpn-instance", instance)]),
+        )]),
+    )
+}
+
+/// The IS-IS link-state database (all state): the router's own LSP with its
+/// extended IS reachability, one instance per link, RFC 8570 sub-TLVs.
+fn isis() -> SchemaNode {
+    let sub =
+        |leaves: Vec<(&'static str, SchemaNode)>| container(vec![("state", container(leaves))]);
+    let subtlv = list(
+        &["type"],
+        entry(
+            vec![("type", lsdb_subtlv_type())],
+            vec![
+                ("state", container(vec![("type", leaf(lsdb_subtlv_type()))])),
+                (
+                    "link-id",
+                    sub(vec![("local", leaf(uint(32))), ("remote", leaf(uint(32)))]),
+                ),
+                (
+                    "link-delay",
+                    sub(vec![("a-bit", leaf(boolean())), ("delay", leaf(uint(32)))]),
+                ),
+                (
+                    "min-max-link-delay",
+                    sub(vec![
+                        ("a-bit", leaf(boolean())),
+                        ("min-delay", leaf(uint(32))),
+                        ("max-delay", leaf(uint(32))),
+                    ]),
+                ),
+                ("link-delay-variation", sub(vec![("delay", leaf(uint(32)))])),
+                (
+                    "link-loss",
+                    sub(vec![
+                        ("a-bit", leaf(boolean())),
+                        // RFC 8570 §4.4: 24 bits, 0xFFFFFE the largest loss.
+                        ("link-loss", leaf(uint_range(32, 0, 16_777_214))),
+                    ]),
+                ),
+            ],
+        ),
+    );
+    let instance = list(
+        &["id"],
+        entry(
+            vec![("id", uint(64))],
+            vec![
+                (
+                    "state",
+                    container(vec![("id", leaf(uint(64))), ("metric", leaf(uint(32)))]),
+                ),
+                ("subtlvs", container(vec![("subtlv", subtlv)])),
+            ],
+        ),
+    );
+    let neighbor = list(
+        &["system-id"],
+        entry(
+            vec![("system-id", string())],
+            vec![
+                ("state", container(vec![("system-id", leaf(string()))])),
+                ("instances", container(vec![("instance", instance)])),
+            ],
+        ),
+    );
+    let tlv_type = || identityref(OC_LSDB_TYPES, &["EXTENDED_IS_REACHABILITY"]);
+    let tlv = list(
+        &["type"],
+        entry(
+            vec![("type", tlv_type())],
+            vec![
+                ("state", container(vec![("type", leaf(tlv_type()))])),
+                (
+                    "extended-is-reachability",
+                    container(vec![("neighbors", container(vec![("neighbor", neighbor)]))]),
+                ),
+            ],
+        ),
+    );
+    let lsp = list(
+        &["lsp-id"],
+        entry(
+            vec![("lsp-id", string())],
+            vec![
+                ("state", container(vec![("lsp-id", leaf(string()))])),
+                ("tlvs", container(vec![("tlv", tlv)])),
+            ],
+        ),
+    );
+    let level = list(
+        &["level-number"],
+        entry(
+            vec![("level-number", uint_range(8, 1, 2))],
+            with(
+                mirrored(vec![("level-number", leaf(uint_range(8, 1, 2)))], vec![]),
                 vec![(
-                    "segment-lists",
-                    container(vec![("segment-list", segment_list)]),
+                    "link-state-database",
+                    read_only(container(vec![("lsp", lsp)])),
                 )],
             ),
         ),
     );
-    container(vec![(
-        "te-policy",
-        list(
-            &["color", "endpoint"],
-            with(
-                vec![("color", leaf(uint(32))), ("endpoint", leaf(string()))],
-                with(
-                    mirrored(
-                        vec![
-                            ("color", leaf(uint(32))),
-                            ("endpoint", leaf(string())),
-                            ("name", leaf(string())),
-                            ("binding-sid", leaf(mpls_label())),
-                            ("owner", leaf(string())),
-                        ],
-                        vec![("oper-status", leaf(enumeration(&["UP", "DOWN"])))],
-                    ),
-                    vec![(
-                        "candidate-paths",
-                        container(vec![("candidate-path", candidate)]),
-                    )],
-                ),
-            ),
-        ),
-    )])
+    container(vec![("levels", container(vec![("level", level)]))])
 }
 
-fn evpn_instances() -> SchemaNode {
-    let rt = list(
-        &["target"],
-        with(
-            vec![("target", leaf(string()))],
-            mirrored(
-                vec![
-                    ("target", leaf(string())),
-                    ("type", leaf(enumeration(&["IMPORT", "EXPORT", "BOTH"]))),
-                ],
-                vec![],
-            ),
-        ),
-    );
-    container(vec![(
-        "evpn-instance",
-        list(
-            &["evi"],
-            with(
-                vec![("evi", leaf(uint_range(32, 1, 16_777_215)))],
-                with(
-                    mirrored(
-                        vec![
-                            ("evi", leaf(uint_range(32, 1, 16_777_215))),
-                            ("route-distinguisher", leaf(string())),
-                            ("encapsulation-type", leaf(enumeration(&["VXLAN", "MPLS"]))),
-                            ("vni", leaf(uint_range(32, 1, 16_777_215))),
-                            (
-                                "service-type",
-                                leaf(enumeration(&["VLAN_BASED", "VLAN_BUNDLE", "VLAN_AWARE"])),
-                            ),
-                        ],
-                        vec![],
-                    ),
-                    vec![("route-targets", container(vec![("route-target", rt)]))],
-                ),
-            ),
-        ),
-    )])
+fn lsdb_subtlv_type() -> LeafType {
+    identityref(
+        OC_LSDB_TYPES,
+        &[
+            "IS_REACHABILITY_LINK_ID",
+            "IS_REACHABILITY_LINK_DELAY",
+            "IS_REACHABILITY_MIN_MAX_LINK_DELAY",
+            "IS_REACHABILITY_LINK_DELAY_VARIATION",
+            "IS_REACHABILITY_LINK_LOSS",
+        ],
+    )
 }
 
 fn network_instances() -> SchemaNode {
     let ni_if = list(
         &["id"],
-        with(
-            vec![("id", leaf(string()))],
+        entry(
+            vec![("id", string())],
             mirrored(
                 vec![
                     ("id", leaf(string())),
-                    ("interface", leaf(string())),
-                    ("subinterface", leaf(uint(32))),
+                    (
+                        "interface",
+                        leaf(leafref("/interfaces/interface/name", string())),
+                    ),
+                    (
+                        "subinterface",
+                        leaf(leafref(
+                            "/interfaces/interface[name=current()/../interface]/subinterfaces/subinterface/index",
+                            uint(32),
+                        )),
+                    ),
                 ],
                 vec![],
             ),
         ),
     );
+    let protocol_id = || {
+        identityref(
+            OC_POL_TYPES,
+            &["ISIS", "BGP", "STATIC", "DIRECTLY_CONNECTED"],
+        )
+    };
+    let protocol = list(
+        &["identifier", "name"],
+        entry(
+            vec![("identifier", protocol_id()), ("name", string())],
+            with(
+                mirrored(
+                    vec![
+                        ("identifier", leaf(protocol_id())),
+                        ("name", leaf(string())),
+                        ("enabled", leaf(boolean())),
+                    ],
+                    vec![],
+                ),
+                vec![("isis", isis())],
+            ),
+        ),
+    );
+    let ni_type = identityref(
+        OC_NI_TYPES,
+        &["DEFAULT_INSTANCE", "L3VRF", "L2VSI", "L2P2P"],
+    );
     container(vec![(
         "network-instance",
         list(
             &["name"],
-            with(
-                vec![("name", leaf(string()))],
+            entry(
+                vec![("name", string())],
                 with(
                     mirrored(
                         vec![
                             ("name", leaf(string())),
-                            (
-                                "type",
-                                leaf(enumeration(&[
-                                    "DEFAULT_INSTANCE",
-                                    "L3VRF",
-                                    "L2VSI",
-                                    "MAC_VRF",
-                                ])),
-                            ),
+                            ("type", leaf(ni_type)),
                             ("description", leaf(string())),
-                            ("owner", leaf(string())),
+                            ("router-id", leaf(string())),
                         ],
                         vec![],
                     ),
                     vec![
                         ("interfaces", container(vec![("interface", ni_if)])),
-                        (
-                            "segment-routing",
-                            container(vec![("te-policies", te_policies())]),
-                        ),
-                        (
-                            "evpn",
-                            container(vec![("evpn-instances", evpn_instances())]),
-                        ),
+                        ("evpn", evpn()),
+                        ("policy-forwarding", policy_forwarding()),
+                        ("protocols", container(vec![("protocol", protocol)])),
                     ],
                 ),
             ),
@@ -384,29 +568,37 @@ fn network_instances() -> SchemaNode {
     )])
 }
 
+/// The packet router schema (built once per process, shared by every device).
 pub fn packet_schema() -> Arc<Schema> {
-    Arc::new(Schema::new(vec![
-        ("openconfig-interfaces", "interfaces", interfaces()),
-        (
-            "openconfig-network-instance",
-            "network-instances",
-            network_instances(),
-        ),
-    ]))
+    static SCHEMA: OnceLock<Arc<Schema>> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            Arc::new(Schema::new(vec![
+                (OC_IF, "interfaces", interfaces(false)),
+                (OC_NI, "network-instances", network_instances()),
+            ]))
+        })
+        .clone()
 }
 
-fn optical_stats() -> SchemaNode {
+fn optical_stats(digits: u8) -> SchemaNode {
     container(
         ["instant", "avg", "min", "max"]
             .iter()
-            .map(|n| (*n, leaf(decimal(-1e12, 1e12))))
+            .map(|n| {
+                // decimal64 holds an i64 of 10^-digits units.
+                let max = i64::MAX as f64 / 10f64.powi(i32::from(digits));
+                (*n, leaf(decimal_digits(-max, max, digits)))
+            })
             .collect(),
     )
 }
 
-fn components() -> SchemaNode {
-    let och = with(
-        mirrored(
+fn optical_channel() -> SchemaNode {
+    let stats = |d| optical_stats(d);
+    augment(
+        OC_TERMINAL,
+        container(mirrored(
             vec![
                 (
                     "frequency",
@@ -430,40 +622,109 @@ fn components() -> SchemaNode {
                             .unwrap_or(1),
                     )),
                 ),
-                ("line-port", leaf(string())),
+                (
+                    "line-port",
+                    leaf(leafref("/components/component/name", string())),
+                ),
             ],
             vec![
-                ("osnr", optical_stats()),
-                ("pre-fec-ber", optical_stats()),
-                ("q-value", optical_stats()),
-                ("chromatic-dispersion", optical_stats()),
-                ("input-power", optical_stats()),
-                ("output-power", optical_stats()),
+                ("osnr", stats(2)),
+                // BER is tiny: the model gives it 18 fraction digits.
+                ("pre-fec-ber", stats(18)),
+                ("q-value", stats(2)),
+                ("chromatic-dispersion", stats(2)),
+                ("input-power", stats(2)),
+                ("output-power", stats(2)),
             ],
+        )),
+    )
+}
+
+fn transceiver() -> SchemaNode {
+    let channel = list(
+        &["index"],
+        entry(
+            vec![("index", uint(16))],
+            mirrored(
+                vec![
+                    ("index", leaf(uint(16))),
+                    (
+                        "associated-optical-channel",
+                        leaf(leafref("/components/component/name", string())),
+                    ),
+                ],
+                vec![],
+            ),
         ),
-        vec![],
+    );
+    augment(
+        OC_TRANSCEIVER,
+        container(with(
+            mirrored(vec![("enabled", leaf(boolean()))], vec![]),
+            vec![("physical-channels", container(vec![("channel", channel)]))],
+        )),
+    )
+}
+
+fn components() -> SchemaNode {
+    let subcomponent = list(
+        &["name"],
+        entry(
+            vec![("name", string())],
+            mirrored(
+                vec![(
+                    "name",
+                    leaf(leafref("/components/component/config/name", string())),
+                )],
+                vec![],
+            ),
+        ),
+    );
+    let component_type = LeafType::Identity(
+        [
+            (OC_PLATFORM_TYPES, "PORT"),
+            (OC_PLATFORM_TYPES, "TRANSCEIVER"),
+            (OC_TRANSPORT_TYPES, "OPTICAL_CHANNEL"),
+        ]
+        .iter()
+        .map(|(m, n)| Identity {
+            module: m.to_string(),
+            name: n.to_string(),
+        })
+        .collect(),
     );
     container(vec![(
         "component",
         list(
             &["name"],
-            with(
-                vec![("name", leaf(string()))],
+            entry(
+                vec![("name", string())],
                 with(
                     mirrored(
-                        vec![("name", leaf(string())), ("description", leaf(string()))],
+                        vec![("name", leaf(string()))],
                         vec![
-                            (
-                                "type",
-                                leaf(enumeration(&["OPTICAL_CHANNEL", "PORT", "TRANSCEIVER"])),
-                            ),
+                            ("type", leaf(component_type)),
+                            ("description", leaf(string())),
+                            ("mfg-name", leaf(string())),
+                            ("part-no", leaf(string())),
+                            ("serial-no", leaf(string())),
                             (
                                 "oper-status",
-                                leaf(enumeration(&["ACTIVE", "INACTIVE", "DISABLED"])),
+                                leaf(identityref(
+                                    OC_PLATFORM_TYPES,
+                                    &["ACTIVE", "INACTIVE", "DISABLED"],
+                                )),
                             ),
                         ],
                     ),
-                    vec![("optical-channel", container(och))],
+                    vec![
+                        (
+                            "subcomponents",
+                            container(vec![("subcomponent", subcomponent)]),
+                        ),
+                        ("transceiver", transceiver()),
+                        ("optical-channel", optical_channel()),
+                    ],
                 ),
             ),
         ),
@@ -473,18 +734,28 @@ fn components() -> SchemaNode {
 fn terminal_device() -> SchemaNode {
     let assignment = list(
         &["index"],
-        with(
-            vec![("index", leaf(uint(32)))],
+        entry(
+            vec![("index", uint(32))],
             mirrored(
                 vec![
                     ("index", leaf(uint(32))),
+                    ("description", leaf(string())),
                     (
                         "assignment-type",
                         leaf(enumeration(&["LOGICAL_CHANNEL", "OPTICAL_CHANNEL"])),
                     ),
-                    ("optical-channel", leaf(string())),
-                    ("logical-channel", leaf(uint(32))),
-                    ("allocation", leaf(decimal(0.0, 1600.0))),
+                    (
+                        "logical-channel",
+                        leaf(leafref(
+                            "/terminal-device/logical-channels/channel/index",
+                            uint(32),
+                        )),
+                    ),
+                    (
+                        "optical-channel",
+                        leaf(leafref("/components/component/name", string())),
+                    ),
+                    ("allocation", leaf(decimal_digits(0.0, 1600.0, 3))),
                 ],
                 vec![],
             ),
@@ -492,8 +763,8 @@ fn terminal_device() -> SchemaNode {
     );
     let channel = list(
         &["index"],
-        with(
-            vec![("index", leaf(uint(32)))],
+        entry(
+            vec![("index", uint(32))],
             with(
                 mirrored(
                     vec![
@@ -501,21 +772,29 @@ fn terminal_device() -> SchemaNode {
                         ("description", leaf(string())),
                         (
                             "admin-state",
-                            leaf(enumeration(&["ENABLED", "DISABLED", "MAINTENANCE"])),
+                            leaf(enumeration(&["ENABLED", "DISABLED", "MAINT"])),
                         ),
                         (
                             "rate-class",
-                            leaf(enumeration(&[
-                                "TRIB_RATE_100G",
-                                "TRIB_RATE_200G",
-                                "TRIB_RATE_400G",
-                            ])),
+                            leaf(identityref(
+                                OC_TRANSPORT_TYPES,
+                                &["TRIB_RATE_100G", "TRIB_RATE_200G", "TRIB_RATE_400G"],
+                            )),
+                        ),
+                        (
+                            "trib-protocol",
+                            leaf(identityref(
+                                OC_TRANSPORT_TYPES,
+                                &["PROT_100GE", "PROT_400GE", "PROT_ODUCN"],
+                            )),
                         ),
                         (
                             "logical-channel-type",
-                            leaf(enumeration(&["PROT_ETHERNET", "PROT_OTN"])),
+                            leaf(identityref(
+                                OC_TRANSPORT_TYPES,
+                                &["PROT_ETHERNET", "PROT_OTN"],
+                            )),
                         ),
-                        ("owner", leaf(string())),
                     ],
                     vec![("link-state", leaf(enumeration(&["UP", "DOWN", "TESTING"])))],
                 ),
@@ -526,33 +805,36 @@ fn terminal_device() -> SchemaNode {
             ),
         ),
     );
-    let mode = list(
+    let mode = read_only(list(
         &["mode-id"],
-        vec![
-            ("mode-id", leaf(uint(16))),
-            (
+        entry(
+            vec![("mode-id", uint(16))],
+            vec![(
                 "state",
                 container(vec![
                     ("mode-id", leaf(uint(16))),
                     ("description", leaf(string())),
                     ("vendor-id", leaf(string())),
                 ]),
-            ),
-        ],
-    );
+            )],
+        ),
+    ));
     container(vec![
         ("logical-channels", container(vec![("channel", channel)])),
         ("operational-modes", container(vec![("mode", mode)])),
     ])
 }
 
+/// The optical terminal schema (built once per process).
 pub fn optical_schema() -> Arc<Schema> {
-    Arc::new(Schema::new(vec![
-        ("openconfig-platform", "components", components()),
-        (
-            "openconfig-terminal-device",
-            "terminal-device",
-            terminal_device(),
-        ),
-    ]))
+    static SCHEMA: OnceLock<Arc<Schema>> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            Arc::new(Schema::new(vec![
+                (OC_PLATFORM, "components", components()),
+                (OC_TERMINAL, "terminal-device", terminal_device()),
+                (OC_IF, "interfaces", interfaces(true)),
+            ]))
+        })
+        .clone()
 }

@@ -138,10 +138,30 @@ fn is_prefix(pattern: &Path, concrete: &Path) -> bool {
 
 fn elem_matches(pattern: &PathElem, concrete: &PathElem) -> bool {
     strip_module(&pattern.name) == strip_module(&concrete.name)
-        && pattern
-            .key
-            .iter()
-            .all(|(k, v)| v == "*" || concrete.key.get(k) == Some(v))
+        && pattern.key.iter().all(|(k, v)| {
+            v == "*"
+                || concrete
+                    .key
+                    .get(k)
+                    .is_some_and(|c| c == v || bare_identity(c) == bare_identity(v))
+        })
+}
+
+/// An identity key value without its module (`openconfig-policy-types:ISIS`
+/// and `ISIS` name one protocol); anything else, e.g. an IPv6 address, as is.
+fn bare_identity(v: &str) -> &str {
+    match v.split_once(':') {
+        Some((m, name))
+            if !m.is_empty()
+                && m.starts_with(|c: char| c.is_ascii_alphabetic())
+                && m.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                && !name.contains(':') =>
+        {
+            name
+        }
+        _ => v,
+    }
 }
 
 fn notification(
@@ -234,6 +254,8 @@ impl GNmi for GnmiTarget {
                 let found = tree.find(&path).map_err(|e| e.to_status())?;
                 Ok(found
                     .iter()
+                    // CONFIG of a state-only node (or the reverse) is no data.
+                    .filter(|f| filter == DataFilter::All || Tree::has_data(f, filter))
                     .map(|f| Update {
                         path: Some(f.path.clone()),
                         val: Some(json_typed(

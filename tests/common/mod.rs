@@ -74,6 +74,7 @@ pub async fn start_lab_with(
             name: node.name.clone(),
             role: node.role,
             address: fabric.address(&node.name).expect("bound"),
+            router_id: node.router_id,
         });
     }
     Lab {
@@ -240,5 +241,6 @@ pub fn closed_loop_lab_options() -> strata::lab::LabOptions {
         data_dir: None,
         reconcile_interval: Duration::from_secs(30),
         recover_journal: false,
+        web: None,
     }
 }

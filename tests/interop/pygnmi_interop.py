@@ -2,9 +2,11 @@
 """Interop: the unmodified `pygnmi` client (written by others, from its own
 copy of gnmi.proto) against a running `strata sim`.
 
-Checks capabilities, get, set (update, JSON_IETF) and a STREAM/SAMPLE
+Checks capabilities, get, set (update, JSON_IETF; a string leaf set with a bare str) and a STREAM/SAMPLE
 subscription. Exits non-zero on the first failure; prints 'N passed, N failed'.
 """
+DELAY_PATH = '/network-instances/network-instance[name=DEFAULT]/protocols/protocol[identifier=ISIS][name=default]/isis/levels/level[level-number=2]/link-state-database/lsp[lsp-id=0102.5500.0001.00-00]/tlvs/tlv[type=EXTENDED_IS_REACHABILITY]/extended-is-reachability/neighbors/neighbor[system-id=0102.5500.0003]/instances/instance[id=*]/subtlvs/subtlv[type=IS_REACHABILITY_LINK_DELAY]/link-delay/state/delay'
+
 import os
 import re
 import socket
@@ -113,9 +115,27 @@ def main():
             g = gc.get(path=["/interfaces/interface[name=lo0]/config/mtu"], encoding="json_ietf")
             check("rejected set changed nothing", g["notification"][0]["update"][0]["val"] == 9000, g)
 
+            # pygnmi's most natural call for a string leaf: a bare str value,
+            # which pygnmi puts on the wire as the text itself (not a JSON string)
+            text = "set by pygnmi as text"
+            leaf = "/interfaces/interface[name=et-0/0/1]/config/description"
+            try:
+                r = gc.set(update=[(leaf, text)], encoding="json_ietf")
+                check("set of a string leaf with a bare str value (json_ietf) is accepted",
+                      any(x.get("op") == "UPDATE" for x in r.get("response", [])), r)
+            except Exception as e:  # pygnmi wraps the gRPC error
+                check("set of a string leaf with a bare str value (json_ietf) is accepted", False, repr(e))
+            try:
+                g = gc.get(path=[leaf], encoding="json_ietf")
+                val = g["notification"][0]["update"][0].get("val") if g.get("notification") else None
+                check("the string leaf reads back as set", val == text, g)
+            except Exception as e:
+                check("the string leaf reads back as set", False, repr(e))
+
             sub = {
                 "subscription": [{
-                    "path": "/interfaces/interface[name=et-0/0/2]/link-performance/state/one-way-delay",
+                    # pe1's RFC 8570 link delay toward pe3 (its own IS-IS LSP, openconfig-isis)
+                    "path": DELAY_PATH,
                     "mode": "sample",
                     "sample_interval": 100_000_000,
                 }],
@@ -131,7 +151,7 @@ def main():
                     if "sync_response" in msg:
                         synced = True
                     for u in msg.get("update", {}).get("update", []):
-                        if u["path"].endswith("one-way-delay"):
+                        if u["path"].endswith("link-delay/state/delay"):
                             samples.append(u["val"])
             finally:
                 stream.close()

@@ -16,7 +16,7 @@ use strata::controller::programmer::Programmer;
 use strata::controller::Controller;
 use strata::gnmi::tree::{DataFilter, Tree};
 use strata::gnmi::{format_path, join_prefix, parse_path};
-use strata::model::{Layer, Topology};
+use strata::model::Topology;
 use strata::proto::gnmi::{
     typed_value, GetRequest, GetResponse, Notification, SetRequest, TypedValue, Update,
 };
@@ -847,10 +847,9 @@ impl Run {
             "b" => &link.b,
             other => return Err(format!("{at}: telemetry.end must be a or b, not {other:?}")),
         };
-        let port = match link.layer {
-            Layer::Packet => end.interface.clone(),
-            _ => strata::render::optical_channel_component(&end.interface),
-        };
+        // The closed loop knows links by interface; an optical reading that
+        // names its channel component is mapped back through discovered facts.
+        let port = end.interface.clone();
         let device = end.node.clone();
         let mut readings = Vec::new();
         if let Some(up) = f.bool("up")? {

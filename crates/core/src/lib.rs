@@ -4,4 +4,5 @@
 
 pub mod model;
 pub mod pathcomp;
+pub mod render;
 pub mod topology;

@@ -33,6 +33,8 @@ pub struct DaemonOptions {
     /// keeping every intact entry and holding reconciliation deletions.
     /// Without it a damaged journal stops start-up; a torn tail never does.
     pub recover_journal: bool,
+    /// Serve the operator web view on this address (off when `None`).
+    pub web: Option<SocketAddr>,
 }
 
 /// How long a graceful stop waits for open requests and streams.
@@ -69,6 +71,8 @@ pub struct Daemon {
     pub api: SocketAddr,
     /// Where `/metrics` is served, when it is.
     pub metrics: Option<SocketAddr>,
+    /// Where the operator web view is served, when it is.
+    pub web: Option<SocketAddr>,
     pub restored: Option<Restored>,
     store: Option<Arc<Store>>,
     /// Closed loop and reconciliation: stopped before the journal closes.
@@ -166,6 +170,7 @@ impl Daemon {
                 name: node.name.clone(),
                 role: node.role,
                 address: address(&node.name).unwrap_or(node.address),
+                router_id: node.router_id,
             });
         }
         // Telemetry → link health → reroute.
@@ -193,6 +198,10 @@ impl Daemon {
             )?),
             None => None,
         };
+        let web = match options.web {
+            Some(addr) => Some(crate::web::serve(addr, controller.clone())?),
+            None => None,
+        };
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(crate::northbound::serve_with(
             controller.clone(),
@@ -209,6 +218,7 @@ impl Daemon {
             controller,
             api,
             metrics,
+            web,
             restored,
             store,
             tasks,
@@ -384,6 +394,9 @@ pub async fn run_controller(topology: &Topology, options: DaemonOptions) -> anyh
         topology.nodes.len(),
         daemon.api
     );
+    if let Some(web) = daemon.web {
+        println!("strata controller: web view on http://{web}/");
+    }
     stop_signal().await;
     println!("strata controller: stopping (draining requests, flushing the journal)");
     daemon.shutdown().await;

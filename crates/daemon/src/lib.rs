@@ -5,7 +5,7 @@
 //! and bench starts.
 
 // The pure layers below, under the names the modules use for them.
-pub use strata_core::{model, pathcomp, topology};
+pub use strata_core::{model, pathcomp, render, topology};
 pub use strata_gnmi::{self as gnmi, net};
 pub use strata_proto as proto;
 
@@ -14,9 +14,9 @@ pub mod daemon;
 pub mod metrics;
 pub mod northbound;
 pub mod otel;
-pub mod render;
 pub mod shutdown;
 pub mod southbound;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod web;

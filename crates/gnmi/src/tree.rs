@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::path::{format_path, strip_module};
-use super::schema::{LeafType, Schema, SchemaNode};
+use super::schema::{split_qualified, LeafType, NodeKind, Schema, SchemaNode};
 use crate::proto::gnmi::{Path, PathElem};
 
 /// Why a tree operation was refused; `code()` gives the gNMI status (spec 3.4.7).
@@ -23,13 +23,21 @@ pub enum TreeError {
     BadPath { path: String, reason: String },
     /// The value does not fit the schema at `path`.
     BadValue { path: String, reason: String },
+    /// A client wrote or deleted `config false` data.
+    ReadOnly { path: String },
+    /// A leafref, `when` or similar constraint fails after the change.
+    Constraint { path: String, reason: String },
 }
 
 impl TreeError {
     pub fn code(&self) -> tonic::Code {
         match self {
             TreeError::UnknownPath { .. } | TreeError::NoData { .. } => tonic::Code::NotFound,
-            TreeError::BadPath { .. } | TreeError::BadValue { .. } => tonic::Code::InvalidArgument,
+            TreeError::BadPath { .. } | TreeError::BadValue { .. } | TreeError::ReadOnly { .. } => {
+                tonic::Code::InvalidArgument
+            }
+            // gNMI spec 3.4.7: a Set that would leave the data invalid.
+            TreeError::Constraint { .. } => tonic::Code::FailedPrecondition,
         }
     }
 
@@ -47,6 +55,10 @@ impl std::fmt::Display for TreeError {
             TreeError::NoData { path } => write!(f, "no data at path {path}"),
             TreeError::BadPath { path, reason } => write!(f, "invalid path {path}: {reason}"),
             TreeError::BadValue { path, reason } => write!(f, "invalid value at {path}: {reason}"),
+            TreeError::ReadOnly { path } => {
+                write!(f, "{path} is read-only (config false) data")
+            }
+            TreeError::Constraint { path, reason } => write!(f, "{path}: {reason}"),
         }
     }
 }
@@ -58,6 +70,22 @@ impl std::error::Error for TreeError {}
 pub enum Access {
     Client,
     Device,
+}
+
+/// How member names and identities of a written value are spelled: JSON_IETF
+/// (RFC 7951: qualified where the module changes, foreign identities
+/// prefixed; checked strictly) or plain JSON (RFC 7159, where gNMI sets no
+/// naming rule: qualified names are still checked, bare ones are accepted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Names {
+    Ietf,
+    Plain,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Ctx {
+    access: Access,
+    names: Names,
 }
 
 /// Which part of the data a reader wants (GetRequest.DataType).
@@ -95,6 +123,7 @@ pub struct PreparedWrite {
     steps: Vec<Step>,
     internal: Value,
     replace: bool,
+    access: Access,
 }
 
 /// A delete that passed every check.
@@ -105,6 +134,7 @@ pub struct PreparedDelete {
 }
 
 /// A match of a (possibly wildcarded) path against the data.
+#[derive(Debug)]
 pub struct Found<'a> {
     pub path: Path,
     pub schema: &'a SchemaNode,
@@ -144,25 +174,41 @@ impl Tree {
         &self.schema
     }
 
-    /// Resolves a path against the schema: element names, list keys, leaves last.
+    /// Resolves a path against the schema: element names (module-qualified or
+    /// not), list keys, leaves last. The flag is "config false at the end".
     fn resolve<'s>(&'s self, path: &Path) -> Result<(Vec<Step>, &'s SchemaNode, bool), TreeError> {
         let text = || format_path(path);
         let mut node = &self.schema.root;
         let mut steps = Vec::with_capacity(path.elem.len());
-        let mut in_state = false;
         for (i, elem) in path.elem.iter().enumerate() {
-            let name = strip_module(&elem.name);
+            let (module, name) = split_qualified(&elem.name);
             let children = node.children().ok_or_else(|| TreeError::UnknownPath {
                 path: text(),
                 reason: format!("element {name:?} is below a leaf"),
             })?;
+            if name == "*" || name == "..." {
+                return Err(TreeError::BadPath {
+                    path: text(),
+                    reason: "element wildcards are not supported".into(),
+                });
+            }
             let child = children.get(name).ok_or_else(|| TreeError::UnknownPath {
                 path: text(),
                 reason: format!("no element {name:?} at position {}", i + 1),
             })?;
-            in_state |= name == "state";
-            match child {
-                SchemaNode::List { keys, .. } => {
+            if let Some(m) = module {
+                if m != child.module {
+                    return Err(TreeError::UnknownPath {
+                        path: text(),
+                        reason: format!(
+                            "element {name:?} is defined in module {}, not {m}",
+                            child.module
+                        ),
+                    });
+                }
+            }
+            match &child.kind {
+                NodeKind::List { keys, .. } => {
                     for k in elem.key.keys() {
                         if !keys.contains(k) {
                             return Err(TreeError::UnknownPath {
@@ -176,7 +222,12 @@ impl Tree {
                     } else {
                         let values = keys
                             .iter()
-                            .map(|k| elem.key.get(k).filter(|v| v.as_str() != "*").cloned())
+                            .map(|k| {
+                                elem.key
+                                    .get(k)
+                                    .filter(|v| v.as_str() != "*")
+                                    .map(|v| canonical_key(child, k, v))
+                            })
                             .collect();
                         steps.push(Step::List {
                             name: name.to_string(),
@@ -192,18 +243,17 @@ impl Tree {
                             reason: format!("{name:?} is not a list but keys were given"),
                         });
                     }
-                    if name == "*" || name == "..." {
-                        return Err(TreeError::BadPath {
-                            path: text(),
-                            reason: "element wildcards are not supported".into(),
-                        });
-                    }
                     steps.push(Step::Child(name.to_string()));
                 }
             }
             node = child;
         }
-        Ok((steps, node, in_state))
+        Ok((steps, node, !node.config))
+    }
+
+    /// The schema node a path names (keys may be absent or wildcards).
+    pub fn schema_at(&self, path: &Path) -> Result<&SchemaNode, TreeError> {
+        self.resolve(path).map(|(_, n, _)| n)
     }
 
     /// Every data node matching the path; list steps without (all) keys
@@ -241,6 +291,18 @@ impl Tree {
         value: &Value,
         replace: bool,
         access: Access,
+    ) -> Result<PreparedWrite, TreeError> {
+        self.prepare_write_with(path, value, replace, access, Names::Ietf)
+    }
+
+    /// `prepare_write` for a value spelled as `names` says.
+    pub fn prepare_write_with(
+        &self,
+        path: &Path,
+        value: &Value,
+        replace: bool,
+        access: Access,
+        names: Names,
     ) -> Result<PreparedWrite, TreeError> {
         let (steps, schema_node, in_state) = self.resolve(path)?;
         let text = format_path(path);
@@ -280,20 +342,15 @@ impl Tree {
             }
         }
         let is_entry = matches!(steps.last(), Some(Step::List { .. }));
-        let internal = check_value(
-            schema_node,
-            value,
-            &text,
-            in_state,
-            access,
-            is_entry,
-            &path_keys,
-        )?;
+        let _ = in_state;
+        let ctx = Ctx { access, names };
+        let internal = check_value(schema_node, value, &text, ctx, is_entry, &path_keys)?;
         Ok(PreparedWrite {
             path: path.clone(),
             steps,
             internal,
             replace,
+            access,
         })
     }
 
@@ -304,7 +361,23 @@ impl Tree {
             steps,
             internal,
             replace,
+            access,
         } = prepared;
+        // A client's replace is of configuration: the device's own state
+        // under the replaced node (counters, oper-status, …) stays.
+        let keep_state = replace && access == Access::Client;
+        if steps.is_empty() {
+            let old = if keep_state {
+                self.root.clone()
+            } else {
+                Value::Null
+            };
+            place(&mut self.root, internal, replace);
+            if keep_state {
+                carry(&self.schema.root, old, &mut self.root, false);
+            }
+            return Change::Updated(path);
+        }
         // Walk down, creating containers and entries as needed.
         let mut cur = &mut self.root;
         let mut schema_cur = &self.schema.root;
@@ -317,7 +390,15 @@ impl Tree {
                     schema_cur = &children[name];
                     if i == last {
                         let slot = map.entry(name.clone()).or_insert(Value::Null);
+                        let old = if keep_state {
+                            slot.clone()
+                        } else {
+                            Value::Null
+                        };
                         place(slot, internal, replace);
+                        if keep_state {
+                            carry(schema_cur, old, slot, false);
+                        }
                         break;
                     }
                     cur = map
@@ -326,7 +407,15 @@ impl Tree {
                 }
                 Step::WholeList(name) => {
                     let slot = map.entry(name.clone()).or_insert(Value::Null);
+                    let old = if keep_state {
+                        slot.clone()
+                    } else {
+                        Value::Null
+                    };
                     place(slot, internal, replace);
+                    if keep_state {
+                        carry(&children[name], old, slot, false);
+                    }
                     break;
                 }
                 Step::List { name, keys, values } => {
@@ -340,7 +429,15 @@ impl Tree {
                         .entry(entry_key(&values))
                         .or_insert_with(|| new_entry(schema_cur, keys, &values));
                     if i == last {
+                        let old = if keep_state {
+                            entry.clone()
+                        } else {
+                            Value::Null
+                        };
                         place(entry, internal, replace);
+                        if keep_state {
+                            carry(schema_cur, old, entry, true);
+                        }
                         // replace must not drop the keys that name the entry
                         if let Some(obj) = entry.as_object_mut() {
                             for (k, v) in keys.iter().zip(&values) {
@@ -367,9 +464,8 @@ impl Tree {
     pub fn prepare_delete(&self, path: &Path, access: Access) -> Result<PreparedDelete, TreeError> {
         let (steps, _, in_state) = self.resolve(path)?;
         if in_state && access == Access::Client {
-            return Err(TreeError::BadValue {
+            return Err(TreeError::ReadOnly {
                 path: format_path(path),
-                reason: "read-only (state) data cannot be deleted".into(),
             });
         }
         Ok(PreparedDelete {
@@ -422,6 +518,17 @@ impl Tree {
         export_node(found.schema, found.value, ietf, filter).unwrap_or(Value::Null)
     }
 
+    /// Does the found node hold anything the filter keeps?
+    pub fn has_data(found: &Found<'_>, filter: DataFilter) -> bool {
+        if found.schema.is_leafy() {
+            return kept(found.schema, filter, false);
+        }
+        if filter == DataFilter::Config && !found.schema.config {
+            return false;
+        }
+        !is_empty(&Self::export(found, false, filter))
+    }
+
     /// Every leaf below a found node, with its full path and type.
     pub fn leaves<'a>(found: &Found<'a>, out: &mut Vec<(Path, &'a Value, &'a LeafType)>) {
         flatten(found.schema, found.value, found.path.clone(), out);
@@ -431,6 +538,126 @@ impl Tree {
     pub fn leaf_value(&self, path: &Path) -> Option<&Value> {
         let found = self.find(path).ok()?;
         found.into_iter().next().map(|f| f.value)
+    }
+
+    /// Checks the constraints a commit must satisfy on the configuration:
+    /// every leafref names an existing entry and every node with a `when`
+    /// has it hold. The first violation is returned, naming its path.
+    pub fn check_constraints(&self) -> Result<(), TreeError> {
+        let mut path = String::new();
+        self.constraints_in(&self.schema.root, &self.root, &mut path)
+    }
+
+    fn constraints_in(
+        &self,
+        schema: &SchemaNode,
+        value: &Value,
+        path: &mut String,
+    ) -> Result<(), TreeError> {
+        let (Some(children), Some(obj)) = (schema.children(), value.as_object()) else {
+            return Ok(());
+        };
+        for (name, v) in obj {
+            let Some(child) = children.get(name) else {
+                continue;
+            };
+            if !child.config {
+                continue;
+            }
+            let len = path.len();
+            path.push('/');
+            path.push_str(name);
+            if let Some(w) = &child.when {
+                let actual = w
+                    .path
+                    .iter()
+                    .try_fold(value, |cur, step| cur.get(step))
+                    .and_then(scalar_text);
+                if !actual
+                    .as_deref()
+                    .is_some_and(|a| w.any_of.iter().any(|x| x == a))
+                {
+                    return Err(TreeError::Constraint {
+                        path: path.clone(),
+                        reason: format!(
+                            "{name} is only valid when {} is one of {:?} (YANG when), not {}",
+                            w.path.join("/"),
+                            w.any_of,
+                            actual.as_deref().unwrap_or("unset")
+                        ),
+                    });
+                }
+            }
+            match &child.kind {
+                NodeKind::Leaf(LeafType::Leafref { target, .. }) => {
+                    self.check_leafref(target, v, obj, path)?;
+                }
+                NodeKind::LeafList(LeafType::Leafref { target, .. }) => {
+                    for item in v.as_array().into_iter().flatten() {
+                        self.check_leafref(target, item, obj, path)?;
+                    }
+                }
+                NodeKind::List { keys, .. } => {
+                    for (k, entry) in v.as_object().into_iter().flatten() {
+                        let l = path.len();
+                        for (key, kv) in keys.iter().zip(k.split(KEY_SEP)) {
+                            path.push_str(&format!("[{key}={kv}]"));
+                        }
+                        self.constraints_in(child, entry, path)?;
+                        path.truncate(l);
+                    }
+                }
+                _ => self.constraints_in(child, v, path)?,
+            }
+            path.truncate(len);
+        }
+        Ok(())
+    }
+
+    fn check_leafref(
+        &self,
+        target: &str,
+        value: &Value,
+        siblings: &Map<String, Value>,
+        path: &str,
+    ) -> Result<(), TreeError> {
+        let Some(wanted) = scalar_text(value) else {
+            return Ok(());
+        };
+        let mut target_path =
+            crate::gnmi::parse_path(target).map_err(|e| TreeError::Constraint {
+                path: path.to_string(),
+                reason: format!("schema leafref {target:?} does not parse: {e}"),
+            })?;
+        for elem in &mut target_path.elem {
+            for v in elem.key.values_mut() {
+                if let Some(sibling) = v.strip_prefix("current()/../") {
+                    *v = siblings
+                        .get(sibling)
+                        .and_then(scalar_text)
+                        .unwrap_or_else(|| "\u{0}".to_string());
+                }
+            }
+        }
+        let exists = self
+            .find(&target_path)
+            .map(|found| {
+                found
+                    .iter()
+                    .any(|f| scalar_text(f.value).as_deref() == Some(wanted.as_str()))
+            })
+            .unwrap_or(false);
+        if exists {
+            Ok(())
+        } else {
+            Err(TreeError::Constraint {
+                path: path.to_string(),
+                reason: format!(
+                    "leafref: {wanted:?} does not name an existing {}",
+                    format_path(&target_path)
+                ),
+            })
+        }
     }
 
     /// Sets one leaf from the device side; returns whether it changed.
@@ -451,7 +678,10 @@ fn typed_key(
 ) -> Value {
     let raw = Value::String(text.to_string());
     match children.and_then(|c| c.get(key)) {
-        Some(SchemaNode::Leaf(ty)) => ty.normalize(&raw).unwrap_or(raw),
+        Some(n) => match &n.kind {
+            NodeKind::Leaf(ty) => ty.normalize(&raw, &n.module).unwrap_or(raw),
+            _ => raw,
+        },
         _ => raw,
     }
 }
@@ -469,6 +699,48 @@ fn place(slot: &mut Value, value: Value, replace: bool) {
         *slot = value;
     } else {
         merge(slot, value);
+    }
+}
+
+/// Puts the `config false` data of `old` back into `new` wherever the node
+/// holding it survived a replace. `entry`: `old`/`new` are one entry of the
+/// list `schema` (else a list's value is its map of entries).
+fn carry(schema: &SchemaNode, old: Value, new: &mut Value, entry: bool) {
+    let (Value::Object(old), Some(new)) = (old, new.as_object_mut()) else {
+        return;
+    };
+    match &schema.kind {
+        NodeKind::List {
+            entry: children, ..
+        } if entry => carry_object(children, old, new),
+        NodeKind::Container(children) => carry_object(children, old, new),
+        NodeKind::List { .. } => {
+            for (k, o) in old {
+                if let Some(n) = new.get_mut(&k) {
+                    carry(schema, o, n, true);
+                }
+            }
+        }
+        NodeKind::Leaf(_) | NodeKind::LeafList(_) => {}
+    }
+}
+
+fn carry_object(
+    children: &std::collections::BTreeMap<String, SchemaNode>,
+    old: Map<String, Value>,
+    new: &mut Map<String, Value>,
+) {
+    for (k, o) in old {
+        let Some(child) = children.get(&k) else {
+            continue;
+        };
+        if !child.config {
+            new.entry(k).or_insert(o);
+        } else if !child.is_leafy() {
+            if let Some(n) = new.get_mut(&k) {
+                carry(child, o, n, false);
+            }
+        }
     }
 }
 
@@ -490,12 +762,24 @@ fn merge(into: &mut Value, from: Value) {
 
 /// Validates an external (RFC 7951) value against `node` and converts it to
 /// the internal form.
+/// Plain JSON may name a foreign identity bare: qualify it before the
+/// (RFC 7951) check.
+fn spelled(ty: &LeafType, value: &Value, names: Names) -> Value {
+    if let (Names::Plain, LeafType::Identity(ids), Some(s)) = (names, ty.base(), value.as_str()) {
+        if !s.contains(':') {
+            if let Some(id) = ids.iter().find(|i| i.name == s) {
+                return Value::String(id.qualified());
+            }
+        }
+    }
+    value.clone()
+}
+
 fn check_value(
     node: &SchemaNode,
     value: &Value,
     path: &str,
-    in_state: bool,
-    access: Access,
+    ctx: Ctx,
     is_entry: bool,
     path_keys: &[(String, String)],
 ) -> Result<Value, TreeError> {
@@ -503,28 +787,32 @@ fn check_value(
         path: path.to_string(),
         reason,
     };
-    match node {
-        SchemaNode::Leaf(ty) | SchemaNode::LeafList(ty) if in_state && access == Access::Client => {
-            let _ = ty;
-            Err(bad("read-only (state) leaf".into()))
-        }
-        SchemaNode::Leaf(ty) => ty.normalize(value).map_err(bad),
-        SchemaNode::LeafList(ty) => {
+    if !node.config && ctx.access == Access::Client {
+        return Err(TreeError::ReadOnly {
+            path: path.to_string(),
+        });
+    }
+    match &node.kind {
+        NodeKind::Leaf(ty) => ty
+            .normalize(&spelled(ty, value, ctx.names), &node.module)
+            .map_err(bad),
+        NodeKind::LeafList(ty) => {
             let items = value
                 .as_array()
                 .ok_or_else(|| bad(format!("expected a leaf-list array, got {value}")))?;
             items
                 .iter()
-                .map(|v| ty.normalize(v).map_err(&bad))
+                .map(|v| {
+                    ty.normalize(&spelled(ty, v, ctx.names), &node.module)
+                        .map_err(&bad)
+                })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array)
         }
-        SchemaNode::Container(children) => {
-            check_object(children, value, path, in_state, access, &[])
-        }
-        SchemaNode::List { keys, entry } => {
+        NodeKind::Container(children) => check_object(node, children, value, path, ctx, &[]),
+        NodeKind::List { keys, entry } => {
             if is_entry {
-                return check_object(entry, value, path, in_state, access, path_keys);
+                return check_object(node, entry, value, path, ctx, path_keys);
             }
             // The whole list: an array of entries, each carrying its keys.
             let items = value
@@ -533,7 +821,7 @@ fn check_value(
             let mut out = Map::new();
             for (i, item) in items.iter().enumerate() {
                 let item_path = format!("{path}[{i}]");
-                let obj = check_object(entry, item, &item_path, in_state, access, &[])?;
+                let obj = check_object(node, entry, item, &item_path, ctx, &[])?;
                 let mut values = Vec::new();
                 for k in keys {
                     let v =
@@ -552,12 +840,50 @@ fn check_value(
     }
 }
 
+/// Resolves an RFC 7951 member name below `parent`: a qualified name must
+/// carry the child's module; an unqualified one is only valid where the
+/// module does not change (RFC 7951 §4), so top-level members and augments
+/// (`openconfig-vlan:vlan`) must be qualified, as libyang-based devices insist.
+fn member<'s>(
+    parent: &SchemaNode,
+    children: &'s std::collections::BTreeMap<String, SchemaNode>,
+    member: &str,
+    path: &str,
+    names: Names,
+) -> Result<(&'s str, &'s SchemaNode), TreeError> {
+    let (module, name) = split_qualified(member);
+    let child_path = format!("{path}/{name}");
+    let (key, child) = children
+        .get_key_value(name)
+        .ok_or_else(|| TreeError::BadValue {
+            path: child_path.clone(),
+            reason: format!("unknown member {member:?}"),
+        })?;
+    match module {
+        Some(m) if m != child.module => Err(TreeError::BadValue {
+            path: child_path,
+            reason: format!(
+                "member {member:?}: {name} is defined in module {}, not {m}",
+                child.module
+            ),
+        }),
+        None if names == Names::Ietf && child.module != parent.module => Err(TreeError::BadValue {
+            path: child_path,
+            reason: format!(
+                "member {member:?} must be qualified as \"{}:{name}\" (its module differs from its parent's, RFC 7951 §4)",
+                child.module
+            ),
+        }),
+        _ => Ok((key.as_str(), child)),
+    }
+}
+
 fn check_object(
+    parent: &SchemaNode,
     children: &std::collections::BTreeMap<String, SchemaNode>,
     value: &Value,
     path: &str,
-    in_state: bool,
-    access: Access,
+    ctx: Ctx,
     path_keys: &[(String, String)],
 ) -> Result<Value, TreeError> {
     let obj = value.as_object().ok_or_else(|| TreeError::BadValue {
@@ -565,24 +891,16 @@ fn check_object(
         reason: format!("expected a JSON object, got {value}"),
     })?;
     let mut out = Map::new();
-    for (member, v) in obj {
-        let name = strip_module(member);
+    for (m, v) in obj {
+        let (name, child) = member(parent, children, m, path, ctx.names)?;
         let child_path = format!("{path}/{name}");
-        let child = children.get(name).ok_or_else(|| TreeError::BadValue {
-            path: child_path.clone(),
-            reason: format!("unknown member {member:?}"),
-        })?;
-        let child_in_state = in_state || name == "state";
-        let is_key = path_keys.iter().any(|(k, _)| k == name);
-        let checked = check_value(
-            child,
-            v,
-            &child_path,
-            child_in_state && !is_key,
-            access,
-            false,
-            &[],
-        )?;
+        if out.contains_key(name) {
+            return Err(TreeError::BadValue {
+                path: child_path,
+                reason: format!("member {name:?} is given twice"),
+            });
+        }
+        let checked = check_value(child, v, &child_path, ctx, false, &[])?;
         out.insert(name.to_string(), checked);
     }
     for (k, v) in path_keys {
@@ -637,7 +955,7 @@ fn walk_find<'a>(
             else {
                 return;
             };
-            let SchemaNode::List { keys, .. } = list_schema else {
+            let NodeKind::List { keys, .. } = &list_schema.kind else {
                 return;
             };
             let wanted: Option<&Vec<Option<String>>> = match step {
@@ -650,7 +968,7 @@ fn walk_find<'a>(
                     let vals: Vec<String> = values.iter().flatten().cloned().collect();
                     if let Some(entry) = entries.get(&entry_key(&vals)) {
                         let mut p = path;
-                        p.elem.push(keyed_elem(name, keys, &vals));
+                        p.elem.push(keyed_elem(list_schema, name, keys, &vals));
                         walk_find(list_schema, entry, rest, p, out);
                     }
                     return;
@@ -665,7 +983,7 @@ fn walk_find<'a>(
                 });
                 if matches {
                     let mut p = path.clone();
-                    p.elem.push(keyed_elem(name, keys, &vals));
+                    p.elem.push(keyed_elem(list_schema, name, keys, &vals));
                     walk_find(list_schema, entry, rest, p, out);
                 }
             }
@@ -673,10 +991,47 @@ fn walk_find<'a>(
     }
 }
 
-fn keyed_elem(name: &str, keys: &[String], values: &[String]) -> PathElem {
+/// A path element for a stored entry. Identity-valued keys are shown bare
+/// (`protocol[identifier=ISIS]`), as gNMI paths conventionally write them.
+fn keyed_elem(list: &SchemaNode, name: &str, keys: &[String], values: &[String]) -> PathElem {
     PathElem {
         name: name.to_string(),
-        key: keys.iter().cloned().zip(values.iter().cloned()).collect(),
+        key: keys
+            .iter()
+            .zip(values)
+            .map(|(k, v)| {
+                let shown = match key_type(list, k) {
+                    Some(LeafType::Identity(_)) => split_qualified(v).1.to_string(),
+                    _ => v.clone(),
+                };
+                (k.clone(), shown)
+            })
+            .collect(),
+    }
+}
+
+fn key_type<'a>(list: &'a SchemaNode, key: &str) -> Option<&'a LeafType> {
+    list.children()?.get(key)?.leaf_type().map(LeafType::base)
+}
+
+/// A key value from a path as stored: identities in their RFC 7951 form,
+/// whether the path wrote them bare or qualified (paths are lenient here:
+/// gNMI has no rule for identity prefixes in keys).
+fn canonical_key(list: &SchemaNode, key: &str, text: &str) -> String {
+    let module = list
+        .children()
+        .and_then(|c| c.get(key))
+        .map(|n| n.module.as_str())
+        .unwrap_or_default();
+    match key_type(list, key) {
+        Some(LeafType::Identity(ids)) => {
+            let (m, name) = split_qualified(text);
+            ids.iter()
+                .find(|i| i.name == name && m.is_none_or(|m| m == i.module))
+                .map(|i| i.ietf(module))
+                .unwrap_or_else(|| text.to_string())
+        }
+        _ => text.to_string(),
     }
 }
 
@@ -691,9 +1046,12 @@ fn remove_concrete(schema: &SchemaNode, value: &mut Value, elems: &[PathElem]) -
     let Some(child_schema) = children.get(name) else {
         return false;
     };
-    match child_schema {
-        SchemaNode::List { keys, .. } if !elem.key.is_empty() => {
-            let vals: Option<Vec<String>> = keys.iter().map(|k| elem.key.get(k).cloned()).collect();
+    match &child_schema.kind {
+        NodeKind::List { keys, .. } if !elem.key.is_empty() => {
+            let vals: Option<Vec<String>> = keys
+                .iter()
+                .map(|k| elem.key.get(k).map(|v| canonical_key(child_schema, k, v)))
+                .collect();
             let (Some(vals), Some(Value::Object(entries))) = (vals, map.get_mut(name)) else {
                 return false;
             };
@@ -767,9 +1125,10 @@ fn mirror_subtree(schema: &SchemaNode, value: &mut Value) {
     let (Some(children), Some(map)) = (schema.children(), value.as_object_mut()) else {
         return;
     };
-    if let (Some(SchemaNode::Container(cfg_s)), Some(SchemaNode::Container(st_s))) =
-        (children.get("config"), children.get("state"))
-    {
+    if let (Some(NodeKind::Container(cfg_s)), Some(NodeKind::Container(st_s))) = (
+        children.get("config").map(|n| &n.kind),
+        children.get("state").map(|n| &n.kind),
+    ) {
         let cfg = map
             .get("config")
             .cloned()
@@ -800,7 +1159,7 @@ fn mirror_subtree(schema: &SchemaNode, value: &mut Value) {
         let Some(child) = map.get_mut(name) else {
             continue;
         };
-        if let SchemaNode::List { .. } = child_schema {
+        if let NodeKind::List { .. } = child_schema.kind {
             if let Some(entries) = child.as_object_mut() {
                 for e in entries.values_mut() {
                     mirror_subtree(child_schema, e);
@@ -818,59 +1177,90 @@ fn export_node(
     ietf: bool,
     filter: DataFilter,
 ) -> Option<Value> {
-    match schema {
-        SchemaNode::Leaf(ty) => Some(if ietf {
+    match &schema.kind {
+        NodeKind::Leaf(ty) => Some(if ietf {
             ty.to_ietf(value)
         } else {
             value.clone()
         }),
-        SchemaNode::LeafList(ty) => Some(match value {
+        NodeKind::LeafList(ty) => Some(match value {
             Value::Array(items) if ietf => {
                 Value::Array(items.iter().map(|v| ty.to_ietf(v)).collect())
             }
             other => other.clone(),
         }),
-        SchemaNode::Container(children) => export_object(children, value, ietf, filter),
+        NodeKind::Container(children) => export_object(schema, children, value, ietf, filter, &[]),
         // A found list node is always one entry (find expands collections).
-        SchemaNode::List { entry, .. } => export_object(entry, value, ietf, filter),
+        NodeKind::List { entry, keys } => export_object(schema, entry, value, ietf, filter, keys),
+    }
+}
+
+/// Is this node kept by the filter? GetRequest CONFIG is `config true` data;
+/// STATE is `config false` data plus the list keys that locate it.
+fn kept(node: &SchemaNode, filter: DataFilter, is_key: bool) -> bool {
+    match filter {
+        DataFilter::All => true,
+        DataFilter::Config => node.config,
+        DataFilter::State => !node.config || is_key || !node.is_leafy(),
     }
 }
 
 fn export_object(
+    parent: &SchemaNode,
     children: &std::collections::BTreeMap<String, SchemaNode>,
     value: &Value,
     ietf: bool,
     filter: DataFilter,
+    keys: &[String],
 ) -> Option<Value> {
     let obj = value.as_object()?;
     let mut out = Map::new();
     for (k, v) in obj {
-        let skip = match filter {
-            DataFilter::All => false,
-            DataFilter::Config => k == "state",
-            DataFilter::State => k == "config",
-        };
-        if skip {
+        let Some(s) = children.get(k) else { continue };
+        if !kept(s, filter, keys.contains(k)) {
             continue;
         }
-        if let Some(s) = children.get(k) {
-            let exported = match s {
-                SchemaNode::List { entry, .. } => v.as_object().map(|entries| {
-                    Value::Array(
-                        entries
-                            .values()
-                            .filter_map(|e| export_object(entry, e, ietf, filter))
-                            .collect(),
-                    )
-                }),
-                _ => export_node(s, v, ietf, filter),
-            };
-            if let Some(e) = exported {
-                out.insert(k.clone(), e);
-            }
+        let exported = match &s.kind {
+            NodeKind::List { entry, keys } => v.as_object().map(|entries| {
+                Value::Array(
+                    entries
+                        .values()
+                        .filter_map(|e| export_object(s, entry, e, ietf, filter, keys))
+                        .filter(|e| filter != DataFilter::State || !is_only_keys(e, keys))
+                        .collect(),
+                )
+            }),
+            _ => export_node(s, v, ietf, filter),
+        };
+        let Some(e) = exported else { continue };
+        // A filtered-out subtree (state-only under CONFIG, config-only under
+        // STATE) is no data at all, not an empty container.
+        if !s.is_leafy() && is_empty(&e) {
+            continue;
         }
+        let name = if ietf && s.module != parent.module {
+            format!("{}:{k}", s.module)
+        } else {
+            k.clone()
+        };
+        out.insert(name, e);
     }
     Some(Value::Object(out))
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+/// A STATE export of a list entry that has no state: only its keys are left.
+fn is_only_keys(entry: &Value, keys: &[String]) -> bool {
+    entry
+        .as_object()
+        .is_some_and(|m| !keys.is_empty() && m.keys().all(|k| keys.contains(k)))
 }
 
 fn flatten<'a>(
@@ -879,11 +1269,11 @@ fn flatten<'a>(
     path: Path,
     out: &mut Vec<(Path, &'a Value, &'a LeafType)>,
 ) {
-    match schema {
-        SchemaNode::Leaf(ty) | SchemaNode::LeafList(ty) => out.push((path, value, ty)),
-        SchemaNode::Container(children) => flatten_object(children, value, path, out),
+    match &schema.kind {
+        NodeKind::Leaf(ty) | NodeKind::LeafList(ty) => out.push((path, value, ty)),
+        NodeKind::Container(children) => flatten_object(children, value, path, out),
         // As in export: a list node reached here is one entry.
-        SchemaNode::List { entry, .. } => flatten_object(entry, value, path, out),
+        NodeKind::List { entry, .. } => flatten_object(entry, value, path, out),
     }
 }
 
@@ -896,11 +1286,11 @@ fn flatten_object<'a>(
     let Some(obj) = value.as_object() else { return };
     for (k, v) in obj {
         let Some(s) = children.get(k) else { continue };
-        if let SchemaNode::List { keys, .. } = s {
+        if let NodeKind::List { keys, .. } = &s.kind {
             for (entry_key, e) in v.as_object().into_iter().flatten() {
                 let vals: Vec<String> = entry_key.split(KEY_SEP).map(str::to_string).collect();
                 let mut p = path.clone();
-                p.elem.push(keyed_elem(k, keys, &vals));
+                p.elem.push(keyed_elem(s, k, keys, &vals));
                 flatten(s, e, p, out);
             }
             continue;
@@ -1113,5 +1503,137 @@ mod tests {
             texts.contains(&"/interfaces/interface[name=a]/state/counters/out-octets".to_string())
         );
         assert!(texts.contains(&"/interfaces/interface[name=a]/name".to_string()));
+    }
+
+    fn modular() -> Arc<Schema> {
+        let proto = || identityref("types", &["ISIS", "BGP"]);
+        let entry = list(
+            &["identifier"],
+            vec![
+                ("identifier", leaf(proto())),
+                ("config", container(vec![("identifier", leaf(proto()))])),
+                (
+                    "ext",
+                    augment("aug", container(vec![("x", leaf(uint(64)))])),
+                ),
+                ("peer", leaf(leafref("/top/item/identifier", proto()))),
+                (
+                    "only-bgp",
+                    when(
+                        "config/identifier",
+                        &["types:BGP"],
+                        container(vec![("y", leaf(string()))]),
+                    ),
+                ),
+            ],
+        );
+        Arc::new(Schema::new(vec![(
+            "main",
+            "top",
+            container(vec![("item", entry)]),
+        )]))
+    }
+
+    #[test]
+    fn members_are_qualified_where_the_module_changes() {
+        let mut t = Tree::new(modular());
+        let item = p("/top/item[identifier=ISIS]");
+        let e = t
+            .write(&item, &json!({"ext": {"x": 1}}), false, Access::Client)
+            .unwrap_err();
+        assert!(e.to_string().contains("\"aug:ext\""), "{e}");
+        let e = t
+            .write(&item, &json!({"main:ext": {"x": 1}}), false, Access::Client)
+            .unwrap_err();
+        assert!(e.to_string().contains("main:ext"), "{e}");
+        t.write(
+            &item,
+            &json!({"aug:ext": {"x": "5"}, "main:config": {"identifier": "types:ISIS"}}),
+            false,
+            Access::Client,
+        )
+        .unwrap();
+        // the root: every member qualified
+        assert!(t
+            .write(&p("/"), &json!({"top": {}}), false, Access::Client)
+            .is_err());
+        let root = t.find(&p("/")).unwrap();
+        let v = Tree::export(&root[0], true, DataFilter::All);
+        let e = &v["main:top"]["item"][0];
+        assert_eq!(e["aug:ext"]["x"], json!("5"), "{v}");
+        assert_eq!(e["identifier"], json!("types:ISIS"), "{v}");
+        // identity keys match bare or qualified; paths show them bare
+        let found = t.find(&p("/top/item[identifier=types:ISIS]/ext")).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            format_path(&found[0].path),
+            "/top/item[identifier=ISIS]/ext"
+        );
+        // a qualified path element must name the right module
+        assert!(t.find(&p("/top/item/aug:ext")).is_ok());
+        assert_eq!(
+            t.find(&p("/top/item/main:ext")).unwrap_err().code(),
+            tonic::Code::NotFound
+        );
+    }
+
+    #[test]
+    fn constraints_hold_after_a_change() {
+        let mut t = Tree::new(modular());
+        let item = p("/top/item[identifier=ISIS]");
+        t.write(&item, &json!({"peer": "types:BGP"}), false, Access::Client)
+            .unwrap();
+        let e = t.check_constraints().unwrap_err();
+        assert_eq!(e.code(), tonic::Code::FailedPrecondition);
+        assert!(e.to_string().contains("types:BGP"), "{e}");
+        t.write(
+            &p("/top/item[identifier=BGP]/config"),
+            &json!({"identifier": "types:BGP"}),
+            false,
+            Access::Client,
+        )
+        .unwrap();
+        t.check_constraints().unwrap();
+        t.write(
+            &item,
+            &json!({"only-bgp": {"y": "z"}}),
+            false,
+            Access::Client,
+        )
+        .unwrap();
+        let e = t.check_constraints().unwrap_err();
+        assert!(e.to_string().contains("only-bgp"), "{e}");
+    }
+
+    #[test]
+    fn a_client_replace_keeps_device_state_and_the_root_takes_writes() {
+        let mut t = Tree::new(schema());
+        let e = p("/interfaces/interface[name=a]");
+        t.write(
+            &e,
+            &json!({"state": {"counters": {"in-octets": 9}}}),
+            false,
+            Access::Device,
+        )
+        .unwrap();
+        t.write(&e, &json!({"config": {"mtu": 1500}}), true, Access::Client)
+            .unwrap();
+        assert_eq!(
+            t.leaf_value(&p("/interfaces/interface[name=a]/state/counters/in-octets")),
+            Some(&json!(9))
+        );
+        t.write(
+            &p("/"),
+            &json!({"openconfig-interfaces:interfaces": {"interface": [{"name": "b", "config": {"name": "b"}}]}}),
+            false,
+            Access::Client,
+        )
+        .unwrap();
+        assert!(t
+            .leaf_value(&p("/interfaces/interface[name=b]/config/name"))
+            .is_some());
+        assert!(t
+            .leaf_value(&p("/interfaces/interface[name=a]/config/mtu"))
+            .is_some());
     }
 }

@@ -49,8 +49,43 @@ pub fn decode_update(update: &Update) -> Result<Value, ValueError> {
     Err(ValueError::Missing)
 }
 
+/// JSON text, or a bare scalar: pygnmi's `set(update=[(leaf, "text")],
+/// encoding="json_ietf")` sends the string's bytes unquoted. Text that could
+/// only have meant a JSON object, array or string stays an error.
 fn parse_json(bytes: &[u8]) -> Result<Value, ValueError> {
-    serde_json::from_slice(bytes).map_err(|e| ValueError::Malformed(e.to_string()))
+    match serde_json::from_slice(bytes) {
+        Ok(v) => Ok(v),
+        Err(e) => match bare_scalar(bytes) {
+            Some(text) => Ok(Value::String(text)),
+            None => Err(ValueError::Malformed(e.to_string())),
+        },
+    }
+}
+
+fn bare_scalar(bytes: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let first = text.trim_start().chars().next()?;
+    if matches!(first, '{' | '[' | '"') || text.len() > 64 * 1024 {
+        return None;
+    }
+    Some(text.to_string())
+}
+
+/// The raw text of a JSON scalar payload that parsed as a number, boolean or
+/// null. A client that sends `42` bare for a string leaf meant the text "42";
+/// only the target knows the leaf's type, so it asks for this.
+pub fn raw_scalar_text(update: &Update) -> Option<String> {
+    use typed_value::Value as V;
+    let bytes = match update.val.as_ref()?.value.as_ref()? {
+        V::JsonVal(b) | V::JsonIetfVal(b) => b,
+        _ => return None,
+    };
+    match serde_json::from_slice::<Value>(bytes).ok()? {
+        Value::Number(_) | Value::Bool(_) | Value::Null => std::str::from_utf8(bytes)
+            .ok()
+            .map(|t| t.trim().to_string()),
+        _ => None,
+    }
 }
 
 pub fn typed_to_json(tv: &TypedValue) -> Result<Value, ValueError> {
@@ -105,6 +140,7 @@ pub fn scalar_typed(value: &Value, ty: &LeafType) -> TypedValue {
         (_, Value::Array(items)) => V::LeaflistVal(ScalarArray {
             element: items.iter().map(|i| scalar_typed(i, ty)).collect(),
         }),
+        (LeafType::Leafref { base, .. }, v) => return scalar_typed(v, base),
         (LeafType::Uint { .. }, v) if v.as_u64().is_some() => V::UintVal(v.as_u64().unwrap_or(0)),
         (LeafType::Int { .. }, v) if v.as_i64().is_some() => V::IntVal(v.as_i64().unwrap_or(0)),
         (LeafType::Decimal { .. }, v) if v.as_f64().is_some() => {
@@ -142,5 +178,36 @@ pub fn typed_as_f64(tv: &TypedValue) -> Option<f64> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::gnmi::TypedValue;
+
+    fn ietf(bytes: &[u8]) -> Update {
+        Update {
+            val: Some(TypedValue {
+                value: Some(typed_value::Value::JsonIetfVal(bytes.to_vec())),
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn bare_scalars_are_text() {
+        assert_eq!(
+            decode_update(&ietf(b"to pe2")).unwrap(),
+            Value::String("to pe2".into())
+        );
+        assert_eq!(decode_update(&ietf(b"42")).unwrap(), Value::from(42));
+        assert_eq!(raw_scalar_text(&ietf(b"42")).as_deref(), Some("42"));
+        assert_eq!(raw_scalar_text(&ietf(b"\"42\"")), None);
+        assert!(matches!(
+            decode_update(&ietf(b"{not json")),
+            Err(ValueError::Malformed(_))
+        ));
+        assert!(decode_update(&ietf(b"\"unterminated")).is_err());
     }
 }

@@ -34,6 +34,8 @@ pub struct LabOptions {
     pub reconcile_interval: Duration,
     /// Start even from a damaged journal (see `DaemonOptions::recover_journal`).
     pub recover_journal: bool,
+    /// Serve the operator web view on this address (off when `None`).
+    pub web: Option<std::net::SocketAddr>,
 }
 
 impl LabOptions {
@@ -46,6 +48,7 @@ impl LabOptions {
             data_dir: self.data_dir.clone(),
             reconcile_interval: self.reconcile_interval,
             recover_journal: self.recover_journal,
+            web: self.web,
         }
     }
 }
@@ -99,6 +102,11 @@ impl Lab {
         self.daemon.metrics
     }
 
+    /// Where the operator web view is served, when it is.
+    pub fn web(&self) -> Option<std::net::SocketAddr> {
+        self.daemon.web
+    }
+
     pub fn restored(&self) -> Option<&crate::daemon::Restored> {
         self.daemon.restored.as_ref()
     }
@@ -150,6 +158,9 @@ pub async fn run_lab(topology: &Topology, options: LabOptions) -> anyhow::Result
         address_range(&fabric, topology),
     );
     println!("northbound strata.v1 API and fault injection on {listen} (gRPC; reflection and health enabled)");
+    if let Some(web) = lab.web() {
+        println!("web view on http://{web}/");
+    }
     match lab.restored() {
         Some(r) => {
             println!(

@@ -46,10 +46,9 @@ impl ClosedLoop {
         let mut riders: HashMap<String, Vec<String>> = HashMap::new();
         for l in &topology.links {
             for end in [&l.a, &l.b] {
-                let port = match l.layer {
-                    Layer::Packet => end.interface.clone(),
-                    _ => crate::render::optical_channel_component(&end.interface),
-                };
+                // Optical readings name a component the device chose; they are
+                // mapped back to the interface through the discovered facts.
+                let port = end.interface.clone();
                 ports
                     .entry(end.node.clone())
                     .or_default()
@@ -72,8 +71,14 @@ impl ClosedLoop {
         }
     }
 
+    /// The link behind `port` of `device`: an interface, or an optical
+    /// channel component discovered behind one.
     pub fn link_of(&self, device: &str, port: &str) -> Option<&String> {
-        self.ports.get(device)?.get(port)
+        let ports = self.ports.get(device)?;
+        ports.get(port).or_else(|| {
+            let ifname = self.controller.interface_of_component(device, port)?;
+            ports.get(&ifname)
+        })
     }
 
     pub fn health(&self, link: &str) -> Option<&LinkHealth> {
@@ -94,7 +99,11 @@ impl ClosedLoop {
                 return None;
             }
         }
-        let link = self.ports.get(device)?.get(port)?;
+        let ports = self.ports.get(device)?;
+        let link = match ports.get(port) {
+            Some(link) => link,
+            None => ports.get(&self.controller.interface_of_component(device, port)?)?,
+        };
         let h = self.health.get_mut(link)?;
         let t = h.observe(reading, now_ns, &self.config);
         let tx = self.controller.telemetry();

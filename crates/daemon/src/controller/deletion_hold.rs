@@ -7,9 +7,8 @@
 
 use std::collections::BTreeSet;
 
-use super::programmer::DeviceChange;
 use super::Controller;
-use crate::render::ConfigItem;
+use crate::render::DeviceEdit;
 
 impl Controller {
     /// Whether reconciliation must not delete anything now.
@@ -18,28 +17,29 @@ impl Controller {
     }
 
     /// Strips from `change` everything that removes configuration: the
-    /// deletions, and writes that are not for a wanted path (a removal's
-    /// preparation, e.g. untuning a transponder). Returns how many deletions
-    /// were held.
+    /// deletions (untuning a transponder is deletions too), and any write
+    /// that is not for a wanted path. Returns how many deletions were held.
     pub(super) fn hold_deletions_after_journal_recovery(
         &self,
         device: &str,
-        desired: &[ConfigItem],
-        change: &mut DeviceChange,
+        desired: &DeviceEdit,
+        change: &mut DeviceEdit,
     ) -> usize {
         let Some(store) = self.store.as_ref().filter(|s| s.deletions_held()) else {
             return 0;
         };
-        let wanted: BTreeSet<&str> = desired.iter().map(|i| i.path.as_str()).collect();
-        let writes = change.replace.len();
-        change.replace.retain(|i| wanted.contains(i.path.as_str()));
+        let wanted: BTreeSet<&crate::render::Path> = desired.items().map(|i| &i.path).collect();
+        let writes = change.replace.len() + change.update.len();
+        change.replace.retain(|i| wanted.contains(&i.path));
+        change.update.retain(|i| wanted.contains(&i.path));
         let held = std::mem::take(&mut change.delete);
-        if !held.is_empty() || change.replace.len() != writes {
+        let kept = change.replace.len() + change.update.len();
+        if !held.is_empty() || kept != writes {
             store.note_held_deletions(held.len());
             tracing::warn!(
                 device,
-                held = ?held,
-                held_writes = writes - change.replace.len(),
+                held = ?held.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                held_writes = writes - kept,
                 hold = %store.deletion_hold().display(),
                 "journal was recovered from damage: not removing Strata-owned configuration missing from the intents until the hold file is removed"
             );

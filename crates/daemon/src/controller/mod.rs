@@ -27,6 +27,10 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use crate::model::Topology;
 use crate::pathcomp::optical::{FiberGraph, Spectrum};
 use crate::pathcomp::TeGraph;
+use crate::render::openconfig::optical::LinePort;
+use crate::render::openconfig::srte;
+use crate::render::{Dialect, Need};
+use crate::southbound::facts::{self, FactsCache};
 use crate::state::FabricState;
 
 pub use error::ApiError;
@@ -72,6 +76,8 @@ pub struct Inner {
     /// Lookups creates make on every request, kept so they cost O(1):
     /// (kind, name) → id.
     names: HashMap<(Kind, String), String>,
+    /// Headend → rule numbers its policies hold in `strata-srte`.
+    sequences: HashMap<String, BTreeSet<u32>>,
     /// (headend, color, endpoint) → the policy that holds it.
     steering: HashMap<(String, u32, String), String>,
     /// (PE, interface, VLAN) → the service attached there.
@@ -88,6 +94,12 @@ pub struct Inner {
 impl Inner {
     /// Records a placed policy: reserves its bandwidth and indexes its links.
     fn insert_policy(&mut self, record: PolicyRecord) {
+        if record.sequence_id != 0 {
+            self.sequences
+                .entry(record.headend.clone())
+                .or_default()
+                .insert(record.sequence_id);
+        }
         policies::reserve(
             &mut self.graph,
             &record.path,
@@ -115,6 +127,9 @@ impl Inner {
     /// Forgets a policy: releases its bandwidth and unindexes its links.
     fn remove_policy(&mut self, id: &str) -> Option<PolicyRecord> {
         let record = self.policies.remove(id)?;
+        if let Some(seqs) = self.sequences.get_mut(&record.headend) {
+            seqs.remove(&record.sequence_id);
+        }
         self.names.remove(&(Kind::Policy, record.spec.name.clone()));
         self.steering.remove(&(
             record.headend.clone(),
@@ -242,6 +257,21 @@ impl Inner {
         &self.link_index
     }
 
+    /// The lowest rule number free on `headend`, not counting `also` (numbers
+    /// a plan has handed out but not yet recorded).
+    fn free_sequence(&self, headend: &str, also: &BTreeSet<u32>) -> Result<u32, ApiError> {
+        let taken = self.sequences.get(headend);
+        (1..=srte::MAX_SEQUENCE_ID)
+            .find(|n| !also.contains(n) && !taken.is_some_and(|t| t.contains(n)))
+            .ok_or_else(|| {
+                error::precondition(format!(
+                    "{headend} has no free SR-TE rule (binding SIDs {}–{} all in use)",
+                    srte::BSID_BASE + 1,
+                    srte::BSID_MAX
+                ))
+            })
+    }
+
     fn new_id(&mut self, prefix: &str) -> String {
         self.next_id += 1;
         format!("{prefix}-{}", self.next_id)
@@ -277,6 +307,8 @@ pub struct Controller {
     sessions: Option<Arc<FabricState>>,
     telemetry: tokio::sync::broadcast::Sender<crate::proto::strata::v1::TelemetrySample>,
     metrics: Arc<crate::metrics::Metrics>,
+    /// What transponders said about their line interfaces, per session.
+    facts: FactsCache,
 }
 
 impl Controller {
@@ -319,6 +351,7 @@ impl Controller {
                 busy: Default::default(),
                 names: HashMap::new(),
                 steering: HashMap::new(),
+                sequences: HashMap::new(),
                 attachment_index: HashMap::new(),
                 next_id: 0,
             }),
@@ -329,6 +362,7 @@ impl Controller {
             sessions,
             telemetry: tokio::sync::broadcast::channel(16_384).0,
             metrics: Arc::new(crate::metrics::Metrics::default()),
+            facts: FactsCache::default(),
         });
         if let Some(state) = &controller.sessions {
             tokio::spawn(forward_device_events(
@@ -356,6 +390,80 @@ impl Controller {
 
     pub fn sessions(&self) -> Option<&Arc<FabricState>> {
         self.sessions.as_ref()
+    }
+
+    /// Models `device` announced, if its session is up (None when the
+    /// controller runs without sessions, as in tests and benches).
+    fn models(&self, device: &str) -> Option<Vec<String>> {
+        let status = self.sessions.as_ref()?.device(device)?;
+        (status.state == crate::state::SessionState::Up).then_some(status.models)
+    }
+
+    /// How `device` is spoken to.
+    pub fn dialect(&self, device: &str) -> Dialect {
+        self.models(device)
+            .map(|m| Dialect::for_models(&m))
+            .unwrap_or_default()
+    }
+
+    /// Refuses an intent on a device whose Capabilities lack a model it needs,
+    /// rather than program it blindly. A device not up is let through: the
+    /// Set will say it is unreachable.
+    fn check_models(&self, device: &str, need: Need, what: &str) -> Result<(), ApiError> {
+        let Some(models) = self.models(device) else {
+            return Ok(());
+        };
+        match self.dialect(device).missing_model(need, &models) {
+            Some(m) => Err(error::precondition(format!(
+                "device {device} lacks {m} (needed for {what}); not programmed"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Which session of `device` facts belong to.
+    fn session_number(&self, device: &str) -> u64 {
+        self.sessions
+            .as_ref()
+            .and_then(|s| s.device(device))
+            .map_or(0, |d| d.connects)
+    }
+
+    /// The components behind `interface` on transponder `device`, read from
+    /// it once per session.
+    pub(crate) async fn line_port(
+        &self,
+        device: &str,
+        interface: &str,
+    ) -> Result<LinePort, ApiError> {
+        let session = self.session_number(device);
+        if let Some(f) = self.facts.get(device, session, interface) {
+            return Ok(f);
+        }
+        let req =
+            facts::request(device, interface).map_err(|e| error::precondition(e.to_string()))?;
+        let resp = self.programmer.get(device, req).await.map_err(|e| {
+            ApiError::Device(format!(
+                "cannot read the components behind {device} {interface}: {e}"
+            ))
+        })?;
+        let found = facts::parse(device, interface, &resp)
+            .map_err(|e| error::precondition(e.to_string()))?;
+        self.facts.put(device, session, found.clone());
+        Ok(found)
+    }
+
+    /// The line interface whose optical channel is `component` on `device`,
+    /// if its facts are known.
+    pub fn interface_of_component(&self, device: &str, component: &str) -> Option<String> {
+        self.facts
+            .interface_of(device, self.session_number(device), component)
+    }
+
+    /// Discovered facts, if already known for the current session.
+    pub(crate) fn known_line_port(&self, device: &str, interface: &str) -> Option<LinePort> {
+        self.facts
+            .get(device, self.session_number(device), interface)
     }
 
     pub fn read(&self) -> RwLockReadGuard<'_, Inner> {
@@ -445,3 +553,5 @@ pub(crate) fn set_of<T: Ord + Clone>(v: &[T]) -> BTreeSet<T> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_openconfig;

@@ -42,6 +42,7 @@ impl Inner {
             op: Some(Op::Policy(store::PolicyRecord {
                 policy: Some(r.to_api(&self.graph)),
                 discriminator: r.discriminator,
+                sequence_id: r.sequence_id,
                 displaced_by: r.displaced_by.iter().cloned().collect(),
                 stranded: r.stranded.clone().unwrap_or_default(),
                 origin: self.origin(&r.id),
@@ -159,6 +160,29 @@ impl Controller {
             }
         }
         inner.next_id = inner.next_id.max(replayed.next_id);
+        // Policies from journals older than rule numbers get theirs now, after
+        // every numbered one holds its own, and the numbers are journaled so
+        // the next start gives the same ones.
+        let unnumbered: Vec<String> = inner
+            .policies
+            .values()
+            .filter(|p| p.sequence_id == 0)
+            .map(|p| p.id.clone())
+            .collect();
+        let mut journal = Vec::new();
+        for id in unnumbered {
+            let Some(mut record) = inner.remove_policy(&id) else {
+                continue;
+            };
+            record.sequence_id = inner
+                .free_sequence(&record.headend, &Default::default())
+                .map_err(|e| format!("policy {id}: {e}"))?;
+            tracing::info!(policy = %id, sequence_id = record.sequence_id, "policy numbered on load");
+            journal.push(inner.policy_entry(&record));
+            inner.insert_policy(record);
+        }
+        drop(inner);
+        self.record(&journal);
         self.events.resume_after(replayed.revision);
         Ok(replayed.entries.len())
     }
@@ -220,6 +244,21 @@ fn path_of(g: &TeGraph, cp: &api::ComputedPath, id: &str) -> Result<(Path, Vec<S
     ))
 }
 
+/// A stored rule number, unless another restored policy on the headend
+/// already holds it (then it is numbered afresh after the load).
+fn free_or_zero(inner: &Inner, headend: &str, sequence_id: u32, id: &str) -> u32 {
+    let taken = inner
+        .sequences
+        .get(headend)
+        .is_some_and(|s| s.contains(&sequence_id));
+    if taken {
+        tracing::warn!(policy = %id, sequence_id, headend, "rule number already held; renumbering");
+        0
+    } else {
+        sequence_id
+    }
+}
+
 fn restore_policy(inner: &mut Inner, p: &store::PolicyRecord) -> Result<(), String> {
     let policy = p.policy.as_ref().ok_or("policy record without a policy")?;
     let id = &policy.id;
@@ -230,6 +269,7 @@ fn restore_policy(inner: &mut Inner, p: &store::PolicyRecord) -> Result<(), Stri
     let intent = intent::policy(inner, &spec).map_err(|e| format!("policy {id}: {e}"))?;
     let cp = policy.path.clone().unwrap_or_default();
     let (path, segments) = path_of(&inner.graph, &cp, id)?;
+    let sequence_id = free_or_zero(inner, &intent.headend, p.sequence_id, id);
     let record = PolicyRecord {
         id: id.clone(),
         spec,
@@ -245,6 +285,7 @@ fn restore_policy(inner: &mut Inner, p: &store::PolicyRecord) -> Result<(), Stri
         segments,
         revision: policy.revision,
         discriminator: p.discriminator.max(1),
+        sequence_id,
         displaced_by: p.displaced_by.iter().cloned().collect(),
         stranded: (!p.stranded.is_empty()).then(|| p.stranded.clone()),
     };
@@ -290,6 +331,18 @@ fn restore_service(inner: &mut Inner, s: &store::ServiceRecord) -> Result<(), St
     Ok(())
 }
 
+/// Journals from before the client/OTN pair numbered one logical channel per
+/// port as 101 + the port's position; the pair for that port starts at
+/// `optical::client_channel(position)`.
+fn client_channel(stored: u32) -> u32 {
+    use crate::render::openconfig::optical;
+    if (101..optical::CHANNEL_BASE).contains(&stored) {
+        optical::client_channel((stored - 101) as usize)
+    } else {
+        stored
+    }
+}
+
 fn restore_wavelength(inner: &mut Inner, w: &store::WavelengthRecord) -> Result<(), String> {
     let wl = w
         .wavelength
@@ -327,8 +380,8 @@ fn restore_wavelength(inner: &mut Inner, w: &store::WavelengthRecord) -> Result<
         power_dbm: w.power_dbm,
         a_port: wl.a_port.clone(),
         b_port: wl.b_port.clone(),
-        a_logical: w.a_logical,
-        b_logical: w.b_logical,
+        a_logical: client_channel(w.a_logical),
+        b_logical: client_channel(w.b_logical),
         carried_srlgs: w.carried_srlgs.iter().copied().collect::<BTreeSet<u32>>(),
         revision: wl.revision,
     };

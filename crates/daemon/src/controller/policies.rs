@@ -7,12 +7,12 @@ use super::error::{not_found, precondition, ApiError};
 use super::intent::{self, PolicyIntent};
 use super::pipeline::Staged;
 use super::programmer::Plan;
+use super::records::PolicyRecord;
 use super::records::Revisioned;
-use super::records::{labels, PolicyRecord};
 use super::{Controller, Inner, Kind};
 use crate::pathcomp::{self, IgpSpf, Path, PathError, Segment, TeGraph};
 use crate::proto::strata::v1 as api;
-use crate::render;
+use crate::render::Need;
 
 /// Where a policy goes and how it is spelled on the headend.
 pub(super) struct Placement {
@@ -93,22 +93,6 @@ pub(super) fn release(graph: &mut TeGraph, path: &Path, gbps: f64) {
     }
 }
 
-pub(super) fn render_policy(
-    name: &str,
-    color: u32,
-    endpoint_address: &str,
-    segments: &[Segment],
-    discriminator: u32,
-) -> render::ConfigItem {
-    render::sr_policy(&render::SrPolicyConfig {
-        name,
-        color,
-        endpoint: endpoint_address,
-        labels: &labels(segments),
-        discriminator,
-    })
-}
-
 impl Controller {
     pub async fn create_policy(
         &self,
@@ -148,22 +132,9 @@ impl Controller {
                 intent.headend, intent.color, intent.endpoint, p.id
             )));
         }
+        self.check_models(&intent.headend, Need::SrtePolicy, "an SR-TE policy")?;
         let placement = place(&inner, &inner.graph, &intent, "no path for the policy")?;
-        let mut plan = Plan::default();
-        plan.create(
-            &intent.headend,
-            vec![render_policy(
-                &spec.name,
-                intent.color,
-                &intent.endpoint_address,
-                &placement.segments,
-                1,
-            )],
-            vec![render::sr_policy_path(
-                intent.color,
-                &intent.endpoint_address,
-            )],
-        );
+        let sequence_id = inner.free_sequence(&intent.headend, &Default::default())?;
         let ticket = self.events.reserve();
         let id = inner.new_id("pol");
         let record = PolicyRecord {
@@ -181,9 +152,13 @@ impl Controller {
             segments: placement.segments,
             revision: ticket.revision(),
             discriminator: 1,
+            sequence_id,
             displaced_by: Default::default(),
             stranded: None,
         };
+        let mut plan = Plan::default();
+        let d = self.dialect(&record.headend);
+        plan.add(&record.headend, record.config(d), record.removal(d));
         Controller::remember(&mut inner, Kind::Policy, request_id, fingerprint, &id);
         let entries = vec![inner.policy_entry(&record)];
         inner.pending.insert(id.clone());
@@ -272,7 +247,8 @@ impl Controller {
             )));
         }
         let mut plan = Plan::default();
-        plan.remove(&p.headend, vec![p.config_path()], vec![p.config()]);
+        let d = self.dialect(&p.headend);
+        plan.add(&p.headend, p.removal(d), p.config(d));
         inner.claim("policy", id)?;
         let ticket = self.events.reserve();
         let entries = vec![inner.removed_entry(Kind::Policy, id, ticket.revision())];

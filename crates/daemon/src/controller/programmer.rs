@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use crate::proto::gnmi::{GetRequest, GetResponse, SetRequest};
-use crate::render::{self, ConfigItem};
-use crate::southbound::{Southbound, SouthboundError};
+use crate::render::DeviceEdit;
+use crate::southbound::{request, Southbound, SouthboundError};
 
 #[tonic::async_trait]
 pub trait Programmer: Send + Sync {
@@ -37,10 +37,8 @@ impl Programmer for Southbound {
 /// What to do to one device, and how to take it back.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceChange {
-    pub replace: Vec<ConfigItem>,
-    pub delete: Vec<String>,
-    pub undo_replace: Vec<ConfigItem>,
-    pub undo_delete: Vec<String>,
+    pub edit: DeviceEdit,
+    pub undo: DeviceEdit,
 }
 
 /// Changes for many devices, applied in device-name order.
@@ -54,23 +52,30 @@ impl Plan {
         self.devices.entry(name.to_string()).or_default()
     }
 
-    /// Adds config to create (undone by deleting `undo_paths`).
-    pub fn create(&mut self, device: &str, items: Vec<ConfigItem>, undo_paths: Vec<String>) {
+    /// Adds `edit` for `device`, taken back by `undo`.
+    pub fn add(&mut self, device: &str, edit: DeviceEdit, undo: DeviceEdit) {
         let d = self.device(device);
-        d.replace.extend(items);
-        d.undo_delete.extend(undo_paths);
-    }
-
-    /// Adds config to remove (undone by re-creating `restore`).
-    pub fn remove(&mut self, device: &str, paths: Vec<String>, restore: Vec<ConfigItem>) {
-        let d = self.device(device);
-        d.delete.extend(paths);
-        d.undo_replace.extend(restore);
+        d.edit.extend(edit);
+        d.undo.extend(undo);
     }
 
     pub fn is_empty(&self) -> bool {
         self.devices.is_empty()
     }
+}
+
+/// Sends `edit` to `device` as one Set; an edit that cannot become a valid
+/// Set is refused here and never reaches the device.
+pub async fn send(
+    programmer: &dyn Programmer,
+    device: &str,
+    edit: &DeviceEdit,
+) -> Result<(), SouthboundError> {
+    let req = request::set_request(edit).map_err(|e| SouthboundError::BadRequest {
+        device: device.to_string(),
+        reason: e.to_string(),
+    })?;
+    programmer.set(device, req).await
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -86,8 +91,7 @@ pub async fn apply(programmer: &dyn Programmer, plan: &Plan) -> Result<(), Apply
     // whatever went through if any one refused.
     let results =
         futures::future::join_all(plan.devices.iter().map(|(device, change)| async move {
-            let req = render::set_request(&change.replace, &change.delete);
-            (device, change, programmer.set(device, req).await)
+            (device, change, send(programmer, device, &change.edit).await)
         }))
         .await;
     let mut done = Vec::new();
@@ -105,8 +109,7 @@ pub async fn apply(programmer: &dyn Programmer, plan: &Plan) -> Result<(), Apply
     };
     let mut rollback_failed = Vec::new();
     for (dev, ch) in done.into_iter().rev() {
-        let undo = render::set_request(&ch.undo_replace, &ch.undo_delete);
-        if programmer.set(dev, undo).await.is_err() {
+        if send(programmer, dev, &ch.undo).await.is_err() {
             rollback_failed.push(dev.clone());
         }
     }
@@ -122,8 +125,7 @@ pub async fn apply(programmer: &dyn Programmer, plan: &Plan) -> Result<(), Apply
 pub async fn revert(programmer: &dyn Programmer, plan: &Plan) -> Vec<String> {
     let mut stuck = Vec::new();
     for (device, change) in plan.devices.iter().rev() {
-        let undo = render::set_request(&change.undo_replace, &change.undo_delete);
-        if programmer.set(device, undo).await.is_err() {
+        if send(programmer, device, &change.undo).await.is_err() {
             stuck.push(device.clone());
         }
     }
@@ -169,18 +171,85 @@ impl Programmer for Recorder {
             .push((device.to_string(), req));
         Ok(())
     }
+
+    /// Answers the facts Get (`southbound::facts`) as a transponder that names
+    /// its line components after the interface; refuses any other read.
+    async fn get(&self, device: &str, req: GetRequest) -> Result<GetResponse, SouthboundError> {
+        let ifname = req
+            .path
+            .first()
+            .filter(|p| p.elem.len() == 4 && p.elem[3].name == "hardware-port")
+            .and_then(|p| p.elem[1].key.get("name").cloned())
+            .ok_or_else(|| SouthboundError::Unavailable {
+                device: device.to_string(),
+                reason: "the recorder answers only the facts Get".into(),
+            })?;
+        Ok(sample_transponder(&ifname, &req))
+    }
+}
+
+/// What a transponder following OpenConfig's ZR profile reports about one
+/// line interface, answering the facts Get `req` (hardware-port, components,
+/// operational modes, in that order), for test doubles.
+pub fn sample_transponder(ifname: &str, req: &GetRequest) -> GetResponse {
+    use crate::proto::gnmi::{typed_value, Notification, TypedValue, Update};
+    let (port, xcvr, och) = (
+        format!("port-{ifname}"),
+        format!("transceiver-{ifname}"),
+        format!("och-{ifname}"),
+    );
+    let components = serde_json::json!({"component": [
+        {"name": port, "state": {"name": port, "type": "openconfig-platform-types:PORT"},
+         "subcomponents": {"subcomponent": [{"name": xcvr, "state": {"name": xcvr}}]}},
+        {"name": xcvr, "state": {"name": xcvr, "type": "openconfig-platform-types:TRANSCEIVER"}},
+        {"name": och, "state": {"name": och, "type": "openconfig-transport-types:OPTICAL_CHANNEL"},
+         "openconfig-terminal-device:optical-channel": {"state": {"line-port": port}}}
+    ]});
+    let modes = serde_json::json!({"mode": (1..=4).map(|m| serde_json::json!({
+        "mode-id": m, "state": {"mode-id": m}
+    })).collect::<Vec<_>>()});
+    let update = |path: Option<&crate::proto::gnmi::Path>, value: serde_json::Value| Update {
+        path: path.cloned(),
+        val: Some(TypedValue {
+            value: Some(typed_value::Value::JsonIetfVal(
+                serde_json::to_vec(&value).unwrap_or_default(),
+            )),
+        }),
+        ..Default::default()
+    };
+    GetResponse {
+        notification: vec![Notification {
+            update: vec![
+                update(req.path.first(), serde_json::Value::String(port.clone())),
+                update(req.path.get(1), components),
+                update(req.path.get(2), modes),
+            ],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::{ConfigItem, Path};
     use serde_json::json;
 
-    fn item(p: &str) -> ConfigItem {
-        ConfigItem {
-            path: p.to_string(),
-            value: json!({}),
-        }
+    fn create(p: &str) -> (DeviceEdit, DeviceEdit) {
+        let path = Path::root().child(p);
+        let edit = DeviceEdit {
+            replace: vec![ConfigItem {
+                path: path.clone(),
+                value: json!({}),
+            }],
+            ..Default::default()
+        };
+        let undo = DeviceEdit {
+            delete: vec![path],
+            ..Default::default()
+        };
+        (edit, undo)
     }
 
     #[tokio::test]
@@ -188,9 +257,10 @@ mod tests {
         let rec = Recorder::new();
         *rec.refuse.lock().unwrap() = Some("c".into());
         let mut plan = Plan::default();
-        plan.create("a", vec![item("/x")], vec!["/x".into()]);
-        plan.create("b", vec![item("/y")], vec!["/y".into()]);
-        plan.create("c", vec![item("/z")], vec!["/z".into()]);
+        for (d, p) in [("a", "x"), ("b", "y"), ("c", "z")] {
+            let (edit, undo) = create(p);
+            plan.add(d, edit, undo);
+        }
         let err = apply(rec.as_ref(), &plan).await.unwrap_err();
         assert_eq!(err.device, "c");
         let sets = rec.take();

@@ -7,62 +7,54 @@
 //! runs on start-up, whenever a device's session comes up (a device that
 //! restarted empty gets everything back), and periodically.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use super::programmer::DeviceChange;
 use super::Controller;
-use crate::gnmi::parse_path;
-use crate::model::Role;
 use crate::proto::gnmi::{get_request::DataType, typed_value, Encoding, GetRequest};
-use crate::render::{self, ConfigItem, OWNER};
-
-/// The subtrees Strata writes into, per device role: one Get covers them.
-pub fn containers(role: Role) -> &'static [&'static str] {
-    match role {
-        Role::Packet => &["/network-instances", "/interfaces"],
-        Role::Optical => &["/components", "/terminal-device"],
-    }
-}
-
-/// A field of a JSON_IETF object, with or without its module prefix.
-fn field<'a>(obj: &'a Value, name: &str) -> Option<&'a Value> {
-    let map = obj.as_object()?;
-    map.get(name).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.rsplit_once(':').is_some_and(|(_, n)| n == name))
-            .map(|(_, v)| v)
-    })
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
+use crate::render::json::{field, text};
+use crate::render::{DeviceEdit, Dialect, Need, Path};
+use crate::southbound::request::gnmi_path;
 
 /// Leaf values compare as text: JSON_IETF carries 64-bit numbers as strings
 /// and identities with or without their module prefix.
 fn same_leaf(want: &Value, have: &Value) -> bool {
     let (w, h) = (text(want), text(have));
-    w == h || h.rsplit_once(':').is_some_and(|(_, n)| n == w)
+    w == h
+        || h.rsplit_once(':').is_some_and(|(_, n)| n == w)
+        || w.rsplit_once(':').is_some_and(|(_, n)| n == h)
 }
 
 /// Everything in `want` is in `have` (the device may hold more: defaults,
 /// state, leaves someone else set).
 pub fn contains(have: &Value, want: &Value) -> bool {
+    covers(have, want, false)
+}
+
+/// As `contains`, and no list holds entries `want` lacks: for subtrees Strata
+/// owns whole, where an extra entry (a segment list left by an interrupted
+/// reroute) is drift.
+pub fn matches_owned(have: &Value, want: &Value) -> bool {
+    covers(have, want, true)
+}
+
+fn covers(have: &Value, want: &Value, exact_lists: bool) -> bool {
     match want {
-        Value::Object(w) => w
-            .iter()
-            .all(|(k, wv)| field(have, k).is_some_and(|hv| contains(hv, wv))),
+        Value::Object(w) => w.iter().all(|(k, wv)| {
+            let bare = k.rsplit_once(':').map_or(k.as_str(), |(_, n)| n);
+            field(have, k)
+                .or_else(|| field(have, bare))
+                .is_some_and(|hv| covers(hv, wv, exact_lists))
+        }),
         Value::Array(items) => match have {
-            Value::Array(have_items) => items
-                .iter()
-                .all(|wi| have_items.iter().any(|hi| contains(hi, wi))),
+            Value::Array(have_items) => {
+                (!exact_lists || have_items.len() == items.len())
+                    && items
+                        .iter()
+                        .all(|wi| have_items.iter().any(|hi| covers(hi, wi, exact_lists)))
+            }
             _ => false,
         },
         leaf => !have.is_null() && same_leaf(leaf, have),
@@ -70,15 +62,15 @@ pub fn contains(have: &Value, want: &Value) -> bool {
 }
 
 /// The value at `path` inside `root`, the value of the container at `base`.
-pub fn locate<'a>(root: &'a Value, base: &str, path: &str) -> Option<&'a Value> {
+pub fn locate<'a>(root: &'a Value, base: &Path, path: &Path) -> Option<&'a Value> {
     Locator::default().locate(root, base, path)
 }
 
-/// Finds list entries by key, indexing each list the first time it is
-/// searched, so reconciling N items against N entries is linear, not N².
 /// A list's entries by their key values.
 type KeyIndex<'a> = std::collections::HashMap<Vec<String>, &'a Value>;
 
+/// Finds list entries by key, indexing each list the first time it is
+/// searched, so reconciling N items against N entries is linear, not N².
 #[derive(Default)]
 struct Locator<'a> {
     /// (address of the list, its key names) → index.
@@ -86,17 +78,16 @@ struct Locator<'a> {
 }
 
 impl<'a> Locator<'a> {
-    fn locate(&mut self, root: &'a Value, base: &str, path: &str) -> Option<&'a Value> {
-        let base = parse_path(base).ok()?;
-        let path = parse_path(path).ok()?;
-        let rest = path.elem.strip_prefix(base.elem.as_slice())?;
+    fn locate(&mut self, root: &'a Value, base: &Path, path: &Path) -> Option<&'a Value> {
+        let rest = path.elems.strip_prefix(base.elems.as_slice())?;
         let mut at = root;
         for elem in rest {
             at = field(at, &elem.name)?;
-            if !elem.key.is_empty() {
-                let mut names: Vec<String> = elem.key.keys().cloned().collect();
-                names.sort();
-                let wanted: Vec<String> = names.iter().map(|k| elem.key[k].clone()).collect();
+            if !elem.keys.is_empty() {
+                let mut keys = elem.keys.clone();
+                keys.sort();
+                let names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
+                let wanted: Vec<String> = keys.into_iter().map(|(_, v)| v).collect();
                 let list = at.as_array()?;
                 let index = self
                     .lists
@@ -119,138 +110,136 @@ impl<'a> Locator<'a> {
     }
 }
 
-fn entries<'a>(v: Option<&'a Value>, list: &str) -> impl Iterator<Item = &'a Value> {
-    v.and_then(|v| field(v, list))
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-}
-
-fn owned(entry: &Value) -> bool {
-    field(entry, "config")
-        .and_then(|c| field(c, "owner"))
-        .is_some_and(|o| text(o) == OWNER)
-}
-
-/// Paths of configuration Strata created that is on the device, with what
-/// to write first when removing it (a transponder is untuned, not deleted).
-fn owned_objects(observed: &[(String, Value)]) -> Vec<(String, Vec<ConfigItem>)> {
-    let mut out = Vec::new();
-    for (base, root) in observed {
-        match base.as_str() {
-            "/network-instances" => {
-                for ni in entries(Some(root), "network-instance") {
-                    let name = field(ni, "name").map(text).unwrap_or_default();
-                    if owned(ni) {
-                        out.push((
-                            format!("/network-instances/network-instance[name={name}]"),
-                            vec![],
-                        ));
-                    }
-                    let policies =
-                        field(ni, "segment-routing").and_then(|s| field(s, "te-policies"));
-                    for p in entries(policies, "te-policy").filter(|p| owned(p)) {
-                        let color = field(p, "color").map(text).unwrap_or_default();
-                        let endpoint = field(p, "endpoint").map(text).unwrap_or_default();
-                        if let Ok(color) = color.parse() {
-                            out.push((render::sr_policy_path(color, &endpoint), vec![]));
-                        }
-                    }
-                }
-            }
-            "/interfaces" => {
-                for i in entries(Some(root), "interface") {
-                    let name = field(i, "name").map(text).unwrap_or_default();
-                    for s in entries(field(i, "subinterfaces"), "subinterface") {
-                        let ours = field(s, "config")
-                            .and_then(|c| field(c, "description"))
-                            .is_some_and(|d| text(d).ends_with(&format!("({OWNER})")));
-                        let index = field(s, "index").map(text).unwrap_or_default();
-                        if let (true, Ok(index)) = (ours, index.parse()) {
-                            out.push((render::subinterface_path(&name, index), vec![]));
-                        }
-                    }
-                }
-            }
-            "/terminal-device" => {
-                for lc in entries(field(root, "logical-channels"), "channel").filter(|c| owned(c)) {
-                    let Ok(index) = field(lc, "index").map(text).unwrap_or_default().parse() else {
-                        continue;
-                    };
-                    let ports: Vec<String> =
-                        entries(field(lc, "logical-channel-assignments"), "assignment")
-                            .filter_map(|a| {
-                                field(a, "config").and_then(|c| field(c, "optical-channel"))
-                            })
-                            .filter_map(|och| text(och).strip_prefix("och-").map(str::to_string))
-                            .collect();
-                    let mut untune = Vec::new();
-                    for port in ports {
-                        untune.extend(render::optical_channel_delete(&port, index).0);
-                    }
-                    out.push((render::logical_channel_path(index), untune));
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
 /// The Set that brings a device from `observed` (container path → config
-/// JSON) to `desired`. Empty when they agree.
-pub fn diff(desired: &[ConfigItem], observed: &[(String, Value)]) -> DeviceChange {
-    let mut change = DeviceChange::default();
-    let wanted: BTreeSet<&str> = desired.iter().map(|i| i.path.as_str()).collect();
-    for (path, untune) in owned_objects(observed) {
-        if !wanted.contains(path.as_str()) {
-            // Untuning a port a wanted channel also uses would undo it.
-            change.replace.extend(
-                untune
-                    .into_iter()
-                    .filter(|u| !wanted.contains(u.path.as_str())),
-            );
-            change.delete.push(path);
+/// JSON) to `desired`: what is missing or different is written again as
+/// render wrote it, and Strata's objects nobody wants any more are removed
+/// (a logical channel's optical channel untuned with it). Objects without
+/// Strata's marks are never in the Set. Empty when the device is in step.
+pub fn diff(dialect: Dialect, desired: &DeviceEdit, observed: &[(Path, Value)]) -> DeviceEdit {
+    let mut change = DeviceEdit::default();
+    let wanted = |p: &Path| desired.items().any(|i| &i.path == p);
+    // An optical channel a wanted wavelength tunes stays tuned.
+    let tuned_by_wanted = |och: &str| {
+        let c = dialect.component(och);
+        desired.items().any(|i| i.path.starts_with(&c))
+    };
+    for o in dialect.owned(observed) {
+        if wanted(&o.path) {
+            continue;
         }
+        if let Some(och) = o.tuned.as_deref().filter(|och| !tuned_by_wanted(och)) {
+            change.delete.extend(dialect.untune(och));
+        }
+        change.delete.push(o.path);
     }
     let mut locator = Locator::default();
-    for item in desired {
-        let have = observed
-            .iter()
-            .find_map(|(base, root)| locator.locate(root, base, &item.path));
-        if !have.is_some_and(|h| contains(h, &item.value)) {
+    for item in &desired.replace {
+        if missing(item, observed, &mut locator, matches_owned) {
             change.replace.push(item.clone());
+        }
+    }
+    for item in &desired.update {
+        if missing(item, observed, &mut locator, contains) {
+            change.update.push(item.clone());
         }
     }
     change
 }
 
+/// True if the device lacks `item` or holds something else there.
+fn missing<'a>(
+    item: &crate::render::ConfigItem,
+    observed: &'a [(Path, Value)],
+    locator: &mut Locator<'a>,
+    holds: fn(&Value, &Value) -> bool,
+) -> bool {
+    let have = observed
+        .iter()
+        .find_map(|(base, root)| locator.locate(root, base, &item.path));
+    !have.is_some_and(|h| holds(h, &item.value))
+}
+
 impl Controller {
-    /// Everything Strata wants on `device`, rendered from its intents.
-    pub fn desired_config(&self, device: &str) -> Vec<ConfigItem> {
+    /// Everything Strata wants on `device`, rendered from its intents. Fails
+    /// if a wavelength ending here has no known line facts: without them its
+    /// channels could not be told from stale ones.
+    pub fn desired_config(&self, device: &str) -> Result<DeviceEdit, String> {
+        let d = self.dialect(device);
         let inner = self.read();
-        let mut items = Vec::new();
-        for p in inner.policies.values().filter(|p| p.headend == device) {
-            items.push(p.config());
+        let mut edit = DeviceEdit::default();
+        // A device whose Capabilities lack what its intents need is reported,
+        // not repaired blindly (nor stripped of what it holds).
+        let need = |need: Need, what: &str, any: bool| {
+            if any {
+                self.check_models(device, need, what)
+                    .map_err(|e| e.to_string())
+            } else {
+                Ok(())
+            }
+        };
+        let mut policies = inner
+            .policies
+            .values()
+            .filter(|p| p.headend == device)
+            .peekable();
+        need(
+            Need::SrtePolicy,
+            "its SR-TE policies",
+            policies.peek().is_some(),
+        )?;
+        for p in policies {
+            edit.extend(p.config(d));
         }
-        for s in inner.services.values() {
-            items.extend(s.config_on(device));
+        let mut services = inner
+            .services
+            .values()
+            .filter(|s| s.attachments.contains_key(device))
+            .peekable();
+        need(Need::Evpn, "its EVPN services", services.peek().is_some())?;
+        for s in services {
+            edit.extend(s.config_on(device, d));
         }
+        let on_device =
+            |w: &&super::WavelengthRecord| w.ends().iter().any(|(n, _, _)| *n == device);
+        let any_wavelength = inner.wavelengths.values().any(|w| on_device(&w));
+        need(Need::Wavelength, "its 400ZR wavelengths", any_wavelength)?;
         for w in inner.wavelengths.values() {
             for (node, port, lc) in w.ends() {
                 if node == device {
-                    items.extend(w.channel_config(port, lc));
+                    let line = self
+                        .known_line_port(device, port)
+                        .ok_or_else(|| format!("{device} {port}: line components not known yet"))?;
+                    edit.extend(w.channel_config(d, &line, lc));
                 }
             }
         }
-        items
+        Ok(edit)
     }
 
+    /// Reads the line facts of every wavelength end on `device` not yet known.
+    async fn discover_lines(&self, device: &str) -> Result<(), String> {
+        let ports: Vec<String> = {
+            let inner = self.read();
+            inner
+                .wavelengths
+                .values()
+                .flat_map(|w| w.ends().map(|(n, p, _)| (n.clone(), p.clone())))
+                .filter(|(n, _)| n == device)
+                .map(|(_, p)| p)
+                .collect()
+        };
+        for port in ports {
+            self.line_port(device, &port)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
     /// Brings one device to what Strata wants. A create half-way through is
     /// already in the desired state (staged objects are), so its config is
     /// never mistaken for configuration to remove. Takes its turn with
     /// reroutes, never with the API. Returns the change made.
-    pub async fn reconcile_device(&self, device: &str) -> Result<DeviceChange, String> {
+    pub async fn reconcile_device(&self, device: &str) -> Result<DeviceEdit, String> {
         let _turn = self.reroutes.lock().await;
         let started = std::time::Instant::now();
         let role = self
@@ -259,11 +248,12 @@ impl Controller {
             .node(device)
             .map(|n| n.role)
             .ok_or_else(|| format!("unknown device {device}"))?;
-        let desired = self.desired_config(device);
+        self.discover_lines(device).await?;
+        let desired = self.desired_config(device)?;
         let mut observed = Vec::new();
-        for base in containers(role) {
+        for base in self.dialect(device).containers(role) {
             let req = GetRequest {
-                path: vec![parse_path(base).map_err(|e| e.to_string())?],
+                path: vec![gnmi_path(&base, "get").map_err(|e| e.to_string())?],
                 r#type: DataType::Config as i32,
                 encoding: Encoding::JsonIetf as i32,
                 ..Default::default()
@@ -287,25 +277,23 @@ impl Controller {
                 }) => Value::Null,
                 // No longer managed (removed, or the controller is stopping).
                 Err(crate::southbound::SouthboundError::UnknownDevice(_)) => {
-                    return Ok(DeviceChange::default())
+                    return Ok(DeviceEdit::default())
                 }
                 Err(e) => return Err(e.to_string()),
             };
-            observed.push((base.to_string(), value));
+            observed.push((base, value));
         }
         let fetched = started.elapsed();
-        let mut change = diff(&desired, &observed);
+        let mut change = diff(self.dialect(device), &desired, &observed);
         self.hold_deletions_after_journal_recovery(device, &desired, &mut change);
-        tracing::debug!(device, items = desired.len(), ?fetched, diffed = ?(started.elapsed() - fetched), "reconcile compared");
-        if !change.replace.is_empty() || !change.delete.is_empty() {
-            let req = render::set_request(&change.replace, &change.delete);
-            self.programmer
-                .set(device, req)
+        tracing::debug!(device, items = desired.items().count(), ?fetched, diffed = ?(started.elapsed() - fetched), "reconcile compared");
+        if !change.is_empty() {
+            super::programmer::send(self.programmer.as_ref(), device, &change)
                 .await
                 .map_err(|e| e.to_string())?;
             tracing::info!(
                 device,
-                pushed = change.replace.len(),
+                pushed = change.replace.len() + change.update.len(),
                 removed = change.delete.len(),
                 "reconciled"
             );
@@ -399,5 +387,7 @@ pub fn spawn(
 
 pub mod schedule;
 
+#[cfg(test)]
+pub(crate) mod fake;
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::pathcomp::optical::WavelengthPlan;
 use crate::pathcomp::{Constraints, Disjointness, Path, Segment, TeGraph};
 use crate::proto::strata::v1 as api;
+use crate::render::{DeviceEdit, Dialect, EvpnInstance, LinePort, SrtePolicy, WavelengthEnd};
 
 #[derive(Debug, Clone)]
 pub struct PolicyRecord {
@@ -22,6 +23,8 @@ pub struct PolicyRecord {
     pub segments: Vec<Segment>,
     pub revision: u64,
     pub discriminator: u32,
+    /// The policy's rule number on its headend (its binding SID follows).
+    pub sequence_id: u32,
     /// Degraded links this policy was moved off (it returns when they recover).
     pub displaced_by: BTreeSet<String>,
     /// Why the policy has no feasible path right now (it is reported down).
@@ -113,20 +116,27 @@ impl PolicyRecord {
         labels(&self.segments)
     }
 
-    /// Where this policy lives on its headend.
-    pub fn config_path(&self) -> String {
-        crate::render::sr_policy_path(self.color, &self.endpoint_address)
+    /// The policy on its current path, as render takes it.
+    pub fn render<R>(&self, make: impl FnOnce(&SrtePolicy<'_>) -> R) -> R {
+        let labels = self.labels();
+        make(&SrtePolicy {
+            name: &self.spec.name,
+            sequence_id: self.sequence_id,
+            endpoint: &self.endpoint_address,
+            color: self.color,
+            labels: &labels,
+            discriminator: self.discriminator,
+        })
     }
 
     /// The headend configuration for the current path.
-    pub fn config(&self) -> crate::render::ConfigItem {
-        super::policies::render_policy(
-            &self.spec.name,
-            self.color,
-            &self.endpoint_address,
-            &self.segments,
-            self.discriminator,
-        )
+    pub fn config(&self, d: Dialect) -> DeviceEdit {
+        self.render(|p| d.policy(p))
+    }
+
+    /// What takes the policy off its headend.
+    pub fn removal(&self, d: Dialect) -> DeviceEdit {
+        d.policy_removal(self.sequence_id)
     }
 }
 
@@ -146,17 +156,25 @@ pub struct ServiceRecord {
 
 impl ServiceRecord {
     /// The EVPN instance and attachment circuits on `pe` (empty elsewhere).
-    pub fn config_on(&self, pe: &str) -> Vec<crate::render::ConfigItem> {
+    pub fn config_on(&self, pe: &str, d: Dialect) -> DeviceEdit {
         match (self.attachments.get(pe), self.route_distinguishers.get(pe)) {
-            (Some(atts), Some(rd)) => crate::render::evpn_instance(&crate::render::EvpnConfig {
-                service_name: &self.spec.name,
+            (Some(atts), Some(rd)) => d.evpn(&EvpnInstance {
+                service: &self.spec.name,
                 evi: self.evi,
                 vni: self.vni,
                 route_distinguisher: rd,
                 route_target: &self.route_target,
                 attachments: atts,
             }),
-            _ => Vec::new(),
+            _ => DeviceEdit::default(),
+        }
+    }
+
+    /// What takes the service off `pe`.
+    pub fn removal_on(&self, pe: &str, d: Dialect) -> DeviceEdit {
+        match self.attachments.get(pe) {
+            Some(atts) => d.evpn_removal(self.evi, atts),
+            None => DeviceEdit::default(),
         }
     }
 
@@ -184,6 +202,7 @@ pub struct WavelengthRecord {
     pub power_dbm: f64,
     pub a_port: String,
     pub b_port: String,
+    /// Client logical channel at each end (the OTN one is the next index).
     pub a_logical: u32,
     pub b_logical: u32,
     /// SRLGs this wavelength added to the packet link it carries.
@@ -200,16 +219,12 @@ impl WavelengthRecord {
         ]
     }
 
-    /// The tuned transponder and logical channel on `port`.
-    pub fn channel_config(
-        &self,
-        port: &str,
-        logical_channel: u32,
-    ) -> Vec<crate::render::ConfigItem> {
-        crate::render::optical_channel(&crate::render::OpticalChannelConfig {
-            wavelength_name: &self.spec.name,
-            port,
-            logical_channel,
+    /// The tuned transponder and logical channels behind `line`.
+    pub fn channel_config(&self, d: Dialect, line: &LinePort, client_channel: u32) -> DeviceEdit {
+        d.wavelength(&WavelengthEnd {
+            wavelength: &self.spec.name,
+            line,
+            client_channel,
             frequency_mhz: self.plan.frequency_mhz,
             target_power_dbm: self.power_dbm,
             operational_mode: self.mode,

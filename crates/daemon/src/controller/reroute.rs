@@ -6,14 +6,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::future::join_all;
 use tracing::Instrument;
 
-use super::policies::{place_with, render_policy};
-use super::programmer::Programmer;
+use super::policies::place_with;
+use super::programmer::send;
 use super::records::PolicyRecord;
 use super::records::Revisioned;
 use super::{Controller, Inner};
 use crate::pathcomp::{Path, Segment};
 use crate::proto::strata::v1 as api;
-use crate::render::{self, ConfigItem};
+use crate::render::{DeviceEdit, Dialect, SrtePolicy};
 
 /// What happened to the link, as the controller applies it to the TE graph.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,22 +49,14 @@ pub struct RerouteReport {
     pub failed: Vec<(String, String)>,
 }
 
-fn candidate_path_path(color: u32, endpoint: &str, discriminator: u32) -> String {
-    format!(
-        "{}/candidate-paths/candidate-path[protocol-origin=PCEP][originator-id={}][originator-asn=0][discriminator={discriminator}]",
-        render::sr_policy_path(color, endpoint),
-        render::OWNER
-    )
-}
-
 struct Move {
     id: String,
     headend: String,
     new_discriminator: u32,
     path: Path,
     segments: Vec<Segment>,
-    item: ConfigItem,
-    old_path_item: String,
+    /// The rule replaced with only the new segment list.
+    edit: DeviceEdit,
 }
 
 impl Controller {
@@ -138,7 +130,7 @@ impl Controller {
         );
         let outcomes: Vec<Outcome> = compute.in_scope(|| {
             let inner = self.read();
-            plan_all(&inner, ids, condition)
+            plan_all(&inner, ids, condition, &|headend| self.dialect(headend))
         });
         let mut moves = Vec::new();
         for outcome in outcomes {
@@ -161,8 +153,9 @@ impl Controller {
         if moves.is_empty() {
             return report;
         }
-        // Make before break, per headend in parallel: add the new candidate path
-        // (merged next to the old one), then remove the old one.
+        // Make before break, per headend in parallel: one Set replaces each
+        // moved rule with only its new segment list, so the new list is in and
+        // the old one out in the same commit.
         let mut by_headend: BTreeMap<&str, Vec<&Move>> = BTreeMap::new();
         for m in &moves {
             by_headend.entry(&m.headend).or_default().push(m);
@@ -181,15 +174,13 @@ impl Controller {
             let set =
                 tracing::info_span!(parent: &program, "set", headend, policies = ms.len() as i64);
             async move {
-                let make =
-                    render::update_request(&ms.iter().map(|m| m.item.clone()).collect::<Vec<_>>());
-                let r = make_before_break(
-                    programmer.as_ref(),
-                    headend,
-                    make,
-                    ms.iter().map(|m| m.old_path_item.clone()).collect(),
-                )
-                .await;
+                let mut edit = DeviceEdit::default();
+                for m in &ms {
+                    edit.extend(m.edit.clone());
+                }
+                let r = send(programmer.as_ref(), headend, &edit)
+                    .await
+                    .map_err(|e| e.to_string());
                 (ms.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), r)
             }
             .instrument(set)
@@ -248,23 +239,6 @@ impl Controller {
     }
 }
 
-async fn make_before_break(
-    programmer: &dyn Programmer,
-    headend: &str,
-    make: crate::proto::gnmi::SetRequest,
-    old: Vec<String>,
-) -> Result<(), String> {
-    programmer
-        .set(headend, make)
-        .await
-        .map_err(|e| e.to_string())?;
-    let brk = render::set_request(&[], &old);
-    programmer
-        .set(headend, brk)
-        .await
-        .map_err(|e| e.to_string())
-}
-
 /// What re-placing one policy came to.
 enum Outcome {
     Move(Move),
@@ -281,7 +255,15 @@ const PARALLEL_FROM: usize = 16;
 
 /// Re-places `ids`, split over the machine's cores when there are many: the
 /// policies are independent, each thread keeps its own IGP trees.
-fn plan_all(inner: &Inner, ids: &[String], condition: &LinkCondition) -> Vec<Outcome> {
+/// How each headend is spoken to.
+type Dialects<'a> = &'a (dyn Fn(&str) -> Dialect + Sync);
+
+fn plan_all(
+    inner: &Inner,
+    ids: &[String],
+    condition: &LinkCondition,
+    dialect: Dialects<'_>,
+) -> Vec<Outcome> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -293,7 +275,7 @@ fn plan_all(inner: &Inner, ids: &[String], condition: &LinkCondition) -> Vec<Out
         let mut spf = crate::pathcomp::IgpSpf::new(&inner.graph);
         chunk
             .iter()
-            .filter_map(|id| plan_one(inner, &mut spf, id, condition))
+            .filter_map(|id| plan_one(inner, &mut spf, id, condition, dialect))
             .collect()
     };
     if threads == 1 || ids.len() < PARALLEL_FROM {
@@ -317,17 +299,25 @@ fn plan_one(
     spf: &mut crate::pathcomp::IgpSpf<'_>,
     id: &String,
     condition: &LinkCondition,
+    dialect: Dialects<'_>,
 ) -> Option<Outcome> {
     let p = inner.policies.get(id)?;
     Some(match replan(inner, spf, p) {
         Ok((path, segments)) if path.edges != p.path.edges => {
             let d = p.discriminator + 1;
+            let labels = super::records::labels(&segments);
             Outcome::Move(Move {
                 id: id.clone(),
                 headend: p.headend.clone(),
                 new_discriminator: d,
-                item: render_policy(&p.spec.name, p.color, &p.endpoint_address, &segments, d),
-                old_path_item: candidate_path_path(p.color, &p.endpoint_address, p.discriminator),
+                edit: dialect(&p.headend).reroute(&SrtePolicy {
+                    name: &p.spec.name,
+                    sequence_id: p.sequence_id,
+                    endpoint: &p.endpoint_address,
+                    color: p.color,
+                    labels: &labels,
+                    discriminator: d,
+                }),
                 path,
                 segments,
             })

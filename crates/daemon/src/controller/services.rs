@@ -9,18 +9,20 @@ use prost::Message;
 use super::error::{invalid, not_found, precondition, ApiError};
 use super::intent::{self, PolicyIntent};
 use super::pipeline::Staged;
-use super::policies::{place_with, render_policy, reserve, Placement};
+use super::policies::{place_with, reserve, Placement};
 use super::programmer::Plan;
 use super::records::Revisioned;
 use super::records::{PolicyRecord, ServiceRecord};
 use super::{Controller, Inner, Kind};
 use crate::proto::strata::v1 as api;
-use crate::render;
+use crate::render::EvpnInstance;
+use crate::render::Need;
 
 struct Transport {
     intent: PolicyIntent,
     placement: Placement,
     name: String,
+    sequence_id: u32,
 }
 
 impl Controller {
@@ -52,7 +54,7 @@ impl Controller {
     ) -> Result<Staged<'_, api::Service>, ApiError> {
         let mut inner = self.write();
         // Plan everything against a consistent view before touching a device.
-        let (evi, vni, rt, rds, attachments, transports, plan) = {
+        let (evi, vni, rt, rds, attachments, transports, mut plan) = {
             let inner = &*inner;
             let si = intent::service(inner, &spec)?;
             if let Some(id) = inner.name_taken(Kind::Service, &spec.name) {
@@ -90,7 +92,15 @@ impl Controller {
             let mut scratch = (si.transport.bandwidth_gbps > 0.0).then(|| inner.graph.clone());
             let mut spf = crate::pathcomp::IgpSpf::new(&inner.graph);
             let mut transports = Vec::new();
+            // Rule numbers handed to this service's transports, per headend.
+            let mut numbered: BTreeMap<String, std::collections::BTreeSet<u32>> = BTreeMap::new();
             let pes: Vec<&String> = si.attachments.keys().collect();
+            for pe in &pes {
+                self.check_models(pe, Need::Evpn, "an EVPN service")?;
+                if pes.len() > 1 {
+                    self.check_models(pe, Need::SrtePolicy, "the service's SR-TE transport")?;
+                }
+            }
             for a in &pes {
                 for b in &pes {
                     if a == b {
@@ -125,43 +135,32 @@ impl Controller {
                     if let Some(g) = scratch.as_mut() {
                         reserve(g, &placement.path, pi.constraints.bandwidth_gbps);
                     }
+                    let taken = numbered.entry((*a).clone()).or_default();
+                    let sequence_id = inner.free_sequence(a, taken)?;
+                    taken.insert(sequence_id);
                     transports.push(Transport {
                         name: format!("{}-{a}-{b}", spec.name),
                         intent: pi,
                         placement,
+                        sequence_id,
                     });
                 }
             }
             let mut plan = Plan::default();
             for (pe, atts) in &si.attachments {
                 let rd = &rds[pe];
-                plan.create(
+                let d = self.dialect(pe);
+                plan.add(
                     pe,
-                    render::evpn_instance(&render::EvpnConfig {
-                        service_name: &spec.name,
+                    d.evpn(&EvpnInstance {
+                        service: &spec.name,
                         evi,
                         vni,
                         route_distinguisher: rd,
                         route_target: &rt,
                         attachments: atts,
                     }),
-                    render::evpn_instance_delete(evi, atts),
-                );
-            }
-            for t in &transports {
-                plan.create(
-                    &t.intent.headend,
-                    vec![render_policy(
-                        &t.name,
-                        t.intent.color,
-                        &t.intent.endpoint_address,
-                        &t.placement.segments,
-                        1,
-                    )],
-                    vec![render::sr_policy_path(
-                        t.intent.color,
-                        &t.intent.endpoint_address,
-                    )],
+                    d.evpn_removal(evi, atts),
                 );
             }
             (evi, vni, rt, rds, si.attachments, transports, plan)
@@ -201,10 +200,15 @@ impl Controller {
                     segments: t.placement.segments,
                     revision: ticket.revision(),
                     discriminator: 1,
+                    sequence_id: t.sequence_id,
                     displaced_by: Default::default(),
                     stranded: None,
                 });
                 tickets.push(ticket);
+            }
+            for p in &policies {
+                let d = self.dialect(&p.headend);
+                plan.add(&p.headend, p.config(d), p.removal(d));
             }
             let ticket = self.events.reserve();
             let record = ServiceRecord {
@@ -327,16 +331,14 @@ impl Controller {
             )));
         }
         let mut plan = Plan::default();
-        for (pe, atts) in &s.attachments {
-            plan.remove(
-                pe,
-                render::evpn_instance_delete(s.evi, atts),
-                s.config_on(pe),
-            );
+        for pe in s.attachments.keys() {
+            let d = self.dialect(pe);
+            plan.add(pe, s.removal_on(pe, d), s.config_on(pe, d));
         }
         for pid in &s.policies {
             if let Some(p) = inner.policies.get(pid) {
-                plan.remove(&p.headend, vec![p.config_path()], vec![p.config()]);
+                let d = self.dialect(&p.headend);
+                plan.add(&p.headend, p.removal(d), p.config(d));
             }
         }
         let policies = s.policies.clone();

@@ -41,8 +41,15 @@ async fn a_policy_is_one_replace_on_its_headend_with_the_sid_list() {
     assert_eq!(req.replace.len(), 1);
     assert_eq!(
         format_path(req.replace[0].path.as_ref().unwrap()),
-        "/network-instances/network-instance[name=DEFAULT]/segment-routing/te-policies/te-policy[color=100][endpoint=10.255.0.2]"
+        "/network-instances/network-instance[name=DEFAULT]/policy-forwarding/policies/policy[policy-id=strata-srte]/rules/rule[sequence-id=1]"
     );
+    // The policy holding Strata's rules is merged, so other rules survive.
+    assert_eq!(req.update.len(), 1);
+    assert_eq!(
+        format_path(req.update[0].path.as_ref().unwrap()),
+        "/network-instances/network-instance[name=DEFAULT]/policy-forwarding/policies/policy[policy-id=strata-srte]"
+    );
+    assert!(req.delete.is_empty());
     let path = p.path.unwrap();
     // pe1-pe2 is the lowest-latency route (60 km vs 90 + 40 km)
     assert_eq!(path.links, vec!["pe1-pe2".to_string()]);

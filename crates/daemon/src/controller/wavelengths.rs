@@ -1,7 +1,7 @@
 //! 400ZR wavelengths: route over fiber, one channel free on every span
 //! (spectrum continuity), OSNR feasibility, both transponders tuned alike.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use prost::Message;
 
@@ -15,7 +15,11 @@ use super::{Controller, Inner, Kind};
 use crate::model::Topology;
 use crate::pathcomp::optical::{self, WavelengthPlan};
 use crate::proto::strata::v1 as api;
-use crate::render;
+use crate::render::openconfig::optical as oc_optical;
+use crate::render::{LinePort, Need, WavelengthEnd};
+
+/// Discovered line ports by (node, interface).
+type Lines = HashMap<(String, String), LinePort>;
 
 /// The interface `node` uses on `link`.
 fn port_on(topology: &Topology, link: &str, node: &str) -> Option<String> {
@@ -29,13 +33,13 @@ fn port_on(topology: &Topology, link: &str, node: &str) -> Option<String> {
     }
 }
 
-/// Logical channel index for a line port: stable, one per port.
+/// Client logical channel index for a line port: stable, one per port.
 fn logical_channel(topology: &Topology, node: &str, port: &str) -> u32 {
     let pos = topology
         .node(node)
         .and_then(|n| n.interfaces.iter().position(|i| i == port))
         .unwrap_or(0);
-    101 + pos as u32
+    oc_optical::client_channel(pos)
 }
 
 fn srlgs_of(topology: &Topology, fibers: &[String]) -> BTreeSet<u32> {
@@ -58,8 +62,34 @@ impl Controller {
         })? {
             return Ok(w);
         }
-        let staged = self.stage_wavelength_create(spec, &req.request_id, fingerprint)?;
+        let lines = self.discover_ends(&spec).await?;
+        let staged = self.stage_wavelength_create(spec, &req.request_id, fingerprint, &lines)?;
         self.execute(staged).await
+    }
+
+    /// Reads, from both transponders the wavelength would use, the components
+    /// behind their line ports, and checks they can take the mode. Done
+    /// before staging: no lock is held across device I/O.
+    async fn discover_ends(&self, spec: &api::WavelengthSpec) -> Result<Lines, ApiError> {
+        let (ends, mode) = {
+            let inner = self.read();
+            let wi = intent::wavelength(&inner, spec)?;
+            let (_, a_port, b_port) = route(&inner, &wi)?;
+            ([(wi.a.clone(), a_port), (wi.b.clone(), b_port)], wi.mode.id)
+        };
+        let mut lines = Lines::new();
+        for (node, port) in ends {
+            self.check_models(&node, Need::Wavelength, "a 400ZR wavelength")?;
+            let line = self.line_port(&node, &port).await?;
+            if !line.modes.is_empty() && !line.modes.contains(&mode) {
+                return Err(precondition(format!(
+                    "device {node} does not offer operational mode {mode} (it has {:?})",
+                    line.modes
+                )));
+            }
+            lines.insert((node, port), line);
+        }
+        Ok(lines)
     }
 
     /// Routes and tunes the wavelength on paper, and holds its channel,
@@ -69,6 +99,7 @@ impl Controller {
         spec: api::WavelengthSpec,
         request_id: &str,
         fingerprint: Vec<u8>,
+        lines: &Lines,
     ) -> Result<Staged<'_, api::Wavelength>, ApiError> {
         let mut inner = self.write();
         let (wi, plan, a_port, b_port, device_plan) = {
@@ -83,24 +114,26 @@ impl Controller {
             let (plan, a_port, b_port) = route(inner, &wi)?;
             let mut device_plan = Plan::default();
             for (node, port) in [(&wi.a, &a_port), (&wi.b, &b_port)] {
+                let line = lines.get(&(node.clone(), port.clone())).ok_or_else(|| {
+                    ApiError::Aborted(format!(
+                        "the route moved to {node} {port} while the transponders were read; retry"
+                    ))
+                })?;
                 let lc = logical_channel(&inner.topology, node, port);
-                device_plan.create(
+                let d = self.dialect(node);
+                device_plan.add(
                     node,
-                    render::optical_channel(&render::OpticalChannelConfig {
-                        wavelength_name: &spec.name,
-                        port,
-                        logical_channel: lc,
+                    d.wavelength(&WavelengthEnd {
+                        wavelength: &spec.name,
+                        line,
+                        client_channel: lc,
                         frequency_mhz: plan.frequency_mhz,
                         target_power_dbm: wi.power_dbm,
                         operational_mode: wi.mode.id,
                     }),
-                    Vec::new(),
+                    // Undo = drop the logical channels and untune.
+                    d.wavelength_removal(line, lc),
                 );
-                // Undo = untune and drop the logical channel.
-                let (restore, delete) = render::optical_channel_delete(port, lc);
-                let d = device_plan.device(node);
-                d.undo_replace.extend(restore);
-                d.undo_delete.extend(delete);
             }
             (wi, plan, a_port, b_port, device_plan)
         };
@@ -183,7 +216,23 @@ impl Controller {
     }
 
     pub async fn delete_wavelength(&self, id: &str, revision: u64) -> Result<u64, ApiError> {
-        let staged = self.stage_wavelength_delete(id, revision)?;
+        let ends: Vec<(String, String)> = {
+            let inner = self.read();
+            let w = inner
+                .wavelengths
+                .get(id)
+                .ok_or_else(|| not_found("id", format!("wavelength {id:?}")))?;
+            w.ends()
+                .iter()
+                .map(|(node, port, _)| ((*node).clone(), (*port).clone()))
+                .collect()
+        };
+        let mut lines = Lines::new();
+        for (node, port) in ends {
+            let line = self.line_port(&node, &port).await?;
+            lines.insert((node, port), line);
+        }
+        let staged = self.stage_wavelength_delete(id, revision, &lines)?;
         self.execute(staged).await
     }
 
@@ -193,6 +242,7 @@ impl Controller {
         &self,
         id: &str,
         revision: u64,
+        lines: &Lines,
     ) -> Result<Staged<'_, u64>, ApiError> {
         let mut inner = self.write();
         let w = inner
@@ -208,11 +258,15 @@ impl Controller {
         }
         let mut device_plan = Plan::default();
         for (node, port, lc) in w.ends() {
-            let (untune, delete) = render::optical_channel_delete(port, lc);
-            let d = device_plan.device(node);
-            d.replace.extend(untune);
-            d.delete.extend(delete);
-            d.undo_replace.extend(w.channel_config(port, lc));
+            let line = lines
+                .get(&(node.clone(), port.clone()))
+                .ok_or_else(|| ApiError::Aborted(format!("{node} {port} was not read; retry")))?;
+            let d = self.dialect(node);
+            device_plan.add(
+                node,
+                d.wavelength_removal(line, lc),
+                w.channel_config(d, line, lc),
+            );
         }
         inner.claim("wavelength", id)?;
         let ticket = self.events.reserve();

@@ -25,7 +25,7 @@ fn layer(l: Layer) -> api::Layer {
 }
 
 impl Northbound {
-    fn node_view(&self, inner: &Inner, name: &str) -> Option<api::Node> {
+    pub(crate) fn node_view(&self, inner: &Inner, name: &str) -> Option<api::Node> {
         let n = inner.topology.node(name)?;
         let status = self.controller.sessions().and_then(|s| s.device(name));
         Some(api::Node {
@@ -47,7 +47,7 @@ impl Northbound {
         })
     }
 
-    fn link_view(inner: &Inner, name: &str) -> Option<api::Link> {
+    pub(crate) fn link_view(inner: &Inner, name: &str) -> Option<api::Link> {
         let l = inner.topology.link(name)?;
         let edges: Vec<_> = inner
             .graph

@@ -1,6 +1,6 @@
 //! The per-device gNMI session task and the handle the controller uses.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,6 +54,9 @@ pub struct DeviceTarget {
     pub name: String,
     pub role: Role,
     pub address: SocketAddr,
+    /// Names a router's own IS-IS LSP (system id = router id in BCD), where
+    /// its link delay and loss are read.
+    pub router_id: Option<Ipv4Addr>,
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
@@ -66,6 +69,9 @@ pub enum SouthboundError {
     Overloaded { device: String, depth: usize },
     #[error("device {device} did not answer within {timeout:?}")]
     Timeout { device: String, timeout: Duration },
+    /// What the controller asked for cannot be sent (it is never sent).
+    #[error("device {device}: request not sent: {reason}")]
+    BadRequest { device: String, reason: String },
     /// The device answered with an error status (e.g. a rejected Set).
     #[error("device {device} rejected the request: {code:?}: {message}")]
     Rejected {
@@ -214,31 +220,40 @@ struct SessionTask {
     ingest: Arc<Ingest>,
 }
 
-/// Models a device must announce for Strata to drive it.
+/// Models a device must announce for a session at all. What each intent
+/// needs beyond these is checked when the intent is programmed, so a device
+/// lacking, say, openconfig-pf-srte still serves EVPN and is reported for
+/// the policies it cannot take.
 fn required_models(role: Role) -> &'static [&'static str] {
     match role {
-        Role::Packet => &[
-            "openconfig-interfaces",
-            "openconfig-network-instance",
-            "openconfig-segment-routing",
-        ],
-        Role::Optical => &["openconfig-platform", "openconfig-terminal-device"],
+        Role::Packet => &["openconfig-interfaces", "openconfig-network-instance"],
+        Role::Optical => &["openconfig-platform"],
     }
 }
 
-/// What Strata streams from each kind of device.
-pub fn telemetry_paths(role: Role) -> (&'static [&'static str], &'static [&'static str]) {
+/// What Strata streams from each kind of device (docs/openconfig.md,
+/// "Telemetry the closed loop reads"): SAMPLE paths, then ON_CHANGE paths.
+/// A router's delay and loss are in its own LSP, so without a router id
+/// there is nothing to ask for them.
+pub fn telemetry_paths(role: Role, router_id: Option<Ipv4Addr>) -> (Vec<String>, Vec<String>) {
     match role {
-        Role::Packet => (
-            &[
-                "/interfaces/interface/link-performance/state",
-                "/interfaces/interface/state/counters",
-            ],
-            &["/interfaces/interface/state/oper-status"],
-        ),
+        Role::Packet => {
+            let mut sampled = vec!["/interfaces/interface/state/counters".to_string()];
+            if let Some(r) = router_id {
+                sampled.insert(0, crate::telemetry::openconfig::isis_subtlvs_path(r));
+            }
+            (
+                sampled,
+                vec![
+                    "/interfaces/interface/state/oper-status".into(),
+                    // Which interface an IS-IS instance's link-id names.
+                    "/interfaces/interface/state/ifindex".into(),
+                ],
+            )
+        }
         Role::Optical => (
-            &["/components/component/optical-channel/state"],
-            &["/components/component/state/oper-status"],
+            vec!["/components/component/optical-channel/state".into()],
+            vec!["/components/component/state/oper-status".into()],
         ),
     }
 }
@@ -516,7 +531,10 @@ async fn stream_telemetry(
     sample: Duration,
     ingest: Arc<Ingest>,
 ) -> String {
-    let (sampled, on_change) = telemetry_paths(target.role);
+    let (sampled, on_change) = telemetry_paths(target.role, target.router_id);
+    if target.role == Role::Packet && target.router_id.is_none() {
+        tracing::warn!(device = %target.name, "no router_id: its link delay and loss cannot be streamed");
+    }
     let mut subs: Vec<Subscription> = sampled
         .iter()
         .map(|p| subscription(p, SubscriptionMode::Sample, sample))
@@ -545,6 +563,9 @@ async fn stream_telemetry(
         Err(s) => return format!("Subscribe failed: {}: {}", s.code(), s.message()),
     };
     let device = ingest.device(&target.name);
+    // Before the first notification of this session: ifindexes and IS-IS
+    // instances from an earlier one must not name this session's links.
+    device.start_session(target.router_id);
     loop {
         match stream.message().await {
             Ok(Some(resp)) => {

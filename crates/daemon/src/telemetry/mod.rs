@@ -8,20 +8,27 @@
 //! per notification), keys and port names are allocated only the first time a
 //! path is seen, and link readings go to the closed loop as one batch per
 //! notification.
+//!
+//! Readings come from published OpenConfig state only (`openconfig`): delay
+//! and loss from the RFC 8570 sub-TLVs of the router's own IS-IS LSP, tied to
+//! an interface through the instance's link-id and the interface's ifindex
+//! (`links`); up/down from interface oper-status; OSNR from the optical
+//! channel component.
 
 pub mod health;
+mod links;
+pub mod openconfig;
 
 use std::collections::HashMap;
+use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use dashmap::DashMap;
 use tokio::sync::mpsc;
 
-use crate::gnmi::path::strip_module;
-use crate::gnmi::value::typed_as_f64;
-use crate::gnmi::write_path;
 use crate::proto::gnmi::{Notification, Path, PathElem, TypedValue};
+use openconfig::{Leaf, Own, Removed, Site};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
@@ -79,6 +86,39 @@ struct DeviceState {
     ports: FastMap<Box<str>, Arc<str>>,
     /// Scratch for the path being looked up: prefix, then the update's path.
     key: String,
+    /// Which port an IS-IS instance is.
+    links: links::Links,
+    /// The newest link reading per port.
+    reads: FastMap<Arc<str>, LinkReadings>,
+    /// Scratch: paths of instances that went, whose `latest` entries go too.
+    gone: Vec<Box<str>>,
+}
+
+/// The newest link readings of one port, whatever path they came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LinkReadings {
+    pub delay_us: Option<Sample>,
+    pub loss_percent: Option<Sample>,
+    pub osnr_db: Option<Sample>,
+    pub up: Option<(bool, i64)>,
+}
+
+impl LinkReadings {
+    fn take(&mut self, reading: health::Reading, timestamp_ns: i64) {
+        use health::Reading as R;
+        let s = |value| {
+            Some(Sample {
+                value,
+                timestamp_ns,
+            })
+        };
+        match reading {
+            R::DelayUs(v) => self.delay_us = s(v),
+            R::LossPercent(v) => self.loss_percent = s(v),
+            R::OsnrDb(v) => self.osnr_db = s(v),
+            R::Up(up) => self.up = Some((up, timestamp_ns)),
+        }
+    }
 }
 
 struct Slot {
@@ -88,104 +128,13 @@ struct Slot {
     sample: Option<Sample>,
 }
 
-/// The leaves the closed loop judges links by.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Leaf {
-    Delay,
-    Loss,
-    OperStatus,
-    Osnr,
-}
-
-/// Classifies `prefix` + `path` (joined, without copying) as a link leaf; the
-/// port is the `name` key of the list entry.
-fn classify<'a>(prefix: &'a [PathElem], path: &'a [PathElem]) -> Option<(Leaf, &'a str)> {
-    let len = prefix.len() + path.len();
-    if !(4..=6).contains(&len) {
-        return None;
-    }
-    // Most leaves (counters, min/max delay, powers) are none of ours: the
-    // leaf name alone turns them away.
-    let last = path.last().or(prefix.last())?;
-    if !matches!(
-        strip_module(&last.name),
-        "one-way-delay" | "loss-percent" | "oper-status" | "instant"
-    ) {
-        return None;
-    }
-    let at = |i: usize| {
-        if i < prefix.len() {
-            &prefix[i]
-        } else {
-            &path[i - prefix.len()]
-        }
-    };
-    let name = |i: usize| strip_module(&at(i).name);
-    let leaf = match (len, name(0), name(1)) {
-        (5, "interfaces", "interface") if name(2) == "link-performance" && name(3) == "state" => {
-            match name(4) {
-                "one-way-delay" => Leaf::Delay,
-                "loss-percent" => Leaf::Loss,
-                _ => return None,
-            }
-        }
-        (4, "interfaces", "interface") if name(2) == "state" && name(3) == "oper-status" => {
-            Leaf::OperStatus
-        }
-        (6, "components", "component")
-            if name(2) == "optical-channel"
-                && name(3) == "state"
-                && name(4) == "osnr"
-                && name(5) == "instant" =>
-        {
-            Leaf::Osnr
-        }
-        _ => return None,
-    };
-    let port = at(1).key.get("name")?;
-    Some((leaf, port.as_str()))
-}
-
-/// What a classified leaf's value says, or why it is refused.
-fn judge(leaf: Leaf, val: &TypedValue) -> Result<health::Reading, String> {
-    use crate::proto::gnmi::typed_value::Value as V;
-    let number = || typed_as_f64(val).ok_or_else(|| "not a number".to_string());
-    match leaf {
-        Leaf::Delay => number().and_then(|v| {
-            if v.is_finite() && v >= 0.0 {
-                Ok(health::Reading::DelayUs(v))
-            } else {
-                Err(format!("delay {v}"))
-            }
-        }),
-        Leaf::Loss => number().and_then(|v| {
-            if v.is_finite() && (0.0..=100.0).contains(&v) {
-                Ok(health::Reading::LossPercent(v))
-            } else {
-                Err(format!("loss {v}"))
-            }
-        }),
-        Leaf::OperStatus => match &val.value {
-            Some(V::StringVal(s)) => Ok(health::Reading::Up(s == "UP")),
-            _ => Err("oper-status is not a string".into()),
-        },
-        Leaf::Osnr => number().and_then(|v| {
-            if v.is_finite() {
-                Ok(health::Reading::OsnrDb(v))
-            } else {
-                Err(format!("osnr {v}"))
-            }
-        }),
-    }
-}
-
-/// Classifies a leaf update into a link reading, if it is one.
-pub fn port_reading(
-    path: &Path,
-    val: &TypedValue,
-) -> Option<(String, Result<health::Reading, String>)> {
-    let (leaf, port) = classify(&[], &path.elem)?;
-    Some((port.to_string(), judge(leaf, val)))
+/// What a leaf update says about a link, if it is one of the measurements
+/// the closed loop judges by (with no device at hand, any LSP is taken as
+/// the device's own; which port an IS-IS instance is needs the device's
+/// identity maps, see `links`).
+pub fn reading(path: &Path, val: &TypedValue) -> Option<Result<health::Reading, String>> {
+    let (leaf, _) = openconfig::classify(&[], &path.elem, openconfig::Own::Any)?;
+    openconfig::judge(leaf, val)
 }
 
 /// Counts of one notification, added to the shared counters once.
@@ -202,8 +151,28 @@ impl DeviceIngest {
         &self.name
     }
 
+    /// A new session with the device: what it said about its ifindexes and
+    /// IS-IS instances before may no longer hold. `router_id` names its own
+    /// LSP; without one no IS-IS measurement can be attributed.
+    pub fn start_session(&self, router_id: Option<Ipv4Addr>) {
+        let own = router_id.map_or(Own::Unknown, |r| Own::Is(openconfig::system_id_value(r)));
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        // Instance ids need not survive a readvertisement: the last
+        // session's may never come back, so their samples go with them.
+        state
+            .links
+            .remove_instances_where(|_| true, &mut state.gone);
+        forget_paths(&mut state.latest, &mut state.gone);
+        state.links.reset(own);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, DeviceState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Takes the notification into the device's state; link readings (if
-    /// `classify`) are pushed onto `readings`.
+    /// `classify_links`) are pushed onto `readings`.
     fn take(
         &self,
         n: &Notification,
@@ -211,25 +180,74 @@ impl DeviceIngest {
         readings: &mut Vec<PortReading>,
     ) -> Tally {
         let mut tally = Tally::default();
-        let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let DeviceState { latest, ports, key } = &mut *guard;
+        let mut guard = self.lock();
+        let DeviceState {
+            latest,
+            ports,
+            key,
+            links,
+            reads,
+            gone,
+        } = &mut *guard;
         key.clear();
         if let Some(prefix) = &n.prefix {
-            write_path(key, prefix);
+            openconfig::write_path(key, prefix);
             if key == "/" {
                 key.clear();
             }
         }
         let prefix_len = key.len();
         let prefix_elems: &[PathElem] = n.prefix.as_ref().map_or(&[], |p| &p.elem);
+        let own = links.own;
+        // Deletes first, as a target applies them (gNMI 2.1): an update in
+        // the same notification re-creates what it names.
+        for d in &n.delete {
+            match openconfig::classify_delete(prefix_elems, &d.elem, own) {
+                Some(Removed::Interface(name)) => links.remove_interface(name),
+                Some(Removed::AllInstances) => links.remove_instances_where(|_| true, gone),
+                Some(Removed::Neighbor(sys)) => {
+                    links.remove_instances_where(|k| k.neighbor == sys, gone)
+                }
+                Some(Removed::Instance(k)) => {
+                    if let Some(i) = links.remove_instance(&k) {
+                        gone.push(i.path);
+                    }
+                }
+                Some(Removed::LinkId(k)) => links.set_link_id(k, None),
+                None => {}
+            }
+        }
+        forget_paths(latest, gone);
+        let name = &self.name;
+        let mut emit = |reads: &mut FastMap<Arc<str>, LinkReadings>,
+                        port: &Arc<str>,
+                        reading: health::Reading,
+                        ts: i64| {
+            match reads.get_mut(port) {
+                Some(r) => r.take(reading, ts),
+                None => {
+                    let mut r = LinkReadings::default();
+                    r.take(reading, ts);
+                    reads.insert(port.clone(), r);
+                }
+            }
+            if classify_links {
+                readings.push(PortReading {
+                    device: name.clone(),
+                    port: port.clone(),
+                    reading,
+                    timestamp_ns: ts,
+                });
+            }
+        };
         for u in &n.update {
             let (Some(path), Some(val)) = (&u.path, &u.val) else {
                 tally.dropped += 1;
                 continue;
             };
             key.truncate(prefix_len);
-            write_path(key, path);
-            let value = typed_as_f64(val).filter(|v| v.is_finite());
+            openconfig::write_path(key, path);
+            let value = openconfig::number(val).filter(|v| v.is_finite());
             let sample = value.map(|value| Sample {
                 value,
                 timestamp_ns: n.timestamp,
@@ -259,39 +277,124 @@ impl DeviceIngest {
             }
             // Strings (oper-status, names) are state, not samples, but count.
             tally.samples += 1;
-            if !classify_links {
-                continue;
-            }
-            let Some((leaf, port)) = classify(prefix_elems, &path.elem) else {
+            let Some((leaf, site)) = openconfig::classify(prefix_elems, &path.elem, own) else {
                 continue;
             };
-            match judge(leaf, val) {
-                Ok(reading) => {
-                    let port = match ports.get(port) {
-                        Some(p) => p.clone(),
-                        None => {
-                            let p: Arc<str> = port.into();
-                            ports.insert(port.into(), p.clone());
-                            p
+            match site {
+                Site::Port(port) => {
+                    let port = intern(ports, port);
+                    if leaf == Leaf::IfIndex {
+                        match openconfig::index(val) {
+                            Some(i) if links.set_ifindex(&port, i) => {}
+                            _ => tally.rejected += 1,
                         }
-                    };
-                    readings.push(PortReading {
-                        device: self.name.clone(),
-                        port,
-                        reading,
-                        timestamp_ns: n.timestamp,
-                    });
+                        continue;
+                    }
+                    match openconfig::judge(leaf, val) {
+                        Some(Ok(reading)) => emit(reads, &port, reading, n.timestamp),
+                        Some(Err(_)) => tally.rejected += 1,
+                        None => {}
+                    }
                 }
-                Err(_) => tally.rejected += 1,
+                Site::Instance(k) => {
+                    let judged = match leaf {
+                        Leaf::LinkId => match openconfig::index(val) {
+                            Some(i) => Ok(Some(i)),
+                            None => Err(()),
+                        },
+                        _ => match openconfig::judge(leaf, val) {
+                            Some(Ok(r)) => {
+                                // Measured now, attributed at the end.
+                                links.measure(k, r, n.timestamp);
+                                Ok(None)
+                            }
+                            _ => Err(()),
+                        },
+                    };
+                    let Ok(link_id) = judged else {
+                        tally.rejected += 1;
+                        continue;
+                    };
+                    let (_, evicted) = links.touch(k, n.timestamp, || {
+                        instance_path(&key[..prefix_len], n.prefix.as_ref(), path)
+                    });
+                    if link_id.is_some() {
+                        links.set_link_id(k, link_id);
+                    }
+                    if let Some(p) = evicted {
+                        gone.push(p);
+                        forget_paths(latest, gone);
+                    }
+                }
             }
         }
+        tally.rejected += links.finish(|port, reading, ts| emit(reads, port, reading, ts));
         tally
     }
 
     fn latest(&self, path: &str) -> Option<Sample> {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.latest.get(path).and_then(|s| s.sample)
+        self.lock().latest.get(path).and_then(|s| s.sample)
     }
+
+    fn link_readings(&self, port: &str) -> Option<LinkReadings> {
+        self.lock().reads.get(port).copied()
+    }
+
+    fn port_of_index(&self, ifindex: u32) -> Option<Arc<str>> {
+        self.lock().links.port_of_index(ifindex).cloned()
+    }
+}
+
+/// The interned `port`, made the first time it is seen.
+fn intern(ports: &mut FastMap<Box<str>, Arc<str>>, port: &str) -> Arc<str> {
+    match ports.get(port) {
+        Some(p) => p.clone(),
+        None => {
+            let p: Arc<str> = port.into();
+            ports.insert(port.into(), p.clone());
+            p
+        }
+    }
+}
+
+/// Text of the instance entry a leaf path runs through: the formatted
+/// prefix (`prefix_text`) and as much of `path` as reaches the instance.
+fn instance_path(prefix_text: &str, prefix: Option<&Path>, path: &Path) -> Box<str> {
+    let depth = openconfig::INSTANCE + 1;
+    let mut out = String::new();
+    match prefix {
+        Some(p) if p.elem.len() >= depth => {
+            if !p.origin.is_empty() {
+                out.push_str(&p.origin);
+                out.push(':');
+            }
+            openconfig::write_elems(&mut out, &p.elem[..depth]);
+        }
+        _ => {
+            let have = prefix.map_or(0, |p| p.elem.len());
+            out.push_str(prefix_text);
+            if !path.origin.is_empty() {
+                out.push_str(&path.origin);
+                out.push(':');
+            }
+            let rest = depth.saturating_sub(have).min(path.elem.len());
+            openconfig::write_elems(&mut out, &path.elem[..rest]);
+        }
+    }
+    out.into()
+}
+
+/// Drops the `latest` entries under each path in `gone` (and empties it).
+fn forget_paths(latest: &mut FastMap<Box<str>, Slot>, gone: &mut Vec<Box<str>>) {
+    if gone.is_empty() {
+        return;
+    }
+    latest.retain(|k, _| {
+        !gone
+            .iter()
+            .any(|g| k.starts_with(&**g) && k[g.len()..].starts_with('/'))
+    });
+    gone.clear();
 }
 
 impl Ingest {
@@ -394,6 +497,24 @@ impl Ingest {
     pub fn latest(&self, device: &str, path: &str) -> Option<Sample> {
         let d = self.devices.get(device)?.clone();
         d.latest(path)
+    }
+
+    /// The newest link readings of a device's port (interface or optical
+    /// channel), IS-IS measurements included once their link is known.
+    pub fn link_readings(&self, device: &str, port: &str) -> Option<LinkReadings> {
+        let d = self.devices.get(device)?.clone();
+        d.link_readings(port)
+    }
+
+    /// The interface a device said has `ifindex`.
+    pub fn port_of_ifindex(&self, device: &str, ifindex: u32) -> Option<Arc<str>> {
+        let d = self.devices.get(device)?.clone();
+        d.port_of_index(ifindex)
+    }
+
+    /// `DeviceIngest::start_session` of `device`.
+    pub fn start_session(&self, device: &str, router_id: Option<Ipv4Addr>) {
+        self.device(device).start_session(router_id);
     }
 }
 

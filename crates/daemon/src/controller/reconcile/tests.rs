@@ -1,70 +1,16 @@
-//! Reconciliation against a simulated device's real gNMI service, called
-//! in-process (no sockets): what the device holds is what a Get returns.
+//! Reconciliation against devices that hold their configuration as one
+//! RFC 7951 document (`fake`): what the device holds is what a Get returns.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
+use serde_json::json;
+
+use super::fake::Devices;
 use super::*;
-use crate::controller::programmer::Programmer;
-use crate::proto::gnmi::g_nmi_server::GNmi;
-use crate::proto::gnmi::{GetResponse, SetRequest};
+use crate::controller::programmer::{send, Programmer};
 use crate::proto::strata::v1 as api;
-use crate::southbound::SouthboundError;
-use strata_sim::device::SimDevice;
-use strata_sim::server::GnmiTarget;
-
-struct Devices(HashMap<String, (Arc<SimDevice>, GnmiTarget)>);
-
-impl Devices {
-    fn of(topology: &crate::model::Topology) -> Arc<Self> {
-        Arc::new(Devices(
-            topology
-                .nodes
-                .iter()
-                .map(|n| {
-                    let d = Arc::new(SimDevice::from_topology(topology, &n.name).unwrap());
-                    (n.name.clone(), (d.clone(), GnmiTarget::in_process(d)))
-                })
-                .collect(),
-        ))
-    }
-
-    fn device(&self, name: &str) -> &SimDevice {
-        &self.0[name].0
-    }
-
-    fn config(&self, name: &str) -> Value {
-        self.device(name).read(|t| {
-            let root = t.find(&crate::gnmi::parse_path("/").unwrap()).unwrap();
-            crate::gnmi::tree::Tree::export(&root[0], true, crate::gnmi::tree::DataFilter::Config)
-        })
-    }
-}
-
-fn rejected(device: &str, s: tonic::Status) -> SouthboundError {
-    SouthboundError::Rejected {
-        device: device.to_string(),
-        code: s.code(),
-        message: s.message().to_string(),
-    }
-}
-
-#[tonic::async_trait]
-impl Programmer for Devices {
-    async fn set(&self, device: &str, req: SetRequest) -> Result<(), SouthboundError> {
-        GNmi::set(&self.0[device].1, tonic::Request::new(req))
-            .await
-            .map(|_| ())
-            .map_err(|s| rejected(device, s))
-    }
-
-    async fn get(&self, device: &str, req: GetRequest) -> Result<GetResponse, SouthboundError> {
-        GNmi::get(&self.0[device].1, tonic::Request::new(req))
-            .await
-            .map(|r| r.into_inner())
-            .map_err(|s| rejected(device, s))
-    }
-}
+use crate::render::openconfig::{evpn, interface, network_instance, srte};
+use crate::render::ConfigItem;
 
 fn small() -> crate::model::Topology {
     crate::topology::parse_str(include_str!("../../../../../examples/small.yaml")).unwrap()
@@ -118,12 +64,26 @@ async fn fabric_with_intents() -> (Arc<Devices>, Arc<Controller>) {
     (devices, c)
 }
 
+/// Writes each device's whole configuration to `$STRATA_DUMP_DIR/<device>.json`
+/// (when set), for validation against the published models.
+fn dump(devices: &Devices, names: &[&str], tag: &str) {
+    let Ok(dir) = std::env::var("STRATA_DUMP_DIR") else {
+        return;
+    };
+    for d in names {
+        let path = std::path::Path::new(&dir).join(format!("{tag}-{d}.json"));
+        let text = serde_json::to_string_pretty(&devices.config(d)).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_device_in_step_needs_nothing() {
-    let (_devices, c) = fabric_with_intents().await;
+    let (devices, c) = fabric_with_intents().await;
+    dump(&devices, &["pe1", "pe2", "pe3", "ot1", "ot2"], "intents");
     for d in ["pe1", "pe2", "pe3", "ot1", "ot2"] {
         let change = c.reconcile_device(d).await.unwrap();
-        assert_eq!(change, DeviceChange::default(), "{d}");
+        assert_eq!(change, DeviceEdit::default(), "{d}");
     }
 }
 
@@ -132,77 +92,120 @@ async fn a_device_that_restarted_empty_gets_everything_back() {
     let (devices, c) = fabric_with_intents().await;
     for d in ["pe1", "ot1"] {
         let before = devices.config(d);
-        devices.device(d).wipe();
+        devices.with(d, |dev| dev.wipe());
         assert_ne!(devices.config(d), before, "{d} was wiped");
         let change = c.reconcile_device(d).await.unwrap();
         assert!(change.delete.is_empty());
-        assert_eq!(change.replace, c.desired_config(d));
+        let want = c.desired_config(d).unwrap();
+        assert_eq!(change.replace, want.replace);
+        assert_eq!(change.update, want.update);
         assert_eq!(devices.config(d), before, "{d} is back as it was");
-        // And then it is in step.
-        assert_eq!(
-            c.reconcile_device(d).await.unwrap(),
-            DeviceChange::default()
-        );
+        assert_eq!(c.reconcile_device(d).await.unwrap(), DeviceEdit::default());
     }
 }
 
+fn rule(name: &str, seq: u32, description: Option<&str>) -> DeviceEdit {
+    let mut edit = srte::program(&srte::SrtePolicy {
+        name,
+        sequence_id: seq,
+        endpoint: "10.255.0.2",
+        color: 300,
+        labels: &[16002],
+        discriminator: 1,
+    });
+    if let Some(d) = description {
+        edit.replace[0].value["config"]["description"] = d.into();
+    }
+    edit
+}
+
 #[tokio::test]
-async fn strata_config_it_no_longer_wants_is_removed_and_foreign_config_kept() {
+async fn stale_strata_config_is_removed_and_foreign_config_kept() {
     let (devices, c) = fabric_with_intents().await;
-    // Someone else's policy, and a stale Strata policy (e.g. left by a
-    // create that crashed before it was journaled).
-    let stale = crate::controller::policies::render_policy("stale", 300, "10.255.0.2", &[], 1);
-    let mut foreign = stale.clone();
-    foreign.path = render::sr_policy_path(301, "10.255.0.2");
-    foreign.value["color"] = 301.into();
-    foreign.value["config"]["color"] = 301.into();
-    foreign.value["config"]["owner"] = "operator".into();
-    foreign.value["config"]["name"] = "by-hand".into();
-    devices
-        .set(
-            "pe1",
-            render::set_request(&[stale.clone(), foreign.clone()], &[]),
-        )
+    let wanted = c.desired_config("pe1").unwrap();
+    // A stale Strata rule (left by a create that crashed before it was
+    // journaled), an operator's rule in Strata's policy, and foreign objects
+    // with names that need escaping.
+    let mut behind_our_back = rule("stale", 9, None);
+    behind_our_back.extend(rule("by-hand", 10, Some("operator's")));
+    let odd = "x]y\\z";
+    behind_our_back.replace.push(ConfigItem {
+        path: network_instance(odd),
+        value: json!({"name": odd, "config": {"name": odd,
+            "type": "openconfig-network-instance-types:L3VRF", "description": "[strata]x"}}),
+    });
+    behind_our_back.replace.push(ConfigItem {
+        path: evpn::subinterface_path("ce-0/1/0", 77),
+        value: json!({"index": 77, "config": {"index": 77, "description": "ops vlan"}}),
+    });
+    send(devices.as_ref(), "pe1", &behind_our_back)
         .await
         .unwrap();
-    let wanted = c.desired_config("pe1");
     let change = c.reconcile_device("pe1").await.unwrap();
-    assert_eq!(change.delete, vec![stale.path.clone()]);
-    assert!(change.replace.is_empty(), "{:?}", change.replace);
-    let cfg = devices.config("pe1").to_string();
-    assert!(cfg.contains("by-hand"), "foreign config is left alone");
-    let all = devices.config("pe1");
-    let ni = field(&all, "network-instances").unwrap();
-    assert!(locate(ni, "/network-instances", &stale.path).is_none());
-    assert!(locate(ni, "/network-instances", &foreign.path).is_some());
-    assert_eq!(c.desired_config("pe1"), wanted);
+    assert_eq!(change.delete, vec![srte::rule_path(9)]);
+    assert!(
+        change.replace.is_empty() && change.update.is_empty(),
+        "{change:?}"
+    );
+    let cfg = devices.config("pe1");
+    let nis = field(&cfg, "network-instances").unwrap();
+    let base = crate::render::openconfig::network_instances();
+    assert!(locate(nis, &base, &srte::rule_path(9)).is_none());
+    assert!(locate(nis, &base, &srte::rule_path(10)).is_some());
+    assert!(locate(nis, &base, &network_instance(odd)).is_some());
+    let ifs = field(&cfg, "interfaces").unwrap();
+    let sub = evpn::subinterface_path("ce-0/1/0", 77);
+    assert!(locate(ifs, &crate::render::openconfig::interfaces(), &sub).is_some());
+    assert!(interface("ce-0/1/0").elems.len() == 2);
+    assert_eq!(c.desired_config("pe1").unwrap(), wanted);
+    assert_eq!(
+        c.reconcile_device("pe1").await.unwrap(),
+        DeviceEdit::default()
+    );
 }
 
 #[tokio::test]
 async fn a_deleted_wavelengths_leftovers_are_cleaned_and_the_port_untuned() {
     let (devices, c) = fabric_with_intents().await;
-    let tuned = devices.config("ot1");
     let w = c.list_wavelengths().remove(0);
+    let tuned = devices.config("ot1").to_string();
+    assert!(tuned.contains(&w.frequency_mhz.to_string()), "{tuned}");
     // The controller forgets the wavelength without touching the devices
     // (as after a crash between device Set and journal write).
     c.write().remove_wavelength(&w.id);
     let change = c.reconcile_device("ot1").await.unwrap();
-    assert_eq!(change.delete.len(), 1, "{change:?}");
-    assert!(change.delete[0].contains("logical-channels"));
-    assert_eq!(change.replace.len(), 1, "the port is untuned");
+    let deleted: Vec<String> = change.delete.iter().map(|p| p.to_string()).collect();
+    assert_eq!(deleted.len(), 5, "{deleted:?}");
+    assert_eq!(
+        deleted
+            .iter()
+            .filter(|p| p.contains("logical-channels"))
+            .count(),
+        2
+    );
+    assert!(deleted.iter().all(|p| !p.contains("transceiver")));
     let after = devices.config("ot1").to_string();
-    assert_ne!(devices.config("ot1"), tuned);
     assert!(!after.contains(&w.frequency_mhz.to_string()), "{after}");
+    assert!(
+        after.contains("line-port"),
+        "the component's own binding stays"
+    );
+    assert_eq!(
+        c.reconcile_device("ot1").await.unwrap(),
+        DeviceEdit::default()
+    );
 }
 
 #[test]
 fn contains_tolerates_prefixes_text_numbers_and_extra_leaves() {
     let have = serde_json::json!({
         "openconfig-x:config": {"frequency": "193100000", "mode": 1, "extra": true},
+        "srte": {"t": "openconfig-y:FOO"},
         "list": [{"k": 1, "v": "a"}, {"k": 2, "v": "b"}]
     });
     let want = serde_json::json!({
         "config": {"frequency": 193100000u64, "mode": "1"},
+        "openconfig-z:srte": {"t": "FOO"},
         "list": [{"k": 2, "v": "b"}]
     });
     assert!(contains(&have, &want));
@@ -215,23 +218,147 @@ fn contains_tolerates_prefixes_text_numbers_and_extra_leaves() {
 #[tokio::test]
 async fn a_drifted_policy_is_put_back() {
     let (devices, c) = fabric_with_intents().await;
-    let wanted = c.desired_config("pe1");
-    let policy = wanted
-        .iter()
-        .find(|i| i.path.contains("te-policy[color=200]"))
+    let wanted = c.desired_config("pe1").unwrap();
+    let policy = c
+        .read()
+        .policies
+        .values()
+        .find(|p| p.spec.name == "p")
         .unwrap()
         .clone();
-    let drifted = crate::controller::policies::render_policy("p", 200, "10.255.0.3", &[], 1);
-    assert_eq!(drifted.path, policy.path);
-    devices
-        .set("pe1", render::set_request(&[drifted], &[]))
+    let mut drifted = policy.clone();
+    drifted.segments.clear();
+    send(devices.as_ref(), "pe1", &drifted.render(srte::reroute))
         .await
         .unwrap();
     let change = c.reconcile_device("pe1").await.unwrap();
-    assert_eq!(change.replace, vec![policy]);
-    assert!(change.delete.is_empty());
+    assert_eq!(change.replace, policy.config(Dialect::OpenConfig).replace);
+    assert!(change.delete.is_empty() && change.update.is_empty());
     assert_eq!(
         c.reconcile_device("pe1").await.unwrap(),
-        DeviceChange::default()
+        DeviceEdit::default()
+    );
+    assert_eq!(c.desired_config("pe1").unwrap(), wanted);
+}
+
+#[tokio::test]
+async fn a_root_delete_is_never_sent() {
+    let devices = Devices::of(&small());
+    let err = send(
+        devices.as_ref(),
+        "pe1",
+        &DeviceEdit {
+            delete: vec![crate::render::Path::root()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("root"), "{err}");
+    assert_eq!(devices.with("pe1", |d| d.sets), 0);
+    let _ = devices.get("pe1", Default::default()).await;
+}
+
+#[tokio::test]
+async fn documents_after_reroute_and_deletes_stay_valid_and_in_step() {
+    use crate::controller::reroute::LinkCondition;
+    let (devices, c) = fabric_with_intents().await;
+    let report = c
+        .link_condition("pe1-pe3", LinkCondition::Down, "test")
+        .await;
+    assert!(!report.rerouted.is_empty(), "{report:?}");
+    dump(&devices, &["pe1"], "rerouted");
+    assert_eq!(
+        c.reconcile_device("pe1").await.unwrap(),
+        DeviceEdit::default()
+    );
+    for s in c.list_services() {
+        c.delete_service(&s.id, 0).await.unwrap();
+    }
+    for w in c.list_wavelengths() {
+        c.delete_wavelength(&w.id, 0).await.unwrap();
+    }
+    dump(&devices, &["pe1", "pe2", "ot1"], "deleted");
+    let ot1 = devices.config("ot1").to_string();
+    assert!(
+        !ot1.contains("[strata]") && !ot1.contains("frequency"),
+        "{ot1}"
+    );
+    assert!(ot1.contains("line-port"));
+    let pe2 = devices.config("pe2").to_string();
+    assert!(
+        !pe2.contains("strata-evpn") && !pe2.contains("[strata]"),
+        "{pe2}"
+    );
+    for d in ["pe1", "pe2", "ot1"] {
+        assert_eq!(
+            c.reconcile_device(d).await.unwrap(),
+            DeviceEdit::default(),
+            "{d}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rule_left_with_two_segment_lists_is_put_back_to_one() {
+    let (devices, c) = fabric_with_intents().await;
+    let policy = c
+        .read()
+        .policies
+        .values()
+        .find(|p| p.spec.name == "p")
+        .unwrap()
+        .clone();
+    // As if a reroute had merged a new list in instead of replacing the rule.
+    let mut extra = policy.clone();
+    extra.discriminator = 9;
+    let mut merged = extra.render(srte::reroute);
+    merged.update = std::mem::take(&mut merged.replace);
+    send(devices.as_ref(), "pe1", &merged).await.unwrap();
+    let change = c.reconcile_device("pe1").await.unwrap();
+    assert_eq!(change.replace, policy.config(Dialect::OpenConfig).replace);
+    let cfg = devices.config("pe1").to_string();
+    assert_eq!(
+        cfg.matches("\"weight\"").count(),
+        2,
+        "one list per rule: {cfg}"
+    );
+}
+
+#[tokio::test]
+async fn a_device_that_lost_a_model_its_intents_need_is_reported_not_repaired() {
+    let topology = small();
+    let devices = Devices::of(&topology);
+    let state = Arc::new(crate::state::FabricState::default());
+    let c = Controller::new(topology, devices.clone(), Some(state.clone()));
+    c.create_policy(api::CreatePolicyRequest {
+        request_id: String::new(),
+        spec: Some(api::PolicySpec {
+            name: "p".into(),
+            headend: "pe1".into(),
+            endpoint: "pe3".into(),
+            color: 200,
+            constraints: None,
+        }),
+    })
+    .await
+    .unwrap();
+    let sets = devices.with("pe1", |d| d.sets);
+    // pe1 comes back (say, after a downgrade) without openconfig-pf-srte.
+    state.session_connecting("pe1");
+    state.session_up(
+        "pe1",
+        vec![
+            "openconfig-interfaces".into(),
+            "openconfig-network-instance".into(),
+        ],
+    );
+    let err = c.reconcile_device("pe1").await.unwrap_err();
+    assert!(err.contains("device pe1 lacks openconfig-pf-srte"), "{err}");
+    assert_eq!(devices.with("pe1", |d| d.sets), sets, "nothing sent");
+    // pe2 holds nothing of the policy's kind: it is reconciled as usual.
+    assert_eq!(
+        c.reconcile_device("pe2").await.unwrap(),
+        DeviceEdit::default()
     );
 }
