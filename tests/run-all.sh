@@ -25,7 +25,7 @@ VENV="${STRATA_VENV:-target/venv}"
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
-"$VENV/bin/pip" install --quiet --disable-pip-version-check 'pygnmi==0.8.15' 'grpcio-tools>=1.60' 'networkx>=3.2' 'gnpy==3.0.1'
+"$VENV/bin/pip" install --quiet --disable-pip-version-check 'pygnmi==0.8.15' 'grpcio-tools>=1.60' 'networkx>=3.2' 'gnpy==3.0.1' 'grpcio-reflection>=1.60'
 
 step "python venv with aiognmi (a second, independent gNMI client; it pins grpcio 1.59, hence its own venv)"
 AIO_VENV="${STRATA_AIOGNMI_VENV:-target/venv-aiognmi}"

@@ -54,6 +54,24 @@ def free_port():
         return s.getsockname()[1]
 
 
+def reflection_checks(channel):
+    """grpcio-reflection speaks the v1alpha protocol (as grpcurl 1.8 does)."""
+    try:
+        from google.protobuf.descriptor_pool import DescriptorPool
+        from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+    except ImportError as e:
+        check("grpcio-reflection is installed", False, repr(e))
+        return
+    db = ProtoReflectionDescriptorDatabase(channel)
+    names = set(db.get_services())
+    check("reflection (v1alpha) lists the strata.v1 services",
+          {"strata.v1.Policies", "strata.v1.Services", "strata.v1.Topology"} <= names, names)
+    check("reflection does not advertise gNMI, which this port does not serve", "gnmi.gNMI" not in names, names)
+    method = DescriptorPool(db).FindMethodByName("strata.v1.Policies.CreatePolicy")
+    check("reflection describes a method (CreatePolicy takes a CreatePolicyRequest)",
+          method.input_type.full_name == "strata.v1.CreatePolicyRequest", method.input_type.full_name)
+
+
 def main():
     topo = (ROOT / "examples" / "small.yaml").read_text()
     base = free_port_block(5)
@@ -62,7 +80,8 @@ def main():
         f.write(topo)
         topo_file = f.name
     api = f"127.0.0.1:{free_port()}"
-    lab = subprocess.Popen([str(BIN), "lab", "--topology", topo_file, "--listen", api, "--duration", "60"],
+    lab = subprocess.Popen([str(BIN), "lab", "--topology", topo_file, "--listen", api, "--duration", "60",
+                            "--web", "127.0.0.1:0"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         channel = grpc.insecure_channel(api)
@@ -94,6 +113,7 @@ def main():
         except grpc.RpcError as e:
             check("bad VLAN is INVALID_ARGUMENT naming the field",
                   e.code() == grpc.StatusCode.INVALID_ARGUMENT and "spec.attachments[0].vlan" in e.details(), e.details())
+        reflection_checks(channel)
     finally:
         lab.terminate()
         try:
