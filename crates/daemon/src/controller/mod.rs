@@ -7,6 +7,7 @@
 
 pub mod closed_loop;
 mod deletion_hold;
+mod device_writes;
 pub mod error;
 pub mod events;
 mod intent;
@@ -297,10 +298,16 @@ impl Inner {
 
 pub struct Controller {
     inner: RwLock<Inner>,
-    /// Reroutes (and reconciliation repairs) take turns: each re-plans from
-    /// what the previous one committed. The API never waits on it.
+    /// Reroutes take turns: each re-plans from what the previous one
+    /// committed. Neither the API nor reconciliation waits on it.
     reroutes: tokio::sync::Mutex<()>,
+    /// Every Set goes through here: it takes its device's write turn.
     programmer: Arc<dyn Programmer>,
+    /// The devices themselves, for reconciliation's guarded repair (which
+    /// takes the write turn itself).
+    direct: Arc<dyn Programmer>,
+    /// Which devices are being changed, and how often they were.
+    writes: Arc<device_writes::DeviceWrites>,
     /// The intent journal; `None` keeps intents in memory only (tests, bench).
     store: Option<Arc<crate::store::Store>>,
     events: Arc<EventLog>,
@@ -331,6 +338,12 @@ impl Controller {
         let graph = TeGraph::packet_layer(&topology);
         let fibers = FiberGraph::from_topology(&topology);
         let spectrum = Spectrum::default();
+        let writes = Arc::new(device_writes::DeviceWrites::default());
+        let direct = programmer.clone();
+        let programmer: Arc<dyn Programmer> = Arc::new(device_writes::TurnTaking {
+            inner: programmer,
+            writes: writes.clone(),
+        });
         let controller = Arc::new(Controller {
             inner: RwLock::new(Inner {
                 topology,
@@ -357,6 +370,8 @@ impl Controller {
             }),
             reroutes: tokio::sync::Mutex::new(()),
             programmer,
+            direct,
+            writes,
             store,
             events: Arc::new(EventLog::default()),
             sessions,

@@ -48,6 +48,8 @@ impl Controller {
             commit,
             revert,
         } = staged;
+        // Until committed or reverted, reconciliation leaves these devices be.
+        let _writing = self.writes.writing(plan.devices.keys());
         let outcome = match apply(self.programmer.as_ref(), &plan).await {
             Ok(()) => self.persist_or_revert(&entries, &plan).await,
             Err(e) => Err(e.into()),

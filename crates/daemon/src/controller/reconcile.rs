@@ -237,10 +237,27 @@ impl Controller {
     }
     /// Brings one device to what Strata wants. A create half-way through is
     /// already in the desired state (staged objects are), so its config is
-    /// never mistaken for configuration to remove. Takes its turn with
-    /// reroutes, never with the API. Returns the change made.
+    /// never mistaken for configuration to remove. Holds no lock across its
+    /// Get and Set: a pass whose comparison went stale (a change to the device
+    /// was in flight, or was programmed after the Get) is run again shortly.
+    /// Returns the change made.
     pub async fn reconcile_device(&self, device: &str) -> Result<DeviceEdit, String> {
-        let _turn = self.reroutes.lock().await;
+        for _ in 0..STALE_PASSES {
+            match self.reconcile_pass(device).await? {
+                Some(change) => return Ok(change),
+                None => tokio::time::sleep(STALE_WAIT).await,
+            }
+        }
+        Err(format!(
+            "{device} kept changing while being reconciled ({STALE_PASSES} tries); retrying later"
+        ))
+    }
+
+    /// One comparison and repair; `None` if it went stale.
+    async fn reconcile_pass(&self, device: &str) -> Result<Option<DeviceEdit>, String> {
+        let Some(epoch) = self.writes.quiet_epoch(device) else {
+            return Ok(None);
+        };
         let started = std::time::Instant::now();
         let role = self
             .read()
@@ -277,7 +294,7 @@ impl Controller {
                 }) => Value::Null,
                 // No longer managed (removed, or the controller is stopping).
                 Err(crate::southbound::SouthboundError::UnknownDevice(_)) => {
-                    return Ok(DeviceEdit::default())
+                    return Ok(Some(DeviceEdit::default()))
                 }
                 Err(e) => return Err(e.to_string()),
             };
@@ -288,9 +305,16 @@ impl Controller {
         self.hold_deletions_after_journal_recovery(device, &desired, &mut change);
         tracing::debug!(device, items = desired.items().count(), ?fetched, diffed = ?(started.elapsed() - fetched), "reconcile compared");
         if !change.is_empty() {
-            super::programmer::send(self.programmer.as_ref(), device, &change)
+            let req = crate::southbound::request::set_request(&change)
+                .map_err(|e| format!("{device}: {e}"))?;
+            let sent = self
+                .writes
+                .set_if_unchanged(self.direct.as_ref(), device, epoch, req)
                 .await
                 .map_err(|e| e.to_string())?;
+            if !sent {
+                return Ok(None);
+            }
             tracing::info!(
                 device,
                 pushed = change.replace.len() + change.update.len(),
@@ -298,9 +322,14 @@ impl Controller {
                 "reconciled"
             );
         }
-        Ok(change)
+        Ok(Some(change))
     }
 }
+
+/// How often a pass that went stale is tried again, and how long apart,
+/// before the runner's backoff takes over.
+const STALE_PASSES: usize = 50;
+const STALE_WAIT: Duration = Duration::from_millis(50);
 
 /// Reconciles each device when its session comes up, and every device every
 /// `interval`; a failed pass is retried with exponential backoff (not left to

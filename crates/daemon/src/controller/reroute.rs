@@ -160,6 +160,8 @@ impl Controller {
         for m in &moves {
             by_headend.entry(&m.headend).or_default().push(m);
         }
+        // Until the moves are committed, reconciliation leaves the headends be.
+        let _writing = self.writes.writing(by_headend.keys().copied());
         let t1 = t0.elapsed();
         let program = tracing::info_span!(
             "program",

@@ -500,3 +500,72 @@ async fn a_headend_of_the_wrong_role_is_named_with_the_right_article() {
         "{text}"
     );
 }
+
+/// Reads every device as empty; stalls pe1's Sets once told to.
+struct SlowToRepair {
+    stall: std::sync::atomic::AtomicBool,
+    release: tokio::sync::Notify,
+    inner: Arc<Recorder>,
+}
+
+#[tonic::async_trait]
+impl super::programmer::Programmer for SlowToRepair {
+    async fn set(
+        &self,
+        device: &str,
+        req: crate::proto::gnmi::SetRequest,
+    ) -> Result<(), crate::southbound::SouthboundError> {
+        if device == "pe1" && self.stall.load(std::sync::atomic::Ordering::SeqCst) {
+            self.release.notified().await;
+        }
+        self.inner.set(device, req).await
+    }
+
+    async fn get(
+        &self,
+        device: &str,
+        _req: crate::proto::gnmi::GetRequest,
+    ) -> Result<crate::proto::gnmi::GetResponse, crate::southbound::SouthboundError> {
+        Err(crate::southbound::SouthboundError::Rejected {
+            device: device.to_string(),
+            code: tonic::Code::NotFound,
+            message: "nothing configured".into(),
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_reconcile_stuck_on_a_slow_device_does_not_hold_up_the_closed_loop_elsewhere() {
+    let slow = Arc::new(SlowToRepair {
+        stall: false.into(),
+        release: tokio::sync::Notify::new(),
+        inner: Recorder::new(),
+    });
+    let c = Controller::new(small(), slow.clone(), None);
+    c.create_policy(policy("on-pe1", "pe1", "pe2", 100))
+        .await
+        .unwrap();
+    c.create_policy(policy("on-pe2", "pe2", "pe3", 100))
+        .await
+        .unwrap();
+    // pe1 lost its config and repairs to it hang.
+    slow.stall.store(true, std::sync::atomic::Ordering::SeqCst);
+    let repair = tokio::spawn({
+        let c = c.clone();
+        async move { c.reconcile_device("pe1").await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(!repair.is_finished(), "the repair is stuck in pe1's Set");
+    // A breach on pe2's path is handled meanwhile.
+    let report = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        c.link_condition("pe2-pe3", super::reroute::LinkCondition::Down, "test"),
+    )
+    .await
+    .expect("a reroute on pe2 must not wait for pe1's reconcile");
+    assert_eq!(report.rerouted.len(), 1, "{report:?}");
+    assert_eq!(report.rerouted[0].headend, "pe2");
+    slow.release.notify_one();
+    let change = repair.await.unwrap().unwrap();
+    assert!(!change.is_empty(), "pe1 got its rule back");
+}
