@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from loopback import free_port_block, wait_listening  # noqa: E402  (beside this script)
+
 import grpc
 from aiognmi import AsyncgNMIClient
 from aiognmi.proto.gnmi import gnmi_pb2 as pb
@@ -38,37 +40,6 @@ logging.getLogger("aiognmi").setLevel(logging.CRITICAL)
 def check(name, cond, detail=""):
     RESULTS.append((name, bool(cond)))
     print(f"{'ok  ' if cond else 'FAIL'} {name}" + (f": {detail}" if detail and not cond else ""))
-
-
-def free_port_block(n):
-    """A base port with n free ports after it (best effort, loopback only)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + n >= 65535:
-            continue
-        ok = True
-        for p in range(base, base + n):
-            with socket.socket() as t:
-                try:
-                    t.bind(("127.0.0.1", p))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no free port block")
-
-
-def wait_listening(port, timeout=20.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"simulator did not listen on {port}")
 
 
 def first_val(resp):

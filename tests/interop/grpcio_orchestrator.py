@@ -11,6 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from loopback import free_port, free_port_block  # noqa: E402  (beside this script)
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "examples"))
 import orchestrator  # noqa: E402  (generates the stubs with grpc_tools)
@@ -25,33 +27,6 @@ RESULTS = []
 def check(name, cond, detail=""):
     RESULTS.append(bool(cond))
     print(f"{'ok  ' if cond else 'FAIL'} {name}" + (f": {detail}" if detail and not cond else ""))
-
-
-def free_port_block(n):
-    """A base port with n free ports after it (loopback only)."""
-    for _ in range(50):
-        base = free_port()
-        if base + n >= 65535:
-            continue
-        try:
-            socks = []
-            for p in range(base, base + n):
-                t = socket.socket()
-                socks.append(t)
-                t.bind(("127.0.0.1", p))
-            return base
-        except OSError:
-            continue
-        finally:
-            for t in socks:
-                t.close()
-    raise RuntimeError("no free port block")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def reflection_checks(channel):

@@ -20,6 +20,8 @@ import threading
 import time
 from pathlib import Path
 
+from loopback import free_port_block, wait_listening  # noqa: E402  (beside this script)
+
 from pygnmi.client import gNMIclient
 
 
@@ -37,37 +39,6 @@ def quiet():
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("STRATA_BIN", ROOT / "target" / "debug" / "strata"))
-
-
-def free_port_block(n):
-    """A base port with n free ports after it (best effort, loopback only)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + n >= 65535:
-            continue
-        ok = True
-        for p in range(base, base + n):
-            with socket.socket() as t:
-                try:
-                    t.bind(("127.0.0.1", p))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no free port block")
-
-
-def wait_listening(port, timeout=20.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"simulator did not listen on {port}")
 
 
 RESULTS = []
