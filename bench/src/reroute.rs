@@ -280,7 +280,7 @@ pub async fn reroute(
 }
 
 pub fn print_header() {
-    println!("\nreroute: breach sample received → all affected headends acked (make-before-break, 2 Sets per headend)");
+    println!("\nreroute: breach sample received → all affected headends acked (make-before-break, one Set per headend)");
     println!(
         "{:>8} {:>9} {:>7} {:>13} {:>10} {:>10} {:>10} {:>12} {:>12} {:>10}",
         "devices",
