@@ -13,4 +13,4 @@ pub mod schema;
 pub mod tree;
 pub mod value;
 
-pub use path::{format_path, join_prefix, parse_path, write_path, PathError};
+pub use path::{format_path, join_prefix, parse_path, write_elems, write_path, PathError};

@@ -133,19 +133,27 @@ pub fn write_path(out: &mut String, path: &Path) {
         }
         return;
     }
-    for elem in &path.elem {
+    write_elems(out, &path.elem);
+}
+
+/// The elements of a path as text, appended to `out`. Keys come out sorted,
+/// picked one by one as the smallest after the last (lists have a handful of
+/// keys at most), so telemetry's hot path formats a multi-key element such as
+/// IS-IS `protocol` without allocating.
+pub fn write_elems(out: &mut String, elems: &[PathElem]) {
+    for elem in elems {
         out.push('/');
         out.push_str(&elem.name);
-        if elem.key.len() <= 1 {
-            for (k, v) in &elem.key {
-                push_key(out, k, v);
-            }
-        } else {
-            let mut keys: Vec<_> = elem.key.iter().collect();
-            keys.sort();
-            for (k, v) in keys {
-                push_key(out, k, v);
-            }
+        let mut last: Option<&str> = None;
+        for _ in 0..elem.key.len() {
+            let next = elem
+                .key
+                .iter()
+                .filter(|(k, _)| last.is_none_or(|l| k.as_str() > l))
+                .min_by(|a, b| a.0.cmp(b.0));
+            let Some((k, v)) = next else { break };
+            push_key(out, k, v);
+            last = Some(k);
         }
     }
 }
@@ -227,6 +235,28 @@ mod tests {
         let p = parse_path(r"/a/b[k=x\]y][j=2]").unwrap();
         assert_eq!(p.elem[1].key["k"], "x]y");
         assert_eq!(format_path(&p), r"/a/b[j=2][k=x\]y]");
+    }
+
+    #[test]
+    fn multi_key_elements_come_out_sorted_and_origin_and_root_are_kept() {
+        for (text, want) in [
+            (r"/a[z=1][b=2][m=x\]y]/c", r"/a[b=2][m=x\]y][z=1]/c"),
+            (
+                "/p[name=default][identifier=ISIS]/x",
+                "/p[identifier=ISIS][name=default]/x",
+            ),
+            (
+                "openconfig:/interfaces/interface[name=et-0/0/1]",
+                "openconfig:/interfaces/interface[name=et-0/0/1]",
+            ),
+            ("/", "/"),
+        ] {
+            let p = parse_path(text).unwrap();
+            assert_eq!(format_path(&p), want, "{text}");
+            let mut elems = String::new();
+            write_elems(&mut elems, &p.elem);
+            assert!(want.ends_with(&elems), "{text}: {elems}");
+        }
     }
 
     #[test]

@@ -191,7 +191,7 @@ impl DeviceIngest {
         } = &mut *guard;
         key.clear();
         if let Some(prefix) = &n.prefix {
-            openconfig::write_path(key, prefix);
+            crate::gnmi::write_path(key, prefix);
             if key == "/" {
                 key.clear();
             }
@@ -246,7 +246,7 @@ impl DeviceIngest {
                 continue;
             };
             key.truncate(prefix_len);
-            openconfig::write_path(key, path);
+            crate::gnmi::write_path(key, path);
             let value = openconfig::number(val).filter(|v| v.is_finite());
             let sample = value.map(|value| Sample {
                 value,
@@ -368,7 +368,7 @@ fn instance_path(prefix_text: &str, prefix: Option<&Path>, path: &Path) -> Box<s
                 out.push_str(&p.origin);
                 out.push(':');
             }
-            openconfig::write_elems(&mut out, &p.elem[..depth]);
+            crate::gnmi::write_elems(&mut out, &p.elem[..depth]);
         }
         _ => {
             let have = prefix.map_or(0, |p| p.elem.len());
@@ -378,7 +378,7 @@ fn instance_path(prefix_text: &str, prefix: Option<&Path>, path: &Path) -> Box<s
                 out.push(':');
             }
             let rest = depth.saturating_sub(have).min(path.elem.len());
-            openconfig::write_elems(&mut out, &path.elem[..rest]);
+            crate::gnmi::write_elems(&mut out, &path.elem[..rest]);
         }
     }
     out.into()

@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 
 use super::health::Reading;
 use crate::gnmi::path::strip_module;
-use crate::proto::gnmi::{typed_value::Value as V, Path, PathElem, TypedValue};
+use crate::proto::gnmi::{typed_value::Value as V, PathElem, TypedValue};
 
 /// RFC 8570 link loss is carried in units of 0.000003 %.
 pub const LOSS_UNIT_PERCENT: f64 = 0.000_003;
@@ -446,58 +446,4 @@ pub fn judge(leaf: Leaf, val: &TypedValue) -> Option<Result<Reading, String>> {
         }),
         Leaf::LinkId | Leaf::IfIndex => return None,
     })
-}
-
-/// `crate::gnmi::write_path`, without the allocation it makes to sort the
-/// keys of a multi-key element (IS-IS `protocol` has two): same text out.
-#[allow(deprecated)]
-pub fn write_path(out: &mut String, path: &Path) {
-    if !path.origin.is_empty() {
-        out.push_str(&path.origin);
-        out.push(':');
-    }
-    if path.elem.is_empty() {
-        for e in &path.element {
-            out.push('/');
-            out.push_str(e);
-        }
-        if path.element.is_empty() {
-            out.push('/');
-        }
-        return;
-    }
-    write_elems(out, &path.elem);
-}
-
-pub fn write_elems(out: &mut String, elems: &[PathElem]) {
-    for elem in elems {
-        out.push('/');
-        out.push_str(&elem.name);
-        // Keys in sorted order: a selection by "smallest after the last one"
-        // (lists have a handful of keys at most).
-        let mut last: Option<&str> = None;
-        for _ in 0..elem.key.len() {
-            let next = elem
-                .key
-                .iter()
-                .filter(|(k, _)| last.is_none_or(|l| k.as_str() > l))
-                .min_by(|a, b| a.0.cmp(b.0));
-            let Some((k, v)) = next else { break };
-            push_key(out, k, v);
-            last = Some(k);
-        }
-    }
-}
-
-fn push_key(out: &mut String, k: &str, v: &str) {
-    out.push('[');
-    out.push_str(k);
-    out.push('=');
-    for c in v.chars() {
-        if c == ']' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push(']');
 }

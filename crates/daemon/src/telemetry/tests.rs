@@ -719,21 +719,6 @@ fn the_classifier_joins_prefix_and_path_at_any_split() {
 }
 
 #[test]
-fn paths_are_formatted_as_the_gnmi_crate_formats_them() {
-    for p in [
-        format!("{}/{}", instance(5), subtlv("X", true, "a/b")),
-        "/a[z=1][b=2][m=x\\]y]/c".to_string(),
-        "openconfig:/interfaces/interface[name=et-0/0/1]".to_string(),
-        "/".to_string(),
-    ] {
-        let path = parse_path(&p).unwrap();
-        let mut ours = String::new();
-        openconfig::write_path(&mut ours, &path);
-        assert_eq!(ours, crate::gnmi::format_path(&path), "{p}");
-    }
-}
-
-#[test]
 fn the_stateless_classifier_judges_any_leaf_of_the_contract() {
     let tv = |v: V| TypedValue { value: Some(v) };
     let d = parse_path(&format!(
