@@ -383,16 +383,7 @@ pub fn ifindex(topology: &Topology, name: &str, interface: &str) -> Option<u32> 
         .and_then(|i| u32::try_from(i + 1).ok())
 }
 
-/// IS-IS system id of a router: its router id in BCD, 12 digits in three
-/// dotted groups (`10.255.0.1` → `0102.5500.0001`).
-pub fn isis_system_id(router_id: std::net::Ipv4Addr) -> String {
-    let digits: String = router_id
-        .octets()
-        .iter()
-        .map(|o| format!("{o:03}"))
-        .collect();
-    format!("{}.{}.{}", &digits[0..4], &digits[4..8], &digits[8..12])
-}
+pub use strata_core::model::isis_system_id;
 
 pub const ISIS_PROTOCOL: &str =
     "/network-instances/network-instance[name=DEFAULT]/protocols/protocol[identifier=ISIS][name=default]";

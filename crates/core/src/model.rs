@@ -117,3 +117,15 @@ impl Topology {
         self.links.iter().filter(move |l| l.touches(node))
     }
 }
+
+/// A router's IS-IS system id: its router id in BCD, 12 digits in three
+/// dotted groups (`10.255.0.1` → `0102.5500.0001`). Devices name their own
+/// LSP after it, so the controller and the simulators must agree on it.
+pub fn isis_system_id(router_id: std::net::Ipv4Addr) -> String {
+    let digits: String = router_id
+        .octets()
+        .iter()
+        .map(|o| format!("{o:03}"))
+        .collect();
+    format!("{}.{}.{}", &digits[0..4], &digits[4..8], &digits[8..12])
+}

@@ -63,15 +63,7 @@ pub enum Own {
     Any,
 }
 
-/// The IS-IS system id of a router id, in BCD (`10.255.0.1` → `0102.5500.0001`).
-pub fn system_id(router_id: Ipv4Addr) -> String {
-    let digits: String = router_id
-        .octets()
-        .iter()
-        .map(|o| format!("{o:03}"))
-        .collect();
-    format!("{}.{}.{}", &digits[0..4], &digits[4..8], &digits[8..12])
-}
+pub use crate::model::isis_system_id as system_id;
 
 /// `system_id` as a number.
 pub fn system_id_value(router_id: Ipv4Addr) -> SystemId {
@@ -357,36 +349,7 @@ pub fn classify_delete<'a>(
     }
 }
 
-/// A number from any scalar encoding a device may use for an integer or a
-/// decimal64: uint/int/double/float, decimal_val, a string, or JSON text
-/// (bare or quoted). Never allocates.
-pub fn number(tv: &TypedValue) -> Option<f64> {
-    match tv.value.as_ref()? {
-        V::UintVal(u) => Some(*u as f64),
-        V::IntVal(i) => Some(*i as f64),
-        V::DoubleVal(d) => Some(*d),
-        #[allow(deprecated)]
-        V::FloatVal(f) => Some(f64::from(*f)),
-        #[allow(deprecated)]
-        V::DecimalVal(d) => {
-            // decimal64 allows 1..=18 fraction digits.
-            if d.precision > 18 {
-                return None;
-            }
-            Some(d.digits as f64 / 10f64.powi(d.precision as i32))
-        }
-        V::StringVal(s) => s.trim().parse().ok(),
-        V::JsonVal(b) | V::JsonIetfVal(b) => {
-            let text = std::str::from_utf8(b).ok()?.trim();
-            let text = text
-                .strip_prefix('"')
-                .and_then(|t| t.strip_suffix('"'))
-                .unwrap_or(text);
-            text.trim().parse().ok()
-        }
-        _ => None,
-    }
-}
+pub use crate::gnmi::value::typed_as_f64 as number;
 
 /// A string leaf (enumeration or identity), from a string or JSON text.
 fn text(tv: &TypedValue) -> Option<&str> {
