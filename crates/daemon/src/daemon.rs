@@ -63,6 +63,34 @@ pub struct Restored {
     pub recovery: Recovery,
 }
 
+impl Restored {
+    /// What an operator must hear about a start-up from a damaged journal:
+    /// what was lost and where the damaged copy is, and that reconciliation
+    /// deletions are held. Empty after a clean start or a torn tail.
+    pub fn recovery_warnings(&self) -> Vec<String> {
+        let r = &self.recovery;
+        let mut lines = Vec::new();
+        if !r.damage.is_empty() {
+            lines.push(format!(
+                "RECOVERED FROM A DAMAGED JOURNAL: lost {}; kept {} intact frames; the damaged journal is saved in {}",
+                crate::store::describe(&r.damage),
+                r.frames,
+                r.salvage
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            ));
+        }
+        if let Some(hold) = &r.deletions_held {
+            lines.push(format!(
+                "reconciliation deletions are held until {} is removed (check the intents first)",
+                hold.display()
+            ));
+        }
+        lines
+    }
+}
+
 pub struct Daemon {
     pub state: Arc<FabricState>,
     pub ingest: Arc<Ingest>,
@@ -356,23 +384,8 @@ pub async fn run_controller(topology: &Topology, options: DaemonOptions) -> anyh
                 r.dir.display(),
                 r.recovery.frames
             );
-            if !r.recovery.damage.is_empty() {
-                println!(
-                    "strata controller: RECOVERED FROM A DAMAGED JOURNAL: lost {}; kept {} intact frames; the damaged journal is saved in {}",
-                    crate::store::describe(&r.recovery.damage),
-                    r.recovery.frames,
-                    r.recovery
-                        .salvage
-                        .as_ref()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default()
-                );
-            }
-            if let Some(hold) = &r.recovery.deletions_held {
-                println!(
-                    "strata controller: reconciliation deletions are held until {} is removed (check the intents first)",
-                    hold.display()
-                );
+            for warning in r.recovery_warnings() {
+                println!("strata controller: {warning}");
             }
             if let Some(problem) = &r.recovery.problem {
                 println!(

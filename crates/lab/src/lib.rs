@@ -173,22 +173,8 @@ pub async fn run_lab(topology: &Topology, options: LabOptions) -> anyhow::Result
                     .map(|p| format!(" (torn tail set aside: {p})"))
                     .unwrap_or_default()
             );
-            if !r.recovery.damage.is_empty() {
-                println!(
-                    "RECOVERED FROM A DAMAGED JOURNAL: lost {}; the damaged journal is saved in {}",
-                    strata_daemon::store::describe(&r.recovery.damage),
-                    r.recovery
-                        .salvage
-                        .as_ref()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default()
-                );
-            }
-            if let Some(hold) = &r.recovery.deletions_held {
-                println!(
-                    "reconciliation deletions are held until {} is removed",
-                    hold.display()
-                );
+            for warning in r.recovery_warnings() {
+                println!("{warning}");
             }
         }
         None => println!("intents in memory only (--data-dir DIR journals them)"),
