@@ -352,15 +352,21 @@ pub fn spawn(
     let runner = tokio::spawn(async move {
         let mut plan: Schedule<Instant> = Schedule::new(interval, Backoff::default());
         let mut passes = tokio::task::JoinSet::new();
-        // Devices already up before we subscribed.
-        for node in controller.read().topology.nodes.iter() {
-            let up = state
-                .device(&node.name)
-                .is_some_and(|d| d.state == crate::state::SessionState::Up);
-            if up {
-                plan.request(&node.name, Instant::now());
+        // Without events to go by (before the first, or after missing some):
+        // schedule every device that is up now, drop the others.
+        let resync = |plan: &mut Schedule<Instant>| {
+            for node in controller.read().topology.nodes.iter() {
+                let up = state
+                    .device(&node.name)
+                    .is_some_and(|d| d.state == crate::state::SessionState::Up);
+                if up {
+                    plan.request(&node.name, Instant::now());
+                } else {
+                    plan.forget(&node.name);
+                }
             }
-        }
+        };
+        resync(&mut plan);
         loop {
             for device in plan.take_due(Instant::now()) {
                 let c = controller.clone();
@@ -386,26 +392,12 @@ pub fn spawn(
                 ev = events.recv() => match ev {
                     Ok(crate::state::Event::DeviceUp { device }) => plan.request(&device, Instant::now()),
                     Ok(crate::state::Event::DeviceDown { device, .. }) => plan.forget(&device),
-                    // Missed events: reconcile everything that is up.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        for node in controller.read().topology.nodes.iter() {
-                            plan.request(&node.name, Instant::now());
-                        }
-                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => resync(&mut plan),
                     Err(_) => break,
                 },
-                _ = tokio::time::sleep_until(sleep_until) => {
-                    // A device due for its periodic pass only runs if it is up.
-                    let due: Vec<String> = controller.read().topology.nodes.iter().map(|n| n.name.clone()).collect();
-                    for name in due {
-                        let up = state
-                            .device(&name)
-                            .is_some_and(|d| d.state == crate::state::SessionState::Up);
-                        if !up {
-                            plan.forget(&name);
-                        }
-                    }
-                }
+                // Due devices start at the top of the loop (a device that went
+                // down was forgotten on its DeviceDown).
+                _ = tokio::time::sleep_until(sleep_until) => {}
             }
         }
         // Let running passes finish their Sets.
