@@ -359,6 +359,28 @@ async fn latency_bounded_policy_and_bad_input_classes() {
         ),
         (
             tonic::Code::InvalidArgument,
+            "spec.name",
+            api::CreatePolicyRequest {
+                spec: Some(spec(&"n".repeat(16 * 1024), 0)),
+                ..Default::default()
+            },
+        ),
+        (
+            tonic::Code::NotFound,
+            "spec.constraints.exclude_nodes[0]",
+            api::CreatePolicyRequest {
+                spec: Some(api::PolicySpec {
+                    constraints: Some(api::Constraints {
+                        exclude_nodes: vec!["\u{1b}[2J".repeat(4096)],
+                        ..Default::default()
+                    }),
+                    ..spec("x", 0)
+                }),
+                ..Default::default()
+            },
+        ),
+        (
+            tonic::Code::InvalidArgument,
             "spec",
             api::CreatePolicyRequest::default(),
         ),
@@ -465,6 +487,17 @@ async fn latency_bounded_policy_and_bad_input_classes() {
             e.message().contains(words),
             "expected {words:?} in {:?}",
             e.message()
+        );
+        // Bad input is quoted, not echoed: a 16 KB name makes a short status,
+        // and control characters arrive escaped.
+        assert!(
+            e.message().len() < 400,
+            "{words}: {} bytes",
+            e.message().len()
+        );
+        assert!(
+            !e.message().contains('\u{1b}'),
+            "{words}: raw escape echoed"
         );
     }
     let svc_cases: Vec<(tonic::Code, &str, api::ServiceSpec)> = vec![
@@ -678,6 +711,23 @@ async fn watch_streams_events_and_resumes_from_a_revision() {
         (ev.revision, ev.change),
         (deleted_rev, api::Change::Deleted as i32)
     );
+    // a revision never handed out is refused at once, not awaited in silence
+    for ahead in [deleted_rev + 1, u64::MAX] {
+        let refused = events
+            .watch(api::WatchRequest {
+                from_revision: ahead,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::OutOfRange, "{refused:?}");
+        assert!(
+            refused
+                .message()
+                .contains(&format!("ahead of the current revision {deleted_rev}")),
+            "{}",
+            refused.message()
+        );
+    }
 
     // topology, health and reflection are served too
     let mut topo_client = TopologyClient::connect(lab.endpoint.clone()).await.unwrap();

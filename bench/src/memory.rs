@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::controller::closed_loop::ClosedLoop;
-use crate::controller::events::EventLog;
+use crate::controller::events::{EventLog, WatchRefused};
 use crate::controller::programmer::Programmer;
 use crate::controller::Controller;
 use crate::proto::gnmi::SetRequest;
@@ -160,10 +160,12 @@ struct CompactEdge {
 fn retained(events: &EventLog) -> Vec<Arc<api::Event>> {
     match events.watch(1) {
         Ok((replay, _)) => replay,
-        Err(c) => events
-            .watch(c.oldest_available.saturating_sub(1))
+        Err(WatchRefused::Compacted { oldest_available }) => events
+            .watch(oldest_available.saturating_sub(1))
             .map(|(replay, _)| replay)
             .unwrap_or_default(),
+        // Nothing published yet: nothing retained.
+        Err(WatchRefused::Future { .. }) => Vec::new(),
     }
 }
 

@@ -65,9 +65,17 @@ impl Drop for Ticket<'_> {
 pub type Replay = (Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>);
 
 /// Why a watch cannot resume where it asked.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Compacted {
-    pub oldest_available: u64,
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WatchRefused {
+    /// The events after the asked revision have left the ring: the watcher
+    /// must re-list, then watch from the current revision.
+    #[error("from_revision is no longer retained; the oldest available is {oldest_available}")]
+    Compacted { oldest_available: u64 },
+    /// No such revision has been handed out: waiting for it would be silent
+    /// until numbering caught up, and would skip everything in between (a
+    /// client resuming against a controller whose history was reset).
+    #[error("from_revision is ahead of the current revision {current}")]
+    Future { current: u64 },
 }
 
 impl Default for EventLog {
@@ -160,8 +168,13 @@ impl EventLog {
     /// Events after `from` still retained, plus a receiver for later ones.
     /// Subscribing happens under the same lock as publishing, so nothing falls
     /// between the replay and the live stream.
-    pub fn watch(&self, from: u64) -> Result<Replay, Compacted> {
+    pub fn watch(&self, from: u64) -> Result<Replay, WatchRefused> {
         let ring = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if from > ring.revision {
+            return Err(WatchRefused::Future {
+                current: ring.revision,
+            });
+        }
         let rx = self.live.subscribe();
         if from == 0 {
             return Ok((Vec::new(), rx));
@@ -170,9 +183,11 @@ impl EventLog {
             .events
             .front()
             .map(|e| e.revision)
-            .unwrap_or(ring.revision + 1);
-        if from + 1 < oldest {
-            return Err(Compacted {
+            .unwrap_or(ring.revision.saturating_add(1));
+        // `from` is the last revision the watcher saw: it resumes if the
+        // next one is still held (`from < u64::MAX` here: it is <= revision).
+        if from.saturating_add(1) < oldest {
+            return Err(WatchRefused::Compacted {
                 oldest_available: oldest,
             });
         }
@@ -244,7 +259,46 @@ mod tests {
             log.publish(Change::Updated, "", device("x"));
         }
         let err = log.watch(3).unwrap_err();
-        assert_eq!(err.oldest_available, 11);
+        assert_eq!(
+            err,
+            WatchRefused::Compacted {
+                oldest_available: 11
+            }
+        );
         assert!(log.watch(10).is_ok());
+    }
+
+    #[test]
+    fn a_revision_not_handed_out_yet_is_refused_not_awaited() {
+        let log = EventLog::default();
+        assert!(
+            log.watch(0).is_ok(),
+            "0 means from now, on an empty log too"
+        );
+        assert_eq!(
+            log.watch(1).unwrap_err(),
+            WatchRefused::Future { current: 0 }
+        );
+        for d in ["a", "b"] {
+            log.publish(Change::Updated, "", device(d));
+        }
+        let (replay, _) = log.watch(2).unwrap();
+        assert!(
+            replay.is_empty(),
+            "the current revision resumes with nothing to replay"
+        );
+        assert_eq!(
+            log.watch(u64::MAX).unwrap_err(),
+            WatchRefused::Future { current: 2 }
+        );
+        // A restart continues numbering from the journal: a watcher that saw
+        // the last revision before it resumes; one claiming more is refused.
+        let restarted = EventLog::default();
+        restarted.resume_after(2);
+        assert!(restarted.watch(2).is_ok());
+        assert_eq!(
+            restarted.watch(3).unwrap_err(),
+            WatchRefused::Future { current: 2 }
+        );
     }
 }

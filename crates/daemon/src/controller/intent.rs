@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::error::{invalid, not_found, precondition, ApiError};
+use super::error::{invalid, not_found, precondition, quote, ApiError};
 use super::{Inner, DEFAULT_MAX_SID_DEPTH};
 use crate::model::{Layer, Node, Role};
 use crate::pathcomp::{Constraints, Disjointness, Metric};
@@ -21,7 +21,10 @@ pub fn name(value: &str, field: &str) -> Result<(), ApiError> {
     {
         return Err(invalid(
             field,
-            format!("{value:?} must be 1-64 characters of letters, digits, '-', '_', '.'"),
+            format!(
+                "{} must be 1-64 characters of letters, digits, '-', '_', '.'",
+                quote(value)
+            ),
         ));
     }
     Ok(())
@@ -39,7 +42,7 @@ pub fn node<'a>(
     let node = inner
         .topology
         .node(value)
-        .ok_or_else(|| not_found(field, format!("node {value:?}")))?;
+        .ok_or_else(|| not_found(field, format!("node {}", quote(value))))?;
     if node.role != role {
         return Err(invalid(
             field,
@@ -104,7 +107,7 @@ pub fn constraints(
         if inner.topology.node(n).is_none() {
             return Err(not_found(
                 format!("{field}.exclude_nodes[{i}]"),
-                format!("node {n:?}"),
+                format!("node {}", quote(n)),
             ));
         }
     }
@@ -112,7 +115,7 @@ pub fn constraints(
         if inner.topology.link(l).is_none() {
             return Err(not_found(
                 format!("{field}.exclude_links[{i}]"),
-                format!("link {l:?}"),
+                format!("link {}", quote(l)),
             ));
         }
     }
@@ -156,7 +159,10 @@ pub fn constraints(
         }
         (other, Some(kind)) => {
             if !inner.policies.contains_key(other) {
-                return Err(not_found(f("disjoint_from"), format!("policy {other:?}")));
+                return Err(not_found(
+                    f("disjoint_from"),
+                    format!("policy {}", quote(other)),
+                ));
             }
             Some((other.to_string(), kind))
         }
@@ -261,8 +267,10 @@ pub fn service(inner: &Inner, spec: &api::ServiceSpec) -> Result<ServiceIntent, 
             return Err(not_found(
                 f("interface"),
                 format!(
-                    "access interface {:?} on {} (it has {:?})",
-                    a.interface, pe.name, pe.access_interfaces
+                    "access interface {} on {} (it has {:?})",
+                    quote(&a.interface),
+                    pe.name,
+                    pe.access_interfaces
                 ),
             ));
         }
@@ -330,7 +338,7 @@ pub fn service(inner: &Inner, spec: &api::ServiceSpec) -> Result<ServiceIntent, 
             if !ok {
                 return Err(invalid(
                     "spec.route_target",
-                    format!("{rt:?} is not ASN:NN or IP:NN"),
+                    format!("{} is not ASN:NN or IP:NN", quote(rt)),
                 ));
             }
             Some(rt.to_string())
@@ -424,14 +432,14 @@ pub fn wavelength(inner: &Inner, spec: &api::WavelengthSpec) -> Result<Wavelengt
         {
             return Err(not_found(
                 format!("spec.exclude_fibers[{i}]"),
-                format!("fiber {fiber:?}"),
+                format!("fiber {}", quote(fiber)),
             ));
         }
     }
     let carries_link = match spec.carries_link.as_str() {
         "" => None,
         l => match inner.topology.link(l) {
-            None => return Err(not_found("spec.carries_link", format!("link {l:?}"))),
+            None => return Err(not_found("spec.carries_link", format!("link {}", quote(l)))),
             Some(link) if link.layer != Layer::Packet => {
                 return Err(invalid(
                     "spec.carries_link",

@@ -34,7 +34,7 @@ use crate::render::{Dialect, Need};
 use crate::southbound::facts::{self, FactsCache};
 use crate::state::FabricState;
 
-pub use error::ApiError;
+pub use error::{quote, ApiError};
 use events::EventLog;
 use pools::IdPool;
 use programmer::Programmer;
@@ -506,11 +506,13 @@ impl Controller {
             None => Ok(None),
             Some((fp, id)) if fp == fingerprint && inner.pending.contains(id) => {
                 Err(ApiError::Unavailable(format!(
-                    "request_id {request_id:?} is still being applied ({id}); retry"
+                    "request_id {} is still being applied ({id}); retry",
+                    quote(request_id)
                 )))
             }
             Some((fp, _)) if fp != fingerprint => Err(ApiError::AlreadyExists(format!(
-                "request_id {request_id:?} was already used for a different request"
+                "request_id {} was already used for a different request",
+                quote(request_id)
             ))),
             Some((_, id)) => Ok(lookup(&inner, id)),
         }

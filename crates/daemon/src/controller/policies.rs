@@ -3,7 +3,7 @@
 
 use prost::Message;
 
-use super::error::{not_found, precondition, ApiError};
+use super::error::{not_found, precondition, quote, ApiError};
 use super::intent::{self, PolicyIntent};
 use super::pipeline::Staged;
 use super::programmer::Plan;
@@ -60,7 +60,7 @@ pub(super) fn place_with(
             let other = inner.policies.get(other).ok_or_else(|| {
                 not_found(
                     "spec.constraints.disjoint_from",
-                    format!("policy {other:?}"),
+                    format!("policy {}", quote(other)),
                 )
             })?;
             pathcomp::disjoint_from(graph, src, dst, &intent.constraints, &other.path, *kind)
@@ -122,8 +122,8 @@ impl Controller {
         let intent = intent::policy(&inner, &spec)?;
         if let Some(id) = inner.name_taken(Kind::Policy, &spec.name) {
             return Err(ApiError::AlreadyExists(format!(
-                "spec.name: policy {:?} already exists ({id})",
-                spec.name
+                "spec.name: policy {} already exists ({id})",
+                quote(&spec.name)
             )));
         }
         if let Some(p) = inner.steered_by(&intent.headend, intent.color, &intent.endpoint) {
@@ -172,7 +172,7 @@ impl Controller {
                 let p = inner
                     .policies
                     .get(&commit_id)
-                    .ok_or_else(|| not_found("id", format!("policy {commit_id:?}")))?;
+                    .ok_or_else(|| not_found("id", format!("policy {}", quote(&commit_id))))?;
                 let out = p.to_api(&inner.graph);
                 ticket.publish(
                     api::Change::Created,
@@ -196,7 +196,7 @@ impl Controller {
             .get(id)
             .filter(|p| !inner.pending.contains(&p.id))
             .map(|p| p.to_api(&inner.graph))
-            .ok_or_else(|| not_found("id", format!("policy {id:?}")))
+            .ok_or_else(|| not_found("id", format!("policy {}", quote(id))))
     }
 
     pub fn list_policies(&self, headend: &str, owner: &str) -> Vec<api::Policy> {
@@ -224,7 +224,7 @@ impl Controller {
             .policies
             .get(id)
             .filter(|p| !inner.pending.contains(&p.id))
-            .ok_or_else(|| not_found("id", format!("policy {id:?}")))?;
+            .ok_or_else(|| not_found("id", format!("policy {}", quote(id))))?;
         if let Some(owner) = &p.owner {
             return Err(precondition(format!(
                 "policy {id} is transport of service {owner}; delete the service instead"
@@ -259,7 +259,7 @@ impl Controller {
             commit: Box::new(move |inner: &mut Inner| {
                 inner.unclaim(&commit_id);
                 let Some(record) = inner.remove_policy(&commit_id) else {
-                    return Err(not_found("id", format!("policy {commit_id:?}")));
+                    return Err(not_found("id", format!("policy {}", quote(&commit_id))));
                 };
                 inner.forget_origin(Kind::Policy, &commit_id);
                 let revision = ticket.revision();

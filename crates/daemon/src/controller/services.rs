@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use prost::Message;
 
-use super::error::{invalid, not_found, precondition, ApiError};
+use super::error::{invalid, not_found, precondition, quote, ApiError};
 use super::intent::{self, PolicyIntent};
 use super::pipeline::Staged;
 use super::policies::{place_with, reserve, Placement};
@@ -59,8 +59,8 @@ impl Controller {
             let si = intent::service(inner, &spec)?;
             if let Some(id) = inner.name_taken(Kind::Service, &spec.name) {
                 return Err(ApiError::AlreadyExists(format!(
-                    "spec.name: service {:?} already exists ({id})",
-                    spec.name
+                    "spec.name: service {} already exists ({id})",
+                    quote(&spec.name)
                 )));
             }
             let evi = match si.evi {
@@ -106,10 +106,9 @@ impl Controller {
                     if a == b {
                         continue;
                     }
-                    let endpoint = inner
-                        .topology
-                        .node(b)
-                        .ok_or_else(|| not_found("spec.attachments", format!("node {b:?}")))?;
+                    let endpoint = inner.topology.node(b).ok_or_else(|| {
+                        not_found("spec.attachments", format!("node {}", quote(b)))
+                    })?;
                     let pi = PolicyIntent {
                         headend: (*a).clone(),
                         endpoint: (*b).clone(),
@@ -264,7 +263,7 @@ impl Controller {
                     .services
                     .get(&service_id)
                     .map(|s| s.to_api())
-                    .ok_or_else(|| not_found("id", format!("service {service_id:?}")))?;
+                    .ok_or_else(|| not_found("id", format!("service {}", quote(&service_id))))?;
                 if let Some(ticket) = service_ticket {
                     let revision = out.revision;
                     ticket.publish(
@@ -298,7 +297,7 @@ impl Controller {
             .get(id)
             .filter(|s| !inner.pending.contains(&s.id))
             .map(ServiceRecord::to_api)
-            .ok_or_else(|| not_found("id", format!("service {id:?}")))
+            .ok_or_else(|| not_found("id", format!("service {}", quote(id))))
     }
 
     pub fn list_services(&self) -> Vec<api::Service> {
@@ -323,7 +322,7 @@ impl Controller {
             .services
             .get(id)
             .filter(|s| !inner.pending.contains(&s.id))
-            .ok_or_else(|| not_found("id", format!("service {id:?}")))?;
+            .ok_or_else(|| not_found("id", format!("service {}", quote(id))))?;
         if revision != 0 && revision != s.revision {
             return Err(ApiError::Aborted(format!(
                 "service {id} is at revision {}, not {revision}",
@@ -370,7 +369,7 @@ impl Controller {
                 }
                 let id = commit_id;
                 let Some(record) = inner.remove_service(&id) else {
-                    return Err(not_found("id", format!("service {id:?}")));
+                    return Err(not_found("id", format!("service {}", quote(&id))));
                 };
                 for pid in &record.policies {
                     if let Some(p) = inner.remove_policy(pid) {

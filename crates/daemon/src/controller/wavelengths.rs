@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use prost::Message;
 
-use super::error::{invalid, not_found, precondition, ApiError};
+use super::error::{invalid, not_found, precondition, quote, ApiError};
 use super::intent;
 use super::pipeline::Staged;
 use super::programmer::Plan;
@@ -107,8 +107,8 @@ impl Controller {
             let wi = intent::wavelength(inner, &spec)?;
             if let Some(id) = inner.name_taken(Kind::Wavelength, &spec.name) {
                 return Err(ApiError::AlreadyExists(format!(
-                    "spec.name: wavelength {:?} already exists ({id})",
-                    spec.name
+                    "spec.name: wavelength {} already exists ({id})",
+                    quote(&spec.name)
                 )));
             }
             let (plan, a_port, b_port) = route(inner, &wi)?;
@@ -180,7 +180,7 @@ impl Controller {
                     .wavelengths
                     .get(&commit_id)
                     .map(WavelengthRecord::to_api)
-                    .ok_or_else(|| not_found("id", format!("wavelength {commit_id:?}")))?;
+                    .ok_or_else(|| not_found("id", format!("wavelength {}", quote(&commit_id))))?;
                 ticket.publish(
                     api::Change::Created,
                     "wavelength created",
@@ -202,7 +202,7 @@ impl Controller {
             .get(id)
             .filter(|w| !inner.pending.contains(&w.id))
             .map(WavelengthRecord::to_api)
-            .ok_or_else(|| not_found("id", format!("wavelength {id:?}")))
+            .ok_or_else(|| not_found("id", format!("wavelength {}", quote(id))))
     }
 
     pub fn list_wavelengths(&self) -> Vec<api::Wavelength> {
@@ -221,7 +221,7 @@ impl Controller {
             let w = inner
                 .wavelengths
                 .get(id)
-                .ok_or_else(|| not_found("id", format!("wavelength {id:?}")))?;
+                .ok_or_else(|| not_found("id", format!("wavelength {}", quote(id))))?;
             w.ends()
                 .iter()
                 .map(|(node, port, _)| ((*node).clone(), (*port).clone()))
@@ -249,7 +249,7 @@ impl Controller {
             .wavelengths
             .get(id)
             .filter(|w| !inner.pending.contains(&w.id))
-            .ok_or_else(|| not_found("id", format!("wavelength {id:?}")))?;
+            .ok_or_else(|| not_found("id", format!("wavelength {}", quote(id))))?;
         if revision != 0 && revision != w.revision {
             return Err(ApiError::Aborted(format!(
                 "wavelength {id} is at revision {}, not {revision}",
@@ -278,7 +278,7 @@ impl Controller {
             commit: Box::new(move |inner: &mut Inner| {
                 inner.unclaim(&commit_id);
                 let Some(record) = inner.remove_wavelength(&commit_id) else {
-                    return Err(not_found("id", format!("wavelength {commit_id:?}")));
+                    return Err(not_found("id", format!("wavelength {}", quote(&commit_id))));
                 };
                 let revision = ticket.revision();
                 ticket.publish(

@@ -3,7 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use super::Northbound;
-use crate::controller::Inner;
+use crate::controller::{quote, Inner};
 use crate::model::{Layer, Role};
 use crate::proto::strata::v1 as api;
 use crate::state::SessionState;
@@ -108,7 +108,7 @@ impl Topology for Northbound {
         let inner = self.controller.read();
         self.node_view(&inner, &name)
             .map(Response::new)
-            .ok_or_else(|| Status::not_found(format!("name: node {name:?} not found")))
+            .ok_or_else(|| Status::not_found(format!("name: node {} not found", quote(&name))))
     }
 
     async fn list_nodes(
@@ -140,7 +140,7 @@ impl Topology for Northbound {
         let inner = self.controller.read();
         Northbound::link_view(&inner, &name)
             .map(Response::new)
-            .ok_or_else(|| Status::not_found(format!("name: link {name:?} not found")))
+            .ok_or_else(|| Status::not_found(format!("name: link {} not found", quote(&name))))
     }
 
     async fn list_links(
@@ -157,8 +157,8 @@ impl Topology for Northbound {
         let inner = self.controller.read();
         if !r.node.is_empty() && inner.topology.node(&r.node).is_none() {
             return Err(Status::not_found(format!(
-                "node: node {:?} not found",
-                r.node
+                "node: node {} not found",
+                quote(&r.node)
             )));
         }
         let links = inner

@@ -8,6 +8,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::Northbound;
+use crate::controller::events::WatchRefused;
+use crate::controller::quote;
 use crate::proto::strata::v1 as api;
 use api::events_server::Events;
 
@@ -29,7 +31,8 @@ impl Events for Northbound {
             .find(|(_, m)| !METRICS.contains(&m.as_str()))
         {
             return Err(Status::invalid_argument(format!(
-                "metrics[{i}]: {m:?} is not one of {METRICS:?}"
+                "metrics[{i}]: {} is not one of {METRICS:?}",
+                quote(m)
             )));
         }
         {
@@ -41,7 +44,8 @@ impl Events for Northbound {
                 .find(|(_, d)| inner.topology.node(d).is_none())
             {
                 return Err(Status::not_found(format!(
-                    "devices[{i}]: node {d:?} not found"
+                    "devices[{i}]: node {} not found",
+                    quote(d)
                 )));
             }
             if let Some((i, l)) = f
@@ -51,7 +55,8 @@ impl Events for Northbound {
                 .find(|(_, l)| inner.topology.link(l).is_none())
             {
                 return Err(Status::not_found(format!(
-                    "links[{i}]: link {l:?} not found"
+                    "links[{i}]: link {} not found",
+                    quote(l)
                 )));
             }
         }
@@ -81,11 +86,14 @@ impl Events for Northbound {
         req: Request<api::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
         let from = req.into_inner().from_revision;
-        let (replay, mut live) = self.controller.events().watch(from).map_err(|c| {
-            Status::out_of_range(format!(
-                "from_revision {from} is no longer retained; the oldest available is {} (re-list, then watch from the current revision)",
-                c.oldest_available
-            ))
+        let (replay, mut live) = self.controller.events().watch(from).map_err(|refused| {
+            let advice = match refused {
+                WatchRefused::Compacted { .. } => "re-list, then watch from the current revision",
+                WatchRefused::Future { .. } => {
+                    "it was never handed out here (a reset controller?); re-list, then watch from the current revision"
+                }
+            };
+            Status::out_of_range(format!("{refused} (from_revision {from}): {advice}"))
         })?;
         let (tx, rx) = mpsc::channel(1024);
         tokio::spawn(async move {

@@ -23,6 +23,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
+use crate::controller::events::WatchRefused;
 use crate::controller::Controller;
 use crate::northbound::Northbound;
 use crate::proto::strata::v1 as api;
@@ -122,9 +123,12 @@ fn recent_and_live(
 ) {
     let log = controller.events();
     let from = log.revision().saturating_sub(RECENT_REVISIONS).max(1);
-    let watched = log
-        .watch(from)
-        .or_else(|c| log.watch(c.oldest_available.saturating_sub(1).max(1)));
+    let watched = log.watch(from).or_else(|refused| match refused {
+        WatchRefused::Compacted { oldest_available } => {
+            log.watch(oldest_available.saturating_sub(1).max(1))
+        }
+        future => Err(future),
+    });
     match watched {
         Ok((replay, live)) => {
             let mut recent: Vec<Value> = replay
