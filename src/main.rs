@@ -54,6 +54,11 @@ enum Command {
         /// (default: in memory only).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Where the lab writes its throwaway CA, certificate and admin token
+        /// (default: $STRATA_CREDENTIALS, else lab-credentials in the default
+        /// data directory, where `strata watch`/`fault` look).
+        #[arg(long, value_name = "DIR")]
+        credentials: Option<PathBuf>,
     },
     /// The controller against the devices of a topology: journal, southbound
     /// gNMI, closed loop, reconciliation, northbound API. Stops cleanly on
@@ -63,6 +68,8 @@ enum Command {
         topology: TopologyArg,
         #[command(flatten)]
         daemon: DaemonArgs,
+        #[command(flatten)]
+        tls: ControllerTlsArgs,
         /// Intent journal directory (default: $STRATA_DATA_DIR, else
         /// $XDG_STATE_HOME/strata, else ~/.local/state/strata).
         #[arg(long)]
@@ -92,12 +99,16 @@ enum Command {
         /// Print one frame and exit.
         #[arg(long)]
         once: bool,
+        #[command(flatten)]
+        client: ClientArgs,
     },
     /// Inject a fault into a running lab or simulator.
     Fault {
         /// The lab's API address, or the simulator's --control address.
         #[arg(long, default_value = "127.0.0.1:50051")]
         api: std::net::SocketAddr,
+        #[command(flatten)]
+        client: ClientArgs,
         #[command(subcommand)]
         fault: FaultCommand,
     },
@@ -113,6 +124,81 @@ struct TopologyArg {
     /// Topology file (default: the built-in 16-metro US fabric, examples/us-metro.yaml).
     #[arg(long)]
     topology: Option<PathBuf>,
+}
+
+/// How a client reaches a secured API (default: the lab's credentials).
+#[derive(Args)]
+struct ClientArgs {
+    /// CA certificate (PEM) the API's certificate must chain to.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// File holding the bearer token to send.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// A directory with ca.pem and admin.token, as `strata lab` writes
+    /// (default: $STRATA_CREDENTIALS, else the lab's default).
+    #[arg(long, value_name = "DIR")]
+    credentials: Option<PathBuf>,
+    /// Plaintext, no token (for an API started with --insecure).
+    #[arg(long)]
+    insecure: bool,
+}
+
+impl ClientArgs {
+    fn credentials(&self) -> Result<strata::security::client::ClientCredentials, String> {
+        strata::security::client::ClientCredentials::discover(
+            &strata::security::client::ClientFlags {
+                ca: self.ca.clone(),
+                token_file: self.token_file.clone(),
+                credentials_dir: self.credentials.clone(),
+                insecure: self.insecure,
+            },
+        )
+        .map_err(|e| e.to_string())
+    }
+}
+
+/// TLS and authentication of `strata controller`'s API: required unless
+/// --insecure.
+#[derive(Args)]
+struct ControllerTlsArgs {
+    /// The API's TLS certificate chain (PEM).
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The API's TLS private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+    /// Ask clients for certificates chaining to this CA (mTLS); the
+    /// principals file maps them to roles.
+    #[arg(long, value_name = "FILE")]
+    client_ca: Option<PathBuf>,
+    /// Who may call the API, as what role (bearer-token digests and client
+    /// certificate fingerprints, TOML); re-read when it changes.
+    #[arg(long, value_name = "FILE")]
+    principals: Option<PathBuf>,
+}
+
+impl ControllerTlsArgs {
+    fn security(&self, insecure: bool) -> Result<strata::security::Security, String> {
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(strata::security::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: self.client_ca.clone(),
+            }),
+            (None, None) if self.client_ca.is_none() => None,
+            _ => {
+                return Err(
+                    "--tls-cert and --tls-key go together (and --client-ca needs them)".into(),
+                )
+            }
+        };
+        Ok(strata::security::Security {
+            tls,
+            principals: self.principals.clone(),
+            insecure,
+        })
+    }
 }
 
 /// Options of the controller daemon, the same for `strata controller` and
@@ -146,6 +232,10 @@ struct DaemonArgs {
     /// port, with --ephemeral-ports).
     #[arg(long, value_name = "ADDR|off")]
     web: Option<String>,
+    /// Serve the API in plaintext (and, without a principals file, let
+    /// every caller in as an admin). Only on a network you trust.
+    #[arg(long)]
+    insecure: bool,
 }
 
 impl DaemonArgs {
@@ -162,6 +252,7 @@ impl DaemonArgs {
             reconcile_interval: positive_secs(self.reconcile_interval, "--reconcile-interval")?,
             recover_journal: self.recover_journal,
             web: self.web(None)?,
+            security: strata::security::Security::insecure(),
         })
     }
 
@@ -288,12 +379,17 @@ enum FaultCommand {
     },
 }
 
-async fn fault(api: std::net::SocketAddr, cmd: FaultCommand) -> Result<String, String> {
+async fn fault(
+    api: std::net::SocketAddr,
+    cmd: FaultCommand,
+    credentials: &strata::security::client::ClientCredentials,
+) -> Result<String, String> {
     use strata::proto::strata::sim::v1 as pb;
-    let mut client =
-        pb::fault_injection_client::FaultInjectionClient::connect(format!("http://{api}"))
-            .await
-            .map_err(|e| format!("cannot reach {api}: {e}"))?;
+    let channel = credentials
+        .connect(&api.to_string())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut client = pb::fault_injection_client::FaultInjectionClient::new(channel);
     let reply = match cmd {
         FaultCommand::Impair {
             link,
@@ -424,9 +520,16 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             ephemeral_ports,
             daemon,
             data_dir,
+            credentials,
         } => {
             let topology = load(topology.topology.as_ref())?;
             let d = daemon.options(data_dir)?;
+            let security = if daemon.insecure {
+                strata::lab::LabSecurity::Insecure
+            } else {
+                let dir = credentials.unwrap_or_else(strata::security::client::lab_credentials_dir);
+                strata::lab::LabSecurity::generate(&dir).map_err(|e| format!("{e:#}"))?
+            };
             let web = daemon.web(Some(if ephemeral_ports {
                 std::net::SocketAddr::new(LAB_WEB.ip(), 0)
             } else {
@@ -446,6 +549,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 reconcile_interval: d.reconcile_interval,
                 recover_journal: d.recover_journal,
                 web,
+                security,
             };
             let outcome = lab::run_lab(&topology, options)
                 .await
@@ -460,12 +564,20 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Controller {
             topology,
             daemon,
+            tls,
             data_dir,
         } => {
             let topology = load(topology.topology.as_ref())?;
-            let options = daemon.options(Some(
+            let mut options = daemon.options(Some(
                 data_dir.unwrap_or_else(strata::daemon::default_data_dir),
             ))?;
+            options.security = tls.security(daemon.insecure)?;
+            if daemon.insecure && !daemon.listen.ip().is_loopback() {
+                eprintln!(
+                    "strata controller: WARNING: --insecure on {}: anyone who reaches this address can read and change the network",
+                    daemon.listen
+                );
+            }
             strata::daemon::run_controller(&topology, options)
                 .await
                 .map_err(|e| format!("{e:#}"))?;
@@ -604,14 +716,18 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             .map_err(|e| format!("{e:#}"))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Watch { api, once } => {
-            strata::watch::run(api, once)
+        Command::Watch { api, once, client } => {
+            strata::watch::run(api, once, &client.credentials()?)
                 .await
                 .map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Fault { api, fault: cmd } => {
-            println!("{}", fault(api, cmd).await?);
+        Command::Fault {
+            api,
+            client,
+            fault: cmd,
+        } => {
+            println!("{}", fault(api, cmd, &client.credentials()?).await?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Topology { file } => {

@@ -59,10 +59,14 @@ fn chrono_like(ns: i64) -> String {
 }
 
 /// Runs until Ctrl-C (or after one frame with `once`).
-pub async fn run(api_addr: std::net::SocketAddr, once: bool) -> anyhow::Result<()> {
-    let endpoint = format!("http://{api_addr}");
-    let mut topo = TopologyClient::connect(endpoint.clone()).await?;
-    let mut events = EventsClient::connect(endpoint).await?;
+pub async fn run(
+    api_addr: std::net::SocketAddr,
+    once: bool,
+    credentials: &crate::security::client::ClientCredentials,
+) -> anyhow::Result<()> {
+    let channel = credentials.connect(&api_addr.to_string()).await?;
+    let mut topo = TopologyClient::new(channel.clone());
+    let mut events = EventsClient::new(channel);
     let mut tele = events
         .watch_telemetry(api::TelemetryRequest::default())
         .await?

@@ -17,6 +17,8 @@ use common::eventually;
 use rand::Rng;
 use strata::proto::strata::v1 as api;
 use strata::proto::strata::v1::services_client::ServicesClient;
+use strata::security::client::{Authed, ClientCredentials};
+use strata::security::pki::{self, LabCredentials};
 use strata::simulators::fabric::{SimFabric, SimOptions};
 use tokio::sync::Mutex;
 
@@ -45,15 +47,53 @@ fn free_port() -> u16 {
 
 struct Controller {
     child: Child,
-    endpoint: String,
+    endpoint: Api,
 }
 
-fn spawn_controller(topology: &std::path::Path, data: &std::path::Path, port: u16) -> Controller {
+/// Where the controller's API is and how to get in: the controller runs as
+/// an operator would run it, with TLS and a principals file.
+#[derive(Clone)]
+struct Api {
+    addr: String,
+    credentials: ClientCredentials,
+}
+
+impl Api {
+    fn new(port: u16, credentials: &LabCredentials) -> Api {
+        Api {
+            addr: format!("127.0.0.1:{port}"),
+            credentials: ClientCredentials::from_dir(&credentials.dir).unwrap(),
+        }
+    }
+
+    async fn channel(&self) -> anyhow::Result<Authed> {
+        self.credentials.connect(&self.addr).await
+    }
+}
+
+fn tls_args(c: &LabCredentials) -> Vec<std::ffi::OsString> {
+    vec![
+        "--tls-cert".into(),
+        c.tls.cert.clone().into(),
+        "--tls-key".into(),
+        c.tls.key.clone().into(),
+        "--principals".into(),
+        c.principals.clone().into(),
+    ]
+}
+
+fn spawn_controller(
+    topology: &std::path::Path,
+    data: &std::path::Path,
+    port: u16,
+    credentials: &LabCredentials,
+) -> Controller {
     let child = Command::new(env!("CARGO_BIN_EXE_strata"))
         .args(["controller", "--topology"])
         .arg(topology)
         .arg("--data-dir")
         .arg(data)
+        .args(tls_args(credentials))
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--reconcile-interval", "2"])
         .env(
@@ -66,18 +106,18 @@ fn spawn_controller(topology: &std::path::Path, data: &std::path::Path, port: u1
         .expect("start strata controller");
     Controller {
         child,
-        endpoint: format!("http://127.0.0.1:{port}"),
+        endpoint: Api::new(port, credentials),
     }
 }
 
-async fn connect(endpoint: &str) -> ServicesClient<tonic::transport::Channel> {
+async fn connect(endpoint: &Api) -> ServicesClient<Authed> {
     for _ in 0..400 {
-        if let Ok(c) = ServicesClient::connect(endpoint.to_string()).await {
-            return c;
+        if let Ok(c) = endpoint.channel().await {
+            return ServicesClient::new(c);
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("controller at {endpoint} never came up");
+    panic!("controller at {} never came up", endpoint.addr);
 }
 
 fn spec(i: usize) -> api::ServiceSpec {
@@ -110,10 +150,11 @@ struct Ledger {
 }
 
 /// Creates services until the connection dies; returns when it does.
-async fn creator(endpoint: String, ledger: Arc<Mutex<Ledger>>) {
-    let Ok(mut client) = ServicesClient::connect(endpoint).await else {
+async fn creator(endpoint: Api, ledger: Arc<Mutex<Ledger>>) {
+    let Ok(channel) = endpoint.channel().await else {
         return;
     };
+    let mut client = ServicesClient::new(channel);
     loop {
         let i = {
             let mut l = ledger.lock().await;
@@ -172,12 +213,13 @@ async fn services_acknowledged_before_a_kill_9_survive_it() {
     );
     fabric.start().await.expect("simulators start");
     let data = dir.path().join("data");
+    let credentials = pki::generate(&dir.path().join("credentials")).unwrap();
     let port = free_port();
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let mut rng = rand::rng();
 
     for cycle in 0..KILL_CYCLES {
-        let mut controller = spawn_controller(&topology_file, &data, port);
+        let mut controller = spawn_controller(&topology_file, &data, port, &credentials);
         connect(&controller.endpoint).await;
         let creators: Vec<_> = (0..CREATORS)
             .map(|_| tokio::spawn(creator(controller.endpoint.clone(), ledger.clone())))
@@ -199,7 +241,7 @@ async fn services_acknowledged_before_a_kill_9_survive_it() {
     }
 
     // The last start: everything acknowledged is there, exactly as acknowledged.
-    let mut controller = spawn_controller(&topology_file, &data, port);
+    let mut controller = spawn_controller(&topology_file, &data, port, &credentials);
     let mut client = connect(&controller.endpoint).await;
     let services = client
         .list_services(api::ListServicesRequest::default())
@@ -234,11 +276,9 @@ async fn services_acknowledged_before_a_kill_9_survive_it() {
     assert_eq!(evis.len(), services.len(), "an EVI was handed out twice");
     assert_eq!(vnis.len(), services.len(), "a VNI was handed out twice");
     assert_eq!(by_name.len(), services.len(), "a name exists twice");
-    let policies = strata::proto::strata::v1::policies_client::PoliciesClient::connect(
-        controller.endpoint.clone(),
+    let policies = strata::proto::strata::v1::policies_client::PoliciesClient::new(
+        controller.endpoint.channel().await.unwrap(),
     )
-    .await
-    .unwrap()
     .list_policies(api::ListPoliciesRequest::default())
     .await
     .unwrap()
@@ -302,6 +342,7 @@ async fn services_acknowledged_before_a_kill_9_survive_it() {
 async fn the_binary_refuses_a_damaged_journal_and_recovers_it_on_request() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    let credentials = pki::generate(&dir.path().join("credentials")).unwrap();
     // Devices on loopback ports where nothing listens: the controller only
     // has to serve its intents here.
     let yaml = common::SMALL.replace(
@@ -340,6 +381,8 @@ async fn the_binary_refuses_a_damaged_journal_and_recovers_it_on_request() {
             .arg("--data-dir")
             .arg(&data)
             .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+            // The journal is checked before the API would open.
+            .arg("--insecure")
             .args(if command == "lab" {
                 &["--duration", "5"][..]
             } else {
@@ -363,13 +406,14 @@ async fn the_binary_refuses_a_damaged_journal_and_recovers_it_on_request() {
         .arg(&topology_file)
         .arg("--data-dir")
         .arg(&data)
+        .args(tls_args(&credentials))
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start strata controller");
-    let mut client = connect(&format!("http://127.0.0.1:{port}")).await;
+    let mut client = connect(&Api::new(port, &credentials)).await;
     for svc in &made {
         let got = client
             .get_service(api::GetServiceRequest { id: svc.id.clone() })

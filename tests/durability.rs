@@ -33,6 +33,7 @@ fn options(data: &std::path::Path) -> LabOptions {
         reconcile_interval: Duration::from_secs(3600),
         recover_journal: false,
         web: None,
+        security: strata::lab::LabSecurity::Insecure,
     }
 }
 
@@ -267,6 +268,7 @@ fn daemon_options(data: &std::path::Path, recover: bool) -> strata::daemon::Daem
         reconcile_interval: Duration::from_millis(500),
         recover_journal: recover,
         web: None,
+        security: strata::security::Security::insecure(),
     }
 }
 

@@ -168,6 +168,7 @@ async fn readme_console_examples_hold_on_the_lab() {
         reconcile_interval: Duration::from_secs(30),
         recover_journal: false,
         web: None,
+        security: strata::lab::LabSecurity::Insecure,
     };
     let lab = strata::lab::Lab::start(&topology, &options)
         .await

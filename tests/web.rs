@@ -22,6 +22,7 @@ async fn web_view_serves_the_page_topology_and_pushes_a_breach() {
     let topology = common::us_metro();
     let options = strata::lab::LabOptions {
         web: Some("127.0.0.1:0".parse().unwrap()),
+        security: strata::lab::LabSecurity::Insecure,
         ..common::closed_loop_lab_options()
     };
     let lab = strata::lab::Lab::start(&topology, &options)

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::lab::{Lab, LabOptions};
+use crate::lab::{Lab, LabOptions, LabSecurity};
 use crate::model::{Role, Topology};
 use crate::proto::strata::v1 as api;
 use crate::proto::strata::v1::services_client::ServicesClient;
@@ -83,6 +83,8 @@ pub async fn provision(
         reconcile_interval: Duration::from_secs(3600),
         recover_journal: false,
         web: None,
+        // The path an orchestrator takes: TLS and a bearer token.
+        security: LabSecurity::generate(&dir.join("credentials"))?,
     };
     let lab = Lab::start(topology, &options).await?;
     let started = Instant::now();
@@ -93,11 +95,13 @@ pub async fn provision(
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let endpoint = format!("http://{}", lab.api);
+    let credentials = options.security.client()?;
     // A few HTTP/2 connections, as an orchestrator's client pool would have.
     let mut clients = Vec::new();
     for _ in 0..concurrency.clamp(1, 8) {
-        clients.push(ServicesClient::connect(endpoint.clone()).await?);
+        clients.push(ServicesClient::new(
+            credentials.connect(&lab.api.to_string()).await?,
+        ));
     }
     let next = Arc::new(AtomicUsize::new(0));
     let pes = Arc::new(pes);

@@ -242,5 +242,6 @@ pub fn closed_loop_lab_options() -> strata::lab::LabOptions {
         reconcile_interval: Duration::from_secs(30),
         recover_journal: false,
         web: None,
+        security: strata::lab::LabSecurity::Insecure,
     }
 }

@@ -35,7 +35,13 @@ pub struct DaemonOptions {
     pub recover_journal: bool,
     /// Serve the operator web view on this address (off when `None`).
     pub web: Option<SocketAddr>,
+    /// TLS and authentication of the northbound API.
+    pub security: crate::security::Security,
 }
+
+/// How often the principals file is checked for changes (tokens added or
+/// revoked take effect within this).
+const PRINCIPALS_RELOAD: Duration = Duration::from_secs(2);
 
 /// How long a graceful stop waits for open requests and streams.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -120,6 +126,9 @@ impl Daemon {
         address: impl Fn(&str) -> Option<SocketAddr>,
         extra: Option<crate::northbound::ExtraServices>,
     ) -> anyhow::Result<Daemon> {
+        // Security is settled before anything else: a controller that would
+        // serve an open API without being told to does not start at all.
+        let secured = crate::northbound::Secured::from(&options.security)?;
         // The journal first: nothing is served, and no device is touched,
         // until the intents it holds are back.
         let (store, replayed) = match &options.data_dir {
@@ -214,7 +223,7 @@ impl Daemon {
             closed_loop,
             readings_rx,
             Duration::from_millis(50),
-            halted,
+            halted.clone(),
         ));
         let metrics = match options.metrics {
             Some(addr) => Some(serve_metrics(
@@ -230,10 +239,14 @@ impl Daemon {
             Some(addr) => Some(crate::web::serve(addr, controller.clone())?),
             None => None,
         };
+        if let crate::security::Authenticator::File(file) = &secured.auth {
+            tasks.push(file.watch(PRINCIPALS_RELOAD, halted));
+        }
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(crate::northbound::serve_with(
             controller.clone(),
             listener,
+            secured,
             extra,
             async move {
                 let _ = stop_rx.await;

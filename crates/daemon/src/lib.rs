@@ -14,6 +14,7 @@ pub mod daemon;
 pub mod metrics;
 pub mod northbound;
 pub mod otel;
+pub mod security;
 pub mod shutdown;
 pub mod southbound;
 pub mod state;

@@ -6,12 +6,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use strata_core::{model, topology};
-pub use strata_daemon::{controller, daemon, net, proto, southbound, state, telemetry};
+pub use strata_daemon::{controller, daemon, net, proto, security, southbound, state, telemetry};
 pub use strata_sim as simulators;
 
 use crate::controller::Controller;
 use crate::daemon::{Daemon, DaemonOptions};
 use crate::model::Topology;
+use crate::security::client::ClientCredentials;
+use crate::security::pki::{self, LabCredentials};
+use crate::security::Security;
 use crate::simulators::fabric::{SimFabric, SimOptions};
 use crate::southbound::{SessionConfig, Southbound};
 use crate::state::{Event, FabricState};
@@ -36,6 +39,43 @@ pub struct LabOptions {
     pub recover_journal: bool,
     /// Serve the operator web view on this address (off when `None`).
     pub web: Option<std::net::SocketAddr>,
+    /// How the lab's API is secured.
+    pub security: LabSecurity,
+}
+
+/// A lab is secure unless told otherwise by name.
+#[derive(Debug, Clone)]
+pub enum LabSecurity {
+    /// TLS with the throwaway CA, and the admin token, written for this run.
+    Generated(LabCredentials),
+    /// Plaintext, every caller an anonymous admin (`--insecure`).
+    Insecure,
+}
+
+impl LabSecurity {
+    /// Fresh credentials in `dir` (see [`crate::security::pki::generate`]).
+    pub fn generate(dir: &std::path::Path) -> anyhow::Result<LabSecurity> {
+        Ok(LabSecurity::Generated(pki::generate(dir)?))
+    }
+
+    fn security(&self) -> Security {
+        match self {
+            LabSecurity::Insecure => Security::insecure(),
+            LabSecurity::Generated(c) => Security {
+                tls: Some(c.tls.clone()),
+                principals: Some(c.principals.clone()),
+                insecure: false,
+            },
+        }
+    }
+
+    /// How a client reaches this lab's API.
+    pub fn client(&self) -> anyhow::Result<ClientCredentials> {
+        match self {
+            LabSecurity::Insecure => Ok(ClientCredentials::insecure()),
+            LabSecurity::Generated(c) => ClientCredentials::from_dir(&c.dir),
+        }
+    }
 }
 
 impl LabOptions {
@@ -49,6 +89,7 @@ impl LabOptions {
             reconcile_interval: self.reconcile_interval,
             recover_journal: self.recover_journal,
             web: self.web,
+            security: self.security.security(),
         }
     }
 }
@@ -158,6 +199,17 @@ pub async fn run_lab(topology: &Topology, options: LabOptions) -> anyhow::Result
         address_range(&fabric, topology),
     );
     println!("northbound strata.v1 API and fault injection on {listen} (gRPC; reflection and health enabled)");
+    match &options.security {
+        LabSecurity::Generated(c) => println!(
+            "TLS and bearer tokens on: CA {}, admin token {} (strata watch, strata fault and examples/orchestrator.py read them from {})",
+            c.dir.join(pki::CA_FILE).display(),
+            c.admin_token.display(),
+            c.dir.display()
+        ),
+        LabSecurity::Insecure => {
+            println!("INSECURE: plaintext API, every caller is an admin (--insecure)")
+        }
+    }
     if let Some(web) = lab.web() {
         println!("web view on http://{web}/");
     }

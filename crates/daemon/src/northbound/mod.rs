@@ -13,6 +13,7 @@ use tonic::{Request, Response, Status};
 
 use crate::controller::Controller;
 use crate::proto::strata::v1 as api;
+use crate::security::{AuthLayer, Authenticator};
 use api::events_server::EventsServer;
 use api::policies_server::{Policies, PoliciesServer};
 use api::services_server::{Services, ServicesServer};
@@ -28,15 +29,6 @@ impl Northbound {
     pub fn new(controller: Arc<Controller>) -> Self {
         Northbound { controller }
     }
-}
-
-/// Serves the API on `listener` until `shutdown` resolves.
-pub async fn serve(
-    controller: Arc<Controller>,
-    listener: TcpListener,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    serve_with(controller, listener, None, shutdown).await
 }
 
 /// More gRPC services to serve beside `strata.v1` on the same port: the lab
@@ -58,6 +50,7 @@ fn name<S: tonic::server::NamedService>() -> &'static str {
 pub async fn serve_with(
     controller: Arc<Controller>,
     listener: TcpListener,
+    security: Secured,
     extra: Option<ExtraServices>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
@@ -115,11 +108,33 @@ pub async fn serve_with(
     if let Some(extra) = extra {
         (extra.add)(&mut routes);
     }
-    tonic::transport::Server::builder()
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = security.tls {
+        server = server.tls_config(tls)?;
+    }
+    server
+        .layer(AuthLayer::new(security.auth))
         .add_routes(routes.routes())
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;
     Ok(())
+}
+
+/// The API's transport and who it lets in, resolved from
+/// [`crate::security::Security`] before the port opens.
+pub struct Secured {
+    pub tls: Option<tonic::transport::ServerTlsConfig>,
+    pub auth: Authenticator,
+}
+
+impl Secured {
+    pub fn from(security: &crate::security::Security) -> anyhow::Result<Secured> {
+        security.check()?;
+        Ok(Secured {
+            tls: security.server_tls()?,
+            auth: security.authenticator()?,
+        })
+    }
 }
 
 /// Binds the northbound address, with a clear error when it is taken.

@@ -1,0 +1,132 @@
+//! Who may call what: four roles, each a superset of the one before, and the
+//! role every northbound method needs. Unknown methods need admin, so a
+//! service added without a rule here is closed, not open.
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads and watches: topology, intents, events, telemetry.
+    Viewer,
+    /// A viewer who may also act on the network's condition: maintenance,
+    /// and fault injection in a lab.
+    Operator,
+    /// An operator who may also create, update and delete intents.
+    Orchestrator,
+    /// Everything, including services without a rule of their own.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Orchestrator => "orchestrator",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a method asks of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, authenticated or not: health checks, which load balancers and
+    /// service managers probe without credentials.
+    Open,
+    /// An authenticated principal holding at least this role.
+    Needs(Role),
+}
+
+/// The access a gRPC method (`/package.Service/Method`) needs.
+pub fn required(path: &str) -> Access {
+    let mut parts = path.strip_prefix('/').unwrap_or(path).splitn(2, '/');
+    let service = parts.next().unwrap_or_default();
+    let method = parts.next().unwrap_or_default();
+    if method.is_empty() || method.contains('/') {
+        return Access::Needs(Role::Admin);
+    }
+    match service {
+        "grpc.health.v1.Health" => Access::Open,
+        // The schema is no secret, but the API surface is not for strangers.
+        "grpc.reflection.v1.ServerReflection" | "grpc.reflection.v1alpha.ServerReflection" => {
+            Access::Needs(Role::Viewer)
+        }
+        "strata.v1.Topology" | "strata.v1.Events" => Access::Needs(Role::Viewer),
+        "strata.v1.Policies" | "strata.v1.Services" | "strata.v1.Wavelengths" => {
+            if method.starts_with("Get") || method.starts_with("List") {
+                Access::Needs(Role::Viewer)
+            } else {
+                Access::Needs(Role::Orchestrator)
+            }
+        }
+        "strata.sim.v1.FaultInjection" => Access::Needs(Role::Operator),
+        _ => Access::Needs(Role::Admin),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_need_a_viewer_writes_an_orchestrator_faults_an_operator() {
+        let needs = |p| required(p);
+        assert_eq!(needs("/grpc.health.v1.Health/Check"), Access::Open);
+        assert_eq!(needs("/grpc.health.v1.Health/Watch"), Access::Open);
+        for read in [
+            "/strata.v1.Topology/ListNodes",
+            "/strata.v1.Events/Watch",
+            "/strata.v1.Events/WatchTelemetry",
+            "/strata.v1.Policies/GetPolicy",
+            "/strata.v1.Services/ListServices",
+            "/strata.v1.Wavelengths/GetWavelength",
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ] {
+            assert_eq!(needs(read), Access::Needs(Role::Viewer), "{read}");
+        }
+        for write in [
+            "/strata.v1.Policies/CreatePolicy",
+            "/strata.v1.Policies/DeletePolicy",
+            "/strata.v1.Services/CreateService",
+            "/strata.v1.Wavelengths/DeleteWavelength",
+            // a method added later is a write until a rule says otherwise
+            "/strata.v1.Services/UpdateService",
+        ] {
+            assert_eq!(needs(write), Access::Needs(Role::Orchestrator), "{write}");
+        }
+        assert_eq!(
+            needs("/strata.sim.v1.FaultInjection/CrashDevice"),
+            Access::Needs(Role::Operator)
+        );
+    }
+
+    #[test]
+    fn anything_without_a_rule_is_for_admins_only() {
+        for odd in [
+            "",
+            "/",
+            "//",
+            "/gnmi.gNMI/Set",
+            "/strata.v1.Audit/ListAudit",
+            "/strata.v1.Policies",
+            "/grpc.health.v1.Healthz/Check",
+        ] {
+            assert_eq!(required(odd), Access::Needs(Role::Admin), "{odd:?}");
+        }
+    }
+
+    #[test]
+    fn roles_are_ordered_by_what_they_may_do() {
+        assert!(Role::Viewer < Role::Operator);
+        assert!(Role::Operator < Role::Orchestrator);
+        assert!(Role::Orchestrator < Role::Admin);
+    }
+}

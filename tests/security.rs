@@ -1,0 +1,358 @@
+//! The northbound API trusts no one by default: a lab serves TLS with its own
+//! throwaway CA and lets in only callers it knows, as their role allows —
+//! proved through the real API on loopback, as an attacker on the host would
+//! try it. mTLS identities and the controller's refusal to start open are
+//! here too.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use strata::lab::{Lab, LabSecurity};
+use strata::proto::strata::sim::v1 as sim;
+use strata::proto::strata::v1 as api;
+use strata::security::client::{Authed, ClientCredentials};
+use strata::security::pki::LabCredentials;
+use strata::security::principals::{hex, sha256, token_entry};
+use strata::security::{Role, TlsFiles};
+use tonic::Code;
+
+async fn secure_lab(security: LabSecurity) -> Lab {
+    let topology = common::small_topology();
+    let options = strata::lab::LabOptions {
+        security,
+        ..common::closed_loop_lab_options()
+    };
+    let lab = Lab::start(&topology, &options).await.expect("lab starts");
+    assert!(
+        common::eventually(Duration::from_secs(20), || lab.state.counts().up
+            == topology.nodes.len())
+        .await
+    );
+    lab
+}
+
+fn with_token(dir: &Path, token: &str) -> ClientCredentials {
+    ClientCredentials {
+        token: Some(token.to_string()),
+        ..ClientCredentials::from_dir(dir).unwrap()
+    }
+}
+
+async fn channel(lab: &Lab, creds: &ClientCredentials) -> Authed {
+    creds.connect(&lab.api.to_string()).await.expect("connects")
+}
+
+async fn list_nodes(ch: Authed) -> Result<usize, tonic::Status> {
+    api::topology_client::TopologyClient::new(ch)
+        .list_nodes(api::ListNodesRequest::default())
+        .await
+        .map(|r| r.into_inner().nodes.len())
+}
+
+async fn create_policy(ch: Authed, name: &str) -> Result<api::Policy, tonic::Status> {
+    api::policies_client::PoliciesClient::new(ch)
+        .create_policy(api::CreatePolicyRequest {
+            request_id: String::new(),
+            spec: Some(api::PolicySpec {
+                name: name.into(),
+                headend: "pe1".into(),
+                endpoint: "pe2".into(),
+                color: 10,
+                constraints: None,
+            }),
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn restore_link(ch: Authed) -> Result<(), tonic::Status> {
+    sim::fault_injection_client::FaultInjectionClient::new(ch)
+        .restore_link(sim::LinkRequest {
+            link: "pe1-pe2".into(),
+        })
+        .await
+        .map(|_| ())
+}
+
+fn code<T: std::fmt::Debug>(r: Result<T, tonic::Status>) -> Code {
+    match r {
+        Ok(v) => panic!("expected a refusal, got {v:?}"),
+        Err(s) => s.code(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lab_lets_in_only_known_callers_and_only_as_their_role_allows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let security = LabSecurity::generate(&tmp.path().join("credentials")).unwrap();
+    let LabSecurity::Generated(creds) = security.clone() else {
+        unreachable!()
+    };
+    let lab = secure_lab(security).await;
+    let admin = ClientCredentials::from_dir(&creds.dir).unwrap();
+    let links_before = list_nodes(channel(&lab, &admin).await).await.unwrap();
+    assert_eq!(links_before, 5);
+
+    // Plaintext to the TLS port gets nowhere.
+    match ClientCredentials::insecure()
+        .connect(&lab.api.to_string())
+        .await
+    {
+        Err(_) => {}
+        // h2 over a TLS socket: the call fails (how depends on timing).
+        Ok(ch) => {
+            code(list_nodes(ch).await);
+        }
+    }
+    // TLS against a CA that is not the lab's fails the handshake.
+    let stranger = tempfile::tempdir().unwrap();
+    LabSecurity::generate(stranger.path()).unwrap();
+    let wrong_ca = ClientCredentials::from_dir(stranger.path()).unwrap();
+    match wrong_ca.connect(&lab.api.to_string()).await {
+        Err(e) => assert!(format!("{e:#}").contains("certificate"), "{e:#}"),
+        Ok(ch) => assert_eq!(code(list_nodes(ch).await), Code::Unavailable),
+    }
+
+    // No token, a wrong token, a malformed header: UNAUTHENTICATED; the
+    // health service alone answers anyone.
+    let anonymous = ClientCredentials {
+        token: None,
+        ..admin.clone()
+    };
+    assert_eq!(
+        code(list_nodes(channel(&lab, &anonymous).await).await),
+        Code::Unauthenticated
+    );
+    assert_eq!(
+        code(create_policy(channel(&lab, &anonymous).await, "p").await),
+        Code::Unauthenticated
+    );
+    let health =
+        tonic_health::pb::health_client::HealthClient::new(channel(&lab, &anonymous).await)
+            .check(tonic_health::pb::HealthCheckRequest::default())
+            .await;
+    assert!(health.is_ok(), "{health:?}");
+    let forged = with_token(&creds.dir, "strata_0000");
+    assert_eq!(
+        code(list_nodes(channel(&lab, &forged).await).await),
+        Code::Unauthenticated
+    );
+
+    // A viewer and an operator, added while the lab runs.
+    let original = std::fs::read_to_string(&creds.principals).unwrap();
+    std::fs::write(
+        &creds.principals,
+        format!(
+            "{original}{}{}",
+            token_entry("noc", Role::Viewer, "viewer-token"),
+            token_entry("ops", Role::Operator, "operator-token")
+        ),
+    )
+    .unwrap();
+    let viewer = with_token(&creds.dir, "viewer-token");
+    let operator = with_token(&creds.dir, "operator-token");
+    let mut reloaded = false;
+    for _ in 0..100 {
+        if list_nodes(channel(&lab, &viewer).await).await.is_ok() {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        reloaded,
+        "a token added to the principals file is honoured without a restart"
+    );
+    let denied = create_policy(channel(&lab, &viewer).await, "viewer-policy")
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    assert!(
+        denied.message().contains("noc is a viewer") && denied.message().contains("orchestrator"),
+        "{}",
+        denied.message()
+    );
+    assert_eq!(
+        code(restore_link(channel(&lab, &viewer).await).await),
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        code(create_policy(channel(&lab, &operator).await, "ops-policy").await),
+        Code::PermissionDenied
+    );
+    restore_link(channel(&lab, &operator).await)
+        .await
+        .expect("an operator injects and clears faults");
+    assert!(
+        lab.controller.list_policies("", "").is_empty(),
+        "nothing was created by those refused"
+    );
+    let made = create_policy(channel(&lab, &admin).await, "admin-policy")
+        .await
+        .expect("the admin creates");
+    assert_eq!(lab.controller.list_policies("", "").len(), 1);
+    assert_eq!(made.spec.unwrap().name, "admin-policy");
+
+    // Revoked: the viewer's token stops working without a restart.
+    std::fs::write(&creds.principals, &original).unwrap();
+    let mut revoked = false;
+    for _ in 0..100 {
+        if list_nodes(channel(&lab, &viewer).await)
+            .await
+            .err()
+            .map(|s| s.code())
+            == Some(Code::Unauthenticated)
+        {
+            revoked = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        revoked,
+        "a token removed from the principals file is refused"
+    );
+    lab.shutdown().await;
+}
+
+/// A CA, a server certificate for loopback and two client certificates,
+/// one from a CA the server does not trust.
+fn mtls_credentials(
+    dir: &Path,
+) -> (
+    LabCredentials,
+    (std::path::PathBuf, std::path::PathBuf),
+    (std::path::PathBuf, std::path::PathBuf),
+) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca = |name: &str| {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name.push(rcgen::DnType::CommonName, name);
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let cert = p.self_signed(&key).unwrap();
+        (cert, Issuer::new(p, key))
+    };
+    let leaf = |names: Vec<String>, issuer: &Issuer<'_, KeyPair>| {
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(names)
+            .unwrap()
+            .signed_by(&key, issuer)
+            .unwrap();
+        (cert, key)
+    };
+    let (ca_cert, issuer) = ca("test CA");
+    let (_, rogue) = ca("rogue CA");
+    let (server, server_key) = leaf(vec!["127.0.0.1".into(), "localhost".into()], &issuer);
+    let (client, client_key) = leaf(vec!["nms.example".into()], &issuer);
+    let (impostor, impostor_key) = leaf(vec!["nms.example".into()], &rogue);
+    let w = |name: &str, text: String| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let ca_file = w("ca.pem", ca_cert.pem());
+    let creds = LabCredentials {
+        dir: dir.to_path_buf(),
+        tls: TlsFiles {
+            cert: w("server.pem", server.pem()),
+            key: w("server.key", server_key.serialize_pem()),
+            client_ca: Some(ca_file),
+        },
+        principals: w(
+            "principals.toml",
+            format!(
+                "[[certificate]]\nname = \"nms\"\nrole = \"orchestrator\"\nsha256 = \"{}\"\n",
+                hex(&sha256(client.der()))
+            ),
+        ),
+        admin_token: w("admin.token", "unused-here\n".into()),
+    };
+    let good = (
+        w("client.pem", client.pem()),
+        w("client.key", client_key.serialize_pem()),
+    );
+    let bad = (
+        w("impostor.pem", impostor.pem()),
+        w("impostor.key", impostor_key.serialize_pem()),
+    );
+    (creds, good, bad)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_certificate_is_an_identity_when_the_principals_file_names_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (creds, good, bad) = mtls_credentials(tmp.path());
+    let lab = secure_lab(LabSecurity::Generated(creds.clone())).await;
+    let as_client = |identity| ClientCredentials {
+        ca: Some(creds.dir.join("ca.pem")),
+        token: None,
+        identity: Some(identity),
+        insecure: false,
+        source: "test".into(),
+    };
+    let nms = as_client(good);
+    let made = create_policy(channel(&lab, &nms).await, "by-certificate")
+        .await
+        .expect("the certificate's principal is an orchestrator");
+    assert_eq!(made.spec.unwrap().name, "by-certificate");
+    // A certificate from another CA does not get through the handshake.
+    let impostor = as_client(bad);
+    match impostor.connect(&lab.api.to_string()).await {
+        Err(_) => {}
+        Ok(ch) => assert_ne!(code(list_nodes(ch).await), Code::Ok),
+    }
+    // No certificate and no token: a valid TLS connection, but nobody.
+    let nobody = ClientCredentials {
+        identity: None,
+        ..nms.clone()
+    };
+    assert_eq!(
+        code(list_nodes(channel(&lab, &nobody).await).await),
+        Code::Unauthenticated
+    );
+    assert_eq!(lab.controller.list_policies("", "").len(), 1);
+    lab.shutdown().await;
+}
+
+fn strata(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .env(
+            "STRATA_DATA_DIR",
+            std::env::temp_dir().join("strata-security-test-unused"),
+        )
+        .output()
+        .expect("strata runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_controller_refuses_to_serve_an_open_api_unless_told_to() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let base = ["controller", "--listen", "127.0.0.1:0", "--data-dir", dir];
+    let (ok, err) = strata(&base);
+    assert!(!ok);
+    assert!(
+        err.contains("--tls-cert") && err.contains("--insecure"),
+        "{err}"
+    );
+    let (ok, err) = strata(&[&base[..], &["--tls-cert", "x.pem"]].concat());
+    assert!(!ok);
+    assert!(err.contains("go together"), "{err}");
+    let creds = strata::security::pki::generate(&data.path().join("c")).unwrap();
+    let (cert, key) = (
+        creds.tls.cert.to_str().unwrap().to_string(),
+        creds.tls.key.to_str().unwrap().to_string(),
+    );
+    let (ok, err) = strata(&[&base[..], &["--tls-cert", &cert, "--tls-key", &key]].concat());
+    assert!(!ok);
+    assert!(err.contains("--principals"), "{err}");
+}
