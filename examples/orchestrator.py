@@ -8,10 +8,17 @@ from proto/strata/v1/strata.proto, then plain gRPC calls.
     examples/orchestrator.py policy sea-lax sea-pe1 lax-pe1 --color 200 --max-latency-us 20000
     examples/orchestrator.py wavelength sea-pdx-1 sea-ot1 pdx-ot1
     examples/orchestrator.py list
+
+The API is TLS with a bearer token. Against `strata lab` nothing needs saying:
+the lab's CA and admin token are read from the directory it wrote them to
+($STRATA_CREDENTIALS, else lab-credentials in Strata's data directory).
+Otherwise give --ca FILE and --token-file FILE, or --insecure for a plaintext
+API.
 """
 import argparse
 import importlib
 import json
+import os
 import sys
 import tempfile
 import uuid
@@ -55,9 +62,44 @@ def attachment(text):
     return pb.Attachment(device=device, interface=interface, vlan=int(vlan))
 
 
+def lab_credentials_dir():
+    """Where `strata lab` writes its credentials (as strata's own clients find them)."""
+    if os.environ.get("STRATA_CREDENTIALS"):
+        return Path(os.environ["STRATA_CREDENTIALS"])
+    if os.environ.get("STRATA_DATA_DIR"):
+        data = Path(os.environ["STRATA_DATA_DIR"])
+    elif os.environ.get("XDG_STATE_HOME"):
+        data = Path(os.environ["XDG_STATE_HOME"]) / "strata"
+    else:
+        data = Path.home() / ".local" / "state" / "strata"
+    return data / "lab-credentials"
+
+
+def connect(args):
+    """A channel with TLS verified against the CA and the bearer token on every call."""
+    if args.insecure:
+        return grpc.insecure_channel(args.api)
+    creds_dir = Path(args.credentials) if args.credentials else lab_credentials_dir()
+    ca = Path(args.ca or os.environ.get("STRATA_CA") or creds_dir / "ca.pem")
+    token_file = Path(args.token_file or os.environ.get("STRATA_TOKEN_FILE") or creds_dir / "admin.token")
+    try:
+        root, token = ca.read_bytes(), token_file.read_text().strip()
+    except OSError as e:
+        raise SystemExit(f"no credentials for the Strata API ({e}); start `strata lab`, "
+                         "or give --ca and --token-file, or --insecure for a plaintext API")
+    channel_creds = grpc.composite_channel_credentials(
+        grpc.ssl_channel_credentials(root_certificates=root),
+        grpc.access_token_call_credentials(token))
+    return grpc.secure_channel(args.api, channel_creds)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--api", default="127.0.0.1:50051", help="Strata northbound address")
+    ap.add_argument("--ca", help="CA certificate (PEM) the API's certificate must chain to")
+    ap.add_argument("--token-file", help="file holding the bearer token")
+    ap.add_argument("--credentials", help="a directory with ca.pem and admin.token (as strata lab writes)")
+    ap.add_argument("--insecure", action="store_true", help="plaintext, no token")
     sub = ap.add_subparsers(dest="cmd", required=True)
     e = sub.add_parser("eline", help="create an EVPN E-Line")
     e.add_argument("name")
@@ -86,7 +128,7 @@ def main(argv=None):
     d.add_argument("id")
     args = ap.parse_args(argv)
 
-    channel = grpc.insecure_channel(args.api)
+    channel = connect(args)
     services = rpc.ServicesStub(channel)
     policies = rpc.PoliciesStub(channel)
     wavelengths = rpc.WavelengthsStub(channel)

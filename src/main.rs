@@ -114,6 +114,15 @@ enum Command {
     },
     /// Validate a topology file and summarise it.
     Topology { file: PathBuf },
+    /// Make a bearer token: prints the token (give it to the caller; it is
+    /// not stored) and the entry to add to the controller's principals file.
+    Token {
+        /// Who the token is for (shown in permission errors and logs).
+        name: String,
+        /// viewer, operator, orchestrator or admin.
+        #[arg(long, value_parser = ["viewer", "operator", "orchestrator", "admin"])]
+        role: String,
+    },
     /// Print a shell completion script, e.g. `strata completions bash > /etc/bash_completion.d/strata`.
     Completions { shell: clap_complete::Shell },
 }
@@ -728,6 +737,26 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             fault: cmd,
         } => {
             println!("{}", fault(api, cmd, &client.credentials()?).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token { name, role } => {
+            use strata::security::Role;
+            let role = match role.as_str() {
+                "viewer" => Role::Viewer,
+                "operator" => Role::Operator,
+                "orchestrator" => Role::Orchestrator,
+                _ => Role::Admin,
+            };
+            let token = strata::security::pki::new_token();
+            eprintln!("# the token for {name:?} ({role}); it is shown once and stored nowhere:");
+            println!("{token}");
+            eprintln!(
+                "# add this to the principals file (the controller re-reads it within seconds):"
+            );
+            eprint!(
+                "{}",
+                strata::security::principals::token_entry(&name, role, &token)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Topology { file } => {

@@ -154,6 +154,7 @@ async fn readme_console_examples_hold_on_the_lab() {
     // The README's lab: its default fabric and closed-loop settings, on free
     // ports so the test runs beside anything.
     let topology = strata::topology::parse_str(common::US_METRO).expect("us-metro");
+    let credentials = tempfile::tempdir().expect("tempdir");
     let options = strata::lab::LabOptions {
         listen: "127.0.0.1:0".parse().expect("addr"),
         sim: strata::simulators::fabric::SimOptions {
@@ -168,7 +169,9 @@ async fn readme_console_examples_hold_on_the_lab() {
         reconcile_interval: Duration::from_secs(30),
         recover_journal: false,
         web: None,
-        security: strata::lab::LabSecurity::Insecure,
+        // Secure, as `strata lab` is: the README's commands find the
+        // credentials where the lab wrote them ($STRATA_CREDENTIALS here).
+        security: strata::lab::LabSecurity::generate(credentials.path()).expect("credentials"),
     };
     let lab = strata::lab::Lab::start(&topology, &options)
         .await
@@ -186,7 +189,8 @@ async fn readme_console_examples_hold_on_the_lab() {
         let deadline = Instant::now() + Duration::from_secs(if retry { 20 } else { 0 });
         let (python, api) = (python.clone(), api.clone());
         let (out, ok) = loop {
-            let cmd = command_for(&w, &api, &python);
+            let mut cmd = command_for(&w, &api, &python);
+            cmd.env("STRATA_CREDENTIALS", credentials.path());
             let out = tokio::task::spawn_blocking(move || run(cmd))
                 .await
                 .expect("runs");

@@ -356,3 +356,27 @@ fn the_controller_refuses_to_serve_an_open_api_unless_told_to() {
     assert!(!ok);
     assert!(err.contains("--principals"), "{err}");
 }
+
+#[test]
+fn strata_token_prints_a_token_and_the_entry_that_admits_it() {
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["token", "nms", "--role", "orchestrator"])
+        .output()
+        .expect("strata runs");
+    assert!(out.status.success());
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let entry = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(token.starts_with("strata_") && token.len() > 60, "{token}");
+    assert!(!entry.contains(&token), "the entry holds the digest only");
+    let principals = strata::security::principals::Principals::parse(&entry).unwrap();
+    let p = principals
+        .by_token(&token)
+        .expect("the entry admits the token");
+    assert_eq!((p.name.as_str(), p.role), ("nms", Role::Orchestrator));
+    let (ok, _) = strata(&["token", "x", "--role", "root"]);
+    assert!(!ok, "an unknown role is refused");
+}

@@ -55,11 +55,21 @@ def main():
         f.write(topo)
         topo_file = f.name
     api = f"127.0.0.1:{free_port()}"
+    # The lab is secure by default: it writes its CA and admin token here.
+    creds_dir = Path(tempfile.mkdtemp(prefix="strata-creds-"))
+    os.environ["STRATA_CREDENTIALS"] = str(creds_dir)
     lab = subprocess.Popen([str(BIN), "lab", "--topology", topo_file, "--listen", api, "--duration", "60",
                             "--web", "127.0.0.1:0"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        channel = grpc.insecure_channel(api)
+        deadline = time.time() + 30
+        while time.time() < deadline and not (creds_dir / "admin.token").exists():
+            time.sleep(0.1)
+        token = (creds_dir / "admin.token").read_text().strip()
+        root = (creds_dir / "ca.pem").read_bytes()
+        plain = grpc.insecure_channel(api)
+        channel = grpc.secure_channel(api, grpc.composite_channel_credentials(
+            grpc.ssl_channel_credentials(root_certificates=root), grpc.access_token_call_credentials(token)))
         grpc.channel_ready_future(channel).result(timeout=30)
         services = rpc.ServicesStub(channel)
         # wait until every device session is up
@@ -89,6 +99,18 @@ def main():
             check("bad VLAN is INVALID_ARGUMENT naming the field",
                   e.code() == grpc.StatusCode.INVALID_ARGUMENT and "spec.attachments[0].vlan" in e.details(), e.details())
         reflection_checks(channel)
+        # The same client without credentials gets nothing.
+        try:
+            rpc.ServicesStub(plain).ListServices(pb.ListServicesRequest(), timeout=5)
+            check("a plaintext client is refused", False, "answered")
+        except grpc.RpcError as e:
+            check("a plaintext client is refused", e.code() != grpc.StatusCode.OK, e.code())
+        tls_only = grpc.secure_channel(api, grpc.ssl_channel_credentials(root_certificates=root))
+        try:
+            rpc.ServicesStub(tls_only).ListServices(pb.ListServicesRequest(), timeout=5)
+            check("a client without a token is UNAUTHENTICATED", False, "answered")
+        except grpc.RpcError as e:
+            check("a client without a token is UNAUTHENTICATED", e.code() == grpc.StatusCode.UNAUTHENTICATED, e.code())
     finally:
         lab.terminate()
         try:

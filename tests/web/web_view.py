@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 from selenium import webdriver
@@ -34,6 +35,9 @@ def check(name, ok, detail=""):
 
 
 def start_lab():
+    # The lab writes its CA and admin token here; `strata fault` and
+    # examples/orchestrator.py (children of this script) read them from here.
+    os.environ["STRATA_CREDENTIALS"] = tempfile.mkdtemp(prefix="strata-creds-")
     lab = subprocess.Popen(
         [STRATA, "lab", "--ephemeral-ports", "--listen", "127.0.0.1:0", "--web", "127.0.0.1:0", "--duration", "120"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
