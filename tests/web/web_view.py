@@ -12,6 +12,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
@@ -71,7 +73,15 @@ def main():
     try:
         if not check("lab prints its API and web view addresses", api and web, f"api={api} web={web}"):
             return
+        # Without signing in, the view's data is not served.
+        base = web.split("/login")[0]
+        try:
+            urllib.request.urlopen(base + "/api/state", timeout=10)
+            check("the view's data needs a session", False, "served without one")
+        except urllib.error.HTTPError as e:
+            check("the view's data needs a session", e.code == 401, e.code)
         driver = browser()
+        # The lab prints a one-time sign-in link: it sets the session cookie.
         driver.get(web)
         deadline = time.time() + 30
         nodes = links = []

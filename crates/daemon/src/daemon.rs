@@ -107,6 +107,8 @@ pub struct Daemon {
     pub metrics: Option<SocketAddr>,
     /// Where the operator web view is served, when it is.
     pub web: Option<SocketAddr>,
+    /// Who the web view lets in (the API's principals).
+    pub web_auth: Arc<crate::web::WebAuth>,
     pub restored: Option<Restored>,
     store: Option<Arc<Store>>,
     /// Closed loop and reconciliation: stopped before the journal closes.
@@ -235,8 +237,13 @@ impl Daemon {
             )?),
             None => None,
         };
+        let web_auth = crate::web::WebAuth::new(secured.auth.clone());
         let web = match options.web {
-            Some(addr) => Some(crate::web::serve(addr, controller.clone())?),
+            Some(addr) => Some(crate::web::serve(
+                addr,
+                controller.clone(),
+                web_auth.clone(),
+            )?),
             None => None,
         };
         if let crate::security::Authenticator::File(file) = &secured.auth {
@@ -260,6 +267,7 @@ impl Daemon {
             api,
             metrics,
             web,
+            web_auth,
             restored,
             store,
             tasks,
@@ -421,7 +429,14 @@ pub async fn run_controller(topology: &Topology, options: DaemonOptions) -> anyh
         daemon.api
     );
     if let Some(web) = daemon.web {
-        println!("strata controller: web view on http://{web}/");
+        println!(
+            "strata controller: web view on http://{web}/{}",
+            if daemon.web_auth.is_open() {
+                ""
+            } else {
+                " (sign in with a token from the principals file)"
+            }
+        );
     }
     stop_signal().await;
     println!("strata controller: stopping (draining requests, flushing the journal)");

@@ -148,6 +148,13 @@ impl Lab {
         self.daemon.web
     }
 
+    /// A fresh one-time sign-in path for the web view (`None` when it is
+    /// open or off).
+    pub fn web_sign_in(&self) -> Option<String> {
+        self.daemon.web?;
+        self.daemon.web_auth.one_time_sign_in()
+    }
+
     pub fn restored(&self) -> Option<&crate::daemon::Restored> {
         self.daemon.restored.as_ref()
     }
@@ -211,7 +218,12 @@ pub async fn run_lab(topology: &Topology, options: LabOptions) -> anyhow::Result
         }
     }
     if let Some(web) = lab.web() {
-        println!("web view on http://{web}/");
+        match lab.web_sign_in() {
+            Some(link) => println!(
+                "web view on http://{web}{link} (a one-time sign-in link; later, sign in at http://{web}/login with the admin token)"
+            ),
+            None => println!("web view on http://{web}/"),
+        }
     }
     match lab.restored() {
         Some(r) => {

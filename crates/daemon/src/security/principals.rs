@@ -121,6 +121,11 @@ impl Principals {
         self.tokens.get(&sha256(token.as_bytes()))
     }
 
+    /// The token's principal, by the digest a session kept of it.
+    pub fn by_token_digest(&self, digest: &[u8; 32]) -> Option<&Principal> {
+        self.tokens.get(digest)
+    }
+
     pub fn by_certificate(&self, der: &[u8]) -> Option<&Principal> {
         self.certificates.get(&sha256(der))
     }

@@ -23,6 +23,10 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
+pub mod auth;
+
+pub use auth::WebAuth;
+
 use crate::controller::events::WatchRefused;
 use crate::controller::Controller;
 use crate::northbound::Northbound;
@@ -47,13 +51,17 @@ struct Web {
     controller: Arc<Controller>,
 }
 
-/// Binds `addr` and serves the view there in the background; returns the
-/// bound address (for `:0`).
-pub fn serve(addr: SocketAddr, controller: Arc<Controller>) -> anyhow::Result<SocketAddr> {
+/// Binds `addr` and serves the view there in the background, to callers
+/// `auth` lets in; returns the bound address (for `:0`).
+pub fn serve(
+    addr: SocketAddr,
+    controller: Arc<Controller>,
+    auth: Arc<WebAuth>,
+) -> anyhow::Result<SocketAddr> {
     let listener = crate::net::listen(addr)
         .map_err(|e| anyhow::anyhow!("cannot listen for the web view on {addr}: {e}"))?;
     let bound = listener.local_addr()?;
-    let app = router(controller);
+    let app = router(controller, auth);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::warn!("web view stopped: {e}");
@@ -63,8 +71,16 @@ pub fn serve(addr: SocketAddr, controller: Arc<Controller>) -> anyhow::Result<So
 }
 
 /// The routes, for embedding elsewhere or testing without a socket.
-pub fn router(controller: Arc<Controller>) -> Router {
+pub fn router(controller: Arc<Controller>, auth: Arc<WebAuth>) -> Router {
     let web = Web { controller };
+    // Signing in, and the style sheet its page uses, need no session.
+    let sign_in = Router::new()
+        .route("/login", get(auth::login_page).post(auth::login_post))
+        .route(
+            "/style.css",
+            get(|| async { asset("text/css; charset=utf-8", STYLE) }),
+        )
+        .with_state(auth.clone());
     Router::new()
         .route(
             "/",
@@ -74,14 +90,12 @@ pub fn router(controller: Arc<Controller>) -> Router {
             "/app.js",
             get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
         )
-        .route(
-            "/style.css",
-            get(|| async { asset("text/css; charset=utf-8", STYLE) }),
-        )
         .route("/api/topology", get(topology))
         .route("/api/state", get(state))
         .route("/api/events", get(events))
         .with_state(web)
+        .layer(axum::middleware::from_fn_with_state(auth, auth::require))
+        .merge(sign_in)
 }
 
 fn asset(kind: &'static str, body: &'static str) -> impl IntoResponse {
