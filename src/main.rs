@@ -185,9 +185,55 @@ struct ControllerTlsArgs {
     /// certificate fingerprints, TOML); re-read when it changes.
     #[arg(long, value_name = "FILE")]
     principals: Option<PathBuf>,
+    /// CA certificates (PEM) devices' gNMI certificates must chain to; each
+    /// device is verified under its node name.
+    #[arg(long, value_name = "FILE")]
+    gnmi_ca: Option<PathBuf>,
+    /// gNMI username sent to devices (`username` metadata).
+    #[arg(long, requires = "gnmi_password_file")]
+    gnmi_username: Option<String>,
+    /// File holding the gNMI password (`password` metadata).
+    #[arg(long, value_name = "FILE", requires = "gnmi_username")]
+    gnmi_password_file: Option<PathBuf>,
+    /// Talk gNMI to devices in plaintext, without verifying them.
+    #[arg(long)]
+    gnmi_insecure: bool,
 }
 
 impl ControllerTlsArgs {
+    fn device_credentials(
+        &self,
+    ) -> Result<strata::southbound::credentials::DeviceCredentials, String> {
+        use strata::southbound::credentials::{DeviceCredentials, DeviceTls, Login};
+        let tls = match (&self.gnmi_ca, self.gnmi_insecure) {
+            (Some(_), true) => return Err("--gnmi-ca and --gnmi-insecure contradict each other".into()),
+            (None, true) => None,
+            (None, false) => {
+                return Err(
+                    "devices are reached over TLS: give --gnmi-ca FILE (the CA their gNMI certificates chain to), or --gnmi-insecure for plaintext gNMI"
+                        .into(),
+                )
+            }
+            (Some(ca), false) => Some(DeviceTls {
+                ca_pem: std::sync::Arc::new(
+                    std::fs::read(ca).map_err(|e| format!("--gnmi-ca {}: {e}", ca.display()))?,
+                ),
+                identity: None,
+            }),
+        };
+        let login = match (&self.gnmi_username, &self.gnmi_password_file) {
+            (Some(username), Some(file)) => Some(Login {
+                username: username.clone(),
+                password: std::fs::read_to_string(file)
+                    .map_err(|e| format!("--gnmi-password-file {}: {e}", file.display()))?
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string(),
+            }),
+            _ => None,
+        };
+        Ok(DeviceCredentials { tls, login })
+    }
+
     fn security(&self, insecure: bool) -> Result<strata::security::Security, String> {
         let tls = match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => Some(strata::security::TlsFiles {
@@ -581,6 +627,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 data_dir.unwrap_or_else(strata::daemon::default_data_dir),
             ))?;
             options.security = tls.security(daemon.insecure)?;
+            options.sessions.credentials = tls.device_credentials()?;
             if daemon.insecure && !daemon.listen.ip().is_loopback() {
                 eprintln!(
                     "strata controller: WARNING: --insecure on {}: anyone who reaches this address can read and change the network",

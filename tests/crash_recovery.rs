@@ -94,6 +94,8 @@ fn spawn_controller(
         .arg("--data-dir")
         .arg(data)
         .args(tls_args(credentials))
+        // The simulators here are plaintext: this test is about the journal.
+        .arg("--gnmi-insecure")
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--reconcile-interval", "2"])
         .env(
@@ -386,7 +388,7 @@ async fn the_binary_refuses_a_damaged_journal_and_recovers_it_on_request() {
             .args(if command == "lab" {
                 &["--duration", "5"][..]
             } else {
-                &[][..]
+                &["--gnmi-insecure"][..]
             })
             .env("RUST_LOG", "error")
             .stdin(Stdio::null())
@@ -407,6 +409,7 @@ async fn the_binary_refuses_a_damaged_journal_and_recovers_it_on_request() {
         .arg("--data-dir")
         .arg(&data)
         .args(tls_args(&credentials))
+        .arg("--gnmi-insecure")
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())

@@ -270,6 +270,8 @@ fn mtls_credentials(
             ),
         ),
         admin_token: w("admin.token", "unused-here\n".into()),
+        // Devices plaintext here: this test is about the API's mTLS.
+        ca: None,
     };
     let good = (
         w("client.pem", client.pem()),
@@ -286,7 +288,7 @@ fn mtls_credentials(
 async fn a_client_certificate_is_an_identity_when_the_principals_file_names_it() {
     let tmp = tempfile::tempdir().unwrap();
     let (creds, good, bad) = mtls_credentials(tmp.path());
-    let lab = secure_lab(LabSecurity::Generated(creds.clone())).await;
+    let lab = secure_lab(LabSecurity::Generated(Box::new(creds.clone()))).await;
     let as_client = |identity| ClientCredentials {
         ca: Some(creds.dir.join("ca.pem")),
         token: None,
@@ -337,7 +339,27 @@ fn strata(args: &[&str]) -> (bool, String) {
 fn the_controller_refuses_to_serve_an_open_api_unless_told_to() {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_str().unwrap();
-    let base = ["controller", "--listen", "127.0.0.1:0", "--data-dir", dir];
+    let (ok, err) = strata(&[
+        "controller",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        dir,
+        "--insecure",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("--gnmi-ca") && err.contains("--gnmi-insecure"),
+        "{err}"
+    );
+    let base = [
+        "controller",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        dir,
+        "--gnmi-insecure",
+    ];
     let (ok, err) = strata(&base);
     assert!(!ok);
     assert!(
@@ -379,4 +401,120 @@ fn strata_token_prints_a_token_and_the_entry_that_admits_it() {
     assert_eq!((p.name.as_str(), p.role), ("nms", Role::Orchestrator));
     let (ok, _) = strata(&["token", "x", "--role", "root"]);
     assert!(!ok, "an unknown role is refused");
+}
+
+/// A device that guards its gNMI port as a real one does (TLS under its
+/// name, a login) lets the controller in only with the right CA and login,
+/// and says why not otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_southbound_verifies_devices_and_presents_its_login() {
+    use std::sync::Arc;
+    use strata::simulators::fabric::{SimFabric, SimOptions, SimSecurity};
+    use strata::southbound::credentials::{DeviceCredentials, DeviceTls, Login};
+    use strata::southbound::{DeviceTarget, Southbound};
+    use strata::state::{FabricState, SessionState};
+
+    let topology = common::small_topology();
+    let tmp = tempfile::tempdir().unwrap();
+    let creds = strata::security::pki::generate(tmp.path()).unwrap();
+    let ca = creds.ca.clone().unwrap();
+    let mut identities = std::collections::HashMap::new();
+    for n in &topology.nodes {
+        let (c, k) = ca.issue_device(&n.name).unwrap();
+        identities.insert(n.name.clone(), (c.into_bytes(), k.into_bytes()));
+    }
+    let fabric = SimFabric::with_security(
+        &topology,
+        SimOptions {
+            ephemeral_ports: true,
+            ..Default::default()
+        },
+        SimSecurity {
+            identities: Arc::new(identities),
+            login: Some(("strata".into(), "right".into())),
+        },
+    );
+    fabric.start().await.unwrap();
+    let stranger = tempfile::tempdir().unwrap();
+    let other_ca = strata::security::pki::generate(stranger.path())
+        .unwrap()
+        .ca
+        .unwrap();
+    let tls = |ca: &strata::security::pki::LabCa| {
+        Some(DeviceTls {
+            ca_pem: Arc::new(ca.cert_pem().as_bytes().to_vec()),
+            identity: None,
+        })
+    };
+    let login = |password: &str| {
+        Some(Login {
+            username: "strata".into(),
+            password: password.into(),
+        })
+    };
+    let cases = [
+        ("right", tls(&ca), login("right"), None),
+        (
+            "wrong-password",
+            tls(&ca),
+            login("wrong"),
+            Some("bad username or password"),
+        ),
+        (
+            "no-login",
+            tls(&ca),
+            None,
+            Some("username and password metadata are required"),
+        ),
+        (
+            "wrong-ca",
+            tls(&other_ca),
+            login("right"),
+            Some("invalid peer certificate"),
+        ),
+        (
+            "plaintext",
+            None,
+            login("right"),
+            Some("Capabilities failed"),
+        ),
+    ];
+    let mut southbounds = Vec::new();
+    for (case, tls, login, _) in &cases {
+        let state = Arc::new(FabricState::default());
+        let sb = Southbound::new(
+            state.clone(),
+            Arc::new(strata::telemetry::Ingest::default()),
+            strata::southbound::SessionConfig {
+                credentials: DeviceCredentials {
+                    tls: tls.clone(),
+                    login: login.clone(),
+                },
+                ..common::fast_sessions()
+            },
+        );
+        sb.add_device(DeviceTarget {
+            name: "pe1".into(),
+            role: strata::model::Role::Packet,
+            address: fabric.address("pe1").unwrap(),
+            router_id: None,
+        });
+        southbounds.push((case, state, sb));
+    }
+    for ((case, state, _), (_, _, _, refusal)) in southbounds.iter().zip(&cases) {
+        let settled = common::eventually(Duration::from_secs(10), || {
+            state.device("pe1").is_some_and(|d| match refusal {
+                None => d.state == SessionState::Up,
+                Some(_) => d.last_error.is_some(),
+            })
+        })
+        .await;
+        let d = state.device("pe1").unwrap();
+        assert!(settled, "{case}: {d:?}");
+        if let Some(words) = refusal {
+            assert_ne!(d.state, SessionState::Up, "{case}");
+            let e = d.last_error.unwrap();
+            assert!(e.contains(words), "{case}: {e:?} lacks {words:?}");
+        }
+    }
 }

@@ -31,6 +31,30 @@ pub struct SimOptions {
     pub ephemeral_ports: bool,
 }
 
+/// A certificate chain and its private key, PEM.
+pub type PemIdentity = (Vec<u8>, Vec<u8>);
+
+/// How simulated devices guard their gNMI port, as a real device would:
+/// TLS with a certificate naming the device, and a username and password
+/// (gNMI `username`/`password` metadata). Empty: plaintext, anyone.
+#[derive(Clone, Default)]
+pub struct SimSecurity {
+    /// Per device: its certificate chain and key (PEM). Devices without
+    /// one serve plaintext.
+    pub identities: Arc<HashMap<String, PemIdentity>>,
+    /// The login every device demands.
+    pub login: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for SimSecurity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimSecurity")
+            .field("tls_devices", &self.identities.len())
+            .field("username", &self.login.as_ref().map(|l| l.0.as_str()))
+            .finish()
+    }
+}
+
 impl Default for SimOptions {
     fn default() -> Self {
         SimOptions {
@@ -64,6 +88,7 @@ struct Running {
 pub struct SimFabric {
     topology: Topology,
     options: SimOptions,
+    security: SimSecurity,
     devices: BTreeMap<String, Arc<SimDevice>>,
     addresses: DashMap<String, SocketAddr>,
     faults: DashMap<String, LinkFault>,
@@ -77,6 +102,15 @@ pub struct SimFabric {
 
 impl SimFabric {
     pub fn new(topology: &Topology, options: SimOptions) -> Arc<Self> {
+        Self::with_security(topology, options, SimSecurity::default())
+    }
+
+    /// As `new`, with every device guarding its port as `security` says.
+    pub fn with_security(
+        topology: &Topology,
+        options: SimOptions,
+        security: SimSecurity,
+    ) -> Arc<Self> {
         let devices = topology
             .nodes
             .iter()
@@ -97,6 +131,7 @@ impl SimFabric {
             }
         }
         Arc::new(SimFabric {
+            security,
             topology: topology.clone(),
             options,
             devices,
@@ -176,8 +211,12 @@ impl SimFabric {
         device.set_alive(true);
         let serve_kill = kill.clone();
         let dev_name = name.to_string();
+        let guard = super::server::Guard {
+            identity: self.security.identities.get(name).cloned(),
+            login: self.security.login.clone(),
+        };
         let task = tokio::spawn(async move {
-            if let Err(e) = super::server::serve(device, listener, serve_kill).await {
+            if let Err(e) = super::server::serve(device, listener, serve_kill, guard).await {
                 tracing::warn!(device = %dev_name, error = %e, "gNMI server stopped");
             }
         });

@@ -41,24 +41,61 @@ pub struct GnmiTarget {
     kill: CancellationToken,
 }
 
+/// How a device guards its port: TLS with this certificate and key (PEM),
+/// and this username and password.
+#[derive(Clone, Default)]
+pub struct Guard {
+    pub identity: Option<(Vec<u8>, Vec<u8>)>,
+    pub login: Option<(String, String)>,
+}
+
 /// Serves `device` on `listener` until `kill` fires; then every connection dies.
 pub async fn serve(
     device: Arc<SimDevice>,
     listener: TcpListener,
     kill: CancellationToken,
+    guard: Guard,
 ) -> Result<(), tonic::transport::Error> {
     let target = GnmiTarget {
         device,
         kill: kill.clone(),
     };
-    tonic::transport::Server::builder()
+    let mut server = tonic::transport::Server::builder();
+    if let Some((cert, key)) = &guard.identity {
+        server = server.tls_config(
+            tonic::transport::ServerTlsConfig::new()
+                .identity(tonic::transport::Identity::from_pem(cert, key)),
+        )?;
+    }
+    let login = guard.login;
+    let check = move |req: Request<()>| check_login(&req, login.as_ref()).map(|()| req);
+    server
         .tcp_nodelay(true)
-        .add_service(GNmiServer::new(target).max_decoding_message_size(64 << 20))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            GNmiServer::new(target).max_decoding_message_size(64 << 20),
+            check,
+        ))
         .serve_with_incoming_shutdown(
             killable::incoming(listener, kill.clone()),
             kill.cancelled_owned(),
         )
         .await
+}
+
+/// The gNMI authentication check: `username` and `password` metadata must
+/// match when the device has a login.
+fn check_login(req: &Request<()>, login: Option<&(String, String)>) -> Result<(), Status> {
+    let Some((user, password)) = login else {
+        return Ok(());
+    };
+    let md = |k: &str| req.metadata().get(k).and_then(|v| v.to_str().ok());
+    match (md("username"), md("password")) {
+        (None, _) | (_, None) => Err(Status::unauthenticated(
+            "username and password metadata are required",
+        )),
+        (Some(u), Some(p)) if u == user && p == password => Ok(()),
+        _ => Err(Status::unauthenticated("bad username or password")),
+    }
 }
 
 impl GnmiTarget {

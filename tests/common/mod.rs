@@ -36,6 +36,7 @@ pub fn fast_sessions() -> SessionConfig {
         backoff_cap: Duration::from_millis(300),
         sample_interval: Duration::from_millis(50),
         queue_depth: 64,
+        ..SessionConfig::default()
     }
 }
 

@@ -15,7 +15,8 @@ use crate::model::Topology;
 use crate::security::client::ClientCredentials;
 use crate::security::pki::{self, LabCredentials};
 use crate::security::Security;
-use crate::simulators::fabric::{SimFabric, SimOptions};
+use crate::simulators::fabric::{SimFabric, SimOptions, SimSecurity};
+use crate::southbound::credentials::{DeviceCredentials, DeviceTls, Login};
 use crate::southbound::{SessionConfig, Southbound};
 use crate::state::{Event, FabricState};
 use crate::telemetry::Ingest;
@@ -47,7 +48,7 @@ pub struct LabOptions {
 #[derive(Debug, Clone)]
 pub enum LabSecurity {
     /// TLS with the throwaway CA, and the admin token, written for this run.
-    Generated(LabCredentials),
+    Generated(Box<LabCredentials>),
     /// Plaintext, every caller an anonymous admin (`--insecure`).
     Insecure,
 }
@@ -55,7 +56,7 @@ pub enum LabSecurity {
 impl LabSecurity {
     /// Fresh credentials in `dir` (see [`crate::security::pki::generate`]).
     pub fn generate(dir: &std::path::Path) -> anyhow::Result<LabSecurity> {
-        Ok(LabSecurity::Generated(pki::generate(dir)?))
+        Ok(LabSecurity::Generated(Box::new(pki::generate(dir)?)))
     }
 
     fn security(&self) -> Security {
@@ -117,12 +118,15 @@ pub struct Lab {
 
 impl Lab {
     pub async fn start(topology: &Topology, options: &LabOptions) -> anyhow::Result<Lab> {
-        let fabric = SimFabric::new(topology, options.sim.clone());
+        let (sim_security, device_credentials) = device_security(topology, &options.security)?;
+        let fabric = SimFabric::with_security(topology, options.sim.clone(), sim_security);
         fabric.start().await?;
         let sims = fabric.clone();
+        let mut daemon_options = options.daemon();
+        daemon_options.sessions.credentials = device_credentials;
         let daemon = Daemon::start(
             topology,
-            &options.daemon(),
+            &daemon_options,
             move |name| sims.address(name),
             Some(fault_injection(fabric.clone())),
         )
@@ -177,6 +181,42 @@ fn fault_injection(fabric: Arc<SimFabric>) -> strata_daemon::northbound::ExtraSe
             routes.add_service(crate::simulators::control::service(fabric));
         }),
     }
+}
+
+/// A secure lab's devices are as guarded as real ones: each serves gNMI over
+/// TLS with a certificate from the lab CA naming it, and demands a login
+/// made for this run; the controller verifies and presents them.
+fn device_security(
+    topology: &Topology,
+    security: &LabSecurity,
+) -> anyhow::Result<(SimSecurity, DeviceCredentials)> {
+    let LabSecurity::Generated(credentials) = security else {
+        return Ok(Default::default());
+    };
+    let Some(ca) = &credentials.ca else {
+        return Ok(Default::default());
+    };
+    let mut identities = std::collections::HashMap::new();
+    for node in &topology.nodes {
+        let (cert, key) = ca.issue_device(&node.name)?;
+        identities.insert(node.name.clone(), (cert.into_bytes(), key.into_bytes()));
+    }
+    let password = pki::new_token();
+    let sims = SimSecurity {
+        identities: Arc::new(identities),
+        login: Some(("strata".into(), password.clone())),
+    };
+    let controller = DeviceCredentials {
+        tls: Some(DeviceTls {
+            ca_pem: Arc::new(ca.cert_pem().as_bytes().to_vec()),
+            identity: None,
+        }),
+        login: Some(Login {
+            username: "strata".into(),
+            password,
+        }),
+    };
+    Ok((sims, controller))
 }
 
 /// Starts the lab and reports until Ctrl-C or the optional duration.

@@ -106,7 +106,7 @@ impl ClientCredentials {
             anyhow::anyhow!(
                 "cannot reach the Strata API at {addr} ({}): {e}{}",
                 if self.insecure { "plaintext" } else { "TLS" },
-                source_chain(&e)
+                crate::net::causes(&e)
             )
         })?;
         Ok(InterceptedService::new(channel, self.bearer()?))
@@ -170,16 +170,4 @@ fn read_token(path: &Path) -> anyhow::Result<String> {
         anyhow::bail!("{}: not a token", path.display());
     }
     Ok(token.to_string())
-}
-
-/// The causes below a transport error ("transport error" alone says little).
-fn source_chain(e: &dyn std::error::Error) -> String {
-    let mut out = String::new();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        cur = s.source();
-    }
-    out
 }

@@ -28,6 +28,46 @@ pub struct LabCredentials {
     pub tls: TlsFiles,
     pub principals: PathBuf,
     pub admin_token: PathBuf,
+    /// The CA's key, in memory only (never written): the lab signs its
+    /// simulated devices' certificates with it. `None`: devices run plaintext.
+    pub ca: Option<LabCa>,
+}
+
+/// The lab CA, able to issue device certificates for this run.
+#[derive(Clone)]
+pub struct LabCa {
+    cert_pem: String,
+    key_pem: std::sync::Arc<String>,
+    params: CertificateParams,
+}
+
+impl std::fmt::Debug for LabCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LabCa(key in memory)")
+    }
+}
+
+impl LabCa {
+    pub fn cert_pem(&self) -> &str {
+        &self.cert_pem
+    }
+
+    /// A server certificate and key (PEM) for a device called `name`,
+    /// reachable on loopback: the name a controller verifies it under.
+    pub fn issue_device(&self, name: &str) -> anyhow::Result<(String, String)> {
+        let ca_key = KeyPair::from_pem(&self.key_pem)?;
+        let issuer = Issuer::new(self.params.clone(), ca_key);
+        let key = KeyPair::generate()?;
+        let mut params = CertificateParams::new(vec![
+            name.to_string(),
+            "127.0.0.1".to_string(),
+            "::1".to_string(),
+        ])?;
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let cert = params.signed_by(&key, &issuer)?;
+        Ok((cert.pem(), key.serialize_pem()))
+    }
 }
 
 /// Writes a fresh CA, a server certificate for 127.0.0.1, ::1 and
@@ -44,6 +84,11 @@ pub fn generate(dir: &Path) -> anyhow::Result<LabCredentials> {
     ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     let ca_cert = ca.self_signed(&ca_key)?;
+    let lab_ca = LabCa {
+        cert_pem: ca_cert.pem(),
+        key_pem: std::sync::Arc::new(ca_key.serialize_pem()),
+        params: ca.clone(),
+    };
     let issuer = Issuer::new(ca, ca_key);
 
     let server_key = KeyPair::generate()?;
@@ -68,6 +113,7 @@ pub fn generate(dir: &Path) -> anyhow::Result<LabCredentials> {
         },
         principals: dir.join(PRINCIPALS_FILE),
         admin_token: dir.join(ADMIN_TOKEN_FILE),
+        ca: Some(lab_ca),
     };
     write(&dir.join(CA_FILE), ca_cert.pem().as_bytes(), false)?;
     write(&creds.tls.cert, server_cert.pem().as_bytes(), false)?;
@@ -148,6 +194,17 @@ mod tests {
             assert_eq!(mode(&creds.admin_token), 0o600);
             assert_eq!(mode(dir.path()), 0o700);
         }
+        // Devices get certificates from the same CA, under their own names.
+        let (cert, key) = creds.ca.as_ref().unwrap().issue_device("sea-pe1").unwrap();
+        assert!(cert.contains("BEGIN CERTIFICATE") && key.contains("PRIVATE KEY"));
+        assert!(
+            !std::fs::read_dir(dir.path())
+                .unwrap()
+                .any(|e| std::fs::read_to_string(e.unwrap().path())
+                    .unwrap_or_default()
+                    .contains(creds.ca.as_ref().unwrap().key_pem.as_str())),
+            "the CA key is never written"
+        );
         // A second lab replaces the first one's token.
         let again = generate(dir.path()).unwrap();
         assert_ne!(std::fs::read_to_string(&again.admin_token).unwrap(), token);

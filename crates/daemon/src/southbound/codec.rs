@@ -10,7 +10,6 @@ use prost::bytes::Buf;
 use prost::Message;
 use tonic::codec::{Codec, DecodeBuf, Decoder, Streaming};
 use tonic::codegen::http::uri::PathAndQuery;
-use tonic::transport::Channel;
 use tonic::{IntoStreamingRequest, Response, Status};
 use tonic_prost::ProstEncoder;
 
@@ -54,7 +53,7 @@ where
 
 /// gNMI Subscribe, as `GNmiClient::subscribe` but with `SliceDecoder`.
 pub async fn subscribe(
-    channel: Channel,
+    channel: super::credentials::DeviceChannel,
     request: impl IntoStreamingRequest<Message = SubscribeRequest>,
 ) -> Result<Response<Streaming<SubscribeResponse>>, Status> {
     let mut grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(64 << 20);

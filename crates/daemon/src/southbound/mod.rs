@@ -8,6 +8,7 @@
 pub mod backoff;
 pub mod coalesce;
 mod codec;
+pub mod credentials;
 pub mod facts;
 pub mod request;
 pub mod session;

@@ -8,10 +8,11 @@ use dashmap::DashMap;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::{Channel, Endpoint};
+use tonic::service::interceptor::InterceptedService;
 
 use super::backoff::Backoff;
 use super::coalesce;
+use super::credentials::{DeviceChannel, DeviceCredentials};
 use crate::gnmi::parse_path;
 use crate::model::Role;
 use crate::proto::gnmi::g_nmi_client::GNmiClient;
@@ -34,6 +35,8 @@ pub struct SessionConfig {
     pub sample_interval: Duration,
     /// Commands queued per device before callers are told it is overloaded.
     pub queue_depth: usize,
+    /// TLS and the gNMI login every session uses.
+    pub credentials: DeviceCredentials,
 }
 
 impl Default for SessionConfig {
@@ -45,6 +48,7 @@ impl Default for SessionConfig {
             backoff_cap: Duration::from_secs(10),
             sample_interval: Duration::from_secs(1),
             queue_depth: 1024,
+            credentials: DeviceCredentials::default(),
         }
     }
 }
@@ -310,9 +314,12 @@ impl SessionTask {
         }
     }
 
-    async fn connect(&self) -> Result<(GNmiClient<Channel>, Channel, Vec<String>), String> {
-        let endpoint = Endpoint::from_shared(format!("http://{}", self.target.address))
-            .map_err(|e| e.to_string())?
+    async fn connect(
+        &self,
+    ) -> Result<(GNmiClient<DeviceChannel>, DeviceChannel, Vec<String>), String> {
+        let credentials = &self.config.credentials;
+        let endpoint = credentials
+            .endpoint(&self.target.name, self.target.address)?
             .connect_timeout(self.config.connect_timeout)
             .tcp_nodelay(true)
             .http2_keep_alive_interval(Duration::from_secs(5))
@@ -320,7 +327,19 @@ impl SessionTask {
         let channel = tokio::time::timeout(self.config.connect_timeout, endpoint.connect())
             .await
             .map_err(|_| format!("connect timed out after {:?}", self.config.connect_timeout))?
-            .map_err(|e| format!("connect to {}: {e}", self.target.address))?;
+            .map_err(|e| {
+                format!(
+                    "connect to {} ({}): {e}{}",
+                    self.target.address,
+                    if credentials.is_tls() {
+                        "TLS"
+                    } else {
+                        "plaintext"
+                    },
+                    crate::net::causes(&e)
+                )
+            })?;
+        let channel = InterceptedService::new(channel, credentials.metadata()?);
         let mut client = GNmiClient::new(channel.clone()).max_decoding_message_size(64 << 20);
         let caps = tokio::time::timeout(
             self.config.rpc_timeout,
@@ -355,8 +374,8 @@ impl SessionTask {
     /// Runs an up session until something breaks; returns why.
     async fn serve(
         &self,
-        client: GNmiClient<Channel>,
-        channel: Channel,
+        client: GNmiClient<DeviceChannel>,
+        channel: DeviceChannel,
         commands: &mut mpsc::Receiver<Command>,
     ) -> String {
         let telemetry = tokio::spawn(stream_telemetry(
@@ -371,7 +390,7 @@ impl SessionTask {
 
     async fn handle_commands(
         &self,
-        mut client: GNmiClient<Channel>,
+        mut client: GNmiClient<DeviceChannel>,
         commands: &mut mpsc::Receiver<Command>,
         mut telemetry: JoinHandle<String>,
     ) -> String {
@@ -436,7 +455,7 @@ impl SessionTask {
     /// the merged Set, each is retried alone so only the bad one fails.
     async fn set_batch(
         &self,
-        client: &mut GNmiClient<Channel>,
+        client: &mut GNmiClient<DeviceChannel>,
         batch: Vec<(
             SetRequest,
             oneshot::Sender<Result<SetResponse, SouthboundError>>,
@@ -526,7 +545,7 @@ fn subscription(path: &str, mode: SubscriptionMode, sample: Duration) -> Subscri
 /// One STREAM subscription per device: SAMPLE for measurements, ON_CHANGE for
 /// status. Returns why it ended.
 async fn stream_telemetry(
-    channel: Channel,
+    channel: DeviceChannel,
     target: DeviceTarget,
     sample: Duration,
     ingest: Arc<Ingest>,
