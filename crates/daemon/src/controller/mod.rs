@@ -93,6 +93,12 @@ pub struct Inner {
 }
 
 impl Inner {
+    /// Whether `id`'s create is still under way: listings must not show it
+    /// yet (the controller's own `list_*` hide it the same way).
+    pub fn is_pending(&self, id: &str) -> bool {
+        self.pending.contains(id)
+    }
+
     /// Records a placed policy: reserves its bandwidth and indexes its links.
     fn insert_policy(&mut self, record: PolicyRecord) {
         if record.sequence_id != 0 {

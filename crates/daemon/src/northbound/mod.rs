@@ -1,8 +1,11 @@
 //! Northbound: the `strata.v1` gRPC API, with the standard health service and
 //! server reflection so grpcurl / grpcio users can discover it.
 
+pub mod paging;
 mod topology;
 mod watch;
+
+pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +22,7 @@ use api::policies_server::{Policies, PoliciesServer};
 use api::services_server::{Services, ServicesServer};
 use api::topology_server::TopologyServer;
 use api::wavelengths_server::{Wavelengths, WavelengthsServer};
+use paging::Page;
 
 #[derive(Clone)]
 pub struct Northbound {
@@ -168,8 +172,22 @@ impl Policies for Northbound {
         req: Request<api::ListPoliciesRequest>,
     ) -> Result<Response<api::ListPoliciesResponse>, Status> {
         let r = req.into_inner();
+        let page = Page::new(
+            "ListPolicies",
+            &[&r.headend, &r.owner],
+            r.page_size,
+            &r.page_token,
+        )?;
+        let inner = self.controller.read();
+        let (records, more) = page.of_map(&inner.policies, |p| {
+            !inner.is_pending(&p.id)
+                && (r.headend.is_empty() || p.headend == r.headend)
+                && (r.owner.is_empty() || p.owner.as_deref() == Some(r.owner.as_str()))
+        });
+        let policies: Vec<api::Policy> = records.iter().map(|p| p.to_api(&inner.graph)).collect();
         Ok(Response::new(api::ListPoliciesResponse {
-            policies: self.controller.list_policies(&r.headend, &r.owner),
+            next_page_token: page.next_token(policies.last().map(|p| p.id.as_str()), more),
+            policies,
         }))
     }
 
@@ -205,10 +223,16 @@ impl Services for Northbound {
 
     async fn list_services(
         &self,
-        _req: Request<api::ListServicesRequest>,
+        req: Request<api::ListServicesRequest>,
     ) -> Result<Response<api::ListServicesResponse>, Status> {
+        let r = req.into_inner();
+        let page = Page::new("ListServices", &[], r.page_size, &r.page_token)?;
+        let inner = self.controller.read();
+        let (records, more) = page.of_map(&inner.services, |s| !inner.is_pending(&s.id));
+        let services: Vec<api::Service> = records.iter().map(|s| s.to_api()).collect();
         Ok(Response::new(api::ListServicesResponse {
-            services: self.controller.list_services(),
+            next_page_token: page.next_token(services.last().map(|s| s.id.as_str()), more),
+            services,
         }))
     }
 
@@ -244,10 +268,16 @@ impl Wavelengths for Northbound {
 
     async fn list_wavelengths(
         &self,
-        _req: Request<api::ListWavelengthsRequest>,
+        req: Request<api::ListWavelengthsRequest>,
     ) -> Result<Response<api::ListWavelengthsResponse>, Status> {
+        let r = req.into_inner();
+        let page = Page::new("ListWavelengths", &[], r.page_size, &r.page_token)?;
+        let inner = self.controller.read();
+        let (records, more) = page.of_map(&inner.wavelengths, |w| !inner.is_pending(&w.id));
+        let wavelengths: Vec<api::Wavelength> = records.iter().map(|w| w.to_api()).collect();
         Ok(Response::new(api::ListWavelengthsResponse {
-            wavelengths: self.controller.list_wavelengths(),
+            next_page_token: page.next_token(wavelengths.last().map(|w| w.id.as_str()), more),
+            wavelengths,
         }))
     }
 
