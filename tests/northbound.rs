@@ -942,3 +942,57 @@ async fn lists_page_in_id_order_without_skipping_or_repeating() {
         names
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_filters_over_the_limit_are_refused_naming_the_field() {
+    let topo = us_metro();
+    let lab = start_api_lab(&topo).await;
+    let mut events = EventsClient::connect(lab.endpoint.clone()).await.unwrap();
+    let many = |name: &str| vec![name.to_string(); strata::northbound::MAX_FILTER_ENTRIES + 1];
+    for (field, req) in [
+        (
+            "devices",
+            api::TelemetryRequest {
+                devices: many("sea-pe1"),
+                ..Default::default()
+            },
+        ),
+        (
+            "links",
+            api::TelemetryRequest {
+                links: many("pe1-pe2"),
+                ..Default::default()
+            },
+        ),
+        (
+            "metrics",
+            api::TelemetryRequest {
+                metrics: many("up"),
+                ..Default::default()
+            },
+        ),
+    ] {
+        let e = events.watch_telemetry(req).await.unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
+        assert!(
+            e.message().starts_with(&format!("{field}: 10001 entries")),
+            "{e:?}"
+        );
+    }
+    // At the limit is fine (repeats included).
+    let at_limit = vec!["sea-pe1".to_string(); strata::northbound::MAX_FILTER_ENTRIES];
+    let mut stream = events
+        .watch_telemetry(api::TelemetryRequest {
+            devices: at_limit,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let sample = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("a sample within 10 s")
+        .unwrap()
+        .unwrap();
+    assert_eq!(sample.device, "sea-pe1");
+}

@@ -6,6 +6,7 @@ mod topology;
 mod watch;
 
 pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use watch::MAX_FILTER_ENTRIES;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
