@@ -979,6 +979,27 @@ async fn telemetry_filters_over_the_limit_are_refused_naming_the_field() {
             "{e:?}"
         );
     }
+    // Within the limit, every name must still exist.
+    for (field, req) in [
+        (
+            "devices[1]: node \"nowhere\" not found",
+            api::TelemetryRequest {
+                devices: vec!["sea-pe1".into(), "nowhere".into()],
+                ..Default::default()
+            },
+        ),
+        (
+            "links[0]: link \"nowhere\" not found",
+            api::TelemetryRequest {
+                links: vec!["nowhere".into()],
+                ..Default::default()
+            },
+        ),
+    ] {
+        let e = events.watch_telemetry(req).await.unwrap_err();
+        assert_eq!(e.code(), tonic::Code::NotFound, "{e:?}");
+        assert_eq!(e.message(), field);
+    }
     // At the limit is fine (repeats included).
     let at_limit = vec!["sea-pe1".to_string(); strata::northbound::MAX_FILTER_ENTRIES];
     let mut stream = events

@@ -84,11 +84,34 @@ impl Events for Northbound {
         }
         {
             let inner = self.controller.read();
+            // Topology lookups scan its lists: with up to MAX_FILTER_ENTRIES
+            // names to check, index them once (only when there is something
+            // to check, so the common empty filter costs nothing).
+            let nodes: HashSet<&str> = if f.devices.is_empty() {
+                HashSet::new()
+            } else {
+                inner
+                    .topology
+                    .nodes
+                    .iter()
+                    .map(|n| n.name.as_str())
+                    .collect()
+            };
+            let links: HashSet<&str> = if f.links.is_empty() {
+                HashSet::new()
+            } else {
+                inner
+                    .topology
+                    .links
+                    .iter()
+                    .map(|l| l.name.as_str())
+                    .collect()
+            };
             if let Some((i, d)) = f
                 .devices
                 .iter()
                 .enumerate()
-                .find(|(_, d)| inner.topology.node(d).is_none())
+                .find(|(_, d)| !nodes.contains(d.as_str()))
             {
                 return Err(Status::not_found(format!(
                     "devices[{i}]: node {} not found",
@@ -99,7 +122,7 @@ impl Events for Northbound {
                 .links
                 .iter()
                 .enumerate()
-                .find(|(_, l)| inner.topology.link(l).is_none())
+                .find(|(_, l)| !links.contains(l.as_str()))
             {
                 return Err(Status::not_found(format!(
                     "links[{i}]: link {} not found",
