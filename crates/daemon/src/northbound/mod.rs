@@ -179,13 +179,9 @@ impl Policies for Northbound {
             r.page_size,
             &r.page_token,
         )?;
-        let inner = self.controller.read();
-        let (records, more) = page.of_map(&inner.policies, |p| {
-            !inner.is_pending(&p.id)
-                && (r.headend.is_empty() || p.headend == r.headend)
-                && (r.owner.is_empty() || p.owner.as_deref() == Some(r.owner.as_str()))
-        });
-        let policies: Vec<api::Policy> = records.iter().map(|p| p.to_api(&inner.graph)).collect();
+        let (policies, more) =
+            self.controller
+                .list_policies_page(&r.headend, &r.owner, page.after(), page.size);
         Ok(Response::new(api::ListPoliciesResponse {
             next_page_token: page.next_token(policies.last().map(|p| p.id.as_str()), more),
             policies,
@@ -228,9 +224,7 @@ impl Services for Northbound {
     ) -> Result<Response<api::ListServicesResponse>, Status> {
         let r = req.into_inner();
         let page = Page::new("ListServices", &[], r.page_size, &r.page_token)?;
-        let inner = self.controller.read();
-        let (records, more) = page.of_map(&inner.services, |s| !inner.is_pending(&s.id));
-        let services: Vec<api::Service> = records.iter().map(|s| s.to_api()).collect();
+        let (services, more) = self.controller.list_services_page(page.after(), page.size);
         Ok(Response::new(api::ListServicesResponse {
             next_page_token: page.next_token(services.last().map(|s| s.id.as_str()), more),
             services,
@@ -273,9 +267,9 @@ impl Wavelengths for Northbound {
     ) -> Result<Response<api::ListWavelengthsResponse>, Status> {
         let r = req.into_inner();
         let page = Page::new("ListWavelengths", &[], r.page_size, &r.page_token)?;
-        let inner = self.controller.read();
-        let (records, more) = page.of_map(&inner.wavelengths, |w| !inner.is_pending(&w.id));
-        let wavelengths: Vec<api::Wavelength> = records.iter().map(|w| w.to_api()).collect();
+        let (wavelengths, more) = self
+            .controller
+            .list_wavelengths_page(page.after(), page.size);
         Ok(Response::new(api::ListWavelengthsResponse {
             next_page_token: page.next_token(wavelengths.last().map(|w| w.id.as_str()), more),
             wavelengths,

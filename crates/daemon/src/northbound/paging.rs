@@ -1,5 +1,6 @@
 //! List paging (Google AIP-158): page sizes, opaque page tokens, and keyset
-//! windows over name-ordered collections.
+//! windows over name-ordered slices (the controller's maps page with
+//! `controller::keyset_page`, under its own lock).
 //!
 //! A token carries the key of the last object returned, so the next page
 //! starts strictly after it: objects created or deleted between pages never
@@ -7,9 +8,6 @@
 //! also names the RPC and a fingerprint of its filters, so a token replayed
 //! against another RPC or other filters is refused instead of silently
 //! starting somewhere meaningless, and a CRC catches truncated or edited ones.
-
-use std::collections::BTreeMap;
-use std::ops::Bound;
 
 use tonic::Status;
 
@@ -86,25 +84,6 @@ impl Page {
         }
     }
 
-    /// At most `size` objects of `map` after the cursor that `keep` accepts,
-    /// in key order, and whether more follow. Walks only from the cursor
-    /// (BTreeMap::range), so a page costs its own size, not the collection's.
-    pub fn of_map<'a, V>(
-        &self,
-        map: &'a BTreeMap<String, V>,
-        keep: impl FnMut(&&'a V) -> bool,
-    ) -> (Vec<&'a V>, bool) {
-        let start = match self.after() {
-            Some(key) => Bound::Excluded(key),
-            None => Bound::Unbounded,
-        };
-        self.take(
-            map.range::<str, _>((start, Bound::Unbounded))
-                .map(|(_, v)| v)
-                .filter(keep),
-        )
-    }
-
     /// As `of_map`, over a slice sorted by `key`.
     pub fn of_sorted<'a, T>(&self, sorted: &'a [T], key: impl Fn(&T) -> &str) -> (&'a [T], bool) {
         let start = match self.after() {
@@ -114,12 +93,6 @@ impl Page {
         let rest = &sorted[start..];
         let n = rest.len().min(self.size);
         (&rest[..n], rest.len() > n)
-    }
-
-    fn take<T>(&self, mut items: impl Iterator<Item = T>) -> (Vec<T>, bool) {
-        let page: Vec<T> = items.by_ref().take(self.size).collect();
-        let more = items.next().is_some();
-        (page, more)
     }
 }
 
@@ -166,7 +139,10 @@ fn decode(rpc: &str, filters: u32, token: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use crate::controller::keyset_page;
 
     fn first(rpc: &'static str, filters: &[&str], size: i32) -> Page {
         Page::new(rpc, filters, size, "").unwrap()
@@ -243,7 +219,7 @@ mod tests {
         let mut token = String::new();
         loop {
             let page = Page::new("ListServices", &[], size, &token).unwrap();
-            let (items, more) = page.of_map(map, |v| !v.ends_with('x'));
+            let (items, more) = keyset_page(map, page.after(), page.size, |v| !v.ends_with('x'));
             assert!(items.len() <= page.size);
             token = page.next_token(items.last().map(|k| k.as_str()), more);
             seen.extend(items.into_iter().cloned());
