@@ -84,7 +84,8 @@ impl Page {
         }
     }
 
-    /// As `of_map`, over a slice sorted by `key`.
+    /// At most `size` items of `sorted` (ascending by `key`) after the
+    /// cursor, and whether more follow: `controller::keyset_page` for slices.
     pub fn of_sorted<'a, T>(&self, sorted: &'a [T], key: impl Fn(&T) -> &str) -> (&'a [T], bool) {
         let start = match self.after() {
             Some(after) => sorted.partition_point(|t| key(t) <= after),
