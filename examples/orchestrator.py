@@ -55,6 +55,17 @@ def show(msg):
     print(json.dumps(json_format.MessageToDict(msg, preserving_proto_field_name=True), indent=2))
 
 
+def list_all(call, request, field):
+    """Every object of a paged List RPC: follows next_page_token until it comes back empty."""
+    items = []
+    while True:
+        page = call(request)
+        items.extend(getattr(page, field))
+        if not page.next_page_token:
+            return items
+        request.page_token = page.next_page_token
+
+
 def attachment(text):
     device, interface, vlan = text.rsplit(":", 2) if text.count(":") >= 2 else (None, None, None)
     if device is None:
@@ -152,9 +163,12 @@ def main(argv=None):
                 request_id=request_id,
                 spec=pb.WavelengthSpec(name=args.name, a=args.a, b=args.b, operational_mode=args.mode))))
         elif args.cmd == "list":
-            show(services.ListServices(pb.ListServicesRequest()))
-            show(policies.ListPolicies(pb.ListPoliciesRequest()))
-            show(wavelengths.ListWavelengths(pb.ListWavelengthsRequest()))
+            show(pb.ListServicesResponse(
+                services=list_all(services.ListServices, pb.ListServicesRequest(), "services")))
+            show(pb.ListPoliciesResponse(
+                policies=list_all(policies.ListPolicies, pb.ListPoliciesRequest(), "policies")))
+            show(pb.ListWavelengthsResponse(
+                wavelengths=list_all(wavelengths.ListWavelengths, pb.ListWavelengthsRequest(), "wavelengths")))
         elif args.cmd == "delete":
             if args.id.startswith("svc-"):
                 show(services.DeleteService(pb.DeleteServiceRequest(id=args.id)))

@@ -17,4 +17,5 @@ pub use strata_daemon::{
 pub use strata_lab as lab;
 pub use strata_sim as simulators;
 
+pub mod pages;
 pub mod watch;

@@ -65,7 +65,7 @@ pub async fn run(
     credentials: &crate::security::client::ClientCredentials,
 ) -> anyhow::Result<()> {
     let channel = credentials.connect(&api_addr.to_string()).await?;
-    let mut topo = TopologyClient::new(channel.clone());
+    let topo = TopologyClient::new(channel.clone());
     let mut events = EventsClient::new(channel);
     let mut tele = events
         .watch_telemetry(api::TelemetryRequest::default())
@@ -116,7 +116,13 @@ pub async fn run(
                 None => anyhow::bail!("event stream ended"),
             },
             _ = ticker.tick() => {
-                let links = topo.list_links(api::ListLinksRequest::default()).await?.into_inner().links;
+                let links = crate::pages::all_pages(|page_token| {
+                    let mut topo = topo.clone();
+                    async move {
+                        let r = topo.list_links(api::ListLinksRequest { page_token, ..Default::default() }).await?.into_inner();
+                        Ok::<_, tonic::Status>((r.links, r.next_page_token))
+                    }
+                }).await?;
                 let mut out = String::new();
                 if tty { out.push_str("\x1b[H\x1b[2J"); }
                 out.push_str(&format!("strata watch — {api_addr} — {} links\n\n", links.len()));

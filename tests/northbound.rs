@@ -179,7 +179,7 @@ async fn eline_is_programmed_on_both_pes_with_transport_and_removed_on_delete() 
     assert_eq!(again.id, svc.id);
     assert_eq!(
         services
-            .list_services(api::ListServicesRequest {})
+            .list_services(api::ListServicesRequest::default())
             .await
             .unwrap()
             .into_inner()
@@ -288,7 +288,7 @@ async fn wavelength_tunes_both_transponders_alike_and_infeasible_is_refused_with
         )
     );
     assert_eq!(
-        wl.list_wavelengths(api::ListWavelengthsRequest {})
+        wl.list_wavelengths(api::ListWavelengthsRequest::default())
             .await
             .unwrap()
             .into_inner()
@@ -774,4 +774,246 @@ async fn watch_streams_events_and_resumes_from_a_revision() {
         h.status,
         tonic_health::pb::health_check_response::ServingStatus::Serving as i32
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_page_in_id_order_without_skipping_or_repeating() {
+    let topo = us_metro();
+    let lab = start_api_lab(&topo).await;
+    let mut policies = PoliciesClient::connect(lab.endpoint.clone()).await.unwrap();
+    let create = |color: u32| api::CreatePolicyRequest {
+        request_id: String::new(),
+        spec: Some(api::PolicySpec {
+            name: format!("paged-{color}"),
+            headend: "sea-pe1".into(),
+            endpoint: "lax-pe1".into(),
+            color,
+            constraints: None,
+        }),
+    };
+    let mut created = Vec::new();
+    for color in 1..=25 {
+        created.push(
+            policies
+                .create_policy(create(color))
+                .await
+                .unwrap()
+                .into_inner()
+                .id,
+        );
+    }
+    let list = |page_size: i32, page_token: String| api::ListPoliciesRequest {
+        headend: "sea-pe1".into(),
+        page_size,
+        page_token,
+        ..Default::default()
+    };
+
+    let mut seen: Vec<String> = Vec::new();
+    let mut sizes = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = policies
+            .list_policies(list(10, token))
+            .await
+            .unwrap()
+            .into_inner();
+        sizes.push(page.policies.len());
+        seen.extend(page.policies.into_iter().map(|p| p.id));
+        token = page.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+        if sizes.len() == 1 {
+            // Between pages: one already listed goes, a new one comes. The
+            // others must still each appear exactly once.
+            policies
+                .delete_policy(api::DeletePolicyRequest {
+                    id: seen[0].clone(),
+                    revision: 0,
+                })
+                .await
+                .unwrap();
+            created.push(
+                policies
+                    .create_policy(create(26))
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .id,
+            );
+        }
+    }
+    assert_eq!(sizes.len(), 3, "26 at most, 10 a page: {sizes:?}");
+    assert_eq!(sizes[..2], [10, 10]);
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "id order, no repeats: {seen:?}"
+    );
+    for id in &created[..25] {
+        assert_eq!(
+            seen.iter().filter(|s| *s == id).count(),
+            1,
+            "{id} in {seen:?}"
+        );
+    }
+
+    // Without paging parameters everything fits the default page.
+    let all = policies
+        .list_policies(api::ListPoliciesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(all.policies.len(), 25);
+    assert_eq!(all.next_page_token, "");
+
+    let first = policies
+        .list_policies(list(10, String::new()))
+        .await
+        .unwrap()
+        .into_inner();
+    let refused = |e: tonic::Status, field: &str| {
+        assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
+        assert!(e.message().starts_with(&format!("{field}: ")), "{e:?}");
+    };
+    refused(
+        policies
+            .list_policies(list(10, "garbage".into()))
+            .await
+            .unwrap_err(),
+        "page_token",
+    );
+    // A token resumes only the listing it came from: not other filters...
+    refused(
+        policies
+            .list_policies(api::ListPoliciesRequest {
+                headend: "lax-pe1".into(),
+                page_token: first.next_page_token.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err(),
+        "page_token",
+    );
+    // ...nor another RPC.
+    let mut services = ServicesClient::connect(lab.endpoint.clone()).await.unwrap();
+    refused(
+        services
+            .list_services(api::ListServicesRequest {
+                page_token: first.next_page_token,
+                ..Default::default()
+            })
+            .await
+            .unwrap_err(),
+        "page_token",
+    );
+    refused(
+        policies
+            .list_policies(list(-1, String::new()))
+            .await
+            .unwrap_err(),
+        "page_size",
+    );
+
+    // Topology pages in name order, and the client helper collects them all.
+    let topo_client = TopologyClient::connect(lab.endpoint.clone()).await.unwrap();
+    let nodes = strata::pages::all_pages(|page_token| {
+        let mut c = topo_client.clone();
+        async move {
+            let r = c
+                .list_nodes(api::ListNodesRequest {
+                    page_size: 7,
+                    page_token,
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            assert!(r.nodes.len() <= 7);
+            Ok::<_, tonic::Status>((r.nodes, r.next_page_token))
+        }
+    })
+    .await
+    .unwrap();
+    let mut names: Vec<&str> = topo.nodes.iter().map(|n| n.name.as_str()).collect();
+    names.sort();
+    assert!(names.len() > 7, "more than one page");
+    assert_eq!(
+        nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(),
+        names
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_filters_over_the_limit_are_refused_naming_the_field() {
+    let topo = us_metro();
+    let lab = start_api_lab(&topo).await;
+    let mut events = EventsClient::connect(lab.endpoint.clone()).await.unwrap();
+    let many = |name: &str| vec![name.to_string(); strata::northbound::MAX_FILTER_ENTRIES + 1];
+    for (field, req) in [
+        (
+            "devices",
+            api::TelemetryRequest {
+                devices: many("sea-pe1"),
+                ..Default::default()
+            },
+        ),
+        (
+            "links",
+            api::TelemetryRequest {
+                links: many("pe1-pe2"),
+                ..Default::default()
+            },
+        ),
+        (
+            "metrics",
+            api::TelemetryRequest {
+                metrics: many("up"),
+                ..Default::default()
+            },
+        ),
+    ] {
+        let e = events.watch_telemetry(req).await.unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
+        assert!(
+            e.message().starts_with(&format!("{field}: 10001 entries")),
+            "{e:?}"
+        );
+    }
+    // Within the limit, every name must still exist.
+    for (field, req) in [
+        (
+            "devices[1]: node \"nowhere\" not found",
+            api::TelemetryRequest {
+                devices: vec!["sea-pe1".into(), "nowhere".into()],
+                ..Default::default()
+            },
+        ),
+        (
+            "links[0]: link \"nowhere\" not found",
+            api::TelemetryRequest {
+                links: vec!["nowhere".into()],
+                ..Default::default()
+            },
+        ),
+    ] {
+        let e = events.watch_telemetry(req).await.unwrap_err();
+        assert_eq!(e.code(), tonic::Code::NotFound, "{e:?}");
+        assert_eq!(e.message(), field);
+    }
+    // At the limit is fine (repeats included).
+    let at_limit = vec!["sea-pe1".to_string(); strata::northbound::MAX_FILTER_ENTRIES];
+    let mut stream = events
+        .watch_telemetry(api::TelemetryRequest {
+            devices: at_limit,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let sample = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("a sample within 10 s")
+        .unwrap()
+        .unwrap();
+    assert_eq!(sample.device, "sea-pe1");
 }

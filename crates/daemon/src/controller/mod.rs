@@ -35,6 +35,30 @@ use crate::southbound::facts::{self, FactsCache};
 use crate::state::FabricState;
 
 pub use error::{quote, ApiError};
+
+/// At most `limit` values of `map` with keys after `after` that `keep`
+/// accepts, in key order, and whether more follow (keyset paging: a page
+/// resumes after a key, so objects created or deleted between pages neither
+/// shift nor repeat the others). Walks only from the cursor, so a page costs
+/// its own size rather than the collection's (plus any values `keep` skips).
+pub fn keyset_page<'a, V>(
+    map: &'a BTreeMap<String, V>,
+    after: Option<&str>,
+    limit: usize,
+    keep: impl FnMut(&&'a V) -> bool,
+) -> (Vec<&'a V>, bool) {
+    let start = match after {
+        Some(key) => std::ops::Bound::Excluded(key),
+        None => std::ops::Bound::Unbounded,
+    };
+    let mut values = map
+        .range::<str, _>((start, std::ops::Bound::Unbounded))
+        .map(|(_, v)| v)
+        .filter(keep);
+    let page: Vec<&V> = values.by_ref().take(limit).collect();
+    let more = values.next().is_some();
+    (page, more)
+}
 use events::EventLog;
 use pools::IdPool;
 use programmer::Programmer;

@@ -200,15 +200,25 @@ impl Controller {
     }
 
     pub fn list_policies(&self, headend: &str, owner: &str) -> Vec<api::Policy> {
+        self.list_policies_page(headend, owner, None, usize::MAX).0
+    }
+
+    /// One page of `list_policies`: at most `limit` with ids after `after`,
+    /// in id order, and whether more follow.
+    pub fn list_policies_page(
+        &self,
+        headend: &str,
+        owner: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> (Vec<api::Policy>, bool) {
         let inner = self.read();
-        inner
-            .policies
-            .values()
-            .filter(|p| !inner.pending.contains(&p.id))
-            .filter(|p| headend.is_empty() || p.headend == headend)
-            .filter(|p| owner.is_empty() || p.owner.as_deref() == Some(owner))
-            .map(|p| p.to_api(&inner.graph))
-            .collect()
+        let (page, more) = super::keyset_page(&inner.policies, after, limit, |p| {
+            !inner.pending.contains(&p.id)
+                && (headend.is_empty() || p.headend == headend)
+                && (owner.is_empty() || p.owner.as_deref() == Some(owner))
+        });
+        (page.iter().map(|p| p.to_api(&inner.graph)).collect(), more)
     }
 
     pub async fn delete_policy(&self, id: &str, revision: u64) -> Result<u64, ApiError> {

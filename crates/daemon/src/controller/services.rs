@@ -301,13 +301,21 @@ impl Controller {
     }
 
     pub fn list_services(&self) -> Vec<api::Service> {
+        self.list_services_page(None, usize::MAX).0
+    }
+
+    /// One page of `list_services`: at most `limit` with ids after `after`,
+    /// in id order, and whether more follow.
+    pub fn list_services_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> (Vec<api::Service>, bool) {
         let inner = self.read();
-        inner
-            .services
-            .values()
-            .filter(|s| !inner.pending.contains(&s.id))
-            .map(ServiceRecord::to_api)
-            .collect()
+        let (page, more) = super::keyset_page(&inner.services, after, limit, |s| {
+            !inner.pending.contains(&s.id)
+        });
+        (page.into_iter().map(ServiceRecord::to_api).collect(), more)
     }
 
     pub async fn delete_service(&self, id: &str, revision: u64) -> Result<u64, ApiError> {

@@ -206,13 +206,24 @@ impl Controller {
     }
 
     pub fn list_wavelengths(&self) -> Vec<api::Wavelength> {
+        self.list_wavelengths_page(None, usize::MAX).0
+    }
+
+    /// One page of `list_wavelengths`: at most `limit` with ids after
+    /// `after`, in id order, and whether more follow.
+    pub fn list_wavelengths_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> (Vec<api::Wavelength>, bool) {
         let inner = self.read();
-        inner
-            .wavelengths
-            .values()
-            .filter(|w| !inner.pending.contains(&w.id))
-            .map(WavelengthRecord::to_api)
-            .collect()
+        let (page, more) = super::keyset_page(&inner.wavelengths, after, limit, |w| {
+            !inner.pending.contains(&w.id)
+        });
+        (
+            page.into_iter().map(WavelengthRecord::to_api).collect(),
+            more,
+        )
     }
 
     pub async fn delete_wavelength(&self, id: &str, revision: u64) -> Result<u64, ApiError> {

@@ -1,8 +1,12 @@
 //! Northbound: the `strata.v1` gRPC API, with the standard health service and
 //! server reflection so grpcurl / grpcio users can discover it.
 
+pub mod paging;
 mod topology;
 mod watch;
+
+pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use watch::MAX_FILTER_ENTRIES;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +23,7 @@ use api::policies_server::{Policies, PoliciesServer};
 use api::services_server::{Services, ServicesServer};
 use api::topology_server::TopologyServer;
 use api::wavelengths_server::{Wavelengths, WavelengthsServer};
+use paging::Page;
 
 #[derive(Clone)]
 pub struct Northbound {
@@ -168,8 +173,18 @@ impl Policies for Northbound {
         req: Request<api::ListPoliciesRequest>,
     ) -> Result<Response<api::ListPoliciesResponse>, Status> {
         let r = req.into_inner();
+        let page = Page::new(
+            "ListPolicies",
+            &[&r.headend, &r.owner],
+            r.page_size,
+            &r.page_token,
+        )?;
+        let (policies, more) =
+            self.controller
+                .list_policies_page(&r.headend, &r.owner, page.after(), page.size);
         Ok(Response::new(api::ListPoliciesResponse {
-            policies: self.controller.list_policies(&r.headend, &r.owner),
+            next_page_token: page.next_token(policies.last().map(|p| p.id.as_str()), more),
+            policies,
         }))
     }
 
@@ -205,10 +220,14 @@ impl Services for Northbound {
 
     async fn list_services(
         &self,
-        _req: Request<api::ListServicesRequest>,
+        req: Request<api::ListServicesRequest>,
     ) -> Result<Response<api::ListServicesResponse>, Status> {
+        let r = req.into_inner();
+        let page = Page::new("ListServices", &[], r.page_size, &r.page_token)?;
+        let (services, more) = self.controller.list_services_page(page.after(), page.size);
         Ok(Response::new(api::ListServicesResponse {
-            services: self.controller.list_services(),
+            next_page_token: page.next_token(services.last().map(|s| s.id.as_str()), more),
+            services,
         }))
     }
 
@@ -244,10 +263,16 @@ impl Wavelengths for Northbound {
 
     async fn list_wavelengths(
         &self,
-        _req: Request<api::ListWavelengthsRequest>,
+        req: Request<api::ListWavelengthsRequest>,
     ) -> Result<Response<api::ListWavelengthsResponse>, Status> {
+        let r = req.into_inner();
+        let page = Page::new("ListWavelengths", &[], r.page_size, &r.page_token)?;
+        let (wavelengths, more) = self
+            .controller
+            .list_wavelengths_page(page.after(), page.size);
         Ok(Response::new(api::ListWavelengthsResponse {
-            wavelengths: self.controller.list_wavelengths(),
+            next_page_token: page.next_token(wavelengths.last().map(|w| w.id.as_str()), more),
+            wavelengths,
         }))
     }
 

@@ -2,9 +2,10 @@
 
 use tonic::{Request, Response, Status};
 
+use super::paging::Page;
 use super::Northbound;
 use crate::controller::{quote, Inner};
-use crate::model::{Layer, Role};
+use crate::model::{Layer, Link, Node, Role};
 use crate::proto::strata::v1 as api;
 use crate::state::SessionState;
 use api::topology_server::Topology;
@@ -115,21 +116,39 @@ impl Topology for Northbound {
         &self,
         req: Request<api::ListNodesRequest>,
     ) -> Result<Response<api::ListNodesResponse>, Status> {
-        let want = req.into_inner().role;
+        let r = req.into_inner();
+        let want = r.role;
         if api::Role::try_from(want).is_err() {
             return Err(Status::invalid_argument(format!(
                 "role: unknown value {want}"
             )));
         }
+        let page = Page::new(
+            "ListNodes",
+            &[&want.to_string()],
+            r.page_size,
+            &r.page_token,
+        )?;
         let inner = self.controller.read();
-        let nodes = inner
+        // The topology keeps file order; paging needs name order. Sorting
+        // references is cheap beside building the views, and the topology
+        // never changes under a running controller.
+        let mut matching: Vec<&Node> = inner
             .topology
             .nodes
             .iter()
             .filter(|n| want == 0 || role(n.role) as i32 == want)
+            .collect();
+        matching.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        let (window, more) = page.of_sorted(&matching, |n| &n.name);
+        let nodes: Vec<api::Node> = window
+            .iter()
             .filter_map(|n| self.node_view(&inner, &n.name))
             .collect();
-        Ok(Response::new(api::ListNodesResponse { nodes }))
+        Ok(Response::new(api::ListNodesResponse {
+            next_page_token: page.next_token(window.last().map(|n| n.name.as_str()), more),
+            nodes,
+        }))
     }
 
     async fn get_link(
@@ -154,6 +173,12 @@ impl Topology for Northbound {
                 r.layer
             )));
         }
+        let page = Page::new(
+            "ListLinks",
+            &[&r.layer.to_string(), &r.node],
+            r.page_size,
+            &r.page_token,
+        )?;
         let inner = self.controller.read();
         if !r.node.is_empty() && inner.topology.node(&r.node).is_none() {
             return Err(Status::not_found(format!(
@@ -161,14 +186,22 @@ impl Topology for Northbound {
                 quote(&r.node)
             )));
         }
-        let links = inner
+        let mut matching: Vec<&Link> = inner
             .topology
             .links
             .iter()
             .filter(|l| r.layer == 0 || layer(l.layer) as i32 == r.layer)
             .filter(|l| r.node.is_empty() || l.touches(&r.node))
+            .collect();
+        matching.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        let (window, more) = page.of_sorted(&matching, |l| &l.name);
+        let links: Vec<api::Link> = window
+            .iter()
             .filter_map(|l| Northbound::link_view(&inner, &l.name))
             .collect();
-        Ok(Response::new(api::ListLinksResponse { links }))
+        Ok(Response::new(api::ListLinksResponse {
+            next_page_token: page.next_token(window.last().map(|l| l.name.as_str()), more),
+            links,
+        }))
     }
 }
