@@ -518,3 +518,140 @@ async fn the_southbound_verifies_devices_and_presents_its_login() {
         }
     }
 }
+
+async fn audit_trail(lab: &Lab, creds: &ClientCredentials) -> Vec<api::AuditRecord> {
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = api::audit_client::AuditClient::new(channel(lab, creds).await)
+            .list_audit(api::ListAuditRequest {
+                page_size: 2,
+                page_token: token,
+                ..Default::default()
+            })
+            .await
+            .expect("an admin reads the audit trail")
+            .into_inner();
+        out.extend(page.records);
+        if page.next_page_token.is_empty() {
+            return out;
+        }
+        token = page.next_page_token;
+    }
+}
+
+/// Every change and every refusal is on the record — who, what, how it
+/// ended — durable across a restart; successful reads are not; only admins
+/// read it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_trail_records_changes_and_refusals_and_survives_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let security = LabSecurity::generate(&tmp.path().join("credentials")).unwrap();
+    let LabSecurity::Generated(creds) = security.clone() else {
+        unreachable!()
+    };
+    std::fs::write(
+        &creds.principals,
+        format!(
+            "{}{}",
+            std::fs::read_to_string(&creds.principals).unwrap(),
+            token_entry("noc", Role::Viewer, "viewer-token")
+        ),
+    )
+    .unwrap();
+    let topology = common::small_topology();
+    let options = strata::lab::LabOptions {
+        security,
+        data_dir: Some(data.clone()),
+        ..common::closed_loop_lab_options()
+    };
+    let lab = Lab::start(&topology, &options).await.expect("lab starts");
+    assert!(common::eventually(Duration::from_secs(20), || lab.state.counts().up == 5).await);
+    let admin = ClientCredentials::from_dir(&creds.dir).unwrap();
+    let viewer = with_token(&creds.dir, "viewer-token");
+    list_nodes(channel(&lab, &viewer).await).await.unwrap();
+    assert_eq!(
+        code(create_policy(channel(&lab, &viewer).await, "nope").await),
+        Code::PermissionDenied
+    );
+    let made = create_policy(channel(&lab, &admin).await, "audited")
+        .await
+        .unwrap();
+    let refused = api::audit_client::AuditClient::new(channel(&lab, &viewer).await)
+        .list_audit(api::ListAuditRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+
+    let trail = audit_trail(&lab, &admin).await;
+    let summary: Vec<(String, String, String, String)> = trail
+        .iter()
+        .map(|r| {
+            (
+                r.principal.clone(),
+                r.method.clone(),
+                r.code.clone(),
+                r.object.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "noc".into(),
+                "/strata.v1.Policies/CreatePolicy".into(),
+                "PERMISSION_DENIED".into(),
+                String::new()
+            ),
+            (
+                "lab-admin".into(),
+                "/strata.v1.Policies/CreatePolicy".into(),
+                "OK".into(),
+                made.id.clone()
+            ),
+            (
+                "noc".into(),
+                "/strata.v1.Audit/ListAudit".into(),
+                "PERMISSION_DENIED".into(),
+                String::new()
+            ),
+        ],
+        "the viewer's successful read is not on the record: {trail:#?}"
+    );
+    assert!(
+        trail.iter().all(|r| r.peer.starts_with("127.0.0.1:")),
+        "{trail:?}"
+    );
+    assert!(trail.windows(2).all(|w| w[0].sequence + 1 == w[1].sequence));
+    lab.shutdown().await;
+
+    // A restart keeps the trail and numbers on.
+    let lab = Lab::start(&topology, &options).await.expect("lab restarts");
+    assert!(common::eventually(Duration::from_secs(20), || lab.state.counts().up == 5).await);
+    let delete = api::policies_client::PoliciesClient::new(channel(&lab, &admin).await)
+        .delete_policy(api::DeletePolicyRequest {
+            id: made.id.clone(),
+            revision: 0,
+        })
+        .await;
+    assert!(delete.is_ok(), "{delete:?}");
+    let after = audit_trail(&lab, &admin).await;
+    assert_eq!(
+        &after[..3],
+        &trail[..],
+        "the records before the restart are kept"
+    );
+    let last = after.last().unwrap();
+    assert_eq!(
+        (
+            last.method.as_str(),
+            last.object.as_str(),
+            last.code.as_str()
+        ),
+        ("/strata.v1.Policies/DeletePolicy", made.id.as_str(), "OK")
+    );
+    assert!(last.sequence > trail.last().unwrap().sequence);
+    lab.shutdown().await;
+}

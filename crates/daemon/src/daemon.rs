@@ -107,6 +107,8 @@ pub struct Daemon {
     pub metrics: Option<SocketAddr>,
     /// Where the operator web view is served, when it is.
     pub web: Option<SocketAddr>,
+    /// Every change and every refused call (see [`crate::audit`]).
+    pub audit: Arc<crate::audit::AuditLog>,
     /// Who the web view lets in (the API's principals).
     pub web_auth: Arc<crate::web::WebAuth>,
     pub restored: Option<Restored>,
@@ -202,6 +204,18 @@ impl Daemon {
             options.reconcile_interval,
             halted.clone(),
         );
+        // The audit trail lives beside the journal (memory only without one).
+        let audit = match &options.data_dir {
+            Some(dir) => {
+                let (audit, skipped, writer) = crate::audit::AuditLog::open(dir)?;
+                if skipped > 0 {
+                    tracing::warn!(dir = %dir.display(), skipped, "audit log lines that could not be read (a write torn by a crash) were skipped");
+                }
+                tasks.push(writer);
+                audit
+            }
+            None => crate::audit::AuditLog::in_memory(),
+        };
         let listener = crate::northbound::bind(options.listen).await?;
         let api = listener.local_addr()?;
         for node in &topology.nodes {
@@ -254,6 +268,7 @@ impl Daemon {
             controller.clone(),
             listener,
             secured,
+            audit.clone(),
             extra,
             async move {
                 let _ = stop_rx.await;
@@ -268,6 +283,7 @@ impl Daemon {
             metrics,
             web,
             web_auth,
+            audit,
             restored,
             store,
             tasks,
@@ -290,8 +306,10 @@ impl Daemon {
                 Err(_) => server.abort(),
             }
         }
-        // Background work ends its current step (bounded by DRAIN), then stops.
+        // Background work ends its current step (bounded by DRAIN), then stops;
+        // the audit writer ends once what is queued is on disk.
         let _ = self.halt.send(true);
+        self.audit.close();
         for mut task in self.tasks.drain(..) {
             if tokio::time::timeout(DRAIN, &mut task).await.is_err() {
                 tracing::warn!("a background task did not stop within {DRAIN:?}; aborting it");

@@ -9,6 +9,7 @@ pub use strata_core::{model, pathcomp, render, topology};
 pub use strata_gnmi::{self as gnmi, net};
 pub use strata_proto as proto;
 
+pub mod audit;
 pub mod controller;
 pub mod daemon;
 pub mod metrics;

@@ -1,6 +1,7 @@
 //! Northbound: the `strata.v1` gRPC API, with the standard health service and
 //! server reflection so grpcurl / grpcio users can discover it.
 
+mod audit;
 pub mod paging;
 mod topology;
 mod watch;
@@ -15,9 +16,11 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
 
+use crate::audit::AuditLog;
 use crate::controller::Controller;
 use crate::proto::strata::v1 as api;
 use crate::security::{AuthLayer, Authenticator};
+use api::audit_server::AuditServer;
 use api::events_server::EventsServer;
 use api::policies_server::{Policies, PoliciesServer};
 use api::services_server::{Services, ServicesServer};
@@ -28,12 +31,26 @@ use paging::Page;
 #[derive(Clone)]
 pub struct Northbound {
     controller: Arc<Controller>,
+    audit: Arc<AuditLog>,
 }
 
 impl Northbound {
     pub fn new(controller: Arc<Controller>) -> Self {
-        Northbound { controller }
+        Self::with_audit(controller, AuditLog::in_memory())
     }
+
+    pub fn with_audit(controller: Arc<Controller>, audit: Arc<AuditLog>) -> Self {
+        Northbound { controller, audit }
+    }
+}
+
+/// Marks a response with the object it created or deleted, for the audit
+/// trail.
+fn audited<T>(object: &str, message: T) -> Response<T> {
+    let mut r = Response::new(message);
+    r.extensions_mut()
+        .insert(crate::security::layer::AuditObject(object.to_string()));
+    r
 }
 
 /// More gRPC services to serve beside `strata.v1` on the same port: the lab
@@ -56,10 +73,11 @@ pub async fn serve_with(
     controller: Arc<Controller>,
     listener: TcpListener,
     security: Secured,
+    audit: Arc<AuditLog>,
     extra: Option<ExtraServices>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let nb = Northbound::new(controller);
+    let nb = Northbound::with_audit(controller, audit.clone());
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<PoliciesServer<Northbound>>()
@@ -76,6 +94,9 @@ pub async fn serve_with(
     health_reporter
         .set_serving::<EventsServer<Northbound>>()
         .await;
+    health_reporter
+        .set_serving::<AuditServer<Northbound>>()
+        .await;
     // Reflection advertises exactly what this port serves (the descriptor set
     // also holds gNMI and the simulators' fault injection), in both protocol
     // versions: grpcurl 1.8 and grpcio-reflection still speak v1alpha.
@@ -85,6 +106,7 @@ pub async fn serve_with(
         name::<ServicesServer<Northbound>>(),
         name::<WavelengthsServer<Northbound>>(),
         name::<EventsServer<Northbound>>(),
+        name::<AuditServer<Northbound>>(),
         "grpc.health.v1.Health",
     ];
     if let Some(extra) = &extra {
@@ -109,7 +131,8 @@ pub async fn serve_with(
         .add_service(PoliciesServer::new(nb.clone()))
         .add_service(ServicesServer::new(nb.clone()))
         .add_service(WavelengthsServer::new(nb.clone()))
-        .add_service(EventsServer::new(nb));
+        .add_service(EventsServer::new(nb.clone()))
+        .add_service(AuditServer::new(nb));
     if let Some(extra) = extra {
         (extra.add)(&mut routes);
     }
@@ -118,7 +141,7 @@ pub async fn serve_with(
         server = server.tls_config(tls)?;
     }
     server
-        .layer(AuthLayer::new(security.auth))
+        .layer(AuthLayer::new(security.auth, audit))
         .add_routes(routes.routes())
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;
@@ -154,9 +177,8 @@ impl Policies for Northbound {
         &self,
         req: Request<api::CreatePolicyRequest>,
     ) -> Result<Response<api::Policy>, Status> {
-        Ok(Response::new(
-            self.controller.create_policy(req.into_inner()).await?,
-        ))
+        let made = self.controller.create_policy(req.into_inner()).await?;
+        Ok(audited(&made.id.clone(), made))
     }
 
     async fn get_policy(
@@ -194,7 +216,7 @@ impl Policies for Northbound {
     ) -> Result<Response<api::DeletePolicyResponse>, Status> {
         let r = req.into_inner();
         let revision = self.controller.delete_policy(&r.id, r.revision).await?;
-        Ok(Response::new(api::DeletePolicyResponse { revision }))
+        Ok(audited(&r.id, api::DeletePolicyResponse { revision }))
     }
 }
 
@@ -204,9 +226,8 @@ impl Services for Northbound {
         &self,
         req: Request<api::CreateServiceRequest>,
     ) -> Result<Response<api::Service>, Status> {
-        Ok(Response::new(
-            self.controller.create_service(req.into_inner()).await?,
-        ))
+        let made = self.controller.create_service(req.into_inner()).await?;
+        Ok(audited(&made.id.clone(), made))
     }
 
     async fn get_service(
@@ -237,7 +258,7 @@ impl Services for Northbound {
     ) -> Result<Response<api::DeleteServiceResponse>, Status> {
         let r = req.into_inner();
         let revision = self.controller.delete_service(&r.id, r.revision).await?;
-        Ok(Response::new(api::DeleteServiceResponse { revision }))
+        Ok(audited(&r.id, api::DeleteServiceResponse { revision }))
     }
 }
 
@@ -247,9 +268,8 @@ impl Wavelengths for Northbound {
         &self,
         req: Request<api::CreateWavelengthRequest>,
     ) -> Result<Response<api::Wavelength>, Status> {
-        Ok(Response::new(
-            self.controller.create_wavelength(req.into_inner()).await?,
-        ))
+        let made = self.controller.create_wavelength(req.into_inner()).await?;
+        Ok(audited(&made.id.clone(), made))
     }
 
     async fn get_wavelength(
@@ -282,6 +302,6 @@ impl Wavelengths for Northbound {
     ) -> Result<Response<api::DeleteWavelengthResponse>, Status> {
         let r = req.into_inner();
         let revision = self.controller.delete_wavelength(&r.id, r.revision).await?;
-        Ok(Response::new(api::DeleteWavelengthResponse { revision }))
+        Ok(audited(&r.id, api::DeleteWavelengthResponse { revision }))
     }
 }

@@ -72,8 +72,28 @@ pub fn required(path: &str) -> Access {
     }
 }
 
+/// Whether a method only reads (the audit trail records changes, and
+/// refusals of anything).
+pub fn is_read(path: &str) -> bool {
+    let method = path.rsplit('/').next().unwrap_or_default();
+    ["Get", "List", "Watch", "Check", "ServerReflectionInfo"]
+        .iter()
+        .any(|p| method.starts_with(p))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn reads_are_told_from_changes() {
+        use super::is_read;
+        assert!(is_read("/strata.v1.Audit/ListAudit"));
+        assert!(is_read("/strata.v1.Events/WatchTelemetry"));
+        assert!(is_read("/grpc.health.v1.Health/Check"));
+        assert!(!is_read("/strata.v1.Policies/CreatePolicy"));
+        assert!(!is_read("/strata.sim.v1.FaultInjection/CrashDevice"));
+        assert!(!is_read("/strata.v1.Services/UpdateService"));
+    }
+
     use super::*;
 
     #[test]
