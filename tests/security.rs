@@ -655,3 +655,35 @@ async fn the_audit_trail_records_changes_and_refusals_and_survives_a_restart() {
     assert!(last.sequence > trail.last().unwrap().sequence);
     lab.shutdown().await;
 }
+
+/// A renewed certificate takes effect without a restart: new connections
+/// get it, verified against its (new) CA; the old CA no longer verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewed_certificate_is_served_without_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("credentials");
+    let lab = secure_lab(LabSecurity::generate(&dir).unwrap()).await;
+    let before = ClientCredentials::from_dir(&dir).unwrap();
+    assert_eq!(list_nodes(channel(&lab, &before).await).await.unwrap(), 5);
+    // Everything renewed in place: a new CA, certificate, key and token.
+    strata::security::pki::generate(&dir).unwrap();
+    let after = ClientCredentials::from_dir(&dir).unwrap();
+    let mut served = false;
+    for _ in 0..100 {
+        if let Ok(ch) = after.connect(&lab.api.to_string()).await {
+            if list_nodes(ch).await.is_ok() {
+                served = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served, "the new certificate and token are honoured");
+    match before.connect(&lab.api.to_string()).await {
+        Err(_) => {}
+        Ok(ch) => {
+            code(list_nodes(ch).await);
+        }
+    }
+    lab.shutdown().await;
+}

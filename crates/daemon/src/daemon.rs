@@ -39,8 +39,9 @@ pub struct DaemonOptions {
     pub security: crate::security::Security,
 }
 
-/// How often the principals file is checked for changes (tokens added or
-/// revoked take effect within this).
+/// How often the principals file and the TLS material are checked for
+/// changes (tokens added or revoked, a renewed certificate, take effect
+/// within this).
 const PRINCIPALS_RELOAD: Duration = Duration::from_secs(2);
 
 /// How long a graceful stop waits for open requests and streams.
@@ -261,7 +262,10 @@ impl Daemon {
             None => None,
         };
         if let crate::security::Authenticator::File(file) = &secured.auth {
-            tasks.push(file.watch(PRINCIPALS_RELOAD, halted));
+            tasks.push(file.watch(PRINCIPALS_RELOAD, halted.clone()));
+        }
+        if let Some(tls) = &secured.tls {
+            tasks.push(tls.watch(PRINCIPALS_RELOAD, halted));
         }
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(crate::northbound::serve_with(

@@ -136,22 +136,31 @@ pub async fn serve_with(
     if let Some(extra) = extra {
         (extra.add)(&mut routes);
     }
-    let mut server = tonic::transport::Server::builder();
-    if let Some(tls) = security.tls {
-        server = server.tls_config(tls)?;
+    let mut server =
+        tonic::transport::Server::builder().layer(AuthLayer::new(security.auth, audit));
+    let router = server.add_routes(routes.routes());
+    match security.tls {
+        Some(tls) => {
+            router
+                .serve_with_incoming_shutdown(
+                    crate::security::tls::incoming(listener, tls),
+                    shutdown,
+                )
+                .await?
+        }
+        None => {
+            router
+                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+                .await?
+        }
     }
-    server
-        .layer(AuthLayer::new(security.auth, audit))
-        .add_routes(routes.routes())
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await?;
     Ok(())
 }
 
 /// The API's transport and who it lets in, resolved from
 /// [`crate::security::Security`] before the port opens.
 pub struct Secured {
-    pub tls: Option<tonic::transport::ServerTlsConfig>,
+    pub tls: Option<Arc<crate::security::tls::ReloadingTls>>,
     pub auth: Authenticator,
 }
 

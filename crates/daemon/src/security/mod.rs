@@ -7,6 +7,7 @@ pub mod layer;
 pub mod pki;
 pub mod principals;
 pub mod roles;
+pub mod tls;
 
 use std::path::PathBuf;
 
@@ -69,31 +70,10 @@ impl Security {
         Ok(())
     }
 
-    /// The TLS configuration tonic serves with, read from the files now.
-    pub fn server_tls(&self) -> anyhow::Result<Option<tonic::transport::ServerTlsConfig>> {
-        let Some(tls) = &self.tls else {
-            return Ok(None);
-        };
-        let read = |p: &PathBuf, what: &str| {
-            std::fs::read(p)
-                .map_err(|e| anyhow::anyhow!("cannot read the {what} {}: {e}", p.display()))
-        };
-        let identity = tonic::transport::Identity::from_pem(
-            read(&tls.cert, "TLS certificate")?,
-            read(&tls.key, "TLS key")?,
-        );
-        let mut config = tonic::transport::ServerTlsConfig::new().identity(identity);
-        if let Some(ca) = &tls.client_ca {
-            // Optional: token-only clients connect too; a certificate, when
-            // presented, must chain to this CA.
-            config = config
-                .client_ca_root(tonic::transport::Certificate::from_pem(read(
-                    ca,
-                    "client CA",
-                )?))
-                .client_auth_optional(true);
-        }
-        Ok(Some(config))
+    /// The TLS acceptor's material, read from the files now (and again
+    /// whenever they change, once watched).
+    pub fn server_tls(&self) -> anyhow::Result<Option<std::sync::Arc<tls::ReloadingTls>>> {
+        self.tls.as_ref().map(tls::ReloadingTls::open).transpose()
     }
 
     /// Who the API lets in.
