@@ -8,6 +8,10 @@
 //! (simulated devices), `strata-lab`, `strata-bench`. See
 //! `docs/architecture.md`.
 
+// Production code answers bad input and failed I/O with errors, never a
+// panic (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub use strata_bench as bench;
 pub use strata_core::{model, pathcomp, topology};
 pub use strata_daemon::{

@@ -1,5 +1,9 @@
 //! The `strata` command: lab, simulators, topology checks.
 
+// Production code answers bad input and failed I/O with errors, never a
+// panic (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;

@@ -1,6 +1,10 @@
 //! `strata bench`: one module per suite, each measuring Strata against an
 //! in-run peer and printing a table.
 
+// Production code answers bad input and failed I/O with errors, never a
+// panic (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 // Suites address the layers as they did inside the single crate.
 pub(crate) use strata_core::model;
 pub(crate) use strata_daemon::{controller, gnmi, proto, southbound, state, telemetry};

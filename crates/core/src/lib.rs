@@ -2,6 +2,10 @@
 //! computation. Synchronous and free of I/O, protobuf and locks, so every
 //! planner above it can be tested (and dry-run) without a network.
 
+// Production code answers bad input and failed I/O with errors, never a
+// panic (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod model;
 pub mod pathcomp;
 pub mod render;

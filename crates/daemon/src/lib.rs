@@ -4,6 +4,10 @@
 //! closed loop — and `daemon::Daemon`, the one wiring every binary, lab, test
 //! and bench starts.
 
+// Production code answers bad input and failed I/O with errors, never a
+// panic (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 // The pure layers below, under the names the modules use for them.
 pub use strata_core::{model, pathcomp, render, topology};
 pub use strata_gnmi::{self as gnmi, net};

@@ -355,6 +355,10 @@ impl Tree {
     }
 
     /// Applies a prepared write; it cannot fail.
+    // A `PreparedWrite` only comes from `prepare_write`, which resolved every
+    // step against this tree's schema: the expects below restate that, and a
+    // broken invariant must stop the simulator rather than write elsewhere.
+    #[allow(clippy::expect_used)]
     pub fn apply_write(&mut self, prepared: PreparedWrite) -> Change {
         let PreparedWrite {
             path,

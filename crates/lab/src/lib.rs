@@ -1,6 +1,10 @@
 //! `strata lab` and `strata sim`: a simulated fabric (and the controller's
 //! southbound attached to it) in one process, with a live one-line summary.
 
+// Production code answers bad input and failed I/O with errors, never a
+// panic (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

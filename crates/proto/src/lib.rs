@@ -1,5 +1,9 @@
 //! Generated protobuf and gRPC types.
 
+// Production code answers bad input and failed I/O with errors, never a
+// panic (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 #[allow(clippy::all, clippy::pedantic)]
 pub mod gnmi_ext {
     tonic::include_proto!("gnmi_ext");

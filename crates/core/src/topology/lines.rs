@@ -97,7 +97,10 @@ impl Lines {
                     stack.pop();
                 }
                 let dash = col;
-                let parent = stack.last_mut().expect("root frame");
+                // The loop above never pops the root frame.
+                let Some(parent) = stack.last_mut() else {
+                    continue;
+                };
                 let path = format!("{}[{}]", parent.path, parent.next_item);
                 parent.next_item += 1;
                 self.record(&path, number);
