@@ -16,10 +16,9 @@ use crate::controller::Controller;
 use crate::model::{Endpoint, Layer, Link, Node, Role, Topology};
 use crate::proto::strata::v1 as api;
 use crate::simulators::fabric::{SimFabric, SimOptions};
-use crate::southbound::{DeviceTarget, SessionConfig, Southbound};
-use crate::state::FabricState;
+use crate::daemon::{Daemon, DaemonOptions};
+use crate::southbound::SessionConfig;
 use crate::telemetry::health::{HealthConfig, Reading};
-use crate::telemetry::Ingest;
 
 /// Packet routers `r0…r{n-1}` with router ids and node SIDs, no interfaces
 /// yet (the generators add them with the links).
@@ -234,36 +233,42 @@ pub async fn reroute(
         },
     );
     fabric.start().await?;
-    let state = Arc::new(FabricState::default());
+    // The daemon every binary runs, on the simulators: the same pipeline,
+    // sessions and programming as production (no journal, plaintext, and a
+    // reconcile interval past the run, so only the trials program devices).
     let sessions = SessionConfig {
         sample_interval: Duration::from_secs(60),
         rpc_timeout: Duration::from_secs(30),
         queue_depth: 100_000,
         ..SessionConfig::default()
     };
-    let sb = Southbound::new(state.clone(), Arc::new(Ingest::default()), sessions);
-    for n in &t.nodes {
-        let address = fabric
-            .address(&n.name)
-            .ok_or_else(|| anyhow::anyhow!("{} not bound", n.name))?;
-        sb.add_device(DeviceTarget {
-            name: n.name.clone(),
-            role: n.role,
-            address,
-            router_id: n.router_id,
-        });
-    }
+    let options = DaemonOptions {
+        listen: "127.0.0.1:0".parse()?,
+        sessions,
+        health: Default::default(),
+        metrics: None,
+        data_dir: None,
+        reconcile_interval: Duration::from_secs(24 * 3600),
+        recover_journal: false,
+        web: None,
+        security: crate::security::Security::insecure(),
+    };
+    let sims = fabric.clone();
+    let daemon = Daemon::start(&t, &options, move |name| sims.address(name), None).await?;
     let deadline = Instant::now() + Duration::from_secs(120);
-    while state.counts().up < devices {
+    while daemon.state.counts().up < devices {
         if Instant::now() > deadline {
-            anyhow::bail!("only {} of {devices} sessions came up", state.counts().up);
+            anyhow::bail!(
+                "only {} of {devices} sessions came up",
+                daemon.state.counts().up
+            );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let online = Controller::new(t.clone(), sb.clone(), Some(state));
+    let online = daemon.controller.clone();
     populate(&online, t.nodes.len(), policies, 11).await?;
     let (times, mean_affected) = trials(&online, &t, n_trials, 13).await;
-    sb.shutdown();
+    daemon.shutdown().await;
     fabric.shutdown().await;
     Ok(RerouteFigures {
         devices,
