@@ -14,21 +14,18 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use prost::Message;
 
-use crate::controller::closed_loop::{self, ClosedLoop};
-use crate::controller::Controller;
+use crate::daemon::{Daemon, DaemonOptions};
 use crate::gnmi::parse_path;
 use crate::model::{Role, Topology};
 use crate::proto::gnmi::{subscribe_response, Encoding, SubscribeResponse};
 use crate::simulators::fabric::{SimFabric, SimOptions};
 use crate::simulators::server::burst_notifications;
 use crate::southbound::session::telemetry_paths;
-use crate::southbound::{DeviceTarget, SessionConfig, Southbound};
-use crate::state::FabricState;
+use crate::southbound::SessionConfig;
 use crate::telemetry::health::HealthConfig;
 use crate::telemetry::Ingest;
 
@@ -268,40 +265,43 @@ pub async fn serve_sims(devices: usize) -> anyhow::Result<()> {
 pub async fn ingest(devices: usize, window: Duration) -> anyhow::Result<IngestFigures> {
     let t = generated_fabric(devices, SEED);
     let sims = tokio::task::spawn_blocking(move || Sims::spawn(devices)).await??;
-    let state = Arc::new(FabricState::default());
-    let ingest = Arc::new(Ingest::default());
     let sessions = SessionConfig {
         sample_interval: Duration::from_millis(10),
         rpc_timeout: Duration::from_secs(30),
         ..SessionConfig::default()
     };
-    let sb = Southbound::new(state.clone(), ingest.clone(), sessions);
-    let controller = Controller::new(t.clone(), sb.clone(), Some(state.clone()));
-    let (tx, rx) = tokio::sync::mpsc::channel(16_384);
-    ingest.feed_batches(tx);
-    let health = HealthConfig {
-        silence_timeout: Duration::from_secs(3600),
-        ..Default::default()
+    // The one daemon wiring, on the child's simulators: sessions, ingest and
+    // the closed loop as production runs them (no journal, plaintext, and
+    // reconcile out of the window).
+    let options = DaemonOptions {
+        listen: "127.0.0.1:0".parse()?,
+        sessions,
+        health: HealthConfig {
+            silence_timeout: Duration::from_secs(3600),
+            ..Default::default()
+        },
+        metrics: None,
+        data_dir: None,
+        reconcile_interval: Duration::from_secs(24 * 3600),
+        recover_journal: false,
+        web: None,
+        security: crate::security::Security::insecure(),
     };
-    let lp = ClosedLoop::new(controller.clone(), &t, health);
-    let loop_task = closed_loop::spawn(
-        lp,
-        rx,
-        Duration::from_millis(50),
-        strata_daemon::shutdown::never(),
-    );
-    for (name, address) in &sims.addresses {
-        sb.add_device(DeviceTarget {
-            name: name.clone(),
-            role: Role::Packet,
-            address: *address,
-            router_id: router_id(&t, name),
-        });
-    }
+    let addresses: std::collections::HashMap<String, SocketAddr> = sims
+        .addresses
+        .iter()
+        .map(|(n, a)| (n.clone(), *a))
+        .collect();
+    let daemon =
+        Daemon::start(&t, &options, move |name| addresses.get(name).copied(), None).await?;
+    let ingest = daemon.ingest.clone();
     let deadline = Instant::now() + Duration::from_secs(120);
-    while state.counts().up < devices {
+    while daemon.state.counts().up < devices {
         if Instant::now() > deadline {
-            anyhow::bail!("only {} of {devices} sessions came up", state.counts().up);
+            anyhow::bail!(
+                "only {} of {devices} sessions came up",
+                daemon.state.counts().up
+            );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -320,8 +320,7 @@ pub async fn ingest(devices: usize, window: Duration) -> anyhow::Result<IngestFi
     let before = snap(&ingest);
     tokio::time::sleep(window).await;
     let after = snap(&ingest);
-    sb.shutdown();
-    loop_task.abort();
+    daemon.shutdown().await;
     drop(sims);
     // The peers run after the live window, on the now idle process.
     let peer_topology = t.clone();

@@ -7,9 +7,7 @@
 
 // Suites address the layers as they did inside the single crate.
 pub(crate) use strata_core::model;
-pub(crate) use strata_daemon::{
-    controller, daemon, gnmi, proto, security, southbound, state, telemetry,
-};
+pub(crate) use strata_daemon::{controller, daemon, gnmi, proto, security, southbound, telemetry};
 pub(crate) use strata_lab as lab;
 pub(crate) use strata_sim as simulators;
 

@@ -13,10 +13,10 @@ use super::rng::Rng;
 use crate::controller::closed_loop::ClosedLoop;
 use crate::controller::programmer::{Programmer, Recorder};
 use crate::controller::Controller;
+use crate::daemon::{Daemon, DaemonOptions};
 use crate::model::{Endpoint, Layer, Link, Node, Role, Topology};
 use crate::proto::strata::v1 as api;
 use crate::simulators::fabric::{SimFabric, SimOptions};
-use crate::daemon::{Daemon, DaemonOptions};
 use crate::southbound::SessionConfig;
 use crate::telemetry::health::{HealthConfig, Reading};
 
