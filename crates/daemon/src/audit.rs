@@ -73,6 +73,7 @@ pub struct AuditLog {
     ring: Mutex<Ring>,
     writer: Mutex<Option<mpsc::Sender<Write_>>>,
     path: Option<PathBuf>,
+    unwritten: std::sync::atomic::AtomicU64,
 }
 
 struct Ring {
@@ -90,6 +91,7 @@ impl AuditLog {
             }),
             writer: Mutex::new(None),
             path: None,
+            unwritten: Default::default(),
         })
     }
 
@@ -114,6 +116,7 @@ impl AuditLog {
             ring: Mutex::new(Ring { next, records }),
             writer: Mutex::new(Some(tx)),
             path: Some(path),
+            unwritten: Default::default(),
         });
         Ok((
             log,
@@ -131,7 +134,51 @@ impl AuditLog {
     /// Numbers the entry, keeps it, and returns once it is on disk (at once
     /// when the trail is in memory only).
     pub async fn record(&self, e: AuditEntry) {
-        let record = {
+        let record = self.keep(e);
+        let writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(writer) = writer {
+            let (done, written) = oneshot::channel();
+            if writer.send((record, done)).await.is_ok() {
+                let _ = written.await;
+            }
+        }
+    }
+
+    /// As `record`, without waiting for the disk, and dropping the write
+    /// (counted) when the writer is behind: for refusals, which strangers
+    /// can cause at will and must not turn into a queue of fsyncs.
+    pub fn record_refusal(&self, e: AuditEntry) {
+        let record = self.keep(e);
+        let writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(writer) = writer {
+            let (done, _) = oneshot::channel();
+            if writer.try_send((record, done)).is_err() {
+                let n = self
+                    .unwritten
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    + 1;
+                if n.is_power_of_two() {
+                    tracing::warn!(unwritten = n, "refused calls arrive faster than the audit log is written; their records are kept in memory only");
+                }
+            }
+        }
+    }
+
+    /// Refusal records not written to disk because the writer was behind.
+    pub fn unwritten(&self) -> u64 {
+        self.unwritten.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn keep(&self, e: AuditEntry) -> Arc<AuditRecord> {
+        {
             let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
             let record = Arc::new(AuditRecord {
                 sequence: ring.next,
@@ -151,17 +198,6 @@ impl AuditLog {
                 ring.records.pop_front();
             }
             record
-        };
-        let writer = self
-            .writer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        if let Some(writer) = writer {
-            let (done, written) = oneshot::channel();
-            if writer.send((record, done)).await.is_ok() {
-                let _ = written.await;
-            }
         }
     }
 

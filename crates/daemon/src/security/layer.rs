@@ -182,16 +182,12 @@ where
             }
             Err(status) => {
                 tracing::debug!(code = ?status.code(), "northbound call refused");
-                Box::pin(async move {
-                    audit
-                        .record(entry(
-                            status.code(),
-                            status.message().to_string(),
-                            String::new(),
-                        ))
-                        .await;
-                    Ok(status.into_http())
-                })
+                audit.record_refusal(entry(
+                    status.code(),
+                    status.message().to_string(),
+                    String::new(),
+                ));
+                Box::pin(async move { Ok(status.into_http()) })
             }
         }
     }
