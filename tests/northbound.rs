@@ -1093,14 +1093,6 @@ async fn requests_over_a_limit_are_refused_naming_the_field_and_change_nothing()
             }),
         ),
         (
-            "",
-            "spec.constraints.exclude_links[0]: ".into(),
-            policy(api::Constraints {
-                exclude_links: vec!["l".repeat(limits::REFERENCE_CHARS + 1)],
-                ..Default::default()
-            }),
-        ),
-        (
             &long_request_id,
             "request_id: ".into(),
             policy(api::Constraints::default()),
@@ -1162,14 +1154,6 @@ async fn requests_over_a_limit_are_refused_naming_the_field_and_change_nothing()
                 attachments: attachments(limits::ATTACHMENTS + 1),
                 ..eline_pe1_pe2.clone()
             },
-        ),
-        (
-            "spec.attachments[1].interface: ",
-            eline(
-                "s",
-                ("pe1", "ce-0/1/0", 10),
-                ("pe2", &"i".repeat(limits::REFERENCE_CHARS + 1), 10),
-            ),
         ),
         (
             "spec.transport.exclude_links: 1025 entries, at most 1024",

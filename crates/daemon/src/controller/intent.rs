@@ -17,12 +17,14 @@ use crate::proto::strata::v1 as api;
 /// `MAX_REQUEST_BYTES` bounds the message as a whole before it is decoded.
 /// The proto comments and the README's API section list the same numbers.
 pub mod limits {
-    /// Object names (`spec.name`) and policy ids (`disjoint_from`).
+    /// Object names (`spec.name`). Everything else a request names (nodes,
+    /// links, fibers, access interfaces, `disjoint_from`) must exist, so it is
+    /// kept only as long as the topology's or the controller's own names;
+    /// over-long ones are NOT_FOUND, quoted cut short.
     pub const NAME_CHARS: usize = 64;
-    /// References to topology objects (nodes, links, fibers, access
-    /// interfaces) and admin group names: checked against the topology, so
-    /// this only keeps the error path cheap; topology names are far shorter.
-    pub const REFERENCE_CHARS: usize = 256;
+    /// An admin group name: these are not looked up (a group no link has is
+    /// valid, it just matches nothing), so they need their own bound.
+    pub const ADMIN_GROUP_CHARS: usize = 256;
     /// A client's `request_id` (a UUID is 36).
     pub const REQUEST_ID_CHARS: usize = 128;
     /// Each of `include_any`, `include_all`, `exclude_any`: a link carries a
@@ -106,7 +108,6 @@ pub fn node<'a>(
     if value.is_empty() {
         return Err(invalid(field, "required"));
     }
-    chars_at_most(value, limits::REFERENCE_CHARS, field)?;
     let node = inner
         .topology
         .node(value)
@@ -184,11 +185,6 @@ pub fn constraints(
         at_most(list, limits::ADMIN_GROUPS, &f(name))?;
     }
     for (i, n) in c.exclude_nodes.iter().enumerate() {
-        chars_at_most(
-            n,
-            limits::REFERENCE_CHARS,
-            &format!("{field}.exclude_nodes[{i}]"),
-        )?;
         if inner.topology.node(n).is_none() {
             return Err(not_found(
                 format!("{field}.exclude_nodes[{i}]"),
@@ -197,11 +193,6 @@ pub fn constraints(
         }
     }
     for (i, l) in c.exclude_links.iter().enumerate() {
-        chars_at_most(
-            l,
-            limits::REFERENCE_CHARS,
-            &format!("{field}.exclude_links[{i}]"),
-        )?;
         if inner.topology.link(l).is_none() {
             return Err(not_found(
                 format!("{field}.exclude_links[{i}]"),
@@ -219,7 +210,7 @@ pub fn constraints(
             if group.is_empty() {
                 return Err(invalid(at, "empty admin group name"));
             }
-            chars_at_most(group, limits::REFERENCE_CHARS, &at)?;
+            chars_at_most(group, limits::ADMIN_GROUP_CHARS, &at)?;
             if group.chars().any(char::is_control) {
                 return Err(invalid(
                     at,
@@ -255,7 +246,6 @@ pub fn constraints(
             ))
         }
         (other, Some(kind)) => {
-            chars_at_most(other, limits::NAME_CHARS, &f("disjoint_from"))?;
             if !inner.policies.contains_key(other) {
                 return Err(not_found(
                     f("disjoint_from"),
@@ -362,7 +352,6 @@ pub fn service(inner: &Inner, spec: &api::ServiceSpec) -> Result<ServiceIntent, 
         if a.interface.is_empty() {
             return Err(invalid(f("interface"), "required"));
         }
-        chars_at_most(&a.interface, limits::REFERENCE_CHARS, &f("interface"))?;
         if !pe.access_interfaces.contains(&a.interface) {
             return Err(not_found(
                 f("interface"),
@@ -570,11 +559,6 @@ pub fn wavelength(inner: &Inner, spec: &api::WavelengthSpec) -> Result<Wavelengt
         "spec.exclude_fibers",
     )?;
     for (i, fiber) in spec.exclude_fibers.iter().enumerate() {
-        chars_at_most(
-            fiber,
-            limits::REFERENCE_CHARS,
-            &format!("spec.exclude_fibers[{i}]"),
-        )?;
         if !inner
             .topology
             .link(fiber)
@@ -588,9 +572,7 @@ pub fn wavelength(inner: &Inner, spec: &api::WavelengthSpec) -> Result<Wavelengt
     }
     let carries_link = match spec.carries_link.as_str() {
         "" => None,
-        l => match chars_at_most(l, limits::REFERENCE_CHARS, "spec.carries_link")
-            .map(|()| inner.topology.link(l))?
-        {
+        l => match inner.topology.link(l) {
             None => return Err(not_found("spec.carries_link", format!("link {}", quote(l)))),
             Some(link) if link.layer != Layer::Packet => {
                 return Err(invalid(

@@ -291,6 +291,99 @@ mod tests {
         })
     }
 
+    fn event(revision: u64, bytes: usize) -> Arc<api::Event> {
+        Arc::new(api::Event {
+            revision,
+            object: Some(api::event::Object::Device(api::DeviceEvent {
+                error: "x".repeat(bytes),
+                ..Default::default()
+            })),
+            ..Default::default()
+        })
+    }
+
+    #[tokio::test]
+    async fn a_watcher_the_channel_dropped_events_for_is_told_where_to_resume() {
+        let (live_tx, live) = tokio::sync::broadcast::channel(2);
+        for r in 4..=6 {
+            live_tx.send(event(r, 10)).unwrap();
+        }
+        let (tx, mut rx) = mpsc::channel(8);
+        let replay = VecDeque::from([event(2, 10), event(3, 10)]);
+        follow(1, replay, live, tx).await;
+        let mut sent = Vec::new();
+        let end = loop {
+            match rx.recv().await.unwrap() {
+                Ok(e) => sent.push(e.revision),
+                Err(status) => break status,
+            }
+        };
+        assert!(rx.recv().await.is_none());
+        // Whether the replay went out before the lag was noticed is up to
+        // scheduling; either way the status names the last event sent.
+        assert_eq!(sent, [2, 3][..sent.len()]);
+        let last = sent.last().copied().unwrap_or(1);
+        assert_eq!(end.code(), tonic::Code::ResourceExhausted);
+        assert_eq!(
+            end.message(),
+            format!("watcher fell behind after revision {last}; resume from {last}")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_watcher_that_does_not_read_is_cut_off_by_bytes_not_waited_for() {
+        let (live_tx, live) = tokio::sync::broadcast::channel(16);
+        // Room for one event ahead of the reader, who reads nothing yet.
+        let (tx, mut rx) = mpsc::channel(1);
+        let task = tokio::spawn(follow(0, VecDeque::new(), live, tx));
+        let third = MAX_WATCH_BACKLOG_BYTES / 3;
+        // One event in the stream, then a backlog: two of a third of the
+        // limit each fit, a third one (with its framing) is over and ends it.
+        live_tx.send(event(1, third)).unwrap();
+        // (A current-thread runtime: this lets the task hand event 1 over.)
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        for r in 2..=4 {
+            live_tx.send(event(r, third)).unwrap();
+        }
+        // ... and take the rest in, before the reader frees any room.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        let first = rx.recv().await.unwrap().unwrap();
+        assert_eq!(first.revision, 1);
+        let end = rx.recv().await.unwrap().unwrap_err();
+        assert_eq!(end.code(), tonic::Code::ResourceExhausted);
+        assert_eq!(
+            end.message(),
+            "watcher fell behind after revision 1; resume from 1"
+        );
+        assert!(rx.recv().await.is_none());
+        task.await.unwrap();
+        assert_eq!(live_tx.receiver_count(), 0, "the live receiver is let go");
+    }
+
+    #[tokio::test]
+    async fn a_reader_keeping_up_gets_every_event_once_in_order() {
+        let (live_tx, live) = tokio::sync::broadcast::channel(1024);
+        let (tx, mut rx) = mpsc::channel(1);
+        // The replay overlaps the live stream (it was subscribed under the
+        // same lock): revisions 2 and 3 arrive both ways.
+        let replay = VecDeque::from([event(2, 10), event(3, 10)]);
+        for r in 2..=200 {
+            live_tx.send(event(r, 1000)).unwrap();
+        }
+        tokio::spawn(follow(1, replay, live, tx));
+        let mut got = Vec::new();
+        while got.len() < 199 {
+            got.push(rx.recv().await.unwrap().unwrap().revision);
+        }
+        assert_eq!(got, (2..=200).collect::<Vec<_>>());
+        drop(live_tx);
+        assert!(rx.recv().await.is_none(), "ends when the controller does");
+    }
+
     #[test]
     fn empty_filter_wants_everything() {
         assert!(filter(&[], &[], &[]).wants(&sample("pe1", "pe1-pe2", "delay_us")));
