@@ -79,6 +79,7 @@ pub async fn run(
             .await?
             .into_inner(),
     };
+    let mut last_revision = 0;
     let mut views: BTreeMap<String, LinkView> = BTreeMap::new();
     let mut recent: VecDeque<String> = VecDeque::new();
     // A single frame waits a moment so it shows live values, not blanks.
@@ -108,10 +109,21 @@ pub async fn run(
                 None => anyhow::bail!("telemetry stream ended"),
             },
             e = evs.next() => match e {
-                Some(Ok(e)) => if let Some(line) = event_line(&e) {
-                    recent.push_front(line);
-                    recent.truncate(12);
-                },
+                Some(Ok(e)) => {
+                    last_revision = e.revision;
+                    if let Some(line) = event_line(&e) {
+                        recent.push_front(line);
+                        recent.truncate(12);
+                    }
+                }
+                // The controller does not wait for a watcher that fell behind
+                // (a stalled terminal): pick up from the last event shown.
+                Some(Err(e)) if e.code() == tonic::Code::ResourceExhausted => {
+                    evs = events
+                        .watch(api::WatchRequest { from_revision: last_revision })
+                        .await?
+                        .into_inner();
+                }
                 Some(Err(e)) => anyhow::bail!("event stream: {e}"),
                 None => anyhow::bail!("event stream ended"),
             },

@@ -1017,3 +1017,358 @@ async fn telemetry_filters_over_the_limit_are_refused_naming_the_field() {
         .unwrap();
     assert_eq!(sample.device, "sea-pe1");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_over_a_limit_are_refused_naming_the_field_and_change_nothing() {
+    use strata::controller::limits;
+    let topo = small_topology();
+    let lab = start_api_lab(&topo).await;
+    let mut policies = PoliciesClient::connect(lab.endpoint.clone()).await.unwrap();
+    let mut services = ServicesClient::connect(lab.endpoint.clone()).await.unwrap();
+    let mut wavelengths = WavelengthsClient::connect(lab.endpoint.clone())
+        .await
+        .unwrap();
+    let snapshot = |lab: &ApiLab| {
+        let devices: Vec<_> = ["pe1", "pe2", "pe3", "ot1", "ot2"]
+            .iter()
+            .map(|d| device_config(&lab.lab.fabric, d))
+            .collect();
+        (
+            devices,
+            lab.controller.list_policies("", ""),
+            lab.controller.list_services(),
+            lab.controller.list_wavelengths(),
+            lab.controller.events().revision(),
+        )
+    };
+    let before = snapshot(&lab);
+    let n = |name: &str, count: usize| vec![name.to_string(); count];
+    let policy = |constraints: api::Constraints| api::PolicySpec {
+        name: "p".into(),
+        headend: "pe1".into(),
+        endpoint: "pe2".into(),
+        color: 10,
+        constraints: Some(constraints),
+    };
+    let long_request_id = "r".repeat(limits::REQUEST_ID_CHARS + 1);
+    let policy_cases: Vec<(&str, String, api::PolicySpec)> = vec![
+        (
+            "",
+            "spec.constraints.exclude_links: 100000 entries, at most 1024".into(),
+            policy(api::Constraints {
+                exclude_links: n("pe2-pe3", 100_000),
+                ..Default::default()
+            }),
+        ),
+        (
+            "",
+            "spec.constraints.exclude_nodes: 1025 entries, at most 1024".into(),
+            policy(api::Constraints {
+                exclude_nodes: n("pe3", limits::EXCLUSIONS + 1),
+                ..Default::default()
+            }),
+        ),
+        (
+            "",
+            "spec.constraints.exclude_srlgs: 1025 entries, at most 1024".into(),
+            policy(api::Constraints {
+                exclude_srlgs: vec![7; limits::EXCLUSIONS + 1],
+                ..Default::default()
+            }),
+        ),
+        (
+            "",
+            "spec.constraints.include_all: 65 entries, at most 64".into(),
+            policy(api::Constraints {
+                include_all: n("gold", limits::ADMIN_GROUPS + 1),
+                ..Default::default()
+            }),
+        ),
+        (
+            "",
+            "spec.constraints.exclude_any[1]: ".into(),
+            policy(api::Constraints {
+                exclude_any: vec!["red".into(), "g".repeat(300_000)],
+                ..Default::default()
+            }),
+        ),
+        (
+            &long_request_id,
+            "request_id: ".into(),
+            policy(api::Constraints::default()),
+        ),
+    ];
+    for (request_id, words, spec) in policy_cases {
+        let e = policies
+            .create_policy(api::CreatePolicyRequest {
+                request_id: request_id.into(),
+                spec: Some(spec),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument, "{words}: {e:?}");
+        assert!(
+            e.message().starts_with(&words),
+            "{words:?} in {:?}",
+            e.message()
+        );
+        assert!(e.message().len() < 200, "input is quoted cut short: {e:?}");
+    }
+
+    let attachments = |count: usize| -> Vec<api::Attachment> {
+        (0..count)
+            .map(|i| api::Attachment {
+                device: ["pe1", "pe2", "pe3"][i % 3].into(),
+                interface: "ce-0/1/0".into(),
+                vlan: 1 + i as u32,
+            })
+            .collect()
+    };
+    let eline_pe1_pe2 = eline("s", ("pe1", "ce-0/1/0", 10), ("pe2", "ce-0/1/0", 10));
+    let service_cases: Vec<(&str, api::ServiceSpec)> = vec![
+        (
+            "spec.route_target: \"ev\\\"il]\\n/x:1\" is not ASN:NN or IPv4:NN",
+            api::ServiceSpec {
+                route_target: "ev\"il]\n/x:1".into(),
+                ..eline_pe1_pe2.clone()
+            },
+        ),
+        (
+            "spec.route_target: ",
+            api::ServiceSpec {
+                route_target: format!("65000:{}", "1".repeat(500_000)),
+                ..eline_pe1_pe2.clone()
+            },
+        ),
+        (
+            "spec.route_target: \"10.0.0.1:70000\"",
+            api::ServiceSpec {
+                route_target: "10.0.0.1:70000".into(),
+                ..eline_pe1_pe2.clone()
+            },
+        ),
+        (
+            "spec.attachments: 257 entries, at most 256",
+            api::ServiceSpec {
+                r#type: api::ServiceType::ELan as i32,
+                attachments: attachments(limits::ATTACHMENTS + 1),
+                ..eline_pe1_pe2.clone()
+            },
+        ),
+        (
+            "spec.transport.exclude_links: 1025 entries, at most 1024",
+            api::ServiceSpec {
+                transport: Some(api::Constraints {
+                    exclude_links: n("pe2-pe3", limits::EXCLUSIONS + 1),
+                    ..Default::default()
+                }),
+                ..eline_pe1_pe2.clone()
+            },
+        ),
+    ];
+    for (words, spec) in service_cases {
+        let e = services
+            .create_service(api::CreateServiceRequest {
+                request_id: String::new(),
+                spec: Some(spec),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument, "{words}: {e:?}");
+        assert!(
+            e.message().starts_with(words),
+            "{words:?} in {:?}",
+            e.message()
+        );
+        assert!(e.message().len() < 200, "input is quoted cut short: {e:?}");
+    }
+    let e = wavelengths
+        .create_wavelength(api::CreateWavelengthRequest {
+            request_id: String::new(),
+            spec: Some(api::WavelengthSpec {
+                name: "w".into(),
+                a: "ot1".into(),
+                b: "ot2".into(),
+                exclude_fibers: n("ot1-ot2", limits::EXCLUSIONS + 1),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
+    assert_eq!(
+        e.message(),
+        "spec.exclude_fibers: 1025 entries, at most 1024"
+    );
+
+    // Over the message limit, the server refuses before decoding: a 2 MB
+    // route target and a 200000-entry exclude list never reach validation.
+    let e = services
+        .create_service(api::CreateServiceRequest {
+            request_id: String::new(),
+            spec: Some(api::ServiceSpec {
+                route_target: "9".repeat(2 * strata::northbound::MAX_REQUEST_BYTES),
+                ..eline_pe1_pe2.clone()
+            }),
+        })
+        .await
+        .unwrap_err();
+    // tonic's answer, as the README says.
+    assert_eq!(e.code(), tonic::Code::OutOfRange, "{e:?}");
+    assert!(
+        e.message().contains("decoded message length too large"),
+        "{e:?}"
+    );
+    let e = policies
+        .create_policy(api::CreatePolicyRequest {
+            request_id: String::new(),
+            spec: Some(policy(api::Constraints {
+                exclude_links: n("pe2-pe3", 200_000),
+                ..Default::default()
+            })),
+        })
+        .await
+        .unwrap_err();
+    assert_ne!(e.code(), tonic::Code::Ok);
+    assert_ne!(e.code(), tonic::Code::InvalidArgument, "not decoded: {e:?}");
+
+    assert_eq!(snapshot(&lab), before, "refused requests changed nothing");
+
+    // At every limit a request is accepted (repeats included), and a route
+    // target in each form reaches the devices as given.
+    let at_limit = policies
+        .create_policy(api::CreatePolicyRequest {
+            request_id: "r".repeat(limits::REQUEST_ID_CHARS),
+            spec: Some(policy(api::Constraints {
+                exclude_nodes: n("pe3", limits::EXCLUSIONS),
+                exclude_links: n("pe2-pe3", limits::EXCLUSIONS),
+                exclude_srlgs: vec![4_000_000_000; limits::EXCLUSIONS],
+                exclude_any: (0..limits::ADMIN_GROUPS)
+                    .map(|i| format!("{i:0>256}"))
+                    .collect(),
+                ..Default::default()
+            })),
+        })
+        .await
+        .expect("a policy at every limit")
+        .into_inner();
+    assert_eq!(at_limit.path.unwrap().links, ["pe1-pe2"]);
+    let svc = services
+        .create_service(api::CreateServiceRequest {
+            request_id: String::new(),
+            spec: Some(api::ServiceSpec {
+                route_target: "4200000000:65535".into(),
+                ..eline_pe1_pe2.clone()
+            }),
+        })
+        .await
+        .expect("a 4-byte ASN route target")
+        .into_inner();
+    assert_eq!(svc.route_target, "4200000000:65535");
+    assert!(device_config(&lab.lab.fabric, "pe1")
+        .to_string()
+        .contains("4200000000:65535"));
+}
+
+/// A watcher that stops reading is cut off once its backlog passes
+/// `MAX_WATCH_BACKLOG_BYTES`, told the revision it got to, and a new watch
+/// from there replays everything it missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_that_does_not_read_is_cut_off_and_resumes_from_its_revision() {
+    use strata::controller::limits;
+    let topo = small_topology();
+    let lab = start_api_lab(&topo).await;
+    // A small HTTP/2 window, so what the transport buffers for the stalled
+    // watcher is small beside its backlog limit.
+    let stalled_channel = tonic::transport::Endpoint::from_shared(lab.endpoint.clone())
+        .unwrap()
+        .initial_stream_window_size(65_535)
+        .initial_connection_window_size(65_535)
+        .connect()
+        .await
+        .unwrap();
+    let mut stalled_events = EventsClient::new(stalled_channel);
+    let from = lab.controller.events().revision();
+    let mut stalled = stalled_events
+        .watch(api::WatchRequest {
+            from_revision: from,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut policies = PoliciesClient::connect(lab.endpoint.clone()).await.unwrap();
+    // Each policy event carries ~35 kB of (valid) constraints; 400 of them
+    // are well over the 8 MiB backlog plus what the transport holds.
+    let constraints = api::Constraints {
+        exclude_nodes: vec!["pe3".into(); limits::EXCLUSIONS],
+        exclude_links: vec!["pe2-pe3".into(); limits::EXCLUSIONS],
+        exclude_srlgs: vec![4_000_000_000; limits::EXCLUSIONS],
+        exclude_any: (0..limits::ADMIN_GROUPS)
+            .map(|i| format!("{i:0>256}"))
+            .collect(),
+        ..Default::default()
+    };
+    let mut created = Vec::new();
+    for i in 0..400u32 {
+        let p = policies
+            .create_policy(api::CreatePolicyRequest {
+                request_id: String::new(),
+                spec: Some(api::PolicySpec {
+                    name: format!("big-{i}"),
+                    headend: "pe1".into(),
+                    endpoint: "pe2".into(),
+                    color: 1 + i,
+                    constraints: Some(constraints.clone()),
+                }),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        created.push(p.revision);
+    }
+    let mut seen = Vec::new();
+    let status = loop {
+        match tokio::time::timeout(Duration::from_secs(10), stalled.next())
+            .await
+            .expect("the stalled stream ends rather than hangs")
+        {
+            Some(Ok(ev)) => seen.push(ev.revision),
+            Some(Err(status)) => break status,
+            None => panic!("the stream ended without a status after {seen:?}"),
+        }
+    };
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+    let last = *seen.last().unwrap_or(&from);
+    assert_eq!(
+        status.message(),
+        format!("watcher fell behind after revision {last}; resume from {last}")
+    );
+    assert!(
+        seen.len() < created.len(),
+        "cut off before the end: {} of {} events",
+        seen.len(),
+        created.len()
+    );
+    // Resuming from the revision named replays the rest, without a gap.
+    let mut events = EventsClient::connect(lab.endpoint.clone()).await.unwrap();
+    let mut resumed = events
+        .watch(api::WatchRequest {
+            from_revision: last,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let end = lab.controller.events().revision();
+    while seen.last().is_none_or(|r| *r < end) {
+        let ev = tokio::time::timeout(Duration::from_secs(10), resumed.next())
+            .await
+            .expect("the replay arrives")
+            .unwrap()
+            .unwrap();
+        seen.push(ev.revision);
+    }
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "in order, once each");
+    for revision in created {
+        assert!(seen.contains(&revision), "policy event {revision} seen");
+    }
+}

@@ -11,6 +11,13 @@ use crate::proto::strata::v1::{event, Change, Event};
 
 pub const RETAINED_EVENTS: usize = 65_536;
 
+/// The ring also holds at most this many bytes of events (their encoded
+/// size, which tracks what they pin in memory): events carry whole objects,
+/// so a run of large ones evicts the oldest early rather than keeping them
+/// long after the objects were deleted. The newest event is always kept, so
+/// a watcher can resume from the revision before it.
+pub const RETAINED_EVENT_BYTES: usize = 64 * 1024 * 1024;
+
 /// Events are shared (`Arc`) by the ring and the live channel: the channel
 /// preallocates `RETAINED_EVENTS` slots, which at a whole `Event` each held
 /// 33 MiB per controller before anyone watched (`strata bench memory`).
@@ -21,7 +28,13 @@ pub struct EventLog {
 
 struct Ring {
     revision: u64,
-    events: VecDeque<Arc<Event>>,
+    /// Each event with its encoded size, oldest first.
+    events: VecDeque<(Arc<Event>, usize)>,
+    /// The sum of those sizes.
+    bytes: usize,
+    /// Caps, `RETAINED_EVENTS` and `RETAINED_EVENT_BYTES` but for tests.
+    max_events: usize,
+    max_bytes: usize,
     /// Revisions handed out by `reserve` whose event is not out yet; events
     /// leave strictly in revision order, so later ones wait behind these.
     pending: BTreeMap<u64, Option<Event>>,
@@ -80,14 +93,23 @@ pub enum WatchRefused {
 
 impl Default for EventLog {
     fn default() -> Self {
-        let (live, _) = broadcast::channel(RETAINED_EVENTS);
-        EventLog {
-            inner: Mutex::new(Ring {
-                revision: 0,
-                events: VecDeque::new(),
-                pending: BTreeMap::new(),
-            }),
-            live,
+        EventLog::with_limits(RETAINED_EVENTS, RETAINED_EVENT_BYTES)
+    }
+}
+
+impl Ring {
+    /// Appends, then evicts the oldest until both caps hold again (keeping
+    /// the newest even when it alone is over the byte cap).
+    fn push(&mut self, ev: Arc<Event>) {
+        let size = prost::Message::encoded_len(ev.as_ref());
+        self.events.push_back((ev, size));
+        self.bytes += size;
+        while self.events.len() > 1
+            && (self.events.len() > self.max_events || self.bytes > self.max_bytes)
+        {
+            if let Some((_, size)) = self.events.pop_front() {
+                self.bytes -= size;
+            }
         }
     }
 }
@@ -100,6 +122,31 @@ pub fn now_ns() -> i64 {
 }
 
 impl EventLog {
+    /// A log keeping at most `max_events` events and `max_bytes` of them.
+    fn with_limits(max_events: usize, max_bytes: usize) -> Self {
+        // Live capacity stays `RETAINED_EVENTS`: a slot only pins its event
+        // while some watcher has not read it, and each watcher bounds that
+        // itself (`northbound::watch`).
+        let (live, _) = broadcast::channel(RETAINED_EVENTS);
+        EventLog {
+            inner: Mutex::new(Ring {
+                revision: 0,
+                events: VecDeque::new(),
+                bytes: 0,
+                max_events: max_events.max(1),
+                max_bytes,
+                pending: BTreeMap::new(),
+            }),
+            live,
+        }
+    }
+
+    /// How many events, and how many encoded bytes of them, the ring holds.
+    pub fn retained(&self) -> (usize, usize) {
+        let ring = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        (ring.events.len(), ring.bytes)
+    }
+
     pub fn revision(&self) -> u64 {
         self.inner
             .lock()
@@ -156,10 +203,7 @@ impl EventLog {
             }
             let Some(ev) = entry.remove() else { break };
             let ev = Arc::new(ev);
-            if ring.events.len() == RETAINED_EVENTS {
-                ring.events.pop_front();
-            }
-            ring.events.push_back(ev.clone());
+            ring.push(ev.clone());
             // Sent under the lock so live order equals revision order.
             let _ = self.live.send(ev);
         }
@@ -182,7 +226,7 @@ impl EventLog {
         let oldest = ring
             .events
             .front()
-            .map(|e| e.revision)
+            .map(|(e, _)| e.revision)
             .unwrap_or(ring.revision.saturating_add(1));
         // `from` is the last revision the watcher saw: it resumes if the
         // next one is still held (`from < u64::MAX` here: it is <= revision).
@@ -194,8 +238,8 @@ impl EventLog {
         let replay = ring
             .events
             .iter()
-            .filter(|e| e.revision > from)
-            .cloned()
+            .filter(|(e, _)| e.revision > from)
+            .map(|(e, _)| e.clone())
             .collect();
         Ok((replay, rx))
     }
@@ -266,6 +310,81 @@ mod tests {
             }
         );
         assert!(log.watch(10).is_ok());
+    }
+
+    fn revisions(log: &EventLog) -> Vec<u64> {
+        let ring = log.inner.lock().unwrap();
+        ring.events.iter().map(|(e, _)| e.revision).collect()
+    }
+
+    #[test]
+    fn the_ring_keeps_at_most_its_count_oldest_out_first() {
+        let log = EventLog::with_limits(4, usize::MAX);
+        for _ in 0..10 {
+            log.publish(Change::Updated, "", device("x"));
+        }
+        assert_eq!(revisions(&log), [7, 8, 9, 10]);
+        let (count, bytes) = log.retained();
+        let one = prost::Message::encoded_len(log.watch(9).unwrap().0[0].as_ref());
+        assert_eq!((count, bytes), (4, 4 * one), "bytes follow the evictions");
+        assert_eq!(
+            log.watch(5).unwrap_err(),
+            WatchRefused::Compacted {
+                oldest_available: 7
+            }
+        );
+        assert_eq!(log.watch(6).unwrap().0.len(), 4);
+    }
+
+    #[test]
+    fn large_events_are_evicted_by_bytes_oldest_first() {
+        let log = EventLog::with_limits(RETAINED_EVENTS, 10_000);
+        let small = |_| {
+            event::Object::Device(DeviceEvent {
+                device: "s".into(),
+                ..Default::default()
+            })
+        };
+        let big = |_| {
+            event::Object::Device(DeviceEvent {
+                device: "b".into(),
+                error: "x".repeat(4_000),
+                ..Default::default()
+            })
+        };
+        log.publish(Change::Updated, "", small);
+        log.publish(Change::Updated, "", big);
+        log.publish(Change::Updated, "", big);
+        assert_eq!(revisions(&log), [1, 2, 3], "8 kB fits");
+        log.publish(Change::Updated, "", big);
+        // 12 kB is over: the oldest go, the small one first, until it fits.
+        assert_eq!(revisions(&log), [3, 4]);
+        let (_, bytes) = log.retained();
+        assert!(bytes <= 10_000 && bytes > 8_000, "{bytes}");
+        assert_eq!(
+            log.watch(1).unwrap_err(),
+            WatchRefused::Compacted {
+                oldest_available: 3
+            }
+        );
+        let (replay, _) = log.watch(2).unwrap();
+        assert_eq!(
+            replay.iter().map(|e| e.revision).collect::<Vec<_>>(),
+            [3, 4]
+        );
+        // An event over the whole cap still stays, alone, until the next.
+        let huge = |_| {
+            event::Object::Device(DeviceEvent {
+                error: "x".repeat(20_000),
+                ..Default::default()
+            })
+        };
+        log.publish(Change::Updated, "", huge);
+        assert_eq!(revisions(&log), [5]);
+        assert!(log.watch(4).is_ok(), "resumes from the revision before it");
+        log.publish(Change::Updated, "", small);
+        assert_eq!(revisions(&log), [6]);
+        assert!(log.retained().1 < 100, "the huge one is no longer pinned");
     }
 
     #[test]

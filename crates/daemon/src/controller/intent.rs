@@ -10,11 +10,80 @@ use crate::model::{Layer, Node, Role};
 use crate::pathcomp::{Constraints, Disjointness, Metric};
 use crate::proto::strata::v1 as api;
 
+/// Upper bounds on what a northbound request may carry. Everything accepted
+/// is kept (in the object, its journal record, the retry fingerprint and the
+/// event ring) and some of it is pushed to devices, so each string and list
+/// has a limit and a request over one is INVALID_ARGUMENT naming the field;
+/// `MAX_REQUEST_BYTES` bounds the message as a whole before it is decoded.
+/// The proto comments and the README's API section list the same numbers.
+pub mod limits {
+    /// Object names (`spec.name`). Everything else a request names (nodes,
+    /// links, fibers, access interfaces, `disjoint_from`) must exist, so it is
+    /// kept only as long as the topology's or the controller's own names;
+    /// over-long ones are NOT_FOUND, quoted cut short.
+    pub const NAME_CHARS: usize = 64;
+    /// An admin group name: these are not looked up (a group no link has is
+    /// valid, it just matches nothing), so they need their own bound.
+    pub const ADMIN_GROUP_CHARS: usize = 256;
+    /// A client's `request_id` (a UUID is 36).
+    pub const REQUEST_ID_CHARS: usize = 128;
+    /// Each of `include_any`, `include_all`, `exclude_any`: a link carries a
+    /// handful of admin groups (classic TE has 32 bits of them).
+    pub const ADMIN_GROUPS: usize = 64;
+    /// `exclude_nodes`, `exclude_links`, `exclude_srlgs`, `exclude_fibers`:
+    /// more than any fabric this controller places paths on.
+    pub const EXCLUSIONS: usize = 1024;
+    /// A service's attachments: an E-LAN gets a transport policy per ordered
+    /// PE pair, so its size grows with the square of this.
+    pub const ATTACHMENTS: usize = 256;
+    /// One northbound request, encoded; larger is refused by the gRPC server
+    /// (OUT_OF_RANGE) before it is decoded. The largest valid request is far
+    /// smaller.
+    pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+}
+
+/// Refuses a list longer than `max` before its entries are looked at, so an
+/// oversized list costs one comparison.
+pub fn at_most<T>(list: &[T], max: usize, field: &str) -> Result<(), ApiError> {
+    if list.len() > max {
+        return Err(invalid(
+            field,
+            format!("{} entries, at most {max}", list.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a string longer than `max` bytes (names are ASCII; for anything
+/// else bytes are what memory and the wire pay for).
+pub fn chars_at_most(value: &str, max: usize, field: &str) -> Result<(), ApiError> {
+    if value.len() > max {
+        return Err(invalid(
+            field,
+            format!("{} is {} bytes, at most {max}", quote(value), value.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// A create's `request_id`: optional; at most `REQUEST_ID_CHARS` printable
+/// ASCII characters (it is echoed in errors and kept for retries).
+pub fn request_id(value: &str) -> Result<(), ApiError> {
+    chars_at_most(value, limits::REQUEST_ID_CHARS, "request_id")?;
+    if !value.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(invalid(
+            "request_id",
+            format!("{} must be printable ASCII without spaces", quote(value)),
+        ));
+    }
+    Ok(())
+}
+
 pub fn name(value: &str, field: &str) -> Result<(), ApiError> {
     if value.is_empty() {
         return Err(invalid(field, "required"));
     }
-    if value.len() > 64
+    if value.len() > limits::NAME_CHARS
         || !value
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
@@ -103,6 +172,18 @@ pub fn constraints(
         Err(_) => return Err(invalid(f("metric"), format!("unknown metric {}", c.metric))),
     };
     let bandwidth_gbps = finite_non_negative(c.bandwidth_gbps, &f("bandwidth_gbps"), 100_000.0)?;
+    // Every list's length first: an oversized one is refused without
+    // looking at its entries.
+    at_most(&c.exclude_nodes, limits::EXCLUSIONS, &f("exclude_nodes"))?;
+    at_most(&c.exclude_links, limits::EXCLUSIONS, &f("exclude_links"))?;
+    at_most(&c.exclude_srlgs, limits::EXCLUSIONS, &f("exclude_srlgs"))?;
+    for (list, name) in [
+        (&c.include_any, "include_any"),
+        (&c.include_all, "include_all"),
+        (&c.exclude_any, "exclude_any"),
+    ] {
+        at_most(list, limits::ADMIN_GROUPS, &f(name))?;
+    }
     for (i, n) in c.exclude_nodes.iter().enumerate() {
         if inner.topology.node(n).is_none() {
             return Err(not_found(
@@ -124,11 +205,18 @@ pub fn constraints(
         (&c.include_all, "include_all"),
         (&c.exclude_any, "exclude_any"),
     ] {
-        if let Some(i) = list.iter().position(String::is_empty) {
-            return Err(invalid(
-                format!("{field}.{name}[{i}]"),
-                "empty admin group name",
-            ));
+        for (i, group) in list.iter().enumerate() {
+            let at = format!("{field}.{name}[{i}]");
+            if group.is_empty() {
+                return Err(invalid(at, "empty admin group name"));
+            }
+            chars_at_most(group, limits::ADMIN_GROUP_CHARS, &at)?;
+            if group.chars().any(char::is_control) {
+                return Err(invalid(
+                    at,
+                    format!("{} has control characters", quote(group)),
+                ));
+            }
         }
     }
     let disjointness = match api::Disjointness::try_from(c.disjointness) {
@@ -232,6 +320,7 @@ pub struct ServiceIntent {
 
 pub fn service(inner: &Inner, spec: &api::ServiceSpec) -> Result<ServiceIntent, ApiError> {
     name(&spec.name, "spec.name")?;
+    at_most(&spec.attachments, limits::ATTACHMENTS, "spec.attachments")?;
     let count = spec.attachments.len();
     match api::ServiceType::try_from(spec.r#type) {
         Ok(api::ServiceType::ELine) if count != 2 => {
@@ -331,18 +420,7 @@ pub fn service(inner: &Inner, spec: &api::ServiceSpec) -> Result<ServiceIntent, 
     };
     let route_target = match spec.route_target.as_str() {
         "" => None,
-        rt => {
-            let ok = rt.split_once(':').is_some_and(|(a, b)| {
-                !a.is_empty() && !b.is_empty() && b.chars().all(|c| c.is_ascii_digit())
-            });
-            if !ok {
-                return Err(invalid(
-                    "spec.route_target",
-                    format!("{} is not ASN:NN or IP:NN", quote(rt)),
-                ));
-            }
-            Some(rt.to_string())
-        }
+        rt => Some(route_target(rt, "spec.route_target")?),
     };
     let (mut transport, disjoint, max_sid_depth) =
         constraints(inner, spec.transport.as_ref(), "spec.transport")?;
@@ -366,6 +444,57 @@ pub fn service(inner: &Inner, spec: &api::ServiceSpec) -> Result<ServiceIntent, 
         transport,
         max_sid_depth,
     })
+}
+
+/// A route target (or distinguisher) as devices take it, one of the RFC 4360
+/// forms: `ASN:NN` with a 2-byte ASN and a 4-byte number, `ASN:NN` with a
+/// 4-byte ASN and a 2-byte number, or `IPv4:NN` with a 2-byte number. Decimal
+/// digits without signs or leading zeros, dots only in the address, one colon:
+/// the value is written into device configuration, so nothing else passes.
+pub fn route_target(value: &str, field: &str) -> Result<String, ApiError> {
+    let bad = |why: &str| {
+        invalid(
+            field,
+            format!("{} is not ASN:NN or IPv4:NN ({why})", quote(value)),
+        )
+    };
+    // "255.255.255.255:65535" is the longest valid form.
+    if value.len() > 21 {
+        return Err(bad("too long"));
+    }
+    let Some((admin, assigned)) = value.split_once(':') else {
+        return Err(bad("no ':'"));
+    };
+    let Some(number) = decimal(assigned) else {
+        return Err(bad("the part after ':' must be a decimal number"));
+    };
+    let number_max = if let Some(asn) = decimal(admin) {
+        match asn {
+            0..=0xFFFF => u64::from(u32::MAX),
+            0x1_0000..=0xFFFF_FFFF => 0xFFFF,
+            _ => return Err(bad("the ASN is over 4294967295")),
+        }
+    } else if admin.contains('.')
+        && admin.split('.').all(|octet| decimal(octet).is_some())
+        && admin.parse::<std::net::Ipv4Addr>().is_ok()
+    {
+        0xFFFF
+    } else {
+        return Err(bad("the part before ':' must be an ASN or an IPv4 address"));
+    };
+    if number > number_max {
+        return Err(bad(&format!("{number} is over {number_max} for this form")));
+    }
+    Ok(value.to_string())
+}
+
+/// An unsigned decimal of at most 10 digits, without sign or leading zeros.
+fn decimal(s: &str) -> Option<u64> {
+    let digits = !s.is_empty() && s.len() <= 10 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits || (s.len() > 1 && s.starts_with('0')) {
+        return None;
+    }
+    s.parse().ok()
 }
 
 pub struct WavelengthIntent {
@@ -424,6 +553,11 @@ pub fn wavelength(inner: &Inner, spec: &api::WavelengthSpec) -> Result<Wavelengt
             )
         })?),
     };
+    at_most(
+        &spec.exclude_fibers,
+        limits::EXCLUSIONS,
+        "spec.exclude_fibers",
+    )?;
     for (i, fiber) in spec.exclude_fibers.iter().enumerate() {
         if !inner
             .topology
@@ -459,4 +593,78 @@ pub fn wavelength(inner: &Inner, spec: &api::WavelengthSpec) -> Result<Wavelengt
         exclude_fibers: super::set_of(&spec.exclude_fibers),
         carries_link,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_targets_take_only_the_rfc_4360_forms() {
+        for ok in [
+            "65000:100",
+            "0:0",
+            "65535:4294967295",
+            "4200000000:65535",
+            "65536:1",
+            "192.0.2.1:100",
+            "255.255.255.255:65535",
+        ] {
+            assert_eq!(route_target(ok, "rt").as_deref(), Ok(ok), "{ok}");
+        }
+        for bad in [
+            "ev\"il]\n/x:1",
+            "65000",
+            ":1",
+            "65000:",
+            "65000:1:2",
+            "65000:+1",
+            "+65000:1",
+            " 65000:1",
+            "65000:1 ",
+            "65000:01",
+            "065000:1",
+            "65536:65536",
+            "4294967296:1",
+            "65000:4294967296",
+            "192.0.2.1:65536",
+            "192.0.2:1",
+            "192.0.2.256:1",
+            "192.0.2.01:1",
+            "1.2.3.4.5:1",
+            "a.b.c.d:1",
+            "x:1",
+            "65000:1\n",
+            "６５０００:1",
+        ] {
+            let err = route_target(bad, "spec.route_target").unwrap_err();
+            assert!(
+                err.to_string().starts_with("spec.route_target: "),
+                "{bad:?}: {err}"
+            );
+        }
+        let long = format!("{}:1", "9".repeat(100_000));
+        let err = route_target(&long, "rt").unwrap_err().to_string();
+        assert!(err.len() < 200, "the input is quoted cut short: {err}");
+    }
+
+    #[test]
+    fn lists_and_strings_over_their_limit_name_the_field() {
+        let big = vec![0u32; limits::EXCLUSIONS + 1];
+        assert_eq!(
+            at_most(&big, limits::EXCLUSIONS, "spec.constraints.exclude_srlgs")
+                .unwrap_err()
+                .to_string(),
+            "spec.constraints.exclude_srlgs: 1025 entries, at most 1024"
+        );
+        assert!(at_most(&big[1..], limits::EXCLUSIONS, "x").is_ok());
+        let long = "x".repeat(limits::REQUEST_ID_CHARS + 1);
+        let err = request_id(&long).unwrap_err().to_string();
+        assert!(err.starts_with("request_id: \"xxx"), "{err}");
+        assert!(err.ends_with("129 bytes, at most 128"), "{err}");
+        assert!(request_id("").is_ok());
+        assert!(request_id("3f2a9c1e-0b7d-4e55-9a51-6a1b2c3d4e5f").is_ok());
+        assert!(request_id("a b").is_err());
+        assert!(request_id("a\nb").is_err());
+    }
 }

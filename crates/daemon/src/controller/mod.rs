@@ -35,6 +35,7 @@ use crate::southbound::facts::{self, FactsCache};
 use crate::state::FabricState;
 
 pub use error::{quote, ApiError};
+pub use intent::limits;
 
 /// At most `limit` values of `map` with keys after `after` that `keep`
 /// accepts, in key order, and whether more follow (keyset paging: a page

@@ -101,6 +101,7 @@ impl Controller {
         let spec = req
             .spec
             .ok_or_else(|| super::error::invalid("spec", "required"))?;
+        super::intent::request_id(&req.request_id)?;
         let fingerprint = spec.encode_to_vec();
         if let Some(p) = self.replay(Kind::Policy, &req.request_id, &fingerprint, |i, id| {
             i.policies.get(id).map(|p| p.to_api(&i.graph))

@@ -34,6 +34,7 @@ impl Controller {
         // the devices and the journal write overlap across requests (so fsyncs
         // and device Sets batch up), while the objects stay invisible.
         let spec = req.spec.ok_or_else(|| invalid("spec", "required"))?;
+        super::intent::request_id(&req.request_id)?;
         let fingerprint = spec.encode_to_vec();
         if let Some(s) = self.replay(Kind::Service, &req.request_id, &fingerprint, |i, id| {
             i.services.get(id).map(|s| s.to_api())

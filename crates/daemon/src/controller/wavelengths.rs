@@ -56,6 +56,7 @@ impl Controller {
         req: api::CreateWavelengthRequest,
     ) -> Result<api::Wavelength, ApiError> {
         let spec = req.spec.ok_or_else(|| invalid("spec", "required"))?;
+        super::intent::request_id(&req.request_id)?;
         let fingerprint = spec.encode_to_vec();
         if let Some(w) = self.replay(Kind::Wavelength, &req.request_id, &fingerprint, |i, id| {
             i.wavelengths.get(id).map(|w| w.to_api())

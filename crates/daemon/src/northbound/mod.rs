@@ -6,8 +6,9 @@ pub mod paging;
 mod topology;
 mod watch;
 
+pub use crate::controller::limits::MAX_REQUEST_BYTES;
 pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-pub use watch::MAX_FILTER_ENTRIES;
+pub use watch::{MAX_FILTER_ENTRIES, MAX_WATCH_BACKLOG_BYTES};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -120,19 +121,24 @@ pub async fn serve_with(
             |b, name| b.with_service_name(*name),
         )
     };
-    let reflection_v1 = reflection().build_v1()?;
-    let reflection_v1alpha = reflection().build_v1alpha()?;
+    // One request is at most MAX_REQUEST_BYTES encoded (tonic's default is
+    // 4 MiB): a larger one is refused with OUT_OF_RANGE before it is decoded,
+    // so no single message can make the server hold much; the field and list
+    // limits in `controller::intent::limits` bound what is kept of it.
+    let max = MAX_REQUEST_BYTES;
+    let reflection_v1 = reflection().build_v1()?.max_decoding_message_size(max);
+    let reflection_v1alpha = reflection().build_v1alpha()?.max_decoding_message_size(max);
     let mut routes = tonic::service::RoutesBuilder::default();
     routes
-        .add_service(health)
+        .add_service(health.max_decoding_message_size(max))
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(TopologyServer::new(nb.clone()))
-        .add_service(PoliciesServer::new(nb.clone()))
-        .add_service(ServicesServer::new(nb.clone()))
-        .add_service(WavelengthsServer::new(nb.clone()))
-        .add_service(EventsServer::new(nb.clone()))
-        .add_service(AuditServer::new(nb));
+        .add_service(TopologyServer::new(nb.clone()).max_decoding_message_size(max))
+        .add_service(PoliciesServer::new(nb.clone()).max_decoding_message_size(max))
+        .add_service(ServicesServer::new(nb.clone()).max_decoding_message_size(max))
+        .add_service(WavelengthsServer::new(nb.clone()).max_decoding_message_size(max))
+        .add_service(EventsServer::new(nb.clone()).max_decoding_message_size(max))
+        .add_service(AuditServer::new(nb).max_decoding_message_size(max));
     if let Some(extra) = extra {
         (extra.add)(&mut routes);
     }

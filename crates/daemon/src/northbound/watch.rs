@@ -1,11 +1,13 @@
 //! `Events.Watch`: replay from a revision, then follow live.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
+use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
 use super::Northbound;
@@ -18,6 +20,22 @@ use api::events_server::Events;
 /// checked against the stream's filter, so its size is the client's to
 /// choose only within reason.
 pub const MAX_FILTER_ENTRIES: usize = 10_000;
+
+/// Encoded bytes of live events one `Watch` may have taken in and not yet
+/// handed to its stream. A watcher that does not read this far behind (or
+/// more than `RETAINED_EVENTS` events behind, when the live channel drops
+/// events for it) ends with RESOURCE_EXHAUSTED saying the revision to resume
+/// from; what it missed is still in the ring, so a new `Watch` from that
+/// revision replays it. Queued events are shared with the ring, so this
+/// bounds what a stalled watcher pins after the ring has let them go.
+pub const MAX_WATCH_BACKLOG_BYTES: usize = 8 * 1024 * 1024;
+
+/// Events handed to the stream ahead of the transport. Each is turned into
+/// its own copy only when the transport takes it, so this is small: the
+/// backlog above is where a slow reader's events wait.
+const WATCH_STREAM_QUEUE: usize = 64;
+
+type EventItem = Result<Arc<api::Event>, Status>;
 
 const METRICS: [&str; 4] = ["delay_us", "loss_percent", "osnr_db", "up"];
 
@@ -51,7 +69,7 @@ impl TelemetryFilter {
 
 #[tonic::async_trait]
 impl Events for Northbound {
-    type WatchStream = ReceiverStream<Result<api::Event, Status>>;
+    type WatchStream = Pin<Box<dyn Stream<Item = Result<api::Event, Status>> + Send>>;
     type WatchTelemetryStream = ReceiverStream<Result<api::TelemetrySample, Status>>;
 
     async fn watch_telemetry(
@@ -154,7 +172,7 @@ impl Events for Northbound {
         req: Request<api::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
         let from = req.into_inner().from_revision;
-        let (replay, mut live) = self.controller.events().watch(from).map_err(|refused| {
+        let (replay, live) = self.controller.events().watch(from).map_err(|refused| {
             let advice = match refused {
                 WatchRefused::Compacted { .. } => "re-list, then watch from the current revision",
                 WatchRefused::Future { .. } => {
@@ -163,38 +181,91 @@ impl Events for Northbound {
             };
             Status::out_of_range(format!("{refused} (from_revision {from}): {advice}"))
         })?;
-        let (tx, rx) = mpsc::channel(1024);
-        tokio::spawn(async move {
-            let mut last = from;
-            for ev in replay {
-                last = ev.revision;
-                if tx.send(Ok(Arc::unwrap_or_clone(ev))).await.is_err() {
-                    return;
-                }
-            }
-            loop {
-                let ev = match live.recv().await {
-                    Ok(ev) => ev,
-                    Err(RecvError::Lagged(n)) => {
-                        let _ = tx
-                            .send(Err(Status::data_loss(format!(
-                                "watcher fell {n} events behind after revision {last}; resume from {last}"
-                            ))))
-                            .await;
-                        return;
-                    }
-                    Err(RecvError::Closed) => return,
+        let (tx, rx) = mpsc::channel::<EventItem>(WATCH_STREAM_QUEUE);
+        tokio::spawn(follow(from, replay.into(), live, tx));
+        // The event is copied out of its Arc only as the transport takes it.
+        let stream = ReceiverStream::new(rx).map(|item| item.map(Arc::unwrap_or_clone));
+        Ok(Response::new(Box::pin(stream)))
+    }
+}
+
+/// Feeds one watcher: the replay, then live events. Live events are always
+/// taken off the broadcast channel into a per-watcher backlog (so a slow
+/// watcher never holds the channel's slots), and the backlog is bounded by
+/// `MAX_WATCH_BACKLOG_BYTES`; past it, or when the channel has already
+/// dropped events for this watcher, the stream ends with RESOURCE_EXHAUSTED
+/// after the last event handed over, naming its revision.
+async fn follow(
+    from: u64,
+    mut replay: VecDeque<Arc<api::Event>>,
+    live: tokio::sync::broadcast::Receiver<Arc<api::Event>>,
+    tx: mpsc::Sender<EventItem>,
+) {
+    let mut live = Some(live);
+    let mut backlog: VecDeque<(Arc<api::Event>, usize)> = VecDeque::new();
+    let mut backlog_bytes = 0usize;
+    // The last revision handed to the stream, and the last one taken in.
+    let mut sent = from;
+    let mut taken = replay.back().map_or(from, |e| e.revision);
+    loop {
+        let pending = !replay.is_empty() || !backlog.is_empty();
+        if !pending && live.is_none() {
+            return;
+        }
+        tokio::select! {
+            permit = tx.reserve(), if pending => {
+                let Ok(permit) = permit else { return };
+                let ev = match replay.pop_front() {
+                    Some(ev) => ev,
+                    None => match backlog.pop_front() {
+                        Some((ev, size)) => {
+                            backlog_bytes -= size;
+                            ev
+                        }
+                        None => continue,
+                    },
                 };
-                if ev.revision <= last {
-                    continue;
-                }
-                last = ev.revision;
-                if tx.send(Ok(Arc::unwrap_or_clone(ev))).await.is_err() {
-                    return;
-                }
+                sent = ev.revision;
+                permit.send(Ok(ev));
             }
-        });
-        Ok(Response::new(ReceiverStream::new(rx)))
+            got = recv(&mut live), if live.is_some() => match got {
+                Ok(ev) => {
+                    // The replay and the live stream overlap by design.
+                    if ev.revision <= taken {
+                        continue;
+                    }
+                    taken = ev.revision;
+                    let size = prost::Message::encoded_len(ev.as_ref());
+                    backlog_bytes += size;
+                    backlog.push_back((ev, size));
+                    // One event alone may be larger: it is still delivered.
+                    if backlog_bytes > MAX_WATCH_BACKLOG_BYTES && backlog.len() > 1 {
+                        break;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => break,
+                // The controller is going away: hand over what is queued.
+                Err(RecvError::Closed) => live = None,
+            },
+            () = tx.closed() => return,
+        }
+    }
+    // Fell behind: let go of everything queued (and the channel) before
+    // waiting for the reader to take the events already handed over.
+    drop((live, replay, backlog));
+    let _ = tx
+        .send(Err(Status::resource_exhausted(format!(
+            "watcher fell behind after revision {sent}; resume from {sent}"
+        ))))
+        .await;
+}
+
+async fn recv(
+    live: &mut Option<tokio::sync::broadcast::Receiver<Arc<api::Event>>>,
+) -> Result<Arc<api::Event>, RecvError> {
+    match live {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -218,6 +289,99 @@ mod tests {
             links: own(links),
             metrics: own(metrics),
         })
+    }
+
+    fn event(revision: u64, bytes: usize) -> Arc<api::Event> {
+        Arc::new(api::Event {
+            revision,
+            object: Some(api::event::Object::Device(api::DeviceEvent {
+                error: "x".repeat(bytes),
+                ..Default::default()
+            })),
+            ..Default::default()
+        })
+    }
+
+    #[tokio::test]
+    async fn a_watcher_the_channel_dropped_events_for_is_told_where_to_resume() {
+        let (live_tx, live) = tokio::sync::broadcast::channel(2);
+        for r in 4..=6 {
+            live_tx.send(event(r, 10)).unwrap();
+        }
+        let (tx, mut rx) = mpsc::channel(8);
+        let replay = VecDeque::from([event(2, 10), event(3, 10)]);
+        follow(1, replay, live, tx).await;
+        let mut sent = Vec::new();
+        let end = loop {
+            match rx.recv().await.unwrap() {
+                Ok(e) => sent.push(e.revision),
+                Err(status) => break status,
+            }
+        };
+        assert!(rx.recv().await.is_none());
+        // Whether the replay went out before the lag was noticed is up to
+        // scheduling; either way the status names the last event sent.
+        assert_eq!(sent, [2, 3][..sent.len()]);
+        let last = sent.last().copied().unwrap_or(1);
+        assert_eq!(end.code(), tonic::Code::ResourceExhausted);
+        assert_eq!(
+            end.message(),
+            format!("watcher fell behind after revision {last}; resume from {last}")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_watcher_that_does_not_read_is_cut_off_by_bytes_not_waited_for() {
+        let (live_tx, live) = tokio::sync::broadcast::channel(16);
+        // Room for one event ahead of the reader, who reads nothing yet.
+        let (tx, mut rx) = mpsc::channel(1);
+        let task = tokio::spawn(follow(0, VecDeque::new(), live, tx));
+        let third = MAX_WATCH_BACKLOG_BYTES / 3;
+        // One event in the stream, then a backlog: two of a third of the
+        // limit each fit, a third one (with its framing) is over and ends it.
+        live_tx.send(event(1, third)).unwrap();
+        // (A current-thread runtime: this lets the task hand event 1 over.)
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        for r in 2..=4 {
+            live_tx.send(event(r, third)).unwrap();
+        }
+        // ... and take the rest in, before the reader frees any room.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        let first = rx.recv().await.unwrap().unwrap();
+        assert_eq!(first.revision, 1);
+        let end = rx.recv().await.unwrap().unwrap_err();
+        assert_eq!(end.code(), tonic::Code::ResourceExhausted);
+        assert_eq!(
+            end.message(),
+            "watcher fell behind after revision 1; resume from 1"
+        );
+        assert!(rx.recv().await.is_none());
+        task.await.unwrap();
+        assert_eq!(live_tx.receiver_count(), 0, "the live receiver is let go");
+    }
+
+    #[tokio::test]
+    async fn a_reader_keeping_up_gets_every_event_once_in_order() {
+        let (live_tx, live) = tokio::sync::broadcast::channel(1024);
+        let (tx, mut rx) = mpsc::channel(1);
+        // The replay overlaps the live stream (it was subscribed under the
+        // same lock): revisions 2 and 3 arrive both ways.
+        let replay = VecDeque::from([event(2, 10), event(3, 10)]);
+        for r in 2..=200 {
+            live_tx.send(event(r, 1000)).unwrap();
+        }
+        tokio::spawn(follow(1, replay, live, tx));
+        let mut got = Vec::new();
+        while got.len() < 199 {
+            got.push(rx.recv().await.unwrap().unwrap().revision);
+        }
+        assert_eq!(got, (2..=200).collect::<Vec<_>>());
+        drop(live_tx);
+        assert!(rx.recv().await.is_none(), "ends when the controller does");
     }
 
     #[test]
