@@ -203,9 +203,12 @@ links:
 
 fn crosses(lab: &Lab, id: &str, node: &str) -> bool {
     let links = lab.controller.get_policy(id).unwrap().path.unwrap().links;
-    links
-        .iter()
-        .any(|l| lab.fabric.topology().link(l).is_some_and(|l| l.touches(node)))
+    links.iter().any(|l| {
+        lab.fabric
+            .topology()
+            .link(l)
+            .is_some_and(|l| l.touches(node))
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -263,9 +266,7 @@ async fn a_crashed_transit_router_takes_its_links_down_and_policies_move_off_it(
     let adjacency = |dev: &str| {
         let lsp_id = format!(
             "{}.00-00",
-            strata::simulators::device::isis_system_id(
-                topo.node(dev).unwrap().router_id.unwrap()
-            )
+            strata::simulators::device::isis_system_id(topo.node(dev).unwrap().router_id.unwrap())
         );
         let p = format!(
             "{}/isis/levels/level[level-number=2]/link-state-database/lsp[lsp-id={lsp_id}]/tlvs/tlv[type=EXTENDED_IS_REACHABILITY]/extended-is-reachability/neighbors/neighbor[system-id={p1_sysid}]/state/system-id",

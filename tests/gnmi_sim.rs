@@ -1071,7 +1071,10 @@ async fn one_leaf_and_one_request_have_a_size_limit() {
     let many: Vec<_> = (0..17)
         .map(|i| {
             json_update(
-                &format!("/interfaces/interface[name=ce-0/1/{}]/config/description", i % 4),
+                &format!(
+                    "/interfaces/interface[name=ce-0/1/{}]/config/description",
+                    i % 4
+                ),
                 json!("d".repeat(MAX_REQUEST_BYTES / 16)),
             )
         })
@@ -1217,9 +1220,12 @@ async fn a_device_serves_a_bounded_number_of_subscriptions() {
         .unwrap_err();
     assert_eq!(e.code(), tonic::Code::ResourceExhausted, "{}", e.message());
     // Other RPCs are not affected.
-    c.get(get(&[LO0_DESCRIPTION.trim_end_matches("/description")], Encoding::JsonIetf))
-        .await
-        .expect("Get while subscriptions are full");
+    c.get(get(
+        &[LO0_DESCRIPTION.trim_end_matches("/description")],
+        Encoding::JsonIetf,
+    ))
+    .await
+    .expect("Get while subscriptions are full");
     // A closed subscription frees its slot (once the device notices).
     drop(open.pop());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -1227,13 +1233,40 @@ async fn a_device_serves_a_bounded_number_of_subscriptions() {
         match c.subscribe(tokio_stream::iter(vec![req.clone()])).await {
             Ok(_) => break,
             Err(e) if e.code() == tonic::Code::ResourceExhausted => {
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "slot never freed"
-                );
+                assert!(tokio::time::Instant::now() < deadline, "slot never freed");
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             Err(e) => panic!("{e}"),
         }
     }
+}
+
+#[tokio::test]
+async fn a_crashed_device_looks_like_a_cut_from_the_other_end() {
+    let fabric = start_sims(&small_topology()).await;
+    let oper = |dev: &str, port: &str| {
+        device_leaf(
+            &fabric,
+            dev,
+            &format!("/interfaces/interface[name={port}]/state/oper-status"),
+        )
+    };
+    // ot1 carries pe1-pe2: without its light the packet link is down at
+    // both routers, though both are up; pe1-pe3 is untouched.
+    fabric.crash("ot1").await.unwrap();
+    assert_eq!(oper("ot2", "line-1"), Some(json!("DOWN")));
+    assert_eq!(oper("pe1", "et-0/0/1"), Some(json!("DOWN")));
+    assert_eq!(oper("pe2", "et-0/0/1"), Some(json!("DOWN")));
+    assert_eq!(oper("pe1", "et-0/0/2"), Some(json!("UP")));
+    fabric.restart("ot1", false).await.unwrap();
+    assert_eq!(oper("pe1", "et-0/0/1"), Some(json!("UP")));
+    assert_eq!(oper("pe2", "et-0/0/1"), Some(json!("UP")));
+    // A crashed router: its peers' ports towards it go down, and back.
+    fabric.crash("pe3").await.unwrap();
+    assert_eq!(oper("pe1", "et-0/0/2"), Some(json!("DOWN")));
+    assert_eq!(oper("pe2", "et-0/0/2"), Some(json!("DOWN")));
+    assert_eq!(oper("pe1", "et-0/0/1"), Some(json!("UP")));
+    fabric.restart("pe3", false).await.unwrap();
+    assert_eq!(oper("pe1", "et-0/0/2"), Some(json!("UP")));
+    assert_eq!(oper("pe3", "et-0/0/1"), Some(json!("UP")));
 }

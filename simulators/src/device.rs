@@ -263,9 +263,9 @@ fn oversized_leaf(value: &serde_json::Value, at: String) -> Option<(String, usiz
         Value::Object(members) => members
             .iter()
             .find_map(|(k, v)| oversized_leaf(v, format!("{at}/{k}"))),
-        Value::Array(items) if items.iter().any(Value::is_object) => items
-            .iter()
-            .find_map(|v| oversized_leaf(v, at.clone())),
+        Value::Array(items) if items.iter().any(Value::is_object) => {
+            items.iter().find_map(|v| oversized_leaf(v, at.clone()))
+        }
         // A leaf-list is one leaf: its entries count together.
         Value::Array(items) => {
             let len: usize = items.iter().map(scalar_len).sum();

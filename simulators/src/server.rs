@@ -364,12 +364,16 @@ impl GNmi for GnmiTarget {
         self.ensure_alive()?;
         // Taken before the first request arrives: a stream that never sends
         // one holds a slot too, as it does on a real device.
-        let slot = self.subscriptions.clone().try_acquire_owned().map_err(|_| {
-            Status::resource_exhausted(format!(
-                "device {} serves at most {MAX_SUBSCRIPTIONS} subscriptions at once",
-                self.device.name
-            ))
-        })?;
+        let slot = self
+            .subscriptions
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| {
+                Status::resource_exhausted(format!(
+                    "device {} serves at most {MAX_SUBSCRIPTIONS} subscriptions at once",
+                    self.device.name
+                ))
+            })?;
         let mut inbound = req.into_inner();
         let first = inbound.message().await?.ok_or_else(|| {
             Status::invalid_argument("Subscribe: the stream ended before a SubscriptionList")
@@ -396,7 +400,9 @@ impl GNmi for GnmiTarget {
                 _ = kill.cancelled() => Err(Status::unavailable(format!("device {} went down", device.name))),
             };
             if tx.overflowed() {
-                device.subscribers_dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                device
+                    .subscribers_dropped
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::info!(device = %device.name, "dropped a subscriber that stopped reading");
             }
             finish.0.finish(outcome.err());
