@@ -252,6 +252,25 @@ impl SimFabric {
         Ok(())
     }
 
+    /// Kills only a device's gNMI server (its management plane): every
+    /// connection to it dies, but it keeps forwarding and measuring, so its
+    /// links stay up. `restart` brings the server back.
+    pub async fn stop_gnmi(&self, name: &str) -> Result<(), FabricError> {
+        self.device(name)
+            .ok_or_else(|| FabricError::UnknownDevice(name.to_string()))?;
+        let running = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        if let Some(r) = running {
+            r.kill.cancel();
+            let _ = r.task.await;
+        }
+        tracing::info!(device = name, "simulated device's gNMI server stopped");
+        Ok(())
+    }
+
     /// Boots a crashed device on the same port; `wipe` loses its configuration.
     pub async fn restart(&self, name: &str, wipe: bool) -> Result<(), FabricError> {
         let device = self
