@@ -321,5 +321,14 @@ async fn a_crashed_transit_router_takes_its_links_down_and_policies_move_off_it(
         "p1's links came back after the hold-down: {:?}",
         lab.controller.read().degraded
     );
+    // Each left on whichever of p1's links failed first; they return once
+    // both are back, whichever recovers last.
+    for id in &ids {
+        assert!(
+            eventually(Duration::from_secs(10), || crosses(&lab, id, "p1")).await,
+            "policy {id} returned through p1: {:?}",
+            lab.controller.get_policy(id).unwrap().path
+        );
+    }
     lab.shutdown().await;
 }
