@@ -179,3 +179,156 @@ async fn impairment_moves_affected_policies_and_recovery_brings_them_back() {
     assert_eq!(e.code(), tonic::Code::NotFound);
     lab.shutdown().await;
 }
+
+/// Two PEs joined through a transit router p1 (short) or through p2 and p3
+/// (long), so every PE-to-PE policy crosses p1 until it fails.
+const TRANSIT: &str = r#"
+name: transit
+defaults:
+  address_base: 127.0.0.1:20700
+  capacity_gbps: 400
+nodes:
+  - {name: pe1, role: packet, router_id: 10.255.7.1, node_sid: 16701}
+  - {name: pe2, role: packet, router_id: 10.255.7.2, node_sid: 16702}
+  - {name: p1, role: packet, router_id: 10.255.7.11, node_sid: 16711}
+  - {name: p2, role: packet, router_id: 10.255.7.12, node_sid: 16712}
+  - {name: p3, role: packet, router_id: 10.255.7.13, node_sid: 16713}
+links:
+  - {name: pe1-p1, a: {node: pe1, interface: et-0/0/1}, b: {node: p1, interface: et-0/0/1}, layer: packet, length_km: 10}
+  - {name: p1-pe2, a: {node: p1, interface: et-0/0/2}, b: {node: pe2, interface: et-0/0/1}, layer: packet, length_km: 10}
+  - {name: pe1-p2, a: {node: pe1, interface: et-0/0/2}, b: {node: p2, interface: et-0/0/1}, layer: packet, length_km: 40}
+  - {name: p2-p3, a: {node: p2, interface: et-0/0/2}, b: {node: p3, interface: et-0/0/1}, layer: packet, length_km: 40}
+  - {name: p3-pe2, a: {node: p3, interface: et-0/0/2}, b: {node: pe2, interface: et-0/0/2}, layer: packet, length_km: 40}
+"#;
+
+fn crosses(lab: &Lab, id: &str, node: &str) -> bool {
+    let links = lab.controller.get_policy(id).unwrap().path.unwrap().links;
+    links.iter().any(|l| {
+        lab.fabric
+            .topology()
+            .link(l)
+            .is_some_and(|l| l.touches(node))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_transit_router_takes_its_links_down_and_policies_move_off_it() {
+    let topo = strata::topology::parse_str(TRANSIT).unwrap();
+    let mut opts = options();
+    // Far beyond the test's waits: only the neighbours' telemetry can take
+    // the links down, not the crashed router's silence.
+    opts.health.silence_timeout = Duration::from_secs(600);
+    let lab = Lab::start(&topo, &opts).await.unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || lab.state.counts().up
+            == topo.nodes.len())
+        .await
+    );
+    let mut ids = Vec::new();
+    for (name, h, e, color) in [
+        ("a", "pe1", "pe2", 100),
+        ("b", "pe2", "pe1", 100),
+        ("c", "pe1", "pe2", 200),
+        ("d", "pe2", "pe1", 200),
+    ] {
+        let p = lab
+            .controller
+            .create_policy(api::CreatePolicyRequest {
+                request_id: String::new(),
+                spec: Some(api::PolicySpec {
+                    name: name.into(),
+                    headend: h.into(),
+                    endpoint: e.into(),
+                    color,
+                    constraints: None,
+                }),
+            })
+            .await
+            .unwrap();
+        assert!(crosses(&lab, &p.id, "p1"), "{name} starts through p1");
+        ids.push(p.id);
+    }
+    let p1_links = ["pe1-p1", "p1-pe2"];
+
+    lab.fabric.crash("p1").await.unwrap();
+    // The neighbours see their ports towards p1 go down and its adjacency go.
+    let oper = |dev: &str, port: &str| {
+        device_leaf(
+            &lab.fabric,
+            dev,
+            &format!("/interfaces/interface[name={port}]/state/oper-status"),
+        )
+    };
+    assert_eq!(oper("pe1", "et-0/0/1"), Some(serde_json::json!("DOWN")));
+    assert_eq!(oper("pe2", "et-0/0/1"), Some(serde_json::json!("DOWN")));
+    assert_eq!(oper("pe1", "et-0/0/2"), Some(serde_json::json!("UP")));
+    let p1_sysid = strata::simulators::device::isis_system_id("10.255.7.11".parse().unwrap());
+    let adjacency = |dev: &str| {
+        let lsp_id = format!(
+            "{}.00-00",
+            strata::simulators::device::isis_system_id(topo.node(dev).unwrap().router_id.unwrap())
+        );
+        let p = format!(
+            "{}/isis/levels/level[level-number=2]/link-state-database/lsp[lsp-id={lsp_id}]/tlvs/tlv[type=EXTENDED_IS_REACHABILITY]/extended-is-reachability/neighbors/neighbor[system-id={p1_sysid}]/state/system-id",
+            strata::simulators::device::ISIS_PROTOCOL
+        );
+        device_leaf(&lab.fabric, dev, &p)
+    };
+    assert_eq!(adjacency("pe1"), None, "pe1 withdrew its adjacency to p1");
+    assert_eq!(adjacency("pe2"), None, "pe2 withdrew its adjacency to p1");
+
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let inner = lab.controller.read();
+            p1_links.iter().all(|l| inner.degraded.contains(*l))
+        })
+        .await,
+        "the controller took p1's links down: {:?}",
+        lab.controller.read().degraded
+    );
+    for id in &ids {
+        assert!(
+            eventually(Duration::from_secs(10), || !crosses(&lab, id, "p1")).await,
+            "policy {id} moved off p1: {:?}",
+            lab.controller.get_policy(id).unwrap().path
+        );
+    }
+    // The headends steer on the new path.
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let sids = (1..=8)
+                .map(|d| te_sids(&lab, "pe1", "10.255.7.2", d))
+                .find(|s| !s.is_empty())
+                .unwrap_or_default();
+            !sids.is_empty() && !sids.contains(&16711)
+        })
+        .await,
+        "pe1's SID list to pe2 avoids p1"
+    );
+
+    lab.fabric.restart("p1", false).await.unwrap();
+    assert_eq!(oper("pe1", "et-0/0/1"), Some(serde_json::json!("UP")));
+    assert!(
+        eventually(Duration::from_secs(5), || adjacency("pe1").is_some()).await,
+        "pe1 formed its adjacency to p1 again"
+    );
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            let inner = lab.controller.read();
+            p1_links.iter().all(|l| !inner.degraded.contains(*l))
+        })
+        .await,
+        "p1's links came back after the hold-down: {:?}",
+        lab.controller.read().degraded
+    );
+    // Each left on whichever of p1's links failed first; they return once
+    // both are back, whichever recovers last.
+    for id in &ids {
+        assert!(
+            eventually(Duration::from_secs(10), || crosses(&lab, id, "p1")).await,
+            "policy {id} returned through p1: {:?}",
+            lab.controller.get_policy(id).unwrap().path
+        );
+    }
+    lab.shutdown().await;
+}

@@ -1027,3 +1027,247 @@ async fn plain_json_may_leave_names_bare_but_not_wrong() {
     req.r#type = get_request::DataType::Config as i32;
     assert_eq!(c.get(req).await.unwrap_err().code(), tonic::Code::NotFound);
 }
+
+const LO0_DESCRIPTION: &str = "/interfaces/interface[name=lo0]/config/description";
+
+/// A Set of one leaf to a string of `len` bytes.
+async fn set_description(
+    c: &mut strata::proto::gnmi::g_nmi_client::GNmiClient<tonic::transport::Channel>,
+    len: usize,
+) -> Result<(), tonic::Status> {
+    set_status(c, LO0_DESCRIPTION, json!("d".repeat(len))).await
+}
+
+#[tokio::test]
+async fn one_leaf_and_one_request_have_a_size_limit() {
+    use strata::simulators::device::MAX_LEAF_BYTES;
+    use strata::simulators::server::MAX_REQUEST_BYTES;
+    let fabric = start_sims(&small_topology()).await;
+    let mut c = raw_client(&fabric, "pe1").await;
+    set_description(&mut c, MAX_LEAF_BYTES)
+        .await
+        .expect("a leaf at the limit is accepted");
+    let e = set_description(&mut c, MAX_LEAF_BYTES + 1)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "{}", e.message());
+    assert!(e.message().contains(LO0_DESCRIPTION), "{}", e.message());
+    // Inside a subtree the message names the leaf below the update's path.
+    let e = set_status(
+        &mut c,
+        "/interfaces/interface[name=lo0]",
+        json!({"config": {"name": "lo0", "description": "d".repeat(MAX_LEAF_BYTES + 1)}}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "{}", e.message());
+    assert!(
+        e.message()
+            .contains("/interfaces/interface[name=lo0]/config/description"),
+        "{}",
+        e.message()
+    );
+    // Many leaves under the limit make one request over the decoder's limit.
+    let many: Vec<_> = (0..17)
+        .map(|i| {
+            json_update(
+                &format!(
+                    "/interfaces/interface[name=ce-0/1/{}]/config/description",
+                    i % 4
+                ),
+                json!("d".repeat(MAX_REQUEST_BYTES / 16)),
+            )
+        })
+        .collect();
+    let e = c
+        .set(SetRequest {
+            update: many,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::OutOfRange, "{}", e.message());
+    // Nothing over a limit was applied.
+    let kept = device_leaf(&fabric, "pe1", LO0_DESCRIPTION).unwrap();
+    assert_eq!(kept.as_str().map(str::len), Some(MAX_LEAF_BYTES));
+    assert!(device_leaf(
+        &fabric,
+        "pe1",
+        "/interfaces/interface[name=ce-0/1/0]/config/description"
+    )
+    .is_none());
+}
+
+#[tokio::test]
+async fn a_subscriber_that_stops_reading_is_dropped_not_buffered() {
+    use strata::simulators::device::MAX_LEAF_BYTES;
+    use strata::simulators::server::OUTBOUND_LIMITS;
+    let fabric = start_sims(&small_topology()).await;
+    let mut c = raw_client(&fabric, "pe1").await;
+    // Every sample is one 1 MiB leaf: the queue's byte bound, not its
+    // count, is what a stalled subscriber hits.
+    set_description(&mut c, MAX_LEAF_BYTES).await.unwrap();
+    let req = sub_request(
+        subscription_list::Mode::Stream,
+        vec![(LO0_DESCRIPTION, SubscriptionMode::Sample, 10_000_000)],
+    );
+    let mut stalled = c
+        .subscribe(tokio_stream::iter(vec![req]))
+        .await
+        .unwrap()
+        .into_inner();
+    let device = fabric.device("pe1").unwrap().clone();
+    let dropped = || {
+        device
+            .subscribers_dropped
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    assert!(
+        eventually(Duration::from_secs(30), || dropped() == 1).await,
+        "the device gave up on a subscriber that read nothing"
+    );
+    // What the subscriber still gets is only what was already in flight
+    // (HTTP/2 windows, ~3 MiB here): the queued backlog was dropped, not
+    // kept for it. Then RESOURCE_EXHAUSTED.
+    let mut received = 0usize;
+    let status = loop {
+        match tokio::time::timeout(Duration::from_secs(10), stalled.next())
+            .await
+            .expect("the stream ends")
+        {
+            Some(Ok(msg)) => {
+                if let Some(subscribe_response::Response::Update(n)) = msg.response {
+                    received += n
+                        .update
+                        .iter()
+                        .filter_map(|u| u.val.as_ref()?.value.as_ref())
+                        .map(|v| match v {
+                            strata::proto::gnmi::typed_value::Value::StringVal(s) => s.len(),
+                            _ => 0,
+                        })
+                        .sum::<usize>();
+                }
+            }
+            Some(Err(status)) => break status,
+            None => panic!("the stream ended without a status"),
+        }
+    };
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status}");
+    assert!(
+        received <= OUTBOUND_LIMITS.bytes + 4 * MAX_LEAF_BYTES,
+        "{received} bytes reached a subscriber that read nothing"
+    );
+
+    // A subscriber that keeps up keeps its stream (sampled slower: 1 MiB
+    // every 10 ms outruns a debug-build client, and a device would drop it).
+    let req = sub_request(
+        subscription_list::Mode::Stream,
+        vec![(LO0_DESCRIPTION, SubscriptionMode::Sample, 200_000_000)],
+    );
+    let mut reading = c
+        .subscribe(tokio_stream::iter(vec![req]))
+        .await
+        .unwrap()
+        .into_inner();
+    for _ in 0..6 {
+        let msg = tokio::time::timeout(Duration::from_secs(10), reading.next())
+            .await
+            .expect("samples keep coming")
+            .unwrap();
+        assert!(msg.is_ok(), "{msg:?}");
+    }
+    assert_eq!(dropped(), 1);
+}
+
+#[tokio::test]
+async fn a_device_serves_a_bounded_number_of_subscriptions() {
+    use strata::simulators::server::MAX_SUBSCRIPTIONS;
+    let fabric = start_sims(&small_topology()).await;
+    let mut c = raw_client(&fabric, "pe1").await;
+    let req = sub_request(
+        subscription_list::Mode::Stream,
+        vec![(
+            "/interfaces/interface/state/oper-status",
+            SubscriptionMode::OnChange,
+            0,
+        )],
+    );
+    let mut open = Vec::new();
+    for _ in 0..MAX_SUBSCRIPTIONS {
+        let mut s = c
+            .subscribe(tokio_stream::iter(vec![req.clone()]))
+            .await
+            .expect("within the limit")
+            .into_inner();
+        // Served, not just accepted: the snapshot and sync arrive.
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(10), s.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            if matches!(
+                msg.response,
+                Some(subscribe_response::Response::SyncResponse(true))
+            ) {
+                break;
+            }
+        }
+        open.push(s);
+    }
+    let e = c
+        .subscribe(tokio_stream::iter(vec![req.clone()]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::ResourceExhausted, "{}", e.message());
+    // Other RPCs are not affected.
+    c.get(get(
+        &[LO0_DESCRIPTION.trim_end_matches("/description")],
+        Encoding::JsonIetf,
+    ))
+    .await
+    .expect("Get while subscriptions are full");
+    // A closed subscription frees its slot (once the device notices).
+    drop(open.pop());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match c.subscribe(tokio_stream::iter(vec![req.clone()])).await {
+            Ok(_) => break,
+            Err(e) if e.code() == tonic::Code::ResourceExhausted => {
+                assert!(tokio::time::Instant::now() < deadline, "slot never freed");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_crashed_device_looks_like_a_cut_from_the_other_end() {
+    let fabric = start_sims(&small_topology()).await;
+    let oper = |dev: &str, port: &str| {
+        device_leaf(
+            &fabric,
+            dev,
+            &format!("/interfaces/interface[name={port}]/state/oper-status"),
+        )
+    };
+    // ot1 carries pe1-pe2: without its light the packet link is down at
+    // both routers, though both are up; pe1-pe3 is untouched.
+    fabric.crash("ot1").await.unwrap();
+    assert_eq!(oper("ot2", "line-1"), Some(json!("DOWN")));
+    assert_eq!(oper("pe1", "et-0/0/1"), Some(json!("DOWN")));
+    assert_eq!(oper("pe2", "et-0/0/1"), Some(json!("DOWN")));
+    assert_eq!(oper("pe1", "et-0/0/2"), Some(json!("UP")));
+    fabric.restart("ot1", false).await.unwrap();
+    assert_eq!(oper("pe1", "et-0/0/1"), Some(json!("UP")));
+    assert_eq!(oper("pe2", "et-0/0/1"), Some(json!("UP")));
+    // A crashed router: its peers' ports towards it go down, and back.
+    fabric.crash("pe3").await.unwrap();
+    assert_eq!(oper("pe1", "et-0/0/2"), Some(json!("DOWN")));
+    assert_eq!(oper("pe2", "et-0/0/2"), Some(json!("DOWN")));
+    assert_eq!(oper("pe1", "et-0/0/1"), Some(json!("UP")));
+    fabric.restart("pe3", false).await.unwrap();
+    assert_eq!(oper("pe1", "et-0/0/2"), Some(json!("UP")));
+    assert_eq!(oper("pe3", "et-0/0/1"), Some(json!("UP")));
+}

@@ -591,7 +591,9 @@ async fn a_device_failure_mid_request_rolls_back_what_was_programmed() {
     let lab = start_api_lab(&topo).await;
     let mut services = ServicesClient::connect(lab.endpoint.clone()).await.unwrap();
     // Devices are programmed together: chi-pe1 takes its Set, nva-pe1 fails.
-    lab.lab.fabric.crash("nva-pe1").await.unwrap();
+    // Only its management plane dies: a power cut would also take its links
+    // down and the service would be refused before any device is touched.
+    lab.lab.fabric.stop_gnmi("nva-pe1").await.unwrap();
     assert!(
         eventually(Duration::from_secs(10), || lab
             .lab

@@ -18,6 +18,9 @@ use crate::proto::gnmi::{update_result, Path, SetRequest, SetResponse, UpdateRes
 /// Capacity of a device's change feed; a subscriber that lags further behind
 /// re-reads its paths instead of replaying changes.
 const CHANGE_FEED_DEPTH: usize = 1024;
+/// The longest value one leaf may take in a Set. Every subscriber's queue and
+/// every snapshot carries it, so one huge leaf is a cost to all of them.
+pub const MAX_LEAF_BYTES: usize = 1 << 20;
 
 pub struct SimDevice {
     pub name: String,
@@ -32,6 +35,8 @@ pub struct SimDevice {
     generation: AtomicU64,
     pub sets_applied: AtomicU64,
     pub sets_rejected: AtomicU64,
+    /// Subscribers dropped for not reading (their queue hit its bound).
+    pub subscribers_dropped: AtomicU64,
     pub(crate) set_log: super::set_log::SetLog,
 }
 
@@ -59,6 +64,7 @@ impl SimDevice {
             generation: AtomicU64::new(0),
             sets_applied: AtomicU64::new(0),
             sets_rejected: AtomicU64::new(0),
+            subscribers_dropped: AtomicU64::new(0),
             set_log: Default::default(),
         }
     }
@@ -196,6 +202,12 @@ impl SimDevice {
                 let mut value = decode_update(upd).map_err(|e| {
                     tonic::Status::new(e.code(), format!("{verb} {}: {e}", format_path(&path)))
                 })?;
+                if let Some((at, len)) = oversized_leaf(&value, String::new()) {
+                    return Err(tonic::Status::invalid_argument(format!(
+                        "{verb} {}{at}: a value of {len} bytes is over the {MAX_LEAF_BYTES}-byte limit for one leaf",
+                        format_path(&path)
+                    )));
+                }
                 // A bare `42` or `true` sent for a string leaf meant that text.
                 let string_leaf = live
                     .schema_at(&path)
@@ -240,6 +252,37 @@ impl SimDevice {
             timestamp: now_ns(),
             ..Default::default()
         })
+    }
+}
+
+/// The first leaf (scalar or leaf-list) in `value` longer than
+/// `MAX_LEAF_BYTES`: where it is below the update's path, and its length.
+fn oversized_leaf(value: &serde_json::Value, at: String) -> Option<(String, usize)> {
+    use serde_json::Value;
+    match value {
+        Value::Object(members) => members
+            .iter()
+            .find_map(|(k, v)| oversized_leaf(v, format!("{at}/{k}"))),
+        Value::Array(items) if items.iter().any(Value::is_object) => {
+            items.iter().find_map(|v| oversized_leaf(v, at.clone()))
+        }
+        // A leaf-list is one leaf: its entries count together.
+        Value::Array(items) => {
+            let len: usize = items.iter().map(scalar_len).sum();
+            (len > MAX_LEAF_BYTES).then_some((at, len))
+        }
+        v => {
+            let len = scalar_len(v);
+            (len > MAX_LEAF_BYTES).then_some((at, len))
+        }
+    }
+}
+
+fn scalar_len(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::String(s) => s.len(),
+        // Numbers and booleans are a few bytes; nesting is handled above.
+        _ => 8,
     }
 }
 

@@ -246,7 +246,28 @@ impl SimFabric {
             r.kill.cancel();
             let _ = r.task.await;
         }
+        // Its neighbours lose light and hellos now, not at the next round.
+        self.remeasure_around(name).await;
         tracing::info!(device = name, "simulated device crashed");
+        Ok(())
+    }
+
+    /// Kills only a device's gNMI server (its management plane): every
+    /// connection to it dies, but it keeps forwarding and measuring, so its
+    /// links stay up. `restart` brings the server back.
+    pub async fn stop_gnmi(&self, name: &str) -> Result<(), FabricError> {
+        self.device(name)
+            .ok_or_else(|| FabricError::UnknownDevice(name.to_string()))?;
+        let running = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        if let Some(r) = running {
+            r.kill.cancel();
+            let _ = r.task.await;
+        }
+        tracing::info!(device = name, "simulated device's gNMI server stopped");
         Ok(())
     }
 
@@ -259,6 +280,7 @@ impl SimFabric {
             device.wipe();
         }
         self.start_device(name).await?;
+        self.remeasure_around(name).await;
         tracing::info!(device = name, wipe, "simulated device restarted");
         Ok(())
     }
@@ -332,11 +354,61 @@ impl SimFabric {
         self.faults.get(link).map(|f| *f).unwrap_or_default()
     }
 
-    /// Is anything this link rides (transitively) cut?
+    /// Is anything this link rides (transitively) cut, or is a device at
+    /// either end of it powered off?
     fn underlay_cut(&self, link: &Link) -> bool {
         link.rides.iter().any(|r| {
-            self.fault(r).cut || self.topology.link(r).is_some_and(|l| self.underlay_cut(l))
+            self.fault(r).cut
+                || self
+                    .topology
+                    .link(r)
+                    .is_some_and(|l| self.end_dead(l) || self.underlay_cut(l))
         })
+    }
+
+    /// A crashed device at either end sends no light and no hellos: the
+    /// surviving end sees the link as a cut.
+    fn end_dead(&self, link: &Link) -> bool {
+        [&link.a.node, &link.b.node]
+            .iter()
+            .any(|n| self.devices.get(n.as_str()).is_some_and(|d| !d.is_alive()))
+    }
+
+    /// Does `link` end at `node`, or ride (transitively) a link that does?
+    fn depends_on(&self, link: &Link, node: &str) -> bool {
+        link.touches(node)
+            || link.rides.iter().any(|r| {
+                self.topology
+                    .link(r)
+                    .is_some_and(|l| self.depends_on(l, node))
+            })
+    }
+
+    /// Measures, out of turn, every live device with a link that depends on
+    /// `node`, so a crash or a boot shows in their telemetry at once. No time
+    /// passes for their counters.
+    async fn remeasure_around(&self, node: &str) {
+        let affected: std::collections::BTreeSet<&str> = self
+            .topology
+            .links
+            .iter()
+            .filter(|l| self.depends_on(l, node))
+            .flat_map(|l| [l.a.node.as_str(), l.b.node.as_str()])
+            .chain([node])
+            .collect();
+        let tick = self.tick.load(std::sync::atomic::Ordering::Relaxed);
+        for name in affected {
+            if let Some(device) = self.devices.get(name) {
+                if !device.is_alive() {
+                    continue;
+                }
+                match device.role {
+                    Role::Packet => self.measure_packet(device, tick, 0.0),
+                    Role::Optical => self.measure_optical(device, tick),
+                }
+                tokio::task::yield_now().await;
+            }
+        }
     }
 
     async fn measure_loop(self: Arc<Self>) {
@@ -411,7 +483,7 @@ impl SimFabric {
                 let r = physics::packet_reading(
                     link.latency_us,
                     &self.fault(&link.name),
-                    self.underlay_cut(link),
+                    self.underlay_cut(link) || self.end_dead(link),
                     seed,
                     tick,
                 );
@@ -518,7 +590,7 @@ impl SimFabric {
                     .unwrap_or(-10.0);
                 let provisioned = ours.is_some() && ours == peer_freq.get(&link.name).cloned().flatten();
                 let mut fault = self.fault(&link.name);
-                fault.cut |= self.underlay_cut(link);
+                fault.cut |= self.underlay_cut(link) || self.end_dead(link);
                 let seed = physics::seed_of(&link.name);
                 let r = physics::optical_reading(link.length_km, power, &fault, provisioned, seed, tick);
                 let stat = |v: f64| json!({"instant": v, "avg": v, "min": v, "max": v});

@@ -16,6 +16,7 @@ pub mod control;
 pub mod device;
 pub mod fabric;
 pub mod killable;
+pub mod outbound;
 pub mod physics;
 pub mod schemas;
 pub mod server;

@@ -6,14 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, Semaphore};
 use tokio::task::JoinSet;
-use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::device::{check_origin, now_ns, SimDevice};
 use super::killable;
+use super::outbound::{self, Gone, Limits, WhenFull};
 use crate::gnmi::path::{strip_module, upgrade_legacy};
 use crate::gnmi::tree::{Change, DataFilter, Tree};
 use crate::gnmi::value::{encode_leaf, json_typed};
@@ -32,13 +32,28 @@ pub const MIN_SAMPLE_INTERVAL: Duration = Duration::from_millis(10);
 /// Used when a client asks for sample_interval 0 ("as fast as you can").
 pub const DEFAULT_SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
 const SUPPORTED_ENCODINGS: [Encoding; 3] = [Encoding::Json, Encoding::JsonIetf, Encoding::Proto];
-const OUTBOUND_DEPTH: usize = 512;
-const BURST_DEPTH: usize = 16;
+/// What one subscription may hold unread before its subscriber is dropped.
+pub const OUTBOUND_LIMITS: Limits = Limits {
+    messages: 512,
+    bytes: 4 << 20,
+};
+/// A burst stream is always full: a short queue keeps what it holds small.
+const BURST_LIMITS: Limits = Limits {
+    messages: 16,
+    bytes: 4 << 20,
+};
+/// Concurrent Subscribe RPCs one device serves; more are refused, as a real
+/// device refuses collectors beyond its limit.
+pub const MAX_SUBSCRIPTIONS: usize = 16;
+/// The largest request a device decodes (a whole-device config replace is
+/// far smaller).
+pub const MAX_REQUEST_BYTES: usize = 16 << 20;
 
 #[derive(Clone)]
 pub struct GnmiTarget {
     device: Arc<SimDevice>,
     kill: CancellationToken,
+    subscriptions: Arc<Semaphore>,
 }
 
 /// How a device guards its port: TLS with this certificate and key (PEM),
@@ -59,6 +74,7 @@ pub async fn serve(
     let target = GnmiTarget {
         device,
         kill: kill.clone(),
+        subscriptions: Arc::new(Semaphore::new(MAX_SUBSCRIPTIONS)),
     };
     let mut server = tonic::transport::Server::builder();
     if let Some((cert, key)) = &guard.identity {
@@ -72,7 +88,7 @@ pub async fn serve(
     server
         .tcp_nodelay(true)
         .add_service(tonic::service::interceptor::InterceptedService::new(
-            GNmiServer::new(target).max_decoding_message_size(64 << 20),
+            GNmiServer::new(target).max_decoding_message_size(MAX_REQUEST_BYTES),
             check,
         ))
         .serve_with_incoming_shutdown(
@@ -104,6 +120,7 @@ impl GnmiTarget {
         GnmiTarget {
             device,
             kill: CancellationToken::new(),
+            subscriptions: Arc::new(Semaphore::new(MAX_SUBSCRIPTIONS)),
         }
     }
 
@@ -338,13 +355,25 @@ impl GNmi for GnmiTarget {
         self.device.apply_set(&req).map(Response::new)
     }
 
-    type SubscribeStream = ReceiverStream<Result<SubscribeResponse, Status>>;
+    type SubscribeStream = outbound::Receiver;
 
     async fn subscribe(
         &self,
         req: Request<Streaming<SubscribeRequest>>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
         self.ensure_alive()?;
+        // Taken before the first request arrives: a stream that never sends
+        // one holds a slot too, as it does on a real device.
+        let slot = self
+            .subscriptions
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| {
+                Status::resource_exhausted(format!(
+                    "device {} serves at most {MAX_SUBSCRIPTIONS} subscriptions at once",
+                    self.device.name
+                ))
+            })?;
         let mut inbound = req.into_inner();
         let first = inbound.message().await?.ok_or_else(|| {
             Status::invalid_argument("Subscribe: the stream ended before a SubscriptionList")
@@ -355,26 +384,38 @@ impl GNmi for GnmiTarget {
             ));
         };
         let plan = Plan::validate(&self.device, list)?;
-        // A burst stream is always full: a short queue keeps what it holds
-        // (per device) small, instead of 512 notifications each.
-        let depth = if self.device.burst() {
-            BURST_DEPTH
+        let (tx, rx) = if self.device.burst() {
+            outbound::channel(BURST_LIMITS, WhenFull::Wait)
         } else {
-            OUTBOUND_DEPTH
+            outbound::channel(OUTBOUND_LIMITS, WhenFull::Disconnect)
         };
-        let (tx, rx) = mpsc::channel(depth);
         let device = self.device.clone();
         let kill = self.kill.clone();
         tokio::spawn(async move {
+            let _slot = slot;
+            // Ends the stream even if the plan panics.
+            let finish = Finish(tx.clone());
             let outcome = tokio::select! {
                 r = plan.run(&device, inbound, &tx) => r,
                 _ = kill.cancelled() => Err(Status::unavailable(format!("device {} went down", device.name))),
             };
-            if let Err(status) = outcome {
-                let _ = tx.send(Err(status)).await;
+            if tx.overflowed() {
+                device
+                    .subscribers_dropped
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::info!(device = %device.name, "dropped a subscriber that stopped reading");
             }
+            finish.0.finish(outcome.err());
         });
-        Ok(Response::new(ReceiverStream::new(rx)))
+        Ok(Response::new(rx))
+    }
+}
+
+struct Finish(Outbound);
+
+impl Drop for Finish {
+    fn drop(&mut self) {
+        self.0.finish(None);
     }
 }
 
@@ -395,10 +436,7 @@ struct Sub {
     heartbeat: Option<Duration>,
 }
 
-type Outbound = mpsc::Sender<Result<SubscribeResponse, Status>>;
-
-/// The client went away: stop quietly.
-struct Gone;
+type Outbound = outbound::Sender;
 
 impl Plan {
     fn validate(device: &SimDevice, list: SubscriptionList) -> Result<Plan, Status> {
@@ -585,7 +623,7 @@ impl Sub {
 }
 
 async fn send(tx: &Outbound, msg: SubscribeResponse) -> Result<(), Gone> {
-    tx.send(Ok(msg)).await.map_err(|_| Gone)
+    tx.send(msg).await
 }
 
 async fn sample_loop(plan: Arc<Plan>, i: usize, device: Arc<SimDevice>, tx: Outbound) {

@@ -89,10 +89,18 @@ impl Controller {
                 }
             }
             let mut ids = match condition {
+                // Also the policies whose every displacing link is back: when
+                // several links fail together (a router crash) a policy
+                // leaves on the first and is never on the others, so the last
+                // one to recover is not in its displaced_by.
                 LinkCondition::Nominal => inner
                     .policies
                     .values()
-                    .filter(|p| p.displaced_by.contains(link))
+                    .filter(|p| {
+                        p.displaced_by.contains(link)
+                            || (!p.displaced_by.is_empty()
+                                && p.displaced_by.iter().all(|l| !inner.degraded.contains(l)))
+                    })
                     .map(|p| p.id.clone())
                     .collect::<Vec<_>>(),
                 _ => inner.policies_using(link),
@@ -213,7 +221,9 @@ impl Controller {
             record.discriminator = m.new_discriminator;
             match condition {
                 LinkCondition::Nominal => {
-                    record.displaced_by.remove(link);
+                    // Displaced now only by what is still degraded.
+                    let degraded = &inner.degraded;
+                    record.displaced_by.retain(|l| degraded.contains(l));
                 }
                 _ => {
                     record.displaced_by.insert(link.to_string());
