@@ -462,4 +462,39 @@ mod tests {
             })
         ));
     }
+
+    #[test]
+    fn a_link_override_beats_its_class_which_beats_the_global_values() {
+        let mut p = HealthPolicy::from(cfg());
+        p.classes.insert(
+            "optical".into(),
+            HealthOverride {
+                osnr_min_db: Some(22.0),
+                hysteresis: Some(0.5),
+                ..Default::default()
+            },
+        );
+        p.links.insert(
+            "ot1-ot2".into(),
+            HealthOverride {
+                osnr_min_db: Some(15.0),
+                ..Default::default()
+            },
+        );
+        let global = p.for_link("pe1-pe2", "packet");
+        assert_eq!(global, cfg());
+        let class = p.for_link("ot3-ot4", "optical");
+        assert_eq!((class.osnr_min_db, class.hysteresis), (22.0, 0.5));
+        let link = p.for_link("ot1-ot2", "optical");
+        assert_eq!(
+            (link.osnr_min_db, link.hysteresis, link.hold_down),
+            (15.0, 0.5, cfg().hold_down),
+            "the link's own value, then its class's, then the global one"
+        );
+        // The same OSNR breaches under the class threshold, not the link's.
+        let mut by_class = LinkHealth::new(100.0);
+        assert!(by_class.observe(Reading::OsnrDb(20.0), 0, &class).is_some());
+        let mut by_link = LinkHealth::new(100.0);
+        assert_eq!(by_link.observe(Reading::OsnrDb(20.0), 0, &link), None);
+    }
 }
