@@ -165,6 +165,9 @@ pub fn parse(text: &str, base: &Path) -> Result<Config, Vec<Problem>> {
         return Err(cx.problems);
     }
     let config = cx.document(doc.get_ref());
+    // In file order (keys are judged table by table); problems of the file as
+    // a whole, which have no line, last.
+    cx.problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
     if cx.problems.is_empty() {
         Ok(config)
     } else {
@@ -795,7 +798,7 @@ impl Config {
         }
         let g = &self.closed_loop.global;
         lines.push(format!(
-            "closed loop: delay > nominal + max({} µs, {}×), loss > {} %, OSNR < {} dB, hysteresis {}, hold-down {:?}, silence {:?}; {} class and {} link overrides",
+            "closed loop: delay > nominal + max({} µs, {}×), loss > {} %, OSNR < {} dB, hysteresis {}, hold-down {:?}, silence {:?}",
             g.delay_excess_us,
             g.delay_excess_factor,
             g.loss_percent,
@@ -803,9 +806,14 @@ impl Config {
             g.hysteresis,
             g.hold_down,
             g.silence_timeout,
-            self.closed_loop.classes.len(),
-            self.closed_loop.links.len()
         ));
+        let overrides: Vec<String> = (self.closed_loop.classes.keys())
+            .map(|c| format!("class {c}"))
+            .chain(self.closed_loop.links.keys().map(|l| format!("link {l}")))
+            .collect();
+        if !overrides.is_empty() {
+            lines.push(format!("closed loop overrides: {}", overrides.join(", ")));
+        }
         let p = &self.pools;
         lines.push(format!(
             "pools: EVI {}..={}, VNI {}..={}, default color {}",
@@ -913,8 +921,8 @@ default_color = 200
         assert_eq!(
             e,
             [
-                "line 5: unknown key `pool`; did you mean `pools`?",
                 "line 3: unknown key `closed_loop.hysterisis`; did you mean `hysteresis`?",
+                "line 5: unknown key `pool`; did you mean `pools`?",
             ]
         );
         // Nothing near: the known keys are listed instead.
@@ -941,15 +949,9 @@ default_color = 200
 
     #[test]
     fn wrong_types_and_ranges_name_the_key_path() {
-        let mut e = errors(
+        let e = errors(
             "[closed_loop]\nhysteresis = 1.5\newma_alpha = 0\nloss_percent = \"1\"\nhold_down = 5\n\n[api]\nlisten = \"localhost\"\ninsecure = \"yes\"\n",
         );
-        // Reported in the order keys are read; sorted here by line.
-        e.sort_by_key(|l| {
-            l.split(':')
-                .next()
-                .map(|n| n[5..].parse::<usize>().unwrap_or(0))
-        });
         assert_eq!(
             e,
             [
@@ -978,8 +980,8 @@ default_color = 200
         assert_eq!(
             e,
             [
-                "line 3: pools.evi: expected [min, max] (two integers, inclusive)",
                 "line 2: pools.vni[1]: 16777216 is not in 1..=16777215",
+                "line 3: pools.evi: expected [min, max] (two integers, inclusive)",
             ]
         );
     }
