@@ -969,3 +969,102 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn controller(args: &[&str]) -> (DaemonArgs, ControllerTlsArgs) {
+        let argv = ["strata", "controller"].iter().chain(args);
+        match Cli::try_parse_from(argv).map(|c| c.command) {
+            Ok(Command::Controller { daemon, tls, .. }) => (daemon, tls),
+            Ok(_) => panic!("not the controller"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn file() -> strata::config::Config {
+        let text = r#"
+[api]
+listen = "10.0.0.1:50051"
+tls_cert = "api.pem"
+tls_key = "api.key"
+principals = "principals.toml"
+
+[devices]
+gnmi_ca = "devices-ca.pem"
+gnmi_username = "file-user"
+gnmi_password_file = "file.password"
+sample_interval = "250ms"
+
+[reconcile]
+interval = "1m"
+
+[web]
+listen = "127.0.0.1:8051"
+"#;
+        match strata::config::parse(text, std::path::Path::new("/etc/strata")) {
+            Ok(c) => c,
+            Err(p) => panic!("{p:?}"),
+        }
+    }
+
+    #[test]
+    fn without_flags_the_file_decides() {
+        let (daemon, tls) = controller(&[]);
+        let f = file();
+        let o = daemon.options(&f, None).unwrap();
+        assert_eq!(o.listen, "10.0.0.1:50051".parse().unwrap());
+        assert_eq!(o.sessions.sample_interval, Duration::from_millis(250));
+        assert_eq!(o.reconcile_interval, Duration::from_secs(60));
+        assert_eq!(o.web, Some("127.0.0.1:8051".parse().unwrap()));
+        let t = tls.over(&f);
+        assert_eq!(t.tls_cert, Some(PathBuf::from("/etc/strata/api.pem")));
+        assert_eq!(t.gnmi_ca, Some(PathBuf::from("/etc/strata/devices-ca.pem")));
+        assert_eq!(t.gnmi_username.as_deref(), Some("file-user"));
+        // With no file at all, the built-in defaults.
+        let o = daemon.options(&Default::default(), None).unwrap();
+        assert_eq!(o.listen, DEFAULT_LISTEN);
+        assert_eq!(o.sessions.sample_interval, Duration::from_secs(1));
+        assert_eq!(o.reconcile_interval, Duration::from_secs(30));
+        assert_eq!(o.web, None);
+    }
+
+    #[test]
+    fn flags_given_beat_the_file_and_only_those() {
+        let (daemon, tls) = controller(&[
+            "--listen",
+            "127.0.0.1:6000",
+            "--reconcile-interval",
+            "5",
+            "--web",
+            "off",
+            "--tls-cert",
+            "/flags/api.pem",
+            "--gnmi-insecure",
+            "--gnmi-username",
+            "flag-user",
+            "--gnmi-password-file",
+            "/flags/password",
+        ]);
+        let f = file();
+        let o = daemon.options(&f, None).unwrap();
+        assert_eq!(o.listen, "127.0.0.1:6000".parse().unwrap());
+        assert_eq!(o.reconcile_interval, Duration::from_secs(5));
+        assert_eq!(o.web, None, "--web off beats the file's address");
+        // Not given: still the file's.
+        assert_eq!(o.sessions.sample_interval, Duration::from_millis(250));
+        let t = tls.over(&f);
+        assert_eq!(t.tls_cert, Some(PathBuf::from("/flags/api.pem")));
+        assert_eq!(t.tls_key, Some(PathBuf::from("/etc/strata/api.key")));
+        // --gnmi-insecure replaces the file's CA rather than contradicting it.
+        assert_eq!((t.gnmi_ca.as_ref(), t.gnmi_insecure), (None, true));
+        assert_eq!(
+            (t.gnmi_username.as_deref(), t.gnmi_password_file.as_deref()),
+            (
+                Some("flag-user"),
+                Some(std::path::Path::new("/flags/password"))
+            )
+        );
+    }
+}
