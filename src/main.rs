@@ -386,6 +386,7 @@ impl DaemonArgs {
                     .connect_timeout
                     .unwrap_or(defaults.connect_timeout),
                 rpc_timeout: file.devices.rpc_timeout.unwrap_or(defaults.rpc_timeout),
+                queue_depth: file.limits.device_queue.unwrap_or(defaults.queue_depth),
                 ..defaults
             },
             health: file.closed_loop.clone(),
@@ -1002,6 +1003,9 @@ interval = "1m"
 
 [web]
 listen = "127.0.0.1:8051"
+
+[limits]
+device_queue = 16
 "#;
         match strata::config::parse(text, std::path::Path::new("/etc/strata")) {
             Ok(c) => c,
@@ -1018,6 +1022,7 @@ listen = "127.0.0.1:8051"
         assert_eq!(o.sessions.sample_interval, Duration::from_millis(250));
         assert_eq!(o.reconcile_interval, Duration::from_secs(60));
         assert_eq!(o.web, Some("127.0.0.1:8051".parse().unwrap()));
+        assert_eq!(o.sessions.queue_depth, 16);
         let t = tls.over(&f);
         assert_eq!(t.tls_cert, Some(PathBuf::from("/etc/strata/api.pem")));
         assert_eq!(t.gnmi_ca, Some(PathBuf::from("/etc/strata/devices-ca.pem")));

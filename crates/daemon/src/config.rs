@@ -58,6 +58,13 @@ pub struct Journal {
     pub recover_journal: Option<bool>,
 }
 
+/// Bounds on what the controller holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Limits {
+    /// Commands queued per device before callers are told it is overloaded.
+    pub device_queue: Option<usize>,
+}
+
 /// Where a web view or metrics endpoint is served: an address, or off.
 pub type Listen = Option<SocketAddr>;
 
@@ -77,6 +84,7 @@ pub struct Config {
     pub closed_loop: HealthPolicy,
     /// `[pools]`: defaults where the file says nothing.
     pub pools: Pools,
+    pub limits: Limits,
 }
 
 /// One thing wrong with a file, at a line when it has one.
@@ -185,6 +193,7 @@ const TOP: &[&str] = &[
     "metrics",
     "closed_loop",
     "pools",
+    "limits",
 ];
 const API: &[&str] = &[
     "listen",
@@ -217,6 +226,7 @@ const THRESHOLDS: &[&str] = &[
     "silence_timeout",
 ];
 const POOLS: &[&str] = &["evi", "vni", "default_color"];
+const LIMITS: &[&str] = &["device_queue"];
 
 type Table<'i> = DeTable<'i>;
 type Value<'i> = Spanned<DeValue<'i>>;
@@ -400,9 +410,13 @@ impl Cx<'_> {
         let above = if open_hi { x >= hi } else { x > hi };
         if below || above {
             let range = format!(
-                "{}{lo}..{}{hi}",
-                if open_lo { "(exclusive) " } else { "" },
-                if open_hi { "" } else { "=" }
+                "{lo}..{}{hi}{}",
+                if open_hi { "" } else { "=" },
+                if open_lo {
+                    format!(" ({lo} excluded)")
+                } else {
+                    String::new()
+                }
             );
             self.problem(v.span(), format!("{full}: {x} is not in {range}"));
             return None;
@@ -552,6 +566,13 @@ impl Cx<'_> {
         }
         if let Some(t) = self.table(doc, "", "pools") {
             c.pools = self.pools(t);
+        }
+        if let Some(t) = self.table(doc, "", "limits") {
+            self.known_keys(t, "limits", LIMITS);
+            c.limits.device_queue = t
+                .get("device_queue")
+                .and_then(|v| self.integer(v, "limits.device_queue", (1, 1 << 20)))
+                .map(|n| n as usize);
         }
         self.pairs(&c);
         c
@@ -819,6 +840,9 @@ impl Config {
             "pools: EVI {}..={}, VNI {}..={}, default color {}",
             p.evi.0, p.evi.1, p.vni.0, p.vni.1, p.default_color
         ));
+        if let Some(q) = self.limits.device_queue {
+            lines.push(format!("limits: {q} commands queued per device"));
+        }
         lines
     }
 }
@@ -888,8 +912,12 @@ hold_down = "10s"
 evi = [2000, 2999]
 vni = [20000, 29999]
 default_color = 200
+
+[limits]
+device_queue = 64
 "#);
         assert_eq!(c.api.listen, Some("0.0.0.0:50051".parse().unwrap()));
+        assert_eq!(c.limits.device_queue, Some(64));
         // Relative to the file's directory; absolute paths untouched.
         assert_eq!(c.api.tls_cert, Some(PathBuf::from("/etc/strata/api.pem")));
         assert_eq!(c.api.tls_key, Some(PathBuf::from("/keys/api.key")));
@@ -956,7 +984,7 @@ default_color = 200
             e,
             [
                 "line 2: closed_loop.hysteresis: 1.5 is not in 0..1",
-                "line 3: closed_loop.ewma_alpha: 0 is not in (exclusive) 0..=1",
+                "line 3: closed_loop.ewma_alpha: 0 is not in 0..=1 (0 excluded)",
                 "line 4: closed_loop.loss_percent: expected a number, found string",
                 "line 5: closed_loop.hold_down: expected a duration string with a unit (e.g. \"5s\" or \"800ms\"), found integer",
                 "line 8: api.listen: \"localhost\" is not an address (give IP:PORT, e.g. \"127.0.0.1:50051\")",
