@@ -47,6 +47,7 @@ fn lab_and_controller_share_the_daemon_flags() {
         let (ok, help) = strata(&[sub, "--help"]);
         assert!(ok);
         for flag in [
+            "--config",
             "--listen",
             "--sample-interval-ms",
             "--reconcile-interval",
