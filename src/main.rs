@@ -118,6 +118,11 @@ enum Command {
     },
     /// Validate a topology file and summarise it.
     Topology { file: PathBuf },
+    /// Controller config files (TOML; see examples/strata.toml).
+    Config {
+        #[command(subcommand)]
+        action: ConfigCommand,
+    },
     /// Make a bearer token: prints the token (give it to the caller; it is
     /// not stored) and the entry to add to the controller's principals file.
     Token {
@@ -129,6 +134,18 @@ enum Command {
     },
     /// Print a shell completion script, e.g. `strata completions bash > /etc/bash_completion.d/strata`.
     Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Check a config file: print a summary if it is valid, else every
+    /// problem with its line (exit status 1).
+    Check {
+        file: PathBuf,
+        /// Also check that `[closed_loop.links]` names links of this topology.
+        #[arg(long)]
+        topology: Option<PathBuf>,
+    },
 }
 
 /// The fabric to run (shared by every subcommand that runs one).
@@ -205,6 +222,36 @@ struct ControllerTlsArgs {
 }
 
 impl ControllerTlsArgs {
+    /// These flags over the config file's `[api]` and `[devices]`: a flag
+    /// that is given wins, the file fills in the rest.
+    fn over(&self, file: &strata::config::Config) -> ControllerTlsArgs {
+        let (api, dev) = (&file.api, &file.devices);
+        let pick = |flag: &Option<PathBuf>, file: &Option<PathBuf>| flag.clone().or(file.clone());
+        // The southbound's trust is one choice (a CA or plaintext): a flag
+        // making it replaces the file's, whichever way the file went.
+        let (gnmi_ca, gnmi_insecure) = if self.gnmi_ca.is_some() || self.gnmi_insecure {
+            (self.gnmi_ca.clone(), self.gnmi_insecure)
+        } else {
+            (dev.gnmi_ca.clone(), dev.gnmi_insecure == Some(true))
+        };
+        // The login too (clap makes the two flags come together).
+        let (gnmi_username, gnmi_password_file) = if self.gnmi_username.is_some() {
+            (self.gnmi_username.clone(), self.gnmi_password_file.clone())
+        } else {
+            (dev.gnmi_username.clone(), dev.gnmi_password_file.clone())
+        };
+        ControllerTlsArgs {
+            tls_cert: pick(&self.tls_cert, &api.tls_cert),
+            tls_key: pick(&self.tls_key, &api.tls_key),
+            client_ca: pick(&self.client_ca, &api.client_ca),
+            principals: pick(&self.principals, &api.principals),
+            gnmi_ca,
+            gnmi_username,
+            gnmi_password_file,
+            gnmi_insecure,
+        }
+    }
+
     fn device_credentials(
         &self,
     ) -> Result<strata::southbound::credentials::DeviceCredentials, String> {
@@ -264,15 +311,20 @@ impl ControllerTlsArgs {
 /// `strata lab` (which runs that daemon against simulators).
 #[derive(Args)]
 struct DaemonArgs {
-    /// Address of the northbound strata.v1 gRPC API.
-    #[arg(long, default_value = "127.0.0.1:50051")]
-    listen: std::net::SocketAddr,
-    /// SAMPLE interval the controller subscribes with (ms).
-    #[arg(long, default_value_t = 1000)]
-    sample_interval_ms: u64,
-    /// Reconcile every device this often (seconds), besides on connect.
-    #[arg(long, default_value_t = 30.0)]
-    reconcile_interval: f64,
+    /// Controller config file (TOML, see examples/strata.toml): listen,
+    /// TLS, devices, closed-loop thresholds, pools. Flags given beside it win.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address of the northbound strata.v1 gRPC API [default: 127.0.0.1:50051].
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
+    /// SAMPLE interval the controller subscribes with (ms) [default: 1000].
+    #[arg(long)]
+    sample_interval_ms: Option<u64>,
+    /// Reconcile every device this often (seconds), besides on connect
+    /// [default: 30].
+    #[arg(long)]
+    reconcile_interval: Option<f64>,
     /// Serve Prometheus metrics on http://ADDR/metrics (off by default).
     #[arg(long)]
     metrics: Option<std::net::SocketAddr>,
@@ -298,30 +350,69 @@ struct DaemonArgs {
 }
 
 impl DaemonArgs {
-    fn options(&self, data_dir: Option<PathBuf>) -> Result<strata::daemon::DaemonOptions, String> {
+    /// The `--config` file, or an empty one (every value its default).
+    fn config(&self) -> Result<strata::config::Config, String> {
+        match &self.config {
+            Some(path) => strata::config::load_file(path).map_err(|e| e.to_string()),
+            None => Ok(strata::config::Config::default()),
+        }
+    }
+
+    /// The daemon's options: each flag given, else the config file's value,
+    /// else the default. `data_dir` is the flag's.
+    fn options(
+        &self,
+        file: &strata::config::Config,
+        data_dir: Option<PathBuf>,
+    ) -> Result<strata::daemon::DaemonOptions, String> {
+        let defaults = SessionConfig::default();
+        let sample_interval = match self.sample_interval_ms {
+            Some(ms) => Duration::from_millis(ms.max(10)),
+            None => file
+                .devices
+                .sample_interval
+                .unwrap_or(defaults.sample_interval),
+        };
+        let reconcile_interval = match self.reconcile_interval {
+            Some(s) => positive_secs(s, "--reconcile-interval")?,
+            None => file.reconcile_interval.unwrap_or(Duration::from_secs(30)),
+        };
         Ok(strata::daemon::DaemonOptions {
-            listen: self.listen,
+            listen: self.listen.or(file.api.listen).unwrap_or(DEFAULT_LISTEN),
             sessions: SessionConfig {
-                sample_interval: Duration::from_millis(self.sample_interval_ms.max(10)),
-                ..SessionConfig::default()
+                sample_interval,
+                connect_timeout: file
+                    .devices
+                    .connect_timeout
+                    .unwrap_or(defaults.connect_timeout),
+                rpc_timeout: file.devices.rpc_timeout.unwrap_or(defaults.rpc_timeout),
+                queue_depth: file.limits.device_queue.unwrap_or(defaults.queue_depth),
+                ..defaults
             },
-            health: strata::telemetry::health::HealthConfig::default(),
-            metrics: self.metrics,
-            data_dir,
-            reconcile_interval: positive_secs(self.reconcile_interval, "--reconcile-interval")?,
-            recover_journal: self.recover_journal,
-            web: self.web(None)?,
+            health: file.closed_loop.clone(),
+            pools: file.pools,
+            metrics: self.metrics.or(file.metrics.flatten()),
+            data_dir: data_dir.or(file.journal.data_dir.clone()),
+            reconcile_interval,
+            recover_journal: self.recover_journal || file.journal.recover_journal == Some(true),
+            web: self.web(file, None)?,
             security: strata::security::Security::insecure(),
         })
     }
 
-    /// `--web`, or `default` when it is not given.
+    /// `--insecure`, or the file's `api.insecure`.
+    fn insecure(&self, file: &strata::config::Config) -> bool {
+        self.insecure || file.api.insecure == Some(true)
+    }
+
+    /// `--web`, else the file's `[web] listen`, else `default`.
     fn web(
         &self,
+        file: &strata::config::Config,
         default: Option<std::net::SocketAddr>,
     ) -> Result<Option<std::net::SocketAddr>, String> {
         match self.web.as_deref() {
-            None => Ok(default),
+            None => Ok(file.web.unwrap_or(default)),
             Some("off" | "none" | "") => Ok(None),
             Some(a) => a
                 .parse()
@@ -330,6 +421,10 @@ impl DaemonArgs {
         }
     }
 }
+
+/// Where the northbound API listens unless told otherwise.
+const DEFAULT_LISTEN: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 50051);
 
 /// Where `strata lab` serves its web view unless told otherwise.
 const LAB_WEB: std::net::SocketAddr =
@@ -582,18 +677,32 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             credentials,
         } => {
             let topology = load(topology.topology.as_ref())?;
-            let d = daemon.options(data_dir)?;
-            let security = if daemon.insecure {
+            let file = daemon.config()?;
+            // The lab makes its own API credentials and device logins.
+            let (api, dev) = (&file.api, &file.devices);
+            if api.tls_cert.is_some()
+                || api.client_ca.is_some()
+                || api.principals.is_some()
+                || dev.gnmi_ca.is_some()
+                || dev.gnmi_username.is_some()
+            {
+                eprintln!("strata lab: the lab makes its own credentials; ignoring the config file's TLS, principals and gNMI login");
+            }
+            let d = daemon.options(&file, data_dir)?;
+            let security = if daemon.insecure(&file) {
                 strata::lab::LabSecurity::Insecure
             } else {
                 let dir = credentials.unwrap_or_else(strata::security::client::lab_credentials_dir);
                 strata::lab::LabSecurity::generate(&dir).map_err(|e| format!("{e:#}"))?
             };
-            let web = daemon.web(Some(if ephemeral_ports {
-                std::net::SocketAddr::new(LAB_WEB.ip(), 0)
-            } else {
-                LAB_WEB
-            }))?;
+            let web = daemon.web(
+                &file,
+                Some(if ephemeral_ports {
+                    std::net::SocketAddr::new(LAB_WEB.ip(), 0)
+                } else {
+                    LAB_WEB
+                }),
+            )?;
             let options = LabOptions {
                 listen: d.listen,
                 sim: SimOptions {
@@ -603,6 +712,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 sessions: d.sessions,
                 duration: secs(duration)?,
                 health: d.health,
+                pools: d.pools,
                 metrics: d.metrics,
                 data_dir: d.data_dir,
                 reconcile_interval: d.reconcile_interval,
@@ -627,15 +737,19 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             data_dir,
         } => {
             let topology = load(topology.topology.as_ref())?;
-            let mut options = daemon.options(Some(
-                data_dir.unwrap_or_else(strata::daemon::default_data_dir),
-            ))?;
-            options.security = tls.security(daemon.insecure)?;
+            let file = daemon.config()?;
+            let mut options = daemon.options(&file, data_dir)?;
+            if options.data_dir.is_none() {
+                options.data_dir = Some(strata::daemon::default_data_dir());
+            }
+            let insecure = daemon.insecure(&file);
+            let tls = tls.over(&file);
+            options.security = tls.security(insecure)?;
             options.sessions.credentials = tls.device_credentials()?;
-            if daemon.insecure && !daemon.listen.ip().is_loopback() {
+            if insecure && !options.listen.ip().is_loopback() {
                 eprintln!(
                     "strata controller: WARNING: --insecure on {}: anyone who reaches this address can read and change the network",
-                    daemon.listen
+                    options.listen
                 );
             }
             strata::daemon::run_controller(&topology, options)
@@ -810,6 +924,35 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Config {
+            action: ConfigCommand::Check { file, topology },
+        } => {
+            let config = match strata::config::load_file(&file) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{e}");
+                    let n = e.problems.len();
+                    eprintln!(
+                        "{}: invalid ({n} problem{})",
+                        file.display(),
+                        if n == 1 { "" } else { "s" }
+                    );
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            if let Some(t) = topology {
+                let t = load(Some(&t))?;
+                if let Err(e) = config.closed_loop.check_links(&t) {
+                    eprintln!("{}: {e}", file.display());
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+            println!("{}: valid", file.display());
+            for line in config.summary() {
+                println!("  {line}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Topology { file } => {
             let t = load(Some(&file))?;
             let count = |l: strata::model::Layer| t.links.iter().filter(|x| x.layer == l).count();
@@ -825,5 +968,108 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             );
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn controller(args: &[&str]) -> (DaemonArgs, ControllerTlsArgs) {
+        let argv = ["strata", "controller"].iter().chain(args);
+        match Cli::try_parse_from(argv).map(|c| c.command) {
+            Ok(Command::Controller { daemon, tls, .. }) => (daemon, tls),
+            Ok(_) => panic!("not the controller"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn file() -> strata::config::Config {
+        let text = r#"
+[api]
+listen = "10.0.0.1:50051"
+tls_cert = "api.pem"
+tls_key = "api.key"
+principals = "principals.toml"
+
+[devices]
+gnmi_ca = "devices-ca.pem"
+gnmi_username = "file-user"
+gnmi_password_file = "file.password"
+sample_interval = "250ms"
+
+[reconcile]
+interval = "1m"
+
+[web]
+listen = "127.0.0.1:8051"
+
+[limits]
+device_queue = 16
+"#;
+        match strata::config::parse(text, std::path::Path::new("/etc/strata")) {
+            Ok(c) => c,
+            Err(p) => panic!("{p:?}"),
+        }
+    }
+
+    #[test]
+    fn without_flags_the_file_decides() {
+        let (daemon, tls) = controller(&[]);
+        let f = file();
+        let o = daemon.options(&f, None).unwrap();
+        assert_eq!(o.listen, "10.0.0.1:50051".parse().unwrap());
+        assert_eq!(o.sessions.sample_interval, Duration::from_millis(250));
+        assert_eq!(o.reconcile_interval, Duration::from_secs(60));
+        assert_eq!(o.web, Some("127.0.0.1:8051".parse().unwrap()));
+        assert_eq!(o.sessions.queue_depth, 16);
+        let t = tls.over(&f);
+        assert_eq!(t.tls_cert, Some(PathBuf::from("/etc/strata/api.pem")));
+        assert_eq!(t.gnmi_ca, Some(PathBuf::from("/etc/strata/devices-ca.pem")));
+        assert_eq!(t.gnmi_username.as_deref(), Some("file-user"));
+        // With no file at all, the built-in defaults.
+        let o = daemon.options(&Default::default(), None).unwrap();
+        assert_eq!(o.listen, DEFAULT_LISTEN);
+        assert_eq!(o.sessions.sample_interval, Duration::from_secs(1));
+        assert_eq!(o.reconcile_interval, Duration::from_secs(30));
+        assert_eq!(o.web, None);
+    }
+
+    #[test]
+    fn flags_given_beat_the_file_and_only_those() {
+        let (daemon, tls) = controller(&[
+            "--listen",
+            "127.0.0.1:6000",
+            "--reconcile-interval",
+            "5",
+            "--web",
+            "off",
+            "--tls-cert",
+            "/flags/api.pem",
+            "--gnmi-insecure",
+            "--gnmi-username",
+            "flag-user",
+            "--gnmi-password-file",
+            "/flags/password",
+        ]);
+        let f = file();
+        let o = daemon.options(&f, None).unwrap();
+        assert_eq!(o.listen, "127.0.0.1:6000".parse().unwrap());
+        assert_eq!(o.reconcile_interval, Duration::from_secs(5));
+        assert_eq!(o.web, None, "--web off beats the file's address");
+        // Not given: still the file's.
+        assert_eq!(o.sessions.sample_interval, Duration::from_millis(250));
+        let t = tls.over(&f);
+        assert_eq!(t.tls_cert, Some(PathBuf::from("/flags/api.pem")));
+        assert_eq!(t.tls_key, Some(PathBuf::from("/etc/strata/api.key")));
+        // --gnmi-insecure replaces the file's CA rather than contradicting it.
+        assert_eq!((t.gnmi_ca.as_ref(), t.gnmi_insecure), (None, true));
+        assert_eq!(
+            (t.gnmi_username.as_deref(), t.gnmi_password_file.as_deref()),
+            (
+                Some("flag-user"),
+                Some(std::path::Path::new("/flags/password"))
+            )
+        );
     }
 }

@@ -47,6 +47,7 @@ fn lab_and_controller_share_the_daemon_flags() {
         let (ok, help) = strata(&[sub, "--help"]);
         assert!(ok);
         for flag in [
+            "--config",
             "--listen",
             "--sample-interval-ms",
             "--reconcile-interval",
@@ -82,4 +83,200 @@ fn topology_accepts_containerlab_files() {
     ] {
         assert!(err.contains(line), "missing {line:?} in:\n{err}");
     }
+}
+
+#[test]
+fn the_example_config_is_valid_and_summarised() {
+    let (ok, out, err) = strata_full(&["config", "check", "examples/strata.toml"]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "examples/strata.toml: valid");
+    for want in [
+        "  api: listen 127.0.0.1:50051, TLS certificate /etc/strata/api.pem",
+        "  closed loop overrides: class optical, link cmh-nva-p1",
+        "  pools: EVI 1000..=65535, VNI 10000..=16777215, default color 100",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.starts_with(want)),
+            "no {want:?} in {out}"
+        );
+    }
+    // Its link override names a link of the default fabric, not of small.yaml.
+    let (ok, _, _) = strata_full(&[
+        "config",
+        "check",
+        "examples/strata.toml",
+        "--topology",
+        "examples/us-metro.yaml",
+    ]);
+    assert!(ok);
+    let (ok, _, err) = strata_full(&[
+        "config",
+        "check",
+        "examples/strata.toml",
+        "--topology",
+        "examples/small.yaml",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("closed_loop.links: no such link in fabric \"small\": \"cmh-nva-p1\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn config_check_reports_every_problem_with_its_line_and_a_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("strata.toml");
+    std::fs::write(
+        &file,
+        "[api]\nlisen = \"127.0.0.1:1\"\n\n[closed_loop]\nhysteresis = 1.5\nhold_down = 5\n\n[pools]\nvni = [20, 10]\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let (ok, out, err) = strata_full(&["config", "check", f]);
+    assert!(!ok, "an invalid file fails the check");
+    assert!(out.is_empty(), "{out}");
+    assert_eq!(
+        err.lines().collect::<Vec<_>>(),
+        [
+            format!("{f}:2: unknown key `api.lisen`; did you mean `listen`?"),
+            format!("{f}:5: closed_loop.hysteresis: 1.5 is not in 0..1"),
+            format!("{f}:6: closed_loop.hold_down: expected a duration string with a unit (e.g. \"5s\" or \"800ms\"), found integer"),
+            format!("{f}:9: pools.vni: min 20 is greater than max 10"),
+            format!("{f}: invalid (4 problems)"),
+        ]
+    );
+    // The controller refuses the same file before it starts anything.
+    let (ok, _, err) = strata_full(&["controller", "--config", f, "--insecure", "--gnmi-insecure"]);
+    assert!(!ok);
+    assert!(err.contains("did you mean `listen`?"), "{err}");
+}
+
+/// Runs `strata controller` until its stdout has a line starting with each
+/// of `want` (in any order), then stops it; returns the lines seen.
+fn controller_until(args: &[&str], want: &[&str]) -> Vec<String> {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("controller")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("strata runs");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while !want
+        .iter()
+        .all(|w| seen.iter().any(|l: &String| l.starts_with(w)))
+    {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => {
+                let _ = child.kill();
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "controller never printed {want:?}; stdout {seen:?}, stderr {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    seen
+}
+
+#[test]
+fn the_controller_takes_the_config_file_and_flags_given_beat_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("strata.toml");
+    // 192.0.2.1 (TEST-NET-1) is no address of this machine: had the file's
+    // listen won over --listen, the controller could not have started.
+    std::fs::write(
+        &file,
+        r#"
+[api]
+listen = "192.0.2.1:50051"
+insecure = true
+
+[devices]
+gnmi_insecure = true
+
+[journal]
+data_dir = "journal"
+
+[web]
+listen = "127.0.0.1:0"
+
+[closed_loop.links."pe1-pe2"]
+loss_percent = 5
+"#,
+    )
+    .unwrap();
+    let lines = controller_until(
+        &[
+            "--config",
+            file.to_str().unwrap(),
+            "--topology",
+            "examples/small.yaml",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &[
+            "strata controller: 0 intents restored from",
+            "strata controller: fabric \"small\"",
+            "strata controller: web view on http://127.0.0.1:",
+        ],
+    );
+    let all = lines.join("\n");
+    // The journal is where the file says, relative to the file's directory.
+    let journal = dir.path().join("journal");
+    assert!(
+        all.contains(&format!("restored from {}", journal.display())),
+        "{all}"
+    );
+    assert!(journal.is_dir());
+    // The flag's address, not the file's.
+    assert!(all.contains("northbound strata.v1 on 127.0.0.1:"), "{all}");
+    assert!(!all.contains("192.0.2.1"), "{all}");
+}
+
+#[test]
+fn a_link_override_for_a_link_the_fabric_lacks_stops_the_controller() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("strata.toml");
+    std::fs::write(
+        &file,
+        "[api]\ninsecure = true\n[devices]\ngnmi_insecure = true\n[closed_loop.links.\"pe1-pe4\"]\nloss_percent = 5\n",
+    )
+    .unwrap();
+    let (ok, _, err) = strata_full(&[
+        "controller",
+        "--config",
+        file.to_str().unwrap(),
+        "--topology",
+        "examples/small.yaml",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        dir.path().join("data").to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("closed_loop.links: no such link in fabric \"small\": \"pe1-pe4\" (did you mean \"pe1-pe2\"?)"),
+        "{err}"
+    );
 }

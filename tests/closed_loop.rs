@@ -12,7 +12,7 @@ use strata::controller::Controller;
 use strata::gnmi::format_path;
 use strata::proto::gnmi::SetRequest;
 use strata::proto::strata::v1 as api;
-use strata::telemetry::health::{HealthConfig, Reading, Transition};
+use strata::telemetry::health::{HealthConfig, HealthOverride, HealthPolicy, Reading, Transition};
 
 const MS: u64 = 1_000_000;
 
@@ -302,4 +302,83 @@ async fn a_policy_with_nowhere_to_go_is_reported_down_and_comes_back_up() {
     let up = c.get_policy(&p.id).unwrap();
     assert_eq!(up.state, api::PolicyState::Programmed as i32);
     assert_eq!(up.path.unwrap().links, vec!["pe1-pe2"]);
+}
+
+#[tokio::test]
+async fn per_link_and_per_class_thresholds_decide_that_links_breaches_only() {
+    let topo = small_topology();
+    let rec = Recorder::new();
+    let c = Controller::new(topo.clone(), rec.clone(), None);
+    c.create_policy(policy("p12", "pe1", "pe2")).await.unwrap();
+    c.create_policy(policy("p13", "pe1", "pe3")).await.unwrap();
+    rec.take();
+    // As a config file's [closed_loop.classes.packet] and
+    // [closed_loop.links."pe1-pe2"] would say.
+    let mut thresholds = HealthPolicy::from(config());
+    thresholds.classes.insert(
+        "packet".into(),
+        HealthOverride {
+            loss_percent: Some(5.0),
+            ..Default::default()
+        },
+    );
+    thresholds.links.insert(
+        "pe1-pe2".into(),
+        HealthOverride {
+            delay_excess_us: Some(10_000.0),
+            hold_down: Some(Duration::from_millis(200)),
+            ..Default::default()
+        },
+    );
+    let mut lp = ClosedLoop::new(c.clone(), &topo, thresholds);
+    let pe12 = lp.thresholds("pe1-pe2").unwrap().clone();
+    assert_eq!(
+        (pe12.delay_excess_us, pe12.loss_percent, pe12.ewma_alpha),
+        (10_000.0, 5.0, 1.0),
+        "link over class over global"
+    );
+    assert_eq!(lp.thresholds("pe1-pe3").unwrap().delay_excess_us, 500.0);
+    assert_eq!(lp.thresholds("ot1-ot2").unwrap().loss_percent, 1.0);
+
+    // 5 ms on pe1-pe2 is inside its own 10 ms allowance: nothing moves.
+    assert!(lp
+        .observe("pe1", "et-0/0/1", Reading::DelayUs(5000.0), 0)
+        .await
+        .is_none());
+    // 2 % loss is under the packet class's 5 % (the global 1 % would breach).
+    assert!(lp
+        .observe("pe1", "et-0/0/2", Reading::LossPercent(2.0), 0)
+        .await
+        .is_none());
+    assert!(
+        rec.take().is_empty(),
+        "no Sets for readings within thresholds"
+    );
+    // The same 5 ms on pe1-pe3, judged by the global thresholds, breaches.
+    let action = lp
+        .observe("pe1", "et-0/0/2", Reading::DelayUs(5000.0), 10 * MS)
+        .await
+        .expect("pe1-pe3 breaches at 5 ms");
+    assert_eq!(action.link, "pe1-pe3");
+    assert!(matches!(action.transition, Transition::Breached { .. }));
+
+    // pe1-pe2's own 200 ms hold-down restores it sooner than the global 1 s.
+    let action = lp
+        .observe("pe1", "et-0/0/1", Reading::DelayUs(20_000.0), 20 * MS)
+        .await
+        .expect("pe1-pe2 breaches past its allowance");
+    assert!(matches!(action.transition, Transition::Breached { .. }));
+    lp.observe("pe1", "et-0/0/1", Reading::DelayUs(300.0), 30 * MS)
+        .await;
+    let restored = lp.tick(240 * MS).await;
+    assert!(
+        restored
+            .iter()
+            .any(|a| a.link == "pe1-pe2" && a.transition == Transition::Restored),
+        "{restored:?}"
+    );
+    assert!(
+        !restored.iter().any(|a| a.link == "pe1-pe3"),
+        "pe1-pe3 is still degraded"
+    );
 }

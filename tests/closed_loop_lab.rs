@@ -217,7 +217,7 @@ async fn a_crashed_transit_router_takes_its_links_down_and_policies_move_off_it(
     let mut opts = options();
     // Far beyond the test's waits: only the neighbours' telemetry can take
     // the links down, not the crashed router's silence.
-    opts.health.silence_timeout = Duration::from_secs(600);
+    opts.health.global.silence_timeout = Duration::from_secs(600);
     let lab = Lab::start(&topo, &opts).await.unwrap();
     assert!(
         eventually(Duration::from_secs(10), || lab.state.counts().up

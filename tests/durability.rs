@@ -25,7 +25,8 @@ fn options(data: &std::path::Path) -> LabOptions {
             sample_interval: Duration::from_millis(500),
             ..fast_sessions()
         },
-        health: HealthConfig::default(),
+        health: HealthConfig::default().into(),
+        pools: Default::default(),
         duration: None,
         metrics: None,
         data_dir: Some(data.to_path_buf()),
@@ -263,6 +264,7 @@ fn daemon_options(data: &std::path::Path, recover: bool) -> strata::daemon::Daem
         listen: lab.listen,
         sessions: lab.sessions,
         health: lab.health,
+        pools: lab.pools,
         metrics: None,
         data_dir: lab.data_dir,
         reconcile_interval: Duration::from_millis(500),

@@ -162,7 +162,8 @@ async fn readme_console_examples_hold_on_the_lab() {
             ..Default::default()
         },
         sessions: strata::southbound::SessionConfig::default(),
-        health: strata::telemetry::health::HealthConfig::default(),
+        health: Default::default(),
+        pools: Default::default(),
         duration: None,
         metrics: None,
         data_dir: None,

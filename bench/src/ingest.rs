@@ -279,7 +279,9 @@ pub async fn ingest(devices: usize, window: Duration) -> anyhow::Result<IngestFi
         health: HealthConfig {
             silence_timeout: Duration::from_secs(3600),
             ..Default::default()
-        },
+        }
+        .into(),
+        pools: Default::default(),
         metrics: None,
         data_dir: None,
         reconcile_interval: Duration::from_secs(24 * 3600),

@@ -77,6 +77,7 @@ pub async fn provision(
         },
         sessions: SessionConfig::default(),
         health: Default::default(),
+        pools: Default::default(),
         duration: None,
         metrics: None,
         data_dir: durable.then(|| dir.clone()),

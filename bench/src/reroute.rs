@@ -246,6 +246,7 @@ pub async fn reroute(
         listen: "127.0.0.1:0".parse()?,
         sessions,
         health: Default::default(),
+        pools: Default::default(),
         metrics: None,
         data_dir: None,
         reconcile_interval: Duration::from_secs(24 * 3600),

@@ -236,7 +236,9 @@ pub fn closed_loop_lab_options() -> strata::lab::LabOptions {
             hold_down: Duration::from_millis(800),
             silence_timeout: Duration::from_secs(5),
             ..Default::default()
-        },
+        }
+        .into(),
+        pools: Default::default(),
         duration: None,
         metrics: None,
         data_dir: None,

@@ -21,8 +21,11 @@ pub struct DaemonOptions {
     /// Where the northbound strata.v1 API listens.
     pub listen: SocketAddr,
     pub sessions: SessionConfig,
-    /// Telemetry thresholds, hysteresis and hold-down of the closed loop.
-    pub health: crate::telemetry::health::HealthConfig,
+    /// Telemetry thresholds, hysteresis and hold-down of the closed loop
+    /// (global, per link class, per link).
+    pub health: crate::telemetry::health::HealthPolicy,
+    /// Where service EVIs and VNIs are allocated from, and the default color.
+    pub pools: crate::controller::Pools,
     /// Serve Prometheus text metrics on this address (off when `None`).
     pub metrics: Option<SocketAddr>,
     /// Journal intents here; `None` keeps them in memory only.
@@ -134,6 +137,13 @@ impl Daemon {
         // Security is settled before anything else: a controller that would
         // serve an open API without being told to does not start at all.
         let secured = crate::northbound::Secured::from(&options.security)?;
+        // So are thresholds and pools: an override for a link the fabric does
+        // not have is a typo that would leave that link on the defaults.
+        options
+            .health
+            .check_links(topology)
+            .map_err(anyhow::Error::msg)?;
+        options.pools.validate().map_err(anyhow::Error::msg)?;
         // The journal first: nothing is served, and no device is touched,
         // until the intents it holds are back.
         let (store, replayed) = match &options.data_dir {
@@ -151,11 +161,12 @@ impl Daemon {
         let state = Arc::new(FabricState::default());
         let ingest = Arc::new(Ingest::default());
         let southbound = Southbound::new(state.clone(), ingest.clone(), options.sessions.clone());
-        let controller = Controller::with_store(
+        let controller = Controller::with_pools(
             topology.clone(),
             southbound.clone(),
             Some(state.clone()),
             store.clone(),
+            options.pools,
         );
         let restored = match replayed {
             Some((dir, replayed)) => {

@@ -14,6 +14,7 @@ pub use strata_gnmi::{self as gnmi, net};
 pub use strata_proto as proto;
 
 pub mod audit;
+pub mod config;
 pub mod controller;
 pub mod daemon;
 pub mod metrics;

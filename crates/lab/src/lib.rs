@@ -31,8 +31,11 @@ pub struct LabOptions {
     pub listen: std::net::SocketAddr,
     pub sim: SimOptions,
     pub sessions: SessionConfig,
-    /// Telemetry thresholds, hysteresis and hold-down of the closed loop.
-    pub health: crate::telemetry::health::HealthConfig,
+    /// Telemetry thresholds, hysteresis and hold-down of the closed loop
+    /// (a `HealthConfig` for every link `.into()` this).
+    pub health: crate::telemetry::health::HealthPolicy,
+    /// Service id pools and default color.
+    pub pools: crate::controller::Pools,
     /// Stop after this long (smoke runs); `None` runs until Ctrl-C.
     pub duration: Option<Duration>,
     /// Serve Prometheus text metrics on this address (off when `None`).
@@ -89,6 +92,7 @@ impl LabOptions {
             listen: self.listen,
             sessions: self.sessions.clone(),
             health: self.health.clone(),
+            pools: self.pools,
             metrics: self.metrics,
             data_dir: self.data_dir.clone(),
             reconcile_interval: self.reconcile_interval,

@@ -15,13 +15,16 @@ use super::reroute::{LinkCondition, RerouteReport};
 use super::Controller;
 use crate::model::{Layer, Topology};
 use crate::proto::strata::v1 as api;
-use crate::telemetry::health::{HealthConfig, LinkHealth, Metric, Reading, State, Transition};
+use crate::telemetry::health::{
+    class_of, HealthConfig, HealthPolicy, LinkHealth, Metric, Reading, State, Transition,
+};
 use crate::telemetry::PortReading;
 
 pub struct ClosedLoop {
     controller: Arc<Controller>,
-    config: HealthConfig,
-    health: HashMap<String, LinkHealth>,
+    /// Each link's health, with the thresholds it is judged by (shared: most
+    /// links use the global ones, and a fabric can have 100k links).
+    health: HashMap<String, (LinkHealth, Arc<HealthConfig>)>,
     /// device → interface or optical channel → link (nested so a lookup by
     /// borrowed names allocates nothing).
     ports: HashMap<String, HashMap<String, String>>,
@@ -40,7 +43,18 @@ pub struct LoopAction {
 }
 
 impl ClosedLoop {
-    pub fn new(controller: Arc<Controller>, topology: &Topology, config: HealthConfig) -> Self {
+    /// `config` is one `HealthConfig` for every link, or a `HealthPolicy`
+    /// with per-class and per-link overrides.
+    pub fn new(
+        controller: Arc<Controller>,
+        topology: &Topology,
+        config: impl Into<HealthPolicy>,
+    ) -> Self {
+        let policy: HealthPolicy = config.into();
+        let global = Arc::new(policy.global.clone());
+        // One shared config per class, so only links with their own override
+        // hold a config of their own.
+        let mut by_class: HashMap<Layer, Arc<HealthConfig>> = HashMap::new();
         let mut ports: HashMap<String, HashMap<String, String>> = HashMap::new();
         let mut health = HashMap::new();
         let mut riders: HashMap<String, Vec<String>> = HashMap::new();
@@ -54,7 +68,21 @@ impl ClosedLoop {
                     .or_default()
                     .insert(port, l.name.clone());
             }
-            health.insert(l.name.clone(), LinkHealth::new(f64::from(l.latency_us)));
+            let class = class_of(l.layer);
+            let thresholds = if policy.links.contains_key(&l.name) {
+                Arc::new(policy.for_link(&l.name, class))
+            } else if policy.classes.contains_key(class) {
+                by_class
+                    .entry(l.layer)
+                    .or_insert_with(|| Arc::new(policy.for_link(&l.name, class)))
+                    .clone()
+            } else {
+                global.clone()
+            };
+            health.insert(
+                l.name.clone(),
+                (LinkHealth::new(f64::from(l.latency_us)), thresholds),
+            );
             if l.layer == Layer::Packet {
                 for r in &l.rides {
                     riders.entry(r.clone()).or_default().push(l.name.clone());
@@ -63,7 +91,6 @@ impl ClosedLoop {
         }
         ClosedLoop {
             controller,
-            config,
             health,
             ports,
             riders,
@@ -82,7 +109,13 @@ impl ClosedLoop {
     }
 
     pub fn health(&self, link: &str) -> Option<&LinkHealth> {
-        self.health.get(link)
+        self.health.get(link).map(|(h, _)| h)
+    }
+
+    /// The thresholds `link` is judged by (global, class and link overrides
+    /// applied).
+    pub fn thresholds(&self, link: &str) -> Option<&HealthConfig> {
+        self.health.get(link).map(|(_, c)| &**c)
     }
 
     /// Feeds one reading taken at `now_ns`.
@@ -104,8 +137,8 @@ impl ClosedLoop {
             Some(link) => link,
             None => ports.get(&self.controller.interface_of_component(device, port)?)?,
         };
-        let h = self.health.get_mut(link)?;
-        let t = h.observe(reading, now_ns, &self.config);
+        let (h, config) = self.health.get_mut(link)?;
+        let t = h.observe(reading, now_ns, config);
         let tx = self.controller.telemetry();
         if tx.receiver_count() > 0 {
             let (metric, value) = match reading {
@@ -138,8 +171,8 @@ impl ClosedLoop {
     /// Advances timers (hold-down, silence) on every link.
     pub async fn tick(&mut self, now_ns: u64) -> Vec<LoopAction> {
         let mut fired = Vec::new();
-        for (link, h) in self.health.iter_mut() {
-            if let Some(t) = h.tick(now_ns, &self.config) {
+        for (link, (h, config)) in self.health.iter_mut() {
+            if let Some(t) = h.tick(now_ns, config) {
                 fired.push((link.clone(), t));
             }
         }
@@ -265,10 +298,10 @@ impl ClosedLoop {
                 }
             }
             Transition::Restored => {
-                let reason = format!(
-                    "{link} healthy for the hold-down ({:?})",
-                    self.config.hold_down
-                );
+                let hold_down = self
+                    .thresholds(link)
+                    .map_or(HealthConfig::default().hold_down, |c| c.hold_down);
+                let reason = format!("{link} healthy for the hold-down ({hold_down:?})");
                 self.controller
                     .events()
                     .publish(api::Change::Updated, &reason, |_| {
@@ -285,7 +318,7 @@ impl ClosedLoop {
                             s.remove(link);
                             !s.is_empty()
                         });
-                        let own_ok = !self.health.get(&r).is_some_and(LinkHealth::is_degraded);
+                        let own_ok = !self.health(&r).is_some_and(LinkHealth::is_degraded);
                         if still_down != Some(true) && own_ok {
                             reports.push(
                                 self.controller

@@ -437,7 +437,7 @@ pub fn service(inner: &Inner, spec: &api::ServiceSpec) -> Result<ServiceIntent, 
         vni,
         route_target,
         color: if spec.color == 0 {
-            super::DEFAULT_COLOR
+            inner.default_color
         } else {
             spec.color
         },

@@ -69,6 +69,56 @@ pub use records::{PolicyRecord, ServiceRecord, WavelengthRecord};
 pub const EVI_RANGE: (u32, u32) = (1000, 65_535);
 pub const VNI_RANGE: (u32, u32) = (10_000, 16_777_215);
 pub const DEFAULT_COLOR: u32 = 100;
+/// What the protocols allow: an EVPN EVI is a 16-bit service id, a VXLAN VNI
+/// 24 bits, an SR policy color 32 bits — 0 is "none" in each.
+pub const EVI_LIMITS: (u32, u32) = (1, 65_535);
+pub const VNI_LIMITS: (u32, u32) = (1, 16_777_215);
+pub const COLOR_LIMITS: (u32, u32) = (1, u32::MAX);
+
+/// Where a controller allocates service ids from (a config file's `[pools]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pools {
+    /// Inclusive EVI range for services that do not name their own.
+    pub evi: (u32, u32),
+    /// Inclusive VNI range for services that do not name their own.
+    pub vni: (u32, u32),
+    /// The color of a service's transport when its spec gives none.
+    pub default_color: u32,
+}
+
+impl Default for Pools {
+    fn default() -> Self {
+        Pools {
+            evi: EVI_RANGE,
+            vni: VNI_RANGE,
+            default_color: DEFAULT_COLOR,
+        }
+    }
+}
+
+impl Pools {
+    /// Ranges ordered and inside what the protocols allow (a config file is
+    /// checked the same way, with line numbers, before it gets here).
+    pub fn validate(&self) -> Result<(), String> {
+        let within = |name: &str, (min, max): (u32, u32), (lo, hi): (u32, u32)| {
+            if min > max {
+                Err(format!("{name} pool: min {min} is greater than max {max}"))
+            } else if min < lo || max > hi {
+                Err(format!(
+                    "{name} pool {min}..={max} is not within {lo}..={hi}"
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        within("evi", self.evi, EVI_LIMITS)?;
+        within("vni", self.vni, VNI_LIMITS)?;
+        if self.default_color < COLOR_LIMITS.0 {
+            return Err("default color 0 means no color".into());
+        }
+        Ok(())
+    }
+}
 pub const DEFAULT_MAX_SID_DEPTH: usize = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,6 +138,8 @@ pub struct Inner {
     pub wavelengths: BTreeMap<String, WavelengthRecord>,
     pub evis: IdPool,
     pub vnis: IdPool,
+    /// The color given to a service's transport when its spec names none.
+    pub default_color: u32,
     /// (kind, request id) → (fingerprint of the request, object id).
     requests: HashMap<(Kind, String), (Vec<u8>, String)>,
     /// Object id → (request id, fingerprint) of the create that made it.
@@ -360,6 +412,18 @@ impl Controller {
         sessions: Option<Arc<FabricState>>,
         store: Option<Arc<crate::store::Store>>,
     ) -> Arc<Self> {
+        Self::with_pools(topology, programmer, sessions, store, Pools::default())
+    }
+
+    /// As [`Controller::with_store`], allocating service ids from `pools`
+    /// (validate them first: see [`Pools::validate`]).
+    pub fn with_pools(
+        topology: Topology,
+        programmer: Arc<dyn Programmer>,
+        sessions: Option<Arc<FabricState>>,
+        store: Option<Arc<crate::store::Store>>,
+        pools: Pools,
+    ) -> Arc<Self> {
         let graph = TeGraph::packet_layer(&topology);
         let fibers = FiberGraph::from_topology(&topology);
         let spectrum = Spectrum::default();
@@ -378,8 +442,9 @@ impl Controller {
                 policies: BTreeMap::new(),
                 services: BTreeMap::new(),
                 wavelengths: BTreeMap::new(),
-                evis: IdPool::new("evi", EVI_RANGE.0, EVI_RANGE.1),
-                vnis: IdPool::new("vni", VNI_RANGE.0, VNI_RANGE.1),
+                evis: IdPool::new("evi", pools.evi.0, pools.evi.1),
+                vnis: IdPool::new("vni", pools.vni.0, pools.vni.1),
+                default_color: pools.default_color,
                 requests: HashMap::new(),
                 origins: HashMap::new(),
                 ports: HashMap::new(),

@@ -569,3 +569,67 @@ async fn a_reconcile_stuck_on_a_slow_device_does_not_hold_up_the_closed_loop_els
     let change = repair.await.unwrap().unwrap();
     assert!(!change.is_empty(), "pe1 got its rule back");
 }
+
+#[tokio::test]
+async fn services_draw_ids_and_color_from_the_configured_pools() {
+    let rec = Recorder::new();
+    let pools = super::Pools {
+        evi: (5000, 5001),
+        vni: (7000, 7000),
+        default_color: 250,
+    };
+    assert_eq!(pools.validate(), Ok(()));
+    let c = Controller::with_pools(small(), rec.clone(), None, None, pools);
+    let spec = |name: &str| api::ServiceSpec {
+        name: name.into(),
+        r#type: api::ServiceType::ELine as i32,
+        attachments: ["pe1", "pe2"]
+            .iter()
+            .map(|d| api::Attachment {
+                device: d.to_string(),
+                interface: "ce-0/1/0".into(),
+                vlan: if name == "a" { 30 } else { 31 },
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let create = |name: &str| {
+        c.create_service(api::CreateServiceRequest {
+            request_id: String::new(),
+            spec: Some(spec(name)),
+        })
+    };
+    let svc = create("a").await.unwrap();
+    assert_eq!((svc.evi, svc.vni), (5000, 7000));
+    let transport = c.get_policy(&svc.transport_policies[0]).unwrap();
+    assert_eq!(
+        transport.spec.unwrap().color,
+        250,
+        "the configured default color"
+    );
+    // One VNI in the pool: the second service finds it exhausted.
+    let e = create("b").await.unwrap_err();
+    assert!(
+        e.to_string().contains("vni pool 7000..=7000 is exhausted"),
+        "{e}"
+    );
+}
+
+#[test]
+fn pools_outside_the_protocol_ranges_are_refused() {
+    let ok = super::Pools::default();
+    assert_eq!(ok.validate(), Ok(()));
+    let bad = |p: super::Pools| p.validate().unwrap_err();
+    assert!(bad(super::Pools { evi: (0, 10), ..ok }).contains("not within 1..=65535"));
+    assert!(bad(super::Pools {
+        evi: (10, 70_000),
+        ..ok
+    })
+    .contains("not within"));
+    assert!(bad(super::Pools { vni: (9, 8), ..ok }).contains("greater than max"));
+    assert!(bad(super::Pools {
+        default_color: 0,
+        ..ok
+    })
+    .contains("no color"));
+}

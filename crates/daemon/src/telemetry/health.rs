@@ -2,7 +2,10 @@
 //! hold-down before a recovered link is trusted again, and silence detection.
 //! Pure: time is passed in, so the closed loop replays deterministically.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+use crate::model::Layer;
 
 /// Thresholds and timers; every field has a sane default.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +39,113 @@ impl Default for HealthConfig {
             hysteresis: 0.2,
             hold_down: Duration::from_secs(5),
             silence_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Some of the thresholds of a [`HealthConfig`], for one link or one class
+/// of links (a config file's `[closed_loop.links."NAME"]` and
+/// `[closed_loop.classes.LAYER]`): the fields left `None` keep the value
+/// underneath.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HealthOverride {
+    pub ewma_alpha: Option<f64>,
+    pub delay_excess_us: Option<f64>,
+    pub delay_excess_factor: Option<f64>,
+    pub loss_percent: Option<f64>,
+    pub osnr_min_db: Option<f64>,
+    pub hysteresis: Option<f64>,
+    pub hold_down: Option<Duration>,
+    pub silence_timeout: Option<Duration>,
+}
+
+impl HealthOverride {
+    /// `base` with this override's fields in place of its own.
+    pub fn apply(&self, base: &HealthConfig) -> HealthConfig {
+        HealthConfig {
+            ewma_alpha: self.ewma_alpha.unwrap_or(base.ewma_alpha),
+            delay_excess_us: self.delay_excess_us.unwrap_or(base.delay_excess_us),
+            delay_excess_factor: self.delay_excess_factor.unwrap_or(base.delay_excess_factor),
+            loss_percent: self.loss_percent.unwrap_or(base.loss_percent),
+            osnr_min_db: self.osnr_min_db.unwrap_or(base.osnr_min_db),
+            hysteresis: self.hysteresis.unwrap_or(base.hysteresis),
+            hold_down: self.hold_down.unwrap_or(base.hold_down),
+            silence_timeout: self.silence_timeout.unwrap_or(base.silence_timeout),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == HealthOverride::default()
+    }
+}
+
+/// The closed loop's thresholds for a whole fabric: global values, then per
+/// link class (the link's layer: `packet`, `optical`, `fiber`), then per
+/// link, each more specific level overriding the one before field by field.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HealthPolicy {
+    pub global: HealthConfig,
+    /// Layer name → override.
+    pub classes: BTreeMap<String, HealthOverride>,
+    /// Link name → override.
+    pub links: BTreeMap<String, HealthOverride>,
+}
+
+impl From<HealthConfig> for HealthPolicy {
+    fn from(global: HealthConfig) -> Self {
+        HealthPolicy {
+            global,
+            ..Default::default()
+        }
+    }
+}
+
+/// The class name of links on `layer` in `[closed_loop.classes]`.
+pub fn class_of(layer: Layer) -> &'static str {
+    match layer {
+        Layer::Packet => "packet",
+        Layer::Optical => "optical",
+        Layer::Fiber => "fiber",
+    }
+}
+
+/// Every class `[closed_loop.classes]` may name.
+pub const CLASSES: [&str; 3] = ["packet", "optical", "fiber"];
+
+impl HealthPolicy {
+    /// The thresholds `link` (of class `class`) is judged by.
+    pub fn for_link(&self, link: &str, class: &str) -> HealthConfig {
+        let mut c = self.global.clone();
+        if let Some(o) = self.classes.get(class) {
+            c = o.apply(&c);
+        }
+        if let Some(o) = self.links.get(link) {
+            c = o.apply(&c);
+        }
+        c
+    }
+
+    /// Link overrides must name links of `topology`: a misspelt name would
+    /// otherwise silently leave that link on the global thresholds.
+    pub fn check_links(&self, topology: &crate::model::Topology) -> Result<(), String> {
+        let mut unknown = Vec::new();
+        for name in self.links.keys() {
+            if topology.link(name).is_none() {
+                let names = topology.links.iter().map(|l| l.name.as_str());
+                unknown.push(match crate::config::suggest(name, names) {
+                    Some(s) => format!("{name:?} (did you mean {s:?}?)"),
+                    None => format!("{name:?}"),
+                });
+            }
+        }
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "closed_loop.links: no such link in fabric {:?}: {}",
+                topology.name,
+                unknown.join(", ")
+            ))
         }
     }
 }
@@ -351,5 +461,40 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn a_link_override_beats_its_class_which_beats_the_global_values() {
+        let mut p = HealthPolicy::from(cfg());
+        p.classes.insert(
+            "optical".into(),
+            HealthOverride {
+                osnr_min_db: Some(22.0),
+                hysteresis: Some(0.5),
+                ..Default::default()
+            },
+        );
+        p.links.insert(
+            "ot1-ot2".into(),
+            HealthOverride {
+                osnr_min_db: Some(15.0),
+                ..Default::default()
+            },
+        );
+        let global = p.for_link("pe1-pe2", "packet");
+        assert_eq!(global, cfg());
+        let class = p.for_link("ot3-ot4", "optical");
+        assert_eq!((class.osnr_min_db, class.hysteresis), (22.0, 0.5));
+        let link = p.for_link("ot1-ot2", "optical");
+        assert_eq!(
+            (link.osnr_min_db, link.hysteresis, link.hold_down),
+            (15.0, 0.5, cfg().hold_down),
+            "the link's own value, then its class's, then the global one"
+        );
+        // The same OSNR breaches under the class threshold, not the link's.
+        let mut by_class = LinkHealth::new(100.0);
+        assert!(by_class.observe(Reading::OsnrDb(20.0), 0, &class).is_some());
+        let mut by_link = LinkHealth::new(100.0);
+        assert_eq!(by_link.observe(Reading::OsnrDb(20.0), 0, &link), None);
     }
 }
