@@ -6,7 +6,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 // Suites address the layers as they did inside the single crate.
-pub(crate) use strata_core::model;
+pub(crate) use strata_core::{model, render};
 pub(crate) use strata_daemon::{controller, daemon, gnmi, proto, security, southbound, telemetry};
 pub(crate) use strata_lab as lab;
 pub(crate) use strata_sim as simulators;

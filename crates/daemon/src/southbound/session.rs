@@ -235,33 +235,6 @@ fn required_models(role: Role) -> &'static [&'static str] {
     }
 }
 
-/// What Strata streams from each kind of device (docs/openconfig.md,
-/// "Telemetry the closed loop reads"): SAMPLE paths, then ON_CHANGE paths.
-/// A router's delay and loss are in its own LSP, so without a router id
-/// there is nothing to ask for them.
-pub fn telemetry_paths(role: Role, router_id: Option<Ipv4Addr>) -> (Vec<String>, Vec<String>) {
-    match role {
-        Role::Packet => {
-            let mut sampled = vec!["/interfaces/interface/state/counters".to_string()];
-            if let Some(r) = router_id {
-                sampled.insert(0, crate::telemetry::openconfig::isis_subtlvs_path(r));
-            }
-            (
-                sampled,
-                vec![
-                    "/interfaces/interface/state/oper-status".into(),
-                    // Which interface an IS-IS instance's link-id names.
-                    "/interfaces/interface/state/ifindex".into(),
-                ],
-            )
-        }
-        Role::Optical => (
-            vec!["/components/component/optical-channel/state".into()],
-            vec!["/components/component/state/oper-status".into()],
-        ),
-    }
-}
-
 impl SessionTask {
     async fn run(self, mut commands: mpsc::Receiver<Command>) {
         let mut backoff = Backoff::new(self.config.backoff_base, self.config.backoff_cap);
@@ -550,7 +523,8 @@ async fn stream_telemetry(
     sample: Duration,
     ingest: Arc<Ingest>,
 ) -> String {
-    let (sampled, on_change) = telemetry_paths(target.role, target.router_id);
+    let (sampled, on_change) =
+        crate::render::openconfig::telemetry::subscriptions(target.role, target.router_id);
     if target.role == Role::Packet && target.router_id.is_none() {
         tracing::warn!(device = %target.name, "no router_id: its link delay and loss cannot be streamed");
     }

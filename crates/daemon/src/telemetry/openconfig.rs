@@ -73,22 +73,8 @@ pub fn system_id_value(router_id: Ipv4Addr) -> SystemId {
     })
 }
 
-/// The own LSP's id as it appears in paths.
-pub fn own_lsp_id(router_id: Ipv4Addr) -> String {
-    format!("{}.00-00", system_id(router_id))
-}
-
-/// The gNMI path (text form) of the own LSP's extended-IS-reachability
-/// sub-TLVs: every neighbor, instance and sub-TLV type.
-pub fn isis_subtlvs_path(router_id: Ipv4Addr) -> String {
-    format!(
-        "/network-instances/network-instance[name=DEFAULT]/protocols/protocol[identifier=ISIS][name=default]\
-         /isis/levels/level[level-number=2]/link-state-database/lsp[lsp-id={}]\
-         /tlvs/tlv[type=EXTENDED_IS_REACHABILITY]/extended-is-reachability/neighbors\
-         /neighbor[system-id=*]/instances/instance[id=*]/subtlvs/subtlv[type=*]",
-        own_lsp_id(router_id)
-    )
-}
+// The paths are built where every other path Strata sends is: `render`.
+pub use crate::render::openconfig::telemetry::{isis_subtlvs_path, own_lsp_id};
 
 fn hex(b: u8) -> Option<u64> {
     (b as char).to_digit(16).map(u64::from)

@@ -743,7 +743,7 @@ fn the_stateless_classifier_judges_any_leaf_of_the_contract() {
 #[test]
 fn a_router_is_asked_for_its_own_lsp_and_its_ifindexes() {
     use crate::model::Role;
-    use crate::southbound::session::telemetry_paths;
+    use crate::render::openconfig::telemetry::subscriptions as telemetry_paths;
     let (sampled, on_change) = telemetry_paths(Role::Packet, Some(ROUTER));
     assert_eq!(sampled[0], openconfig::isis_subtlvs_path(ROUTER));
     assert!(on_change.contains(&"/interfaces/interface/state/ifindex".to_string()));

@@ -7,6 +7,7 @@ pub mod evpn;
 pub mod optical;
 pub mod owned;
 pub mod srte;
+pub mod telemetry;
 
 use super::{Need, Path};
 use crate::model::Role;
