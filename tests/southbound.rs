@@ -306,3 +306,161 @@ async fn queued_sets_to_one_device_batch_and_a_bad_one_fails_alone() {
         }
     }
 }
+
+/// A device whose configuration is too large for one answer is still
+/// reconciled: the container is read entry by entry, Strata's drift is
+/// repaired and foreign configuration left alone; an entry too large even
+/// alone is named in the device's reconcile status (API and state), not
+/// silently skipped, and nothing under it is deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_config_larger_than_one_answer_is_reconciled_entry_by_entry() {
+    use strata::proto::strata::v1 as api;
+    let topology = small_topology();
+    let limit = 256 * 1024;
+    let options = strata::lab::LabOptions {
+        sessions: strata::southbound::SessionConfig {
+            max_response_bytes: limit,
+            ..common::fast_sessions()
+        },
+        // The runner's periodic pass is what reports a device's status.
+        reconcile_interval: Duration::from_millis(500),
+        ..common::closed_loop_lab_options()
+    };
+    let lab = strata::lab::Lab::start(&topology, &options)
+        .await
+        .expect("lab starts");
+    assert!(eventually(Duration::from_secs(20), || lab.state.counts().up == 5).await);
+    // Strata's service on pe1 …
+    let svc = lab
+        .controller
+        .create_service(api::CreateServiceRequest {
+            request_id: String::new(),
+            spec: Some(api::ServiceSpec {
+                name: "big".into(),
+                r#type: api::ServiceType::ELine as i32,
+                attachments: ["pe1", "pe2"]
+                    .iter()
+                    .map(|d| api::Attachment {
+                        device: d.to_string(),
+                        interface: "ce-0/1/0".into(),
+                        vlan: 300,
+                    })
+                    .collect(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("service");
+    let strata_ni = format!(
+        "/network-instances/network-instance[name=strata-evpn-{}]",
+        svc.evi
+    );
+    // … and foreign network instances that make /network-instances larger
+    // than the controller takes in one answer.
+    let mut raw = common::raw_client(&lab.fabric, "pe1").await;
+    let foreign = |i: usize, bytes: usize| {
+        json_update(
+            &format!("/network-instances/network-instance[name=customer-{i}]"),
+            json!({"config": {"name": format!("customer-{i}"),
+                "type": "openconfig-network-instance-types:L3VRF",
+                "description": "d".repeat(bytes)}}),
+        )
+    };
+    raw.set(SetRequest {
+        update: (0..60).map(|i| foreign(i, 8 * 1024)).collect(),
+        ..Default::default()
+    })
+    .await
+    .expect("foreign config planted");
+    let foreign_before = device_config(&lab.fabric, "pe1")["/network-instances"]
+        .to_string()
+        .matches("customer-")
+        .count();
+    // Drift: Strata's instance removed behind its back.
+    raw.set(SetRequest {
+        delete: vec![path(&strata_ni)],
+        ..Default::default()
+    })
+    .await
+    .expect("drift");
+    assert!(common::device_leaf(&lab.fabric, "pe1", &format!("{strata_ni}/config/name")).is_none());
+
+    // One answer would not do: the whole container is over the limit.
+    let whole = lab
+        .southbound
+        .get(
+            "pe1",
+            strata::proto::gnmi::GetRequest {
+                path: vec![path("/network-instances")],
+                r#type: strata::proto::gnmi::get_request::DataType::Config as i32,
+                encoding: strata::proto::gnmi::Encoding::JsonIetf as i32,
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(
+        whole
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("too large")),
+        "{whole:?}"
+    );
+    lab.controller
+        .reconcile_device("pe1")
+        .await
+        .expect("reconciled entry by entry");
+    assert!(
+        common::device_leaf(&lab.fabric, "pe1", &format!("{strata_ni}/config/name")).is_some(),
+        "Strata's instance is back"
+    );
+    let after = device_config(&lab.fabric, "pe1")["/network-instances"].to_string();
+    assert_eq!(
+        after.matches("customer-").count(),
+        foreign_before,
+        "foreign config kept"
+    );
+
+    // One entry too large even alone: reconcile says so, keeps it, and the
+    // API shows it.
+    raw.set(SetRequest {
+        update: vec![foreign(999, 300 * 1024)],
+        ..Default::default()
+    })
+    .await
+    .expect("a huge foreign instance");
+    let err = lab.controller.reconcile_device("pe1").await.unwrap_err();
+    assert!(
+        err.contains("customer-999") && err.contains("too large"),
+        "{err}"
+    );
+    assert!(common::device_leaf(
+        &lab.fabric,
+        "pe1",
+        "/network-instances/network-instance[name=customer-999]/config/name"
+    )
+    .is_some());
+    // The runner's passes report it where operators look: the node's view.
+    let mut topo = api::topology_client::TopologyClient::connect(format!("http://{}", lab.api))
+        .await
+        .unwrap();
+    let mut shown = String::new();
+    for _ in 0..100 {
+        shown = topo
+            .get_node(api::GetNodeRequest { name: "pe1".into() })
+            .await
+            .unwrap()
+            .into_inner()
+            .reconcile_error;
+        if shown.contains("customer-999") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(shown.contains("customer-999"), "GetNode shows {shown:?}");
+    let pe2 = topo
+        .get_node(api::GetNodeRequest { name: "pe2".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(pe2.reconcile_error.is_empty(), "{:?}", pe2.reconcile_error);
+    lab.shutdown().await;
+}

@@ -24,6 +24,9 @@ pub struct DeviceStatus {
     pub connects: u64,
     /// Models the device announced in Capabilities.
     pub models: Vec<String>,
+    /// Why the last reconciliation of this device did not complete; `None`
+    /// once one has (or before the first).
+    pub reconcile_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -81,6 +84,13 @@ impl FabricState {
         c
     }
 
+    /// Records how the last reconciliation of `device` ended.
+    pub fn reconciled(&self, device: &str, outcome: Result<(), String>) {
+        if let Some(mut d) = self.devices.get_mut(device) {
+            d.reconcile_error = outcome.err();
+        }
+    }
+
     pub fn session_connecting(&self, device: &str) {
         let mut entry = self
             .devices
@@ -91,6 +101,7 @@ impl FabricState {
                 last_error: None,
                 connects: 0,
                 models: vec![],
+                reconcile_error: None,
             });
         if entry.state != SessionState::Connecting {
             entry.state = SessionState::Connecting;

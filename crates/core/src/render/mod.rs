@@ -127,6 +127,13 @@ impl Dialect {
         }
     }
 
+    /// The list one of `containers` holds, and its key.
+    pub fn container_list(self, base: &Path) -> Option<(&'static str, &'static str)> {
+        match self {
+            Dialect::OpenConfig => openconfig::container_list(base),
+        }
+    }
+
     /// Puts an SR-TE policy on its headend (or back as it should be).
     pub fn policy(self, p: &SrtePolicy<'_>) -> DeviceEdit {
         match self {

@@ -268,25 +268,10 @@ impl Controller {
         self.discover_lines(device).await?;
         let desired = self.desired_config(device)?;
         let mut observed = Vec::new();
+        let mut unreadable = Vec::new();
         for base in self.dialect(device).containers(role) {
-            let req = GetRequest {
-                path: vec![gnmi_path(&base, "get").map_err(|e| e.to_string())?],
-                r#type: DataType::Config as i32,
-                encoding: Encoding::JsonIetf as i32,
-                ..Default::default()
-            };
-            let value = match self.programmer.get(device, req).await {
-                Ok(resp) => resp
-                    .notification
-                    .iter()
-                    .flat_map(|n| &n.update)
-                    .find_map(|u| match u.val.as_ref()?.value.as_ref()? {
-                        typed_value::Value::JsonIetfVal(b) | typed_value::Value::JsonVal(b) => {
-                            serde_json::from_slice(b).ok()
-                        }
-                        _ => None,
-                    })
-                    .unwrap_or(Value::Null),
+            let value = match self.read_config(device, &base).await {
+                Ok(v) => v,
                 // Nothing there yet (a device that restarted empty).
                 Err(crate::southbound::SouthboundError::Rejected {
                     code: tonic::Code::NotFound,
@@ -296,6 +281,13 @@ impl Controller {
                 Err(crate::southbound::SouthboundError::UnknownDevice(_)) => {
                     return Ok(Some(DeviceEdit::default()))
                 }
+                Err(e) if too_large(&e) => match self.dialect(device).container_list(&base) {
+                    Some((list, key)) => self
+                        .read_by_entries(device, &base, list, key, &mut unreadable)
+                        .await
+                        .map_err(|e| e.to_string())?,
+                    None => return Err(e.to_string()),
+                },
                 Err(e) => return Err(e.to_string()),
             };
             observed.push((base, value));
@@ -322,8 +314,138 @@ impl Controller {
                 "reconciled"
             );
         }
+        // What could be read is repaired; what could not is reported, and
+        // nothing under it was deleted (its objects were never seen).
+        if !unreadable.is_empty() {
+            return Err(format!(
+                "{device}: reconciled all but {} entries too large to read even alone (over the response limit): {}",
+                unreadable.len(),
+                unreadable.join(", ")
+            ));
+        }
         Ok(Some(change))
     }
+
+    /// The JSON_IETF config at `path` on `device` (`Null` when the answer
+    /// holds none).
+    async fn read_config(
+        &self,
+        device: &str,
+        path: &crate::render::Path,
+    ) -> Result<Value, crate::southbound::SouthboundError> {
+        let req = GetRequest {
+            path: vec![gnmi_path(path, "get").map_err(|e| bad_path(device, e))?],
+            r#type: DataType::Config as i32,
+            encoding: Encoding::JsonIetf as i32,
+            ..Default::default()
+        };
+        let resp = self.programmer.get(device, req).await?;
+        Ok(resp
+            .notification
+            .iter()
+            .flat_map(|n| &n.update)
+            .find_map(json_of)
+            .unwrap_or(Value::Null))
+    }
+
+    /// A container too large for one answer, read entry by entry: the
+    /// entries' keys first (small), then each entry on its own. The result
+    /// has the container's shape, so comparing it is unchanged. An entry too
+    /// large even alone is left out and named in `unreadable`.
+    async fn read_by_entries(
+        &self,
+        device: &str,
+        base: &crate::render::Path,
+        list: &str,
+        key: &str,
+        unreadable: &mut Vec<String>,
+    ) -> Result<Value, crate::southbound::SouthboundError> {
+        let keys_path = base.clone().entry(list, &[(key, "*")]).child(key);
+        let req = GetRequest {
+            path: vec![gnmi_path(&keys_path, "get").map_err(|e| bad_path(device, e))?],
+            r#type: DataType::Config as i32,
+            encoding: Encoding::JsonIetf as i32,
+            ..Default::default()
+        };
+        let resp = self.programmer.get(device, req).await?;
+        let mut names = std::collections::BTreeSet::new();
+        for n in &resp.notification {
+            for u in &n.update {
+                let from_path = n
+                    .prefix
+                    .iter()
+                    .flat_map(|p| &p.elem)
+                    .chain(u.path.iter().flat_map(|p| &p.elem))
+                    .find(|e| e.name == list)
+                    .and_then(|e| e.key.get(key))
+                    .filter(|k| k.as_str() != "*");
+                let name = from_path.cloned().or_else(|| match json_of(u)? {
+                    Value::String(s) => Some(s),
+                    _ => None,
+                });
+                names.extend(name);
+            }
+        }
+        tracing::info!(device, container = %base, entries = names.len(), "reading a container entry by entry (too large for one answer)");
+        let mut entries = Vec::new();
+        for name in names {
+            let path = base.clone().entry(list, &[(key, name.as_str())]);
+            match self.read_config(device, &path).await {
+                Ok(Value::Null) => {}
+                Ok(v) => entries.extend(entry_values(v, list, key, &name)),
+                Err(e) if too_large(&e) => unreadable.push(path.to_string()),
+                Err(crate::southbound::SouthboundError::Rejected {
+                    code: tonic::Code::NotFound,
+                    ..
+                }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(serde_json::json!({ list: entries }))
+    }
+}
+
+/// A Get answer that did not fit the response limit.
+fn too_large(e: &crate::southbound::SouthboundError) -> bool {
+    matches!(e, crate::southbound::SouthboundError::Rejected { code: tonic::Code::OutOfRange | tonic::Code::ResourceExhausted, message, .. }
+        if message.contains("too large"))
+}
+
+fn bad_path(device: &str, e: impl std::fmt::Display) -> crate::southbound::SouthboundError {
+    crate::southbound::SouthboundError::BadRequest {
+        device: device.to_string(),
+        reason: e.to_string(),
+    }
+}
+
+fn json_of(u: &crate::proto::gnmi::Update) -> Option<Value> {
+    match u.val.as_ref()?.value.as_ref()? {
+        typed_value::Value::JsonIetfVal(b) | typed_value::Value::JsonVal(b) => {
+            serde_json::from_slice(b).ok()
+        }
+        _ => None,
+    }
+}
+
+/// One entry's answer as list entries: the entry object itself, or wrapped
+/// in its list (servers differ); with its key, which some leave to the path.
+fn entry_values(v: Value, list: &str, key: &str, name: &str) -> Vec<Value> {
+    let wrapped = v.as_object().and_then(|o| {
+        (o.len() == 1)
+            .then(|| crate::render::json::field(&v, list))
+            .flatten()
+            .and_then(Value::as_array)
+            .cloned()
+    });
+    let mut out = wrapped.unwrap_or_else(|| vec![v]);
+    for e in &mut out {
+        if let Some(o) = e.as_object_mut() {
+            if crate::render::json::field(&Value::Object(o.clone()), key).is_none() {
+                o.insert(key.to_string(), Value::String(name.to_string()));
+            }
+        }
+    }
+    out
 }
 
 /// How often a pass that went stale is tried again, and how long apart,
@@ -370,14 +492,18 @@ pub fn spawn(
         loop {
             for device in plan.take_due(Instant::now()) {
                 let c = controller.clone();
+                let state = state.clone();
                 passes.spawn(async move {
-                    let action = match c.reconcile_device(&device).await {
+                    let outcome = c.reconcile_device(&device).await;
+                    let action = match &outcome {
                         Ok(_) => Action::AwaitInterval,
                         Err(e) => {
                             tracing::warn!(device, error = %e, "reconcile failed; retrying with backoff");
                             Action::Retry
                         }
                     };
+                    // Operators see a device whose drift is not being repaired.
+                    state.reconciled(&device, outcome.map(|_| ()));
                     (device, action)
                 });
             }

@@ -44,6 +44,10 @@ impl Northbound {
                 Some(SessionState::Up) => api::SessionState::Up,
                 Some(SessionState::Down) => api::SessionState::Down,
             } as i32,
+            reconcile_error: status
+                .as_ref()
+                .and_then(|s| s.reconcile_error.clone())
+                .unwrap_or_default(),
             last_error: status.and_then(|s| s.last_error).unwrap_or_default(),
         })
     }

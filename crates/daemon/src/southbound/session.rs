@@ -37,7 +37,12 @@ pub struct SessionConfig {
     pub queue_depth: usize,
     /// TLS and the gNMI login every session uses.
     pub credentials: DeviceCredentials,
+    /// The largest response accepted from a device; reconciliation reads a
+    /// container that would exceed it entry by entry.
+    pub max_response_bytes: usize,
 }
+
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 << 20;
 
 impl Default for SessionConfig {
     fn default() -> Self {
@@ -49,6 +54,7 @@ impl Default for SessionConfig {
             sample_interval: Duration::from_secs(1),
             queue_depth: 1024,
             credentials: DeviceCredentials::default(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -313,7 +319,8 @@ impl SessionTask {
                 )
             })?;
         let channel = InterceptedService::new(channel, credentials.metadata()?);
-        let mut client = GNmiClient::new(channel.clone()).max_decoding_message_size(64 << 20);
+        let mut client = GNmiClient::new(channel.clone())
+            .max_decoding_message_size(self.config.max_response_bytes);
         let caps = tokio::time::timeout(
             self.config.rpc_timeout,
             client.capabilities(CapabilityRequest::default()),

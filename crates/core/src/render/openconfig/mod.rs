@@ -24,6 +24,20 @@ pub fn required_models(need: Need) -> &'static [&'static str] {
     }
 }
 
+/// The list a container holds and its key, so a container too large to read
+/// at once can be read entry by entry.
+pub fn container_list(base: &Path) -> Option<(&'static str, &'static str)> {
+    match base.elems.as_slice() {
+        [e] if e.keys.is_empty() => match e.name.as_str() {
+            "network-instances" => Some(("network-instance", "name")),
+            "interfaces" => Some(("interface", "name")),
+            "components" => Some(("component", "name")),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 pub fn containers(role: Role) -> Vec<Path> {
     match role {
         Role::Packet => vec![network_instances(), interfaces()],
