@@ -255,7 +255,7 @@ impl ControllerTlsArgs {
     fn device_credentials(
         &self,
     ) -> Result<strata::southbound::credentials::DeviceCredentials, String> {
-        use strata::southbound::credentials::{DeviceCredentials, DeviceTls, Login};
+        use strata::southbound::credentials::{DeviceCredentials, DeviceFiles, DeviceTls, Login};
         let tls = match (&self.gnmi_ca, self.gnmi_insecure) {
             (Some(_), true) => return Err("--gnmi-ca and --gnmi-insecure contradict each other".into()),
             (None, true) => None,
@@ -282,7 +282,14 @@ impl ControllerTlsArgs {
             }),
             _ => None,
         };
-        Ok(DeviceCredentials { tls, login })
+        Ok(DeviceCredentials {
+            tls,
+            login,
+            files: DeviceFiles {
+                ca: self.gnmi_ca.clone(),
+                password: self.gnmi_password_file.clone(),
+            },
+        })
     }
 
     fn security(&self, insecure: bool) -> Result<strata::security::Security, String> {

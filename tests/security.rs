@@ -489,6 +489,7 @@ async fn the_southbound_verifies_devices_and_presents_its_login() {
                 credentials: DeviceCredentials {
                     tls: tls.clone(),
                     login: login.clone(),
+                    files: Default::default(),
                 },
                 ..common::fast_sessions()
             },

@@ -223,6 +223,8 @@ fn device_security(
             username: "strata".into(),
             password,
         }),
+        // In memory only, like the CA key: nothing to re-read.
+        files: Default::default(),
     };
     Ok((sims, controller))
 }

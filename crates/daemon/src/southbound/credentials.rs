@@ -15,6 +15,16 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 pub struct DeviceCredentials {
     pub tls: Option<DeviceTls>,
     pub login: Option<Login>,
+    /// Where the CA and the password came from: read again at every
+    /// connect, so a renewed CA or a rotated password takes effect on the
+    /// next session without a restart.
+    pub files: DeviceFiles,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct DeviceFiles {
+    pub ca: Option<std::path::PathBuf>,
+    pub password: Option<std::path::PathBuf>,
 }
 
 /// A certificate chain and its private key, PEM.
@@ -48,6 +58,34 @@ impl std::fmt::Debug for DeviceCredentials {
 }
 
 impl DeviceCredentials {
+    /// These credentials with the CA and password as their files hold them
+    /// now. A file that cannot be read leaves what was read before (and
+    /// says so): a session keeps working through a botched rotation.
+    pub fn fresh(&self) -> DeviceCredentials {
+        let mut out = self.clone();
+        if let (Some(path), Some(tls)) = (&self.files.ca, out.tls.as_mut()) {
+            match std::fs::read(path) {
+                Ok(pem) if pem.as_slice() != tls.ca_pem.as_slice() => {
+                    tracing::info!(ca = %path.display(), "gNMI CA re-read");
+                    tls.ca_pem = Arc::new(pem);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(ca = %path.display(), error = %e, "gNMI CA not re-read; using the one read before")
+                }
+            }
+        }
+        if let (Some(path), Some(login)) = (&self.files.password, out.login.as_mut()) {
+            match std::fs::read_to_string(path) {
+                Ok(p) => login.password = p.trim_end_matches(['\r', '\n']).to_string(),
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "gNMI password not re-read; using the one read before")
+                }
+            }
+        }
+        out
+    }
+
     pub fn is_tls(&self) -> bool {
         self.tls.is_some()
     }
@@ -109,6 +147,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_renewed_ca_and_a_rotated_password_are_read_at_the_next_connect() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ca, pw) = (dir.path().join("ca.pem"), dir.path().join("pw"));
+        std::fs::write(&ca, "old CA").unwrap();
+        std::fs::write(&pw, "old\n").unwrap();
+        let c = DeviceCredentials {
+            tls: Some(DeviceTls {
+                ca_pem: Arc::new(b"old CA".to_vec()),
+                identity: None,
+            }),
+            login: Some(Login {
+                username: "strata".into(),
+                password: "old".into(),
+            }),
+            files: DeviceFiles {
+                ca: Some(ca.clone()),
+                password: Some(pw.clone()),
+            },
+        };
+        std::fs::write(&ca, "new CA").unwrap();
+        std::fs::write(&pw, "new\n").unwrap();
+        let f = c.fresh();
+        assert_eq!(f.tls.unwrap().ca_pem.as_slice(), b"new CA");
+        assert_eq!(f.login.unwrap().password, "new");
+        std::fs::remove_file(&ca).unwrap();
+        let kept = c.fresh();
+        assert_eq!(
+            kept.tls.unwrap().ca_pem.as_slice(),
+            b"old CA",
+            "a vanished file keeps what was read"
+        );
+    }
+
+    #[test]
     fn the_password_never_shows_in_debug_output() {
         let c = DeviceCredentials {
             tls: None,
@@ -116,6 +188,7 @@ mod tests {
                 username: "strata".into(),
                 password: "hunter2".into(),
             }),
+            files: DeviceFiles::default(),
         };
         let shown = format!("{c:?}");
         assert!(
@@ -132,6 +205,7 @@ mod tests {
                 username: "strata".into(),
                 password: "line\nbreak".into(),
             }),
+            files: DeviceFiles::default(),
         };
         assert!(c.metadata().err().unwrap().contains("password"));
     }

@@ -296,7 +296,9 @@ impl SessionTask {
     async fn connect(
         &self,
     ) -> Result<(GNmiClient<DeviceChannel>, DeviceChannel, Vec<String>), String> {
-        let credentials = &self.config.credentials;
+        // Re-read per connect: a renewed CA or rotated password applies to
+        // the next session.
+        let credentials = &self.config.credentials.fresh();
         let endpoint = credentials
             .endpoint(&self.target.name, self.target.address)?
             .connect_timeout(self.config.connect_timeout)
