@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use prost::Message;
 
-use crate::daemon::{Daemon, DaemonOptions};
+use crate::daemon::Daemon;
 use crate::gnmi::parse_path;
 use crate::model::{Role, Topology};
 use crate::proto::gnmi::{subscribe_response, Encoding, SubscribeResponse};
@@ -273,22 +273,14 @@ pub async fn ingest(devices: usize, window: Duration) -> anyhow::Result<IngestFi
     // The one daemon wiring, on the child's simulators: sessions, ingest and
     // the closed loop as production runs them (no journal, plaintext, and
     // reconcile out of the window).
-    let options = DaemonOptions {
-        listen: "127.0.0.1:0".parse()?,
+    let options = crate::daemon_options(
         sessions,
-        health: HealthConfig {
+        HealthConfig {
             silence_timeout: Duration::from_secs(3600),
             ..Default::default()
         }
         .into(),
-        pools: Default::default(),
-        metrics: None,
-        data_dir: None,
-        reconcile_interval: Duration::from_secs(24 * 3600),
-        recover_journal: false,
-        web: None,
-        security: crate::security::Security::insecure(),
-    };
+    )?;
     let addresses: std::collections::HashMap<String, SocketAddr> = sims
         .addresses
         .iter()
@@ -297,16 +289,7 @@ pub async fn ingest(devices: usize, window: Duration) -> anyhow::Result<IngestFi
     let daemon =
         Daemon::start(&t, &options, move |name| addresses.get(name).copied(), None).await?;
     let ingest = daemon.ingest.clone();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while daemon.state.counts().up < devices {
-        if Instant::now() > deadline {
-            anyhow::bail!(
-                "only {} of {devices} sessions came up",
-                daemon.state.counts().up
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::all_up(&daemon, devices).await?;
     // Warm up: every stream past its snapshot and at full rate.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let snap = |ingest: &Ingest| {

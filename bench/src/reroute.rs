@@ -13,7 +13,7 @@ use super::rng::Rng;
 use crate::controller::closed_loop::ClosedLoop;
 use crate::controller::programmer::{Programmer, Recorder};
 use crate::controller::Controller;
-use crate::daemon::{Daemon, DaemonOptions};
+use crate::daemon::Daemon;
 use crate::model::{Endpoint, Layer, Link, Node, Role, Topology};
 use crate::proto::strata::v1 as api;
 use crate::simulators::fabric::{SimFabric, SimOptions};
@@ -242,30 +242,10 @@ pub async fn reroute(
         queue_depth: 100_000,
         ..SessionConfig::default()
     };
-    let options = DaemonOptions {
-        listen: "127.0.0.1:0".parse()?,
-        sessions,
-        health: Default::default(),
-        pools: Default::default(),
-        metrics: None,
-        data_dir: None,
-        reconcile_interval: Duration::from_secs(24 * 3600),
-        recover_journal: false,
-        web: None,
-        security: crate::security::Security::insecure(),
-    };
+    let options = crate::daemon_options(sessions, Default::default())?;
     let sims = fabric.clone();
     let daemon = Daemon::start(&t, &options, move |name| sims.address(name), None).await?;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while daemon.state.counts().up < devices {
-        if Instant::now() > deadline {
-            anyhow::bail!(
-                "only {} of {devices} sessions came up",
-                daemon.state.counts().up
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::all_up(&daemon, devices).await?;
     let online = daemon.controller.clone();
     populate(&online, t.nodes.len(), policies, 11).await?;
     let (times, mean_affected) = trials(&online, &t, n_trials, 13).await;

@@ -9,4 +9,5 @@
 pub mod model;
 pub mod pathcomp;
 pub mod render;
+pub mod suggest;
 pub mod topology;

@@ -135,11 +135,7 @@ impl AuditLog {
     /// when the trail is in memory only).
     pub async fn record(&self, e: AuditEntry) {
         let record = self.keep(e);
-        let writer = self
-            .writer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let writer = self.writer();
         if let Some(writer) = writer {
             let (done, written) = oneshot::channel();
             if writer.send((record, done)).await.is_ok() {
@@ -153,11 +149,7 @@ impl AuditLog {
     /// can cause at will and must not turn into a queue of fsyncs.
     pub fn record_refusal(&self, e: AuditEntry) {
         let record = self.keep(e);
-        let writer = self
-            .writer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let writer = self.writer();
         if let Some(writer) = writer {
             let (done, _) = oneshot::channel();
             if writer.try_send((record, done)).is_err() {
@@ -170,6 +162,13 @@ impl AuditLog {
                 }
             }
         }
+    }
+
+    fn writer(&self) -> Option<mpsc::Sender<Write_>> {
+        self.writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Refusal records not written to disk because the writer was behind.

@@ -732,35 +732,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(x * scale).map_err(|_| format!("{s:?} is out of range"))
 }
 
-/// Levenshtein distance (insertions, deletions, substitutions), by chars.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    // One row of the DP table: row[j] = distance(a[..i], b[..j]).
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitute = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
-}
-
-/// The candidate nearest `word`, if near enough to be a plausible typo or
-/// abbreviation (a third of the longer name's length, at least 2 edits) —
-/// otherwise a suggestion would be noise.
-pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let len = word.chars().count();
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(word, c), c))
-        .filter(|&(d, c)| d <= (len.max(c.chars().count()) / 3).max(2))
-        .min_by_key(|&(d, c)| (d, c))
-        .map(|(_, c)| c)
-}
+// One "did you mean" for the whole workspace (topology files too).
+pub use crate::suggest::{edit_distance, suggest};
 
 impl Config {
     /// A few lines on what the file sets, for `strata config check`.

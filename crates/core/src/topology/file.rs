@@ -333,7 +333,7 @@ fn unknown_key_message(name: &str, known: &[&str]) -> String {
 pub(super) fn unknown_name_message(what: &str, name: &str, known: &[&str]) -> String {
     let closest = known
         .iter()
-        .map(|k| (edit_distance(name, k), *k))
+        .map(|k| (crate::suggest::edit_distance(name, k), *k))
         .min()
         .filter(|&(d, _)| d <= 2 && d < name.len());
     match closest {
@@ -343,21 +343,4 @@ pub(super) fn unknown_name_message(what: &str, name: &str, known: &[&str]) -> St
             known.join(", ")
         ),
     }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let next = (diagonal + usize::from(ca != cb))
-                .min(row[j] + 1)
-                .min(row[j + 1] + 1);
-            diagonal = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
 }

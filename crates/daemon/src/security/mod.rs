@@ -6,6 +6,7 @@ pub mod client;
 pub mod layer;
 pub mod pki;
 pub mod principals;
+pub mod reload;
 pub mod roles;
 pub mod tls;
 

@@ -210,31 +210,11 @@ impl PrincipalsFile {
     pub fn watch(
         self: &Arc<Self>,
         every: Duration,
-        mut halt: tokio::sync::watch::Receiver<bool>,
+        halt: tokio::sync::watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
         let file = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = halt.changed() => return,
-                }
-                if *halt.borrow() {
-                    return;
-                }
-                match file.reload() {
-                    Ok(true) => tracing::info!(path = %file.path.display(), "principals reloaded"),
-                    Ok(false) => {}
-                    Err(e) => tracing::error!(
-                        path = %file.path.display(),
-                        error = %e,
-                        "principals file not reloaded; the previous principals stay in force"
-                    ),
-                }
-            }
-        })
+        let what = format!("principals file {}", self.path.display());
+        super::reload::poll(every, halt, what, move || file.reload())
     }
 }
 

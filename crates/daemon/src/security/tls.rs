@@ -65,32 +65,12 @@ impl ReloadingTls {
     pub fn watch(
         self: &Arc<Self>,
         every: Duration,
-        mut halt: tokio::sync::watch::Receiver<bool>,
+        halt: tokio::sync::watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
         let tls = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = halt.changed() => return,
-                }
-                if *halt.borrow() {
-                    return;
-                }
-                match tls.reload() {
-                    Ok(true) => {
-                        tracing::info!(cert = %tls.files.cert.display(), "TLS certificate reloaded")
-                    }
-                    Ok(false) => {}
-                    Err(e) => tracing::error!(
-                        cert = %tls.files.cert.display(),
-                        error = %format!("{e:#}"),
-                        "TLS material not reloaded; the previous certificate stays in force"
-                    ),
-                }
-            }
+        let what = format!("TLS certificate {}", self.files.cert.display());
+        super::reload::poll(every, halt, what, move || {
+            tls.reload().map_err(|e| format!("{e:#}"))
         })
     }
 }
