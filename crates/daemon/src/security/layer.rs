@@ -1,8 +1,8 @@
 //! Authentication and authorization of every northbound call, as a tower
 //! layer in front of all the services of the port (so a service added later
 //! is covered without a line of its own): who is calling (a bearer token, or
-//! the client certificate of an mTLS connection), and may they call this.
-//! The principal rides on the request's extensions for the handlers.
+//! the client certificate of an mTLS connection), may they call this, and
+//! what the audit trail records of it.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use futures::future::BoxFuture;
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 
-use super::principals::{Principal, PrincipalsFile};
+use super::principals::{Principal, Principals, PrincipalsFile};
 use super::roles::{is_read, required, Access};
 use crate::audit::{AuditEntry, AuditLog};
 
@@ -30,23 +30,10 @@ impl Authenticator {
             Authenticator::File(file) => file,
         };
         let principals = file.current();
-        if let Some(value) = req.headers().get(http::header::AUTHORIZATION) {
-            let token = value
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::trim)
-                .ok_or_else(|| {
-                    tonic::Status::unauthenticated(
-                        "authorization metadata must be \"Bearer <token>\"",
-                    )
-                })?;
-            // A wrong token is refused even over a good certificate: the
-            // caller meant to be someone in particular.
-            return principals
-                .by_token(token)
-                .cloned()
-                .ok_or_else(|| tonic::Status::unauthenticated("unknown or revoked token"));
+        // A wrong token is refused even over a good certificate: the caller
+        // meant to be someone in particular.
+        if let Some(by_token) = bearer(&principals, req.headers()) {
+            return by_token.map_err(tonic::Status::unauthenticated);
         }
         let certs = req
             .extensions()
@@ -63,6 +50,25 @@ impl Authenticator {
             "no credentials: send \"authorization: Bearer <token>\" metadata or a client certificate",
         ))
     }
+}
+
+/// The principal an `authorization: Bearer <token>` header names: `None`
+/// without such a header; an error for a malformed one or a token nobody
+/// holds. The API and the web view both let callers in this way.
+pub fn bearer(
+    principals: &Principals,
+    headers: &http::HeaderMap,
+) -> Option<Result<Principal, &'static str>> {
+    let value = headers.get(http::header::AUTHORIZATION)?;
+    let Some(token) = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) else {
+        return Some(Err("authorization must be \"Bearer <token>\""));
+    };
+    Some(
+        principals
+            .by_token(token.trim())
+            .cloned()
+            .ok_or("unknown or revoked token"),
+    )
 }
 
 #[derive(Clone)]
@@ -119,7 +125,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
         let started = std::time::Instant::now();
         let method = req.uri().path().to_string();
         let peer = peer(&req);
@@ -141,7 +147,6 @@ where
         // Reads that succeed are not audited: the trail is of changes and
         // of who was turned away.
         let audited = !is_read(&method) || verdict.is_err();
-        let handed = principal.clone();
         let entry = move |code: tonic::Code, message: String, object: String| AuditEntry {
             principal: principal
                 .as_ref()
@@ -159,9 +164,6 @@ where
         let audit = self.audit.clone();
         match verdict {
             Ok(()) => {
-                if let Some(p) = handed {
-                    req.extensions_mut().insert(p);
-                }
                 // The clone serves this call; `self.inner` was the one made
                 // ready, so swap them (tower's rule for cloned services).
                 let clone = self.inner.clone();
@@ -196,35 +198,10 @@ where
 /// A unary call's status: in the headers when the handler failed
 /// (trailers-only), otherwise OK (the trailers follow the body).
 fn outcome<B>(response: &http::Response<B>) -> (tonic::Code, String) {
-    let header = |k: &str| response.headers().get(k).and_then(|v| v.to_str().ok());
-    match header("grpc-status").and_then(|c| c.parse::<i32>().ok()) {
+    match tonic::Status::from_header_map(response.headers()) {
         None => (tonic::Code::Ok, String::new()),
-        Some(code) => (
-            tonic::Code::from_i32(code),
-            header("grpc-message")
-                .map(percent_decode)
-                .unwrap_or_default(),
-        ),
+        Some(s) => (s.code(), s.message().to_string()),
     }
-}
-
-/// grpc-message is percent-encoded (the gRPC HTTP/2 spec).
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            if let Some(Ok(b)) = s.get(i + 1..i + 3).map(|h| u8::from_str_radix(h, 16)) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn peer<B>(req: &http::Request<B>) -> String {
@@ -234,9 +211,4 @@ fn peer<B>(req: &http::Request<B>) -> String {
         .or_else(|| ext.get::<TcpConnectInfo>().and_then(|i| i.remote_addr()))
         .map(|a| a.to_string())
         .unwrap_or_default()
-}
-
-/// The principal a handler is serving (set by [`Authorize`]).
-pub fn principal<T>(req: &tonic::Request<T>) -> Option<&Principal> {
-    req.extensions().get::<Principal>()
 }

@@ -12,7 +12,7 @@ pub mod tls;
 
 use std::path::PathBuf;
 
-pub use layer::{principal, AuthLayer, Authenticator};
+pub use layer::{AuthLayer, Authenticator};
 pub use principals::{Principal, PrincipalsFile};
 pub use roles::Role;
 

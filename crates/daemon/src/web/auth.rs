@@ -73,16 +73,8 @@ impl WebAuth {
             Authenticator::File(file) => file,
         };
         let principals = file.current();
-        if let Some(v) = headers.get(header::AUTHORIZATION) {
-            let token = v
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .ok_or("authorization must be \"Bearer <token>\"")?;
-            return principals
-                .by_token(token.trim())
-                .cloned()
-                .ok_or("unknown or revoked token");
+        if let Some(by_token) = crate::security::layer::bearer(&principals, headers) {
+            return by_token;
         }
         let id = session_cookie(headers).ok_or("not signed in")?;
         let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
