@@ -45,7 +45,7 @@ pub struct DaemonOptions {
 /// How often the principals file and the TLS material are checked for
 /// changes (tokens added or revoked, a renewed certificate, take effect
 /// within this).
-const PRINCIPALS_RELOAD: Duration = Duration::from_secs(2);
+const RELOAD_EVERY: Duration = Duration::from_secs(2);
 
 /// How long a graceful stop waits for open requests and streams.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -273,10 +273,10 @@ impl Daemon {
             None => None,
         };
         if let crate::security::Authenticator::File(file) = &secured.auth {
-            tasks.push(file.watch(PRINCIPALS_RELOAD, halted.clone()));
+            tasks.push(file.watch(RELOAD_EVERY, halted.clone()));
         }
         if let Some(tls) = &secured.tls {
-            tasks.push(tls.watch(PRINCIPALS_RELOAD, halted));
+            tasks.push(tls.watch(RELOAD_EVERY, halted));
         }
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(crate::northbound::serve_with(

@@ -16,12 +16,13 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::reload::Reloading;
 use super::roles::Role;
 
 /// An authenticated caller.
@@ -168,26 +169,19 @@ pub fn token_entry(name: &str, role: Role, token: &str) -> String {
 /// parse leaves the previous principals in force (and says so).
 pub struct PrincipalsFile {
     path: PathBuf,
-    current: RwLock<(Stamp, Arc<Principals>)>,
+    current: Reloading<Principals>,
 }
-
-type Stamp = Option<(SystemTime, u64)>;
 
 impl PrincipalsFile {
     pub fn open(path: &Path) -> Result<Arc<PrincipalsFile>, String> {
-        let (stamp, principals) = read(path)?;
         Ok(Arc::new(PrincipalsFile {
             path: path.to_path_buf(),
-            current: RwLock::new((stamp, Arc::new(principals))),
+            current: Reloading::load(vec![path.to_path_buf()], || read(path))?,
         }))
     }
 
     pub fn current(&self) -> Arc<Principals> {
-        self.current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .1
-            .clone()
+        self.current.current()
     }
 
     pub fn path(&self) -> &Path {
@@ -197,13 +191,7 @@ impl PrincipalsFile {
     /// Re-reads the file if it changed; `Ok(true)` when new principals are
     /// in force.
     pub fn reload(&self) -> Result<bool, String> {
-        let now = stamp(&self.path);
-        if now == self.current.read().unwrap_or_else(|e| e.into_inner()).0 {
-            return Ok(false);
-        }
-        let (stamp, principals) = read(&self.path)?;
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = (stamp, Arc::new(principals));
-        Ok(true)
+        self.current.reload(|| read(&self.path))
     }
 
     /// Polls the file every `every` until `halt` turns true.
@@ -218,14 +206,8 @@ impl PrincipalsFile {
     }
 }
 
-fn stamp(path: &Path) -> Stamp {
-    let m = std::fs::metadata(path).ok()?;
-    Some((m.modified().ok()?, m.len()))
-}
-
-fn read(path: &Path) -> Result<(Stamp, Principals), String> {
+fn read(path: &Path) -> Result<Principals, String> {
     let at = |e: String| format!("{}: {e}", path.display());
-    let stamp = stamp(path);
     let size = std::fs::metadata(path)
         .map_err(|e| at(e.to_string()))?
         .len();
@@ -235,7 +217,7 @@ fn read(path: &Path) -> Result<(Stamp, Principals), String> {
         )));
     }
     let text = std::fs::read_to_string(path).map_err(|e| at(e.to_string()))?;
-    Ok((stamp, Principals::parse(&text).map_err(at)?))
+    Principals::parse(&text).map_err(at)
 }
 
 #[cfg(test)]

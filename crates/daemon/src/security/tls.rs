@@ -5,9 +5,9 @@
 //! loop, each with a deadline, so a client that stalls its handshake holds
 //! up nobody else.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use rustls::server::WebPkiClientVerifier;
 use rustls::ServerConfig;
@@ -19,6 +19,7 @@ use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::reload::Reloading;
 use super::TlsFiles;
 
 /// A handshake not done by then is dropped.
@@ -26,39 +27,27 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct ReloadingTls {
     files: TlsFiles,
-    current: RwLock<(Vec<Stamp>, Arc<ServerConfig>)>,
+    current: Reloading<ServerConfig>,
 }
-
-type Stamp = Option<(SystemTime, u64)>;
 
 impl ReloadingTls {
     pub fn open(files: &TlsFiles) -> anyhow::Result<Arc<ReloadingTls>> {
-        let stamps = stamps(files);
-        let config = build(files)?;
+        let mut paths = vec![files.cert.clone(), files.key.clone()];
+        paths.extend(files.client_ca.clone());
         Ok(Arc::new(ReloadingTls {
             files: files.clone(),
-            current: RwLock::new((stamps, Arc::new(config))),
+            current: Reloading::load(paths, || build(files))?,
         }))
     }
 
     pub fn current(&self) -> Arc<ServerConfig> {
-        self.current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .1
-            .clone()
+        self.current.current()
     }
 
     /// Re-reads the files if any changed; `Ok(true)` when new material is in
     /// force. Material that does not load leaves the old in force.
     pub fn reload(&self) -> anyhow::Result<bool> {
-        let now = stamps(&self.files);
-        if now == self.current.read().unwrap_or_else(|e| e.into_inner()).0 {
-            return Ok(false);
-        }
-        let config = build(&self.files)?;
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = (now, Arc::new(config));
-        Ok(true)
+        self.current.reload(|| build(&self.files))
     }
 
     /// Polls the files every `every` until `halt` turns true.
@@ -73,18 +62,6 @@ impl ReloadingTls {
             tls.reload().map_err(|e| format!("{e:#}"))
         })
     }
-}
-
-fn stamps(files: &TlsFiles) -> Vec<Stamp> {
-    let stamp = |p: &Path| {
-        let m = std::fs::metadata(p).ok()?;
-        Some((m.modified().ok()?, m.len()))
-    };
-    let mut out = vec![stamp(&files.cert), stamp(&files.key)];
-    if let Some(ca) = &files.client_ca {
-        out.push(stamp(ca));
-    }
-    out
 }
 
 fn build(files: &TlsFiles) -> anyhow::Result<ServerConfig> {
