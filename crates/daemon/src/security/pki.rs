@@ -55,15 +55,22 @@ impl LabCa {
     /// A server certificate and key (PEM) for a device called `name`,
     /// reachable on loopback: the name a controller verifies it under.
     pub fn issue_device(&self, name: &str) -> anyhow::Result<(String, String)> {
+        self.issue_server(name, name)
+    }
+
+    /// A server certificate (and its key, PEM) for `dns_name` and loopback.
+    fn issue_server(&self, dns_name: &str, common_name: &str) -> anyhow::Result<(String, String)> {
         let ca_key = KeyPair::from_pem(&self.key_pem)?;
         let issuer = Issuer::new(self.params.clone(), ca_key);
         let key = KeyPair::generate()?;
         let mut params = CertificateParams::new(vec![
-            name.to_string(),
+            dns_name.to_string(),
             "127.0.0.1".to_string(),
             "::1".to_string(),
         ])?;
-        params.distinguished_name.push(DnType::CommonName, name);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let cert = params.signed_by(&key, &issuer)?;
         Ok((cert.pem(), key.serialize_pem()))
@@ -87,21 +94,9 @@ pub fn generate(dir: &Path) -> anyhow::Result<LabCredentials> {
     let lab_ca = LabCa {
         cert_pem: ca_cert.pem(),
         key_pem: std::sync::Arc::new(ca_key.serialize_pem()),
-        params: ca.clone(),
+        params: ca,
     };
-    let issuer = Issuer::new(ca, ca_key);
-
-    let server_key = KeyPair::generate()?;
-    let mut server = CertificateParams::new(vec![
-        "localhost".to_string(),
-        "127.0.0.1".to_string(),
-        "::1".to_string(),
-    ])?;
-    server
-        .distinguished_name
-        .push(DnType::CommonName, "strata lab controller");
-    server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let server_cert = server.signed_by(&server_key, &issuer)?;
+    let (server_cert, server_key) = lab_ca.issue_server("localhost", "strata lab controller")?;
 
     let token = new_token();
     let creds = LabCredentials {
@@ -116,8 +111,8 @@ pub fn generate(dir: &Path) -> anyhow::Result<LabCredentials> {
         ca: Some(lab_ca),
     };
     write(&dir.join(CA_FILE), ca_cert.pem().as_bytes(), false)?;
-    write(&creds.tls.cert, server_cert.pem().as_bytes(), false)?;
-    write(&creds.tls.key, server_key.serialize_pem().as_bytes(), true)?;
+    write(&creds.tls.cert, server_cert.as_bytes(), false)?;
+    write(&creds.tls.key, server_key.as_bytes(), true)?;
     write(
         &creds.principals,
         format!(
