@@ -326,6 +326,21 @@ impl Controller {
         Ok(Some(change))
     }
 
+    /// A JSON_IETF Get of the config at `path` on `device`.
+    async fn get_config(
+        &self,
+        device: &str,
+        path: &crate::render::Path,
+    ) -> Result<crate::proto::gnmi::GetResponse, crate::southbound::SouthboundError> {
+        let req = GetRequest {
+            path: vec![gnmi_path(path, "get").map_err(|e| bad_path(device, e))?],
+            r#type: DataType::Config as i32,
+            encoding: Encoding::JsonIetf as i32,
+            ..Default::default()
+        };
+        self.programmer.get(device, req).await
+    }
+
     /// The JSON_IETF config at `path` on `device` (`Null` when the answer
     /// holds none).
     async fn read_config(
@@ -333,13 +348,7 @@ impl Controller {
         device: &str,
         path: &crate::render::Path,
     ) -> Result<Value, crate::southbound::SouthboundError> {
-        let req = GetRequest {
-            path: vec![gnmi_path(path, "get").map_err(|e| bad_path(device, e))?],
-            r#type: DataType::Config as i32,
-            encoding: Encoding::JsonIetf as i32,
-            ..Default::default()
-        };
-        let resp = self.programmer.get(device, req).await?;
+        let resp = self.get_config(device, path).await?;
         Ok(resp
             .notification
             .iter()
@@ -361,13 +370,7 @@ impl Controller {
         unreadable: &mut Vec<String>,
     ) -> Result<Value, crate::southbound::SouthboundError> {
         let keys_path = base.clone().entry(list, &[(key, "*")]).child(key);
-        let req = GetRequest {
-            path: vec![gnmi_path(&keys_path, "get").map_err(|e| bad_path(device, e))?],
-            r#type: DataType::Config as i32,
-            encoding: Encoding::JsonIetf as i32,
-            ..Default::default()
-        };
-        let resp = self.programmer.get(device, req).await?;
+        let resp = self.get_config(device, &keys_path).await?;
         let mut names = std::collections::BTreeSet::new();
         for n in &resp.notification {
             for u in &n.update {
@@ -432,17 +435,18 @@ fn json_of(u: &crate::proto::gnmi::Update) -> Option<Value> {
 fn entry_values(v: Value, list: &str, key: &str, name: &str) -> Vec<Value> {
     let wrapped = v.as_object().and_then(|o| {
         (o.len() == 1)
-            .then(|| crate::render::json::field(&v, list))
+            .then(|| field(&v, list))
             .flatten()
             .and_then(Value::as_array)
             .cloned()
     });
     let mut out = wrapped.unwrap_or_else(|| vec![v]);
     for e in &mut out {
+        if field(e, key).is_some() {
+            continue;
+        }
         if let Some(o) = e.as_object_mut() {
-            if crate::render::json::field(&Value::Object(o.clone()), key).is_none() {
-                o.insert(key.to_string(), Value::String(name.to_string()));
-            }
+            o.insert(key.to_string(), Value::String(name.to_string()));
         }
     }
     out
