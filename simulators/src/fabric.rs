@@ -237,15 +237,7 @@ impl SimFabric {
             .device(name)
             .ok_or_else(|| FabricError::UnknownDevice(name.to_string()))?;
         device.set_alive(false);
-        let running = self
-            .running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(name);
-        if let Some(r) = running {
-            r.kill.cancel();
-            let _ = r.task.await;
-        }
+        self.stop_server(name).await;
         // Its neighbours lose light and hellos now, not at the next round.
         self.remeasure_around(name).await;
         tracing::info!(device = name, "simulated device crashed");
@@ -258,6 +250,14 @@ impl SimFabric {
     pub async fn stop_gnmi(&self, name: &str) -> Result<(), FabricError> {
         self.device(name)
             .ok_or_else(|| FabricError::UnknownDevice(name.to_string()))?;
+        self.stop_server(name).await;
+        tracing::info!(device = name, "simulated device's gNMI server stopped");
+        Ok(())
+    }
+
+    /// Kills a device's gNMI server and every connection to it, and waits
+    /// until it is gone.
+    async fn stop_server(&self, name: &str) {
         let running = self
             .running
             .lock()
@@ -267,8 +267,6 @@ impl SimFabric {
             r.kill.cancel();
             let _ = r.task.await;
         }
-        tracing::info!(device = name, "simulated device's gNMI server stopped");
-        Ok(())
     }
 
     /// Boots a crashed device on the same port; `wipe` loses its configuration.
