@@ -36,11 +36,7 @@ pub struct Northbound {
 }
 
 impl Northbound {
-    pub fn new(controller: Arc<Controller>) -> Self {
-        Self::with_audit(controller, AuditLog::in_memory())
-    }
-
-    pub fn with_audit(controller: Arc<Controller>, audit: Arc<AuditLog>) -> Self {
+    pub fn new(controller: Arc<Controller>, audit: Arc<AuditLog>) -> Self {
         Northbound { controller, audit }
     }
 }
@@ -78,7 +74,7 @@ pub async fn serve_with(
     extra: Option<ExtraServices>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let nb = Northbound::with_audit(controller, audit.clone());
+    let nb = Northbound::new(controller, audit.clone());
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<PoliciesServer<Northbound>>()

@@ -4,7 +4,7 @@ use tonic::{Request, Response, Status};
 
 use super::paging::Page;
 use super::Northbound;
-use crate::controller::{quote, Inner};
+use crate::controller::{quote, Controller, Inner};
 use crate::model::{Layer, Link, Node, Role};
 use crate::proto::strata::v1 as api;
 use crate::state::SessionState;
@@ -26,9 +26,14 @@ fn layer(l: Layer) -> api::Layer {
 }
 
 impl Northbound {
-    pub(crate) fn node_view(&self, inner: &Inner, name: &str) -> Option<api::Node> {
+    /// A node as the API shows it (`controller` for its session state).
+    pub(crate) fn node_view(
+        controller: &Controller,
+        inner: &Inner,
+        name: &str,
+    ) -> Option<api::Node> {
         let n = inner.topology.node(name)?;
-        let status = self.controller.sessions().and_then(|s| s.device(name));
+        let status = controller.sessions().and_then(|s| s.device(name));
         Some(api::Node {
             name: n.name.clone(),
             role: role(n.role) as i32,
@@ -111,7 +116,7 @@ impl Topology for Northbound {
     ) -> Result<Response<api::Node>, Status> {
         let name = req.into_inner().name;
         let inner = self.controller.read();
-        self.node_view(&inner, &name)
+        Northbound::node_view(&self.controller, &inner, &name)
             .map(Response::new)
             .ok_or_else(|| Status::not_found(format!("name: node {} not found", quote(&name))))
     }
@@ -147,7 +152,7 @@ impl Topology for Northbound {
         let (window, more) = page.of_sorted(&matching, |n| &n.name);
         let nodes: Vec<api::Node> = window
             .iter()
-            .filter_map(|n| self.node_view(&inner, &n.name))
+            .filter_map(|n| Northbound::node_view(&self.controller, &inner, &n.name))
             .collect();
         Ok(Response::new(api::ListNodesResponse {
             next_page_token: page.next_token(window.last().map(|n| n.name.as_str()), more),

@@ -277,14 +277,13 @@ fn session(s: i32) -> &'static str {
 }
 
 fn topology_json(controller: &Arc<Controller>) -> Value {
-    let nb = Northbound::new(controller.clone());
     let inner = controller.read();
     let nodes: Vec<Value> = inner
         .topology
         .nodes
         .iter()
         .filter_map(|n| {
-            let v = nb.node_view(&inner, &n.name)?;
+            let v = Northbound::node_view(controller, &inner, &n.name)?;
             Some(json!({
                 "name": v.name,
                 "role": role(v.role),
