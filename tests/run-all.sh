@@ -49,7 +49,9 @@ step "grpcio orchestrator interop (stubs generated from proto/strata/v1)"
 STRATA_BIN="$PWD/target/debug/strata" "$VENV/bin/python" tests/interop/grpcio_orchestrator.py | tee target/grpcio.log
 
 step "strata lab smoke run (example topology, 8 s)"
-timeout 120 ./target/debug/strata lab --duration 8 --listen 127.0.0.1:0 --ephemeral-ports | tail -4
+# Its own credentials directory: the default one may be a running lab's.
+timeout 120 ./target/debug/strata lab --duration 8 --listen 127.0.0.1:0 --ephemeral-ports \
+  --credentials target/smoke-credentials | tail -4
 
 step "web view in headless Chromium (selenium; screenshot in target/web-view.png)"
 "$VENV/bin/pip" install --quiet --disable-pip-version-check 'selenium>=4.20'
