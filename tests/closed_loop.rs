@@ -4,6 +4,7 @@
 mod common;
 
 use std::time::Duration;
+use strata::northbound::ControllerApi;
 
 use common::small_topology;
 use strata::controller::closed_loop::ClosedLoop;

@@ -6,6 +6,7 @@
 mod common;
 
 use std::time::Duration;
+use strata::northbound::ControllerApi;
 
 use common::*;
 use strata::lab::{Lab, LabOptions};

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
+use strata::northbound::ControllerApi;
 
 use common::eventually;
 use rand::Rng;

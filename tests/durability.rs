@@ -7,6 +7,7 @@
 mod common;
 
 use std::time::{Duration, Instant};
+use strata::northbound::ControllerApi;
 
 use common::*;
 use strata::lab::{Lab, LabOptions};

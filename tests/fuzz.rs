@@ -11,6 +11,7 @@ mod common;
 
 use std::sync::Arc;
 use std::time::Instant;
+use strata::northbound::ControllerApi;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};

@@ -5,6 +5,7 @@
 mod common;
 
 use std::time::Duration;
+use strata::northbound::ControllerApi;
 
 use api::events_client::EventsClient;
 use api::policies_client::PoliciesClient;

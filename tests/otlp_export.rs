@@ -8,6 +8,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use strata::northbound::ControllerApi;
 
 use common::*;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{

@@ -9,6 +9,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
+use strata::northbound::ControllerApi;
 
 use strata::lab::{Lab, LabSecurity};
 use strata::proto::strata::sim::v1 as sim;

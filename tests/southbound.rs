@@ -5,6 +5,7 @@
 mod common;
 
 use std::time::Duration;
+use strata::northbound::ControllerApi;
 
 use common::*;
 use serde_json::json;

@@ -157,7 +157,7 @@ struct CompactEdge {
 }
 
 /// Events the log still holds (a watch from the oldest one replays them).
-fn retained(events: &EventLog) -> Vec<Arc<api::Event>> {
+fn retained(events: &EventLog) -> Vec<Arc<strata_daemon::object::Event>> {
     match events.watch(1) {
         Ok((replay, _)) => replay,
         Err(WatchRefused::Compacted { oldest_available }) => events
@@ -297,7 +297,7 @@ pub async fn measure(config: Config) -> anyhow::Result<Figures> {
         heap_of(|| {
             events
                 .iter()
-                .map(|e| api::Event::clone(e))
+                .map(|e| strata_daemon::object::Event::clone(e))
                 .collect::<Vec<_>>()
         }),
         Some(("event".to_string(), retained_events as u64)),
@@ -309,7 +309,9 @@ pub async fn measure(config: Config) -> anyhow::Result<Figures> {
     );
     part(
         "telemetry broadcast slots (fixed)",
-        heap_of(|| tokio::sync::broadcast::channel::<api::TelemetrySample>(16_384)),
+        heap_of(|| {
+            tokio::sync::broadcast::channel::<strata_daemon::object::TelemetrySample>(16_384)
+        }),
         None,
     );
     drop(inner);

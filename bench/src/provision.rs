@@ -14,6 +14,7 @@ use crate::proto::strata::v1 as api;
 use crate::proto::strata::v1::services_client::ServicesClient;
 use crate::simulators::fabric::SimOptions;
 use crate::southbound::SessionConfig;
+use strata_daemon::northbound::ControllerApi;
 
 pub struct ProvisionFigures {
     pub durable: bool,

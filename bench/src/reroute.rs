@@ -19,6 +19,7 @@ use crate::proto::strata::v1 as api;
 use crate::simulators::fabric::{SimFabric, SimOptions};
 use crate::southbound::SessionConfig;
 use crate::telemetry::health::{HealthConfig, Reading};
+use strata_daemon::northbound::ControllerApi;
 
 /// Packet routers `r0…r{n-1}` with router ids and node SIDs, no interfaces
 /// yet (the generators add them with the links).

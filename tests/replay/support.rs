@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use strata::northbound::ControllerApi;
 
 use serde_json::{json, Map, Value};
 use strata::controller::closed_loop::ClosedLoop;
@@ -628,7 +629,7 @@ struct Run {
     closed_loop: Option<ClosedLoop>,
     /// The fake clock: advanced only by `tick_ms`.
     now_ns: u64,
-    events: tokio::sync::broadcast::Receiver<Arc<api::Event>>,
+    events: tokio::sync::broadcast::Receiver<Arc<strata::object::Event>>,
     out: Output,
     /// Sets recorded so far, and how many there were at each `mark`.
     sets_seen: usize,
@@ -680,7 +681,10 @@ impl Run {
         }
         loop {
             match self.events.try_recv() {
-                Ok(ev) => self.out.events.push(event_json(line, &ev).to_string()),
+                Ok(ev) => self
+                    .out
+                    .events
+                    .push(event_json(line, &strata::northbound::convert::event(&ev)).to_string()),
                 Err(tokio::sync::broadcast::error::TryRecvError::Empty) => break,
                 Err(e) => return Err(format!("{}: event stream: {e}", self.case_name)),
             }

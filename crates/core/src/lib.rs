@@ -6,7 +6,9 @@
 // panic (tests may unwrap).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod intent;
 pub mod model;
+pub mod object;
 pub mod pathcomp;
 pub mod render;
 pub mod suggest;

@@ -375,9 +375,9 @@ async fn wait(duration: Option<Duration>) {
 /// otherwise), plus one line per device up/down event.
 /// One line for a closed-loop event worth an operator's eye (breaches,
 /// recoveries, policies moved or stranded); `None` for everything else.
-fn loop_line(e: &crate::proto::strata::v1::Event) -> Option<String> {
-    use crate::proto::strata::v1::{event::Object, Change};
-    match e.object.as_ref()? {
+fn loop_line(e: &strata_daemon::object::Event) -> Option<String> {
+    use strata_daemon::object::{Change, Object};
+    match &e.object {
         Object::Breach(b) if b.cleared => Some(format!(
             "recovered {} — policies return after the hold-down",
             b.link
@@ -386,17 +386,14 @@ fn loop_line(e: &crate::proto::strata::v1::Event) -> Option<String> {
             "BREACH {} {} {:.0} > {:.0}",
             b.link, b.metric, b.value, b.threshold
         )),
-        Object::Policy(p) if e.change == Change::Updated as i32 => {
-            let links = p
-                .path
-                .as_ref()
-                .map(|p| p.links.join(" > "))
-                .unwrap_or_default();
+        Object::Policy(p) if e.change == Change::Updated => {
+            let links = p.path.links.join(" > ");
             let sids: Vec<String> = p
                 .path
-                .as_ref()
-                .map(|p| p.segments.iter().map(|s| s.label.to_string()).collect())
-                .unwrap_or_default();
+                .segments
+                .iter()
+                .map(|s| s.label.to_string())
+                .collect();
             Some(format!(
                 "  {} now {} [SIDs {}] ({})",
                 p.id,

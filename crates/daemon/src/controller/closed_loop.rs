@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use super::reroute::{LinkCondition, RerouteReport};
 use super::Controller;
 use crate::model::{Layer, Topology};
-use crate::proto::strata::v1 as api;
+use crate::object::{BreachEvent, Change, Object, TelemetrySample};
 use crate::telemetry::health::{
     class_of, HealthConfig, HealthPolicy, LinkHealth, Metric, Reading, State, Transition,
 };
@@ -152,7 +152,7 @@ impl ClosedLoop {
                 State::Degraded { .. } => "degraded",
                 State::Recovering { .. } => "recovering",
             };
-            let _ = tx.send(api::TelemetrySample {
+            let _ = tx.send(TelemetrySample {
                 device: device.to_string(),
                 port: port.to_string(),
                 link: link.clone(),
@@ -257,8 +257,8 @@ impl ClosedLoop {
                 );
                 self.controller
                     .events()
-                    .publish(api::Change::Updated, &reason, |_| {
-                        api::event::Object::Breach(api::BreachEvent {
+                    .publish(Change::Updated, &reason, |_| {
+                        Object::Breach(BreachEvent {
                             link: link.to_string(),
                             metric: metric.name().to_string(),
                             value,
@@ -304,8 +304,8 @@ impl ClosedLoop {
                 let reason = format!("{link} healthy for the hold-down ({hold_down:?})");
                 self.controller
                     .events()
-                    .publish(api::Change::Updated, &reason, |_| {
-                        api::event::Object::Breach(api::BreachEvent {
+                    .publish(Change::Updated, &reason, |_| {
+                        Object::Breach(BreachEvent {
                             link: link.to_string(),
                             cleared: true,
                             ..Default::default()

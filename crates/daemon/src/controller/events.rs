@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
-use crate::proto::strata::v1::{event, Change, Event};
+use crate::object::{Change, Event, Footprint, Object};
 
 pub const RETAINED_EVENTS: usize = 65_536;
 
-/// The ring also holds at most this many bytes of events (their encoded
-/// size, which tracks what they pin in memory): events carry whole objects,
+/// The ring also holds at most this many bytes of events (their footprint:
+/// what they pin in memory): events carry whole objects,
 /// so a run of large ones evicts the oldest early rather than keeping them
 /// long after the objects were deleted. The newest event is always kept, so
 /// a watcher can resume from the revision before it.
@@ -53,14 +53,14 @@ impl Ticket<'_> {
         self.revision
     }
 
-    pub fn publish(mut self, change: Change, reason: &str, object: event::Object) {
+    pub fn publish(mut self, change: Change, reason: &str, object: Object) {
         self.settled = true;
         let ev = Event {
             revision: self.revision,
             timestamp_ns: now_ns(),
-            change: change as i32,
+            change,
             reason: reason.to_string(),
-            object: Some(object),
+            object,
         };
         self.log.settle(self.revision, Some(ev));
     }
@@ -101,7 +101,7 @@ impl Ring {
     /// Appends, then evicts the oldest until both caps hold again (keeping
     /// the newest even when it alone is over the byte cap).
     fn push(&mut self, ev: Arc<Event>) {
-        let size = prost::Message::encoded_len(ev.as_ref());
+        let size = ev.footprint();
         self.events.push_back((ev, size));
         self.bytes += size;
         while self.events.len() > 1
@@ -141,7 +141,7 @@ impl EventLog {
         }
     }
 
-    /// How many events, and how many encoded bytes of them, the ring holds.
+    /// How many events, and how many bytes of them, the ring holds.
     pub fn retained(&self) -> (usize, usize) {
         let ring = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         (ring.events.len(), ring.bytes)
@@ -163,12 +163,7 @@ impl EventLog {
 
     /// Reserves the next revision (objects record it) and publishes the event
     /// built for it.
-    pub fn publish(
-        &self,
-        change: Change,
-        reason: &str,
-        object: impl FnOnce(u64) -> event::Object,
-    ) -> u64 {
+    pub fn publish(&self, change: Change, reason: &str, object: impl FnOnce(u64) -> Object) -> u64 {
         let ticket = self.reserve();
         let revision = ticket.revision;
         ticket.publish(change, reason, object(revision));
@@ -248,15 +243,18 @@ impl EventLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::strata::v1::DeviceEvent;
+    use crate::object::{DeviceEvent, Session};
 
-    fn device(name: &str) -> impl FnOnce(u64) -> event::Object + '_ {
-        move |_| {
-            event::Object::Device(DeviceEvent {
-                device: name.to_string(),
-                ..Default::default()
-            })
-        }
+    fn dev(device: &str, error: String) -> Object {
+        Object::Device(DeviceEvent {
+            device: device.to_string(),
+            session: Session::Up,
+            error,
+        })
+    }
+
+    fn device(name: &str) -> impl FnOnce(u64) -> Object + '_ {
+        move |_| dev(name, String::new())
     }
 
     #[test]
@@ -325,7 +323,7 @@ mod tests {
         }
         assert_eq!(revisions(&log), [7, 8, 9, 10]);
         let (count, bytes) = log.retained();
-        let one = prost::Message::encoded_len(log.watch(9).unwrap().0[0].as_ref());
+        let one = log.watch(9).unwrap().0[0].footprint();
         assert_eq!((count, bytes), (4, 4 * one), "bytes follow the evictions");
         assert_eq!(
             log.watch(5).unwrap_err(),
@@ -339,19 +337,8 @@ mod tests {
     #[test]
     fn large_events_are_evicted_by_bytes_oldest_first() {
         let log = EventLog::with_limits(RETAINED_EVENTS, 10_000);
-        let small = |_| {
-            event::Object::Device(DeviceEvent {
-                device: "s".into(),
-                ..Default::default()
-            })
-        };
-        let big = |_| {
-            event::Object::Device(DeviceEvent {
-                device: "b".into(),
-                error: "x".repeat(4_000),
-                ..Default::default()
-            })
-        };
+        let small = |_| dev("s", String::new());
+        let big = |_| dev("b", "x".repeat(4_000));
         log.publish(Change::Updated, "", small);
         log.publish(Change::Updated, "", big);
         log.publish(Change::Updated, "", big);
@@ -373,18 +360,13 @@ mod tests {
             [3, 4]
         );
         // An event over the whole cap still stays, alone, until the next.
-        let huge = |_| {
-            event::Object::Device(DeviceEvent {
-                error: "x".repeat(20_000),
-                ..Default::default()
-            })
-        };
+        let huge = |_| dev("", "x".repeat(20_000));
         log.publish(Change::Updated, "", huge);
         assert_eq!(revisions(&log), [5]);
         assert!(log.watch(4).is_ok(), "resumes from the revision before it");
         log.publish(Change::Updated, "", small);
         assert_eq!(revisions(&log), [6]);
-        assert!(log.retained().1 < 100, "the huge one is no longer pinned");
+        assert!(log.retained().1 < 1_000, "the huge one is no longer pinned");
     }
 
     #[test]

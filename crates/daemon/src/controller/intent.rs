@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 
 use super::error::{invalid, not_found, precondition, quote, ApiError};
 use super::{Inner, DEFAULT_MAX_SID_DEPTH};
+use crate::intent::{ConstraintsSpec, PolicySpec, ServiceSpec, ServiceType, WavelengthSpec};
 use crate::model::{Layer, Node, Role};
 use crate::pathcomp::{Constraints, Disjointness, Metric};
-use crate::proto::strata::v1 as api;
 
 /// Upper bounds on what a northbound request may carry. Everything accepted
 /// is kept (in the object, its journal record, the retry fingerprint and the
@@ -158,19 +158,11 @@ pub type CheckedConstraints = (Constraints, Option<(String, Disjointness)>, usiz
 /// Checked constraints: path constraints, disjointness, SID depth.
 pub fn constraints(
     inner: &Inner,
-    c: Option<&api::Constraints>,
+    c: &ConstraintsSpec,
     field: &str,
 ) -> Result<CheckedConstraints, ApiError> {
-    let default = api::Constraints::default();
-    let c = c.unwrap_or(&default);
     let f = |name: &str| format!("{field}.{name}");
-    let metric = match api::Metric::try_from(c.metric) {
-        Ok(api::Metric::Unspecified) | Ok(api::Metric::Latency) => Metric::Latency,
-        Ok(api::Metric::Igp) => Metric::Igp,
-        Ok(api::Metric::Te) => Metric::Te,
-        Ok(api::Metric::HopCount) => Metric::Hops,
-        Err(_) => return Err(invalid(f("metric"), format!("unknown metric {}", c.metric))),
-    };
+    let metric = c.metric.unwrap_or(Metric::Latency);
     let bandwidth_gbps = finite_non_negative(c.bandwidth_gbps, &f("bandwidth_gbps"), 100_000.0)?;
     // Every list's length first: an oversized one is refused without
     // looking at its entries.
@@ -219,19 +211,7 @@ pub fn constraints(
             }
         }
     }
-    let disjointness = match api::Disjointness::try_from(c.disjointness) {
-        Ok(api::Disjointness::Unspecified) => None,
-        Ok(api::Disjointness::Link) => Some(Disjointness::Link),
-        Ok(api::Disjointness::Node) => Some(Disjointness::Node),
-        Ok(api::Disjointness::Srlg) => Some(Disjointness::Srlg),
-        Err(_) => {
-            return Err(invalid(
-                f("disjointness"),
-                format!("unknown value {}", c.disjointness),
-            ))
-        }
-    };
-    let disjoint = match (c.disjoint_from.as_str(), disjointness) {
+    let disjoint = match (c.disjoint_from.as_str(), c.disjointness) {
         ("", None) => None,
         ("", Some(_)) => {
             return Err(invalid(
@@ -284,7 +264,7 @@ pub fn endpoint_address(node: &Node, field: &str) -> Result<String, ApiError> {
     })
 }
 
-pub fn policy(inner: &Inner, spec: &api::PolicySpec) -> Result<PolicyIntent, ApiError> {
+pub fn policy(inner: &Inner, spec: &PolicySpec) -> Result<PolicyIntent, ApiError> {
     name(&spec.name, "spec.name")?;
     let headend = node(inner, &spec.headend, "spec.headend", Role::Packet)?;
     let endpoint = node(inner, &spec.endpoint, "spec.endpoint", Role::Packet)?;
@@ -295,7 +275,7 @@ pub fn policy(inner: &Inner, spec: &api::PolicySpec) -> Result<PolicyIntent, Api
         return Err(invalid("spec.color", "must be 1..=4294967295"));
     }
     let (constraints, disjoint, max_sid_depth) =
-        constraints(inner, spec.constraints.as_ref(), "spec.constraints")?;
+        constraints(inner, &spec.constraints, "spec.constraints")?;
     Ok(PolicyIntent {
         headend: headend.name.clone(),
         endpoint: endpoint.name.clone(),
@@ -318,25 +298,25 @@ pub struct ServiceIntent {
     pub max_sid_depth: usize,
 }
 
-pub fn service(inner: &Inner, spec: &api::ServiceSpec) -> Result<ServiceIntent, ApiError> {
+pub fn service(inner: &Inner, spec: &ServiceSpec) -> Result<ServiceIntent, ApiError> {
     name(&spec.name, "spec.name")?;
     at_most(&spec.attachments, limits::ATTACHMENTS, "spec.attachments")?;
     let count = spec.attachments.len();
-    match api::ServiceType::try_from(spec.r#type) {
-        Ok(api::ServiceType::ELine) if count != 2 => {
+    match spec.service_type {
+        Some(ServiceType::ELine) if count != 2 => {
             return Err(invalid(
                 "spec.attachments",
                 format!("an E-Line has exactly 2 attachments, got {count}"),
             ))
         }
-        Ok(api::ServiceType::ELan) if count < 2 => {
+        Some(ServiceType::ELan) if count < 2 => {
             return Err(invalid(
                 "spec.attachments",
                 format!("an E-LAN needs at least 2 attachments, got {count}"),
             ))
         }
-        Ok(api::ServiceType::ELine) | Ok(api::ServiceType::ELan) => {}
-        _ => {
+        Some(ServiceType::ELine) | Some(ServiceType::ELan) => {}
+        None => {
             return Err(invalid(
                 "spec.type",
                 "must be SERVICE_TYPE_E_LINE or SERVICE_TYPE_E_LAN",
@@ -423,7 +403,7 @@ pub fn service(inner: &Inner, spec: &api::ServiceSpec) -> Result<ServiceIntent, 
         rt => Some(route_target(rt, "spec.route_target")?),
     };
     let (mut transport, disjoint, max_sid_depth) =
-        constraints(inner, spec.transport.as_ref(), "spec.transport")?;
+        constraints(inner, &spec.transport, "spec.transport")?;
     if disjoint.is_some() {
         return Err(invalid(
             "spec.transport.disjoint_from",
@@ -508,7 +488,7 @@ pub struct WavelengthIntent {
     pub carries_link: Option<String>,
 }
 
-pub fn wavelength(inner: &Inner, spec: &api::WavelengthSpec) -> Result<WavelengthIntent, ApiError> {
+pub fn wavelength(inner: &Inner, spec: &WavelengthSpec) -> Result<WavelengthIntent, ApiError> {
     use crate::pathcomp::optical;
     name(&spec.name, "spec.name")?;
     let a = node(inner, &spec.a, "spec.a", Role::Optical)?;

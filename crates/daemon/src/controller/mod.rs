@@ -121,6 +121,17 @@ impl Pools {
 }
 pub const DEFAULT_MAX_SID_DEPTH: usize = 10;
 
+/// A create as the controller takes it: the intent, and what makes a retry
+/// of the same request recognisable — the client's `request_id` and a
+/// fingerprint of the request as it arrived (the northbound's encoding; a
+/// retry with the same id and a different fingerprint is refused).
+#[derive(Debug, Clone)]
+pub struct Request<S> {
+    pub request_id: String,
+    pub fingerprint: Vec<u8>,
+    pub spec: S,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Policy,
@@ -389,7 +400,7 @@ pub struct Controller {
     store: Option<Arc<crate::store::Store>>,
     events: Arc<EventLog>,
     sessions: Option<Arc<FabricState>>,
-    telemetry: tokio::sync::broadcast::Sender<crate::proto::strata::v1::TelemetrySample>,
+    telemetry: tokio::sync::broadcast::Sender<crate::object::TelemetrySample>,
     metrics: Arc<crate::metrics::Metrics>,
     /// What transponders said about their line interfaces, per session.
     facts: FactsCache,
@@ -487,9 +498,7 @@ impl Controller {
     }
 
     /// Live link telemetry for `Events.WatchTelemetry`.
-    pub fn telemetry(
-        &self,
-    ) -> &tokio::sync::broadcast::Sender<crate::proto::strata::v1::TelemetrySample> {
+    pub fn telemetry(&self) -> &tokio::sync::broadcast::Sender<crate::object::TelemetrySample> {
         &self.telemetry
     }
 
@@ -623,7 +632,7 @@ impl Controller {
 
 /// Device session changes become watchable events.
 async fn forward_device_events(state: Arc<FabricState>, events: Arc<EventLog>) {
-    use crate::proto::strata::v1::{event, Change, DeviceEvent, SessionState};
+    use crate::object::{Change, DeviceEvent, Object, Session};
     use crate::state::Event;
     let mut rx = state.subscribe();
     loop {
@@ -633,8 +642,8 @@ async fn forward_device_events(state: Arc<FabricState>, events: Arc<EventLog>) {
             Err(_) => return,
         };
         let (device, session, error) = match ev {
-            Event::DeviceUp { device } => (device, SessionState::Up, String::new()),
-            Event::DeviceDown { device, error } => (device, SessionState::Down, error),
+            Event::DeviceUp { device } => (device, Session::Up, String::new()),
+            Event::DeviceDown { device, error } => (device, Session::Down, error),
         };
         let reason = format!(
             "device {device} session {}",
@@ -645,9 +654,9 @@ async fn forward_device_events(state: Arc<FabricState>, events: Arc<EventLog>) {
             }
         );
         events.publish(Change::Updated, &reason, |_| {
-            event::Object::Device(DeviceEvent {
+            Object::Device(DeviceEvent {
                 device,
-                session: session as i32,
+                session,
                 error,
             })
         });

@@ -12,8 +12,7 @@ use super::{Controller, Inner, Kind};
 use crate::pathcomp::optical::WavelengthPlan;
 use crate::pathcomp::{Path, Segment, TeGraph};
 use crate::proto::strata::store::v1 as store;
-use crate::proto::strata::v1 as api;
-use crate::store::Replayed;
+use crate::store::{schema, Replayed};
 use store::entry::Op;
 
 impl Kind {
@@ -40,7 +39,7 @@ impl Inner {
         store::Entry {
             next_id: self.next_id,
             op: Some(Op::Policy(store::PolicyRecord {
-                policy: Some(r.to_api(&self.graph)),
+                policy: Some(schema::policy(&r.view(&self.graph))),
                 discriminator: r.discriminator,
                 sequence_id: r.sequence_id,
                 displaced_by: r.displaced_by.iter().cloned().collect(),
@@ -54,7 +53,7 @@ impl Inner {
         store::Entry {
             next_id: self.next_id,
             op: Some(Op::Service(store::ServiceRecord {
-                service: Some(r.to_api()),
+                service: Some(schema::service(&r.view())),
                 attachments: r
                     .attachments
                     .iter()
@@ -75,7 +74,7 @@ impl Inner {
         store::Entry {
             next_id: self.next_id,
             op: Some(Op::Wavelength(store::WavelengthRecord {
-                wavelength: Some(r.to_api()),
+                wavelength: Some(schema::wavelength(&r.view())),
                 mode: r.mode as u32,
                 power_dbm: r.power_dbm,
                 a_logical: r.a_logical,
@@ -194,7 +193,7 @@ fn remember_origin(inner: &mut Inner, kind: Kind, id: &str, origin: &Option<stor
     }
 }
 
-fn path_of(g: &TeGraph, cp: &api::ComputedPath, id: &str) -> Result<(Path, Vec<Segment>), String> {
+fn path_of(g: &TeGraph, cp: &store::Path, id: &str) -> Result<(Path, Vec<Segment>), String> {
     let fail = |what: String| format!("policy {id}: stored path {what} is not in the topology");
     let nodes = cp
         .nodes
@@ -216,13 +215,13 @@ fn path_of(g: &TeGraph, cp: &api::ComputedPath, id: &str) -> Result<(Path, Vec<S
         .segments
         .iter()
         .map(|s| match &s.target {
-            Some(api::segment::Target::Node(n)) => Ok(Segment::Node {
+            Some(store::segment::Target::Node(n)) => Ok(Segment::Node {
                 node: g
                     .node_id(n)
                     .ok_or_else(|| fail(format!("segment node {n}")))?,
                 label: s.label,
             }),
-            Some(api::segment::Target::Adjacency(l)) => Ok(Segment::Adjacency {
+            Some(store::segment::Target::Adjacency(l)) => Ok(Segment::Adjacency {
                 edge: edges
                     .iter()
                     .copied()
@@ -264,8 +263,9 @@ fn restore_policy(inner: &mut Inner, p: &store::PolicyRecord) -> Result<(), Stri
     let id = &policy.id;
     let spec = policy
         .spec
-        .clone()
-        .ok_or_else(|| format!("policy {id} has no spec"))?;
+        .as_ref()
+        .ok_or_else(|| format!("policy {id} has no spec"))
+        .and_then(|s| schema::policy_spec_of(s).map_err(|e| format!("policy {id}: {e}")))?;
     let intent = intent::policy(inner, &spec).map_err(|e| format!("policy {id}: {e}"))?;
     let cp = policy.path.clone().unwrap_or_default();
     let (path, segments) = path_of(&inner.graph, &cp, id)?;
@@ -302,8 +302,9 @@ fn restore_service(inner: &mut Inner, s: &store::ServiceRecord) -> Result<(), St
     let id = &svc.id;
     let spec = svc
         .spec
-        .clone()
-        .ok_or_else(|| format!("service {id} has no spec"))?;
+        .as_ref()
+        .ok_or_else(|| format!("service {id} has no spec"))
+        .and_then(|s| schema::service_spec_of(s).map_err(|e| format!("service {id}: {e}")))?;
     for (pool, v) in [(&inner.evis, svc.evi), (&inner.vnis, svc.vni)] {
         pool.check_free(v)
             .map_err(|e| format!("service {id}: {e}"))?;
@@ -351,7 +352,8 @@ fn restore_wavelength(inner: &mut Inner, w: &store::WavelengthRecord) -> Result<
     let id = &wl.id;
     let spec = wl
         .spec
-        .clone()
+        .as_ref()
+        .map(schema::wavelength_spec_of)
         .ok_or_else(|| format!("wavelength {id} has no spec"))?;
     let channel = wl.channel as usize;
     if let Some(f) = wl

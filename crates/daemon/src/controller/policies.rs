@@ -1,17 +1,15 @@
 //! SR-TE policies: place (CSPF or disjoint), compress to a SID list, program
 //! the headend, reserve bandwidth.
 
-use prost::Message;
-
 use super::error::{not_found, precondition, quote, ApiError};
 use super::intent::{self, PolicyIntent};
 use super::pipeline::Staged;
 use super::programmer::Plan;
 use super::records::PolicyRecord;
-use super::records::Revisioned;
 use super::{Controller, Inner, Kind};
+use crate::intent::PolicySpec;
+use crate::object::{self, Change, Revisioned};
 use crate::pathcomp::{self, IgpSpf, Path, PathError, Segment, TeGraph};
-use crate::proto::strata::v1 as api;
 use crate::render::Need;
 
 /// Where a policy goes and how it is spelled on the headend.
@@ -94,31 +92,27 @@ pub(super) fn release(graph: &mut TeGraph, path: &Path, gbps: f64) {
 }
 
 impl Controller {
-    pub async fn create_policy(
+    pub async fn create_policy_intent(
         &self,
-        req: api::CreatePolicyRequest,
-    ) -> Result<api::Policy, ApiError> {
-        let spec = req
-            .spec
-            .ok_or_else(|| super::error::invalid("spec", "required"))?;
+        req: super::Request<PolicySpec>,
+    ) -> Result<object::Policy, ApiError> {
         super::intent::request_id(&req.request_id)?;
-        let fingerprint = spec.encode_to_vec();
-        if let Some(p) = self.replay(Kind::Policy, &req.request_id, &fingerprint, |i, id| {
-            i.policies.get(id).map(|p| p.to_api(&i.graph))
+        if let Some(p) = self.replay(Kind::Policy, &req.request_id, &req.fingerprint, |i, id| {
+            i.policies.get(id).map(|p| p.view(&i.graph))
         })? {
             return Ok(p);
         }
-        let staged = self.stage_policy_create(spec, &req.request_id, fingerprint)?;
+        let staged = self.stage_policy_create(req.spec, &req.request_id, req.fingerprint)?;
         self.execute(staged).await
     }
 
     /// Plans the policy and holds it (name, steering, bandwidth) invisibly.
     fn stage_policy_create(
         &self,
-        spec: api::PolicySpec,
+        spec: PolicySpec,
         request_id: &str,
         fingerprint: Vec<u8>,
-    ) -> Result<Staged<'_, api::Policy>, ApiError> {
+    ) -> Result<Staged<'_, object::Policy>, ApiError> {
         let mut inner = self.write();
         let intent = intent::policy(&inner, &spec)?;
         if let Some(id) = inner.name_taken(Kind::Policy, &spec.name) {
@@ -174,9 +168,9 @@ impl Controller {
                     .policies
                     .get(&commit_id)
                     .ok_or_else(|| not_found("id", format!("policy {}", quote(&commit_id))))?;
-                let out = p.to_api(&inner.graph);
+                let out = p.view(&inner.graph);
                 ticket.publish(
-                    api::Change::Created,
+                    Change::Created,
                     "policy created",
                     out.clone().at(out.revision),
                 );
@@ -190,36 +184,36 @@ impl Controller {
         })
     }
 
-    pub fn get_policy(&self, id: &str) -> Result<api::Policy, ApiError> {
+    pub fn policy(&self, id: &str) -> Result<object::Policy, ApiError> {
         let inner = self.read();
         inner
             .policies
             .get(id)
             .filter(|p| !inner.pending.contains(&p.id))
-            .map(|p| p.to_api(&inner.graph))
+            .map(|p| p.view(&inner.graph))
             .ok_or_else(|| not_found("id", format!("policy {}", quote(id))))
     }
 
-    pub fn list_policies(&self, headend: &str, owner: &str) -> Vec<api::Policy> {
-        self.list_policies_page(headend, owner, None, usize::MAX).0
+    pub fn policies(&self, headend: &str, owner: &str) -> Vec<object::Policy> {
+        self.policies_page(headend, owner, None, usize::MAX).0
     }
 
-    /// One page of `list_policies`: at most `limit` with ids after `after`,
-    /// in id order, and whether more follow.
-    pub fn list_policies_page(
+    /// One page of `policies`: at most `limit` with ids after `after`, in id
+    /// order, and whether more follow.
+    pub fn policies_page(
         &self,
         headend: &str,
         owner: &str,
         after: Option<&str>,
         limit: usize,
-    ) -> (Vec<api::Policy>, bool) {
+    ) -> (Vec<object::Policy>, bool) {
         let inner = self.read();
         let (page, more) = super::keyset_page(&inner.policies, after, limit, |p| {
             !inner.pending.contains(&p.id)
                 && (headend.is_empty() || p.headend == headend)
                 && (owner.is_empty() || p.owner.as_deref() == Some(owner))
         });
-        (page.iter().map(|p| p.to_api(&inner.graph)).collect(), more)
+        (page.iter().map(|p| p.view(&inner.graph)).collect(), more)
     }
 
     pub async fn delete_policy(&self, id: &str, revision: u64) -> Result<u64, ApiError> {
@@ -275,9 +269,9 @@ impl Controller {
                 inner.forget_origin(Kind::Policy, &commit_id);
                 let revision = ticket.revision();
                 ticket.publish(
-                    api::Change::Deleted,
+                    Change::Deleted,
                     "policy deleted",
-                    record.to_api(&inner.graph).at(revision),
+                    record.view(&inner.graph).at(revision),
                 );
                 Ok(revision)
             }),

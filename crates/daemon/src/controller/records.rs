@@ -2,15 +2,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::intent::{PolicySpec, ServiceSpec, WavelengthSpec};
+use crate::object::{self, PathView, SegmentTarget, SegmentView};
 use crate::pathcomp::optical::WavelengthPlan;
 use crate::pathcomp::{Constraints, Disjointness, Path, Segment, TeGraph};
-use crate::proto::strata::v1 as api;
 use crate::render::{DeviceEdit, Dialect, EvpnInstance, LinePort, SrtePolicy, WavelengthEnd};
 
 #[derive(Debug, Clone)]
 pub struct PolicyRecord {
     pub id: String,
-    pub spec: api::PolicySpec,
+    pub spec: PolicySpec,
     pub owner: Option<String>,
     pub headend: String,
     pub endpoint: String,
@@ -31,32 +32,6 @@ pub struct PolicyRecord {
     pub stranded: Option<String>,
 }
 
-/// An API object that events carry, stamped with the revision of its event.
-pub trait Revisioned: Sized {
-    fn at(self, revision: u64) -> api::event::Object;
-}
-
-impl Revisioned for api::Policy {
-    fn at(mut self, revision: u64) -> api::event::Object {
-        self.revision = revision;
-        api::event::Object::Policy(self)
-    }
-}
-
-impl Revisioned for api::Service {
-    fn at(mut self, revision: u64) -> api::event::Object {
-        self.revision = revision;
-        api::event::Object::Service(self)
-    }
-}
-
-impl Revisioned for api::Wavelength {
-    fn at(mut self, revision: u64) -> api::event::Object {
-        self.revision = revision;
-        api::event::Object::Wavelength(self)
-    }
-}
-
 pub fn label_of(s: &Segment) -> u32 {
     match s {
         Segment::Node { label, .. } | Segment::Adjacency { label, .. } => *label,
@@ -67,8 +42,8 @@ pub fn labels(segments: &[Segment]) -> Vec<u32> {
     segments.iter().map(label_of).collect()
 }
 
-pub fn computed_path(g: &TeGraph, path: &Path, segments: &[Segment]) -> api::ComputedPath {
-    api::ComputedPath {
+pub fn computed_path(g: &TeGraph, path: &Path, segments: &[Segment]) -> PathView {
+    PathView {
         nodes: path.node_names(g),
         links: path.links(g),
         latency_us: path.latency_us,
@@ -76,19 +51,19 @@ pub fn computed_path(g: &TeGraph, path: &Path, segments: &[Segment]) -> api::Com
         segments: segments
             .iter()
             .map(|s| match s {
-                Segment::Node { node, label } => api::Segment {
+                Segment::Node { node, label } => SegmentView {
                     label: *label,
                     target: g
                         .nodes
                         .get(*node)
-                        .map(|n| api::segment::Target::Node(n.name.clone())),
+                        .map(|n| SegmentTarget::Node(n.name.clone())),
                 },
-                Segment::Adjacency { edge, label } => api::Segment {
+                Segment::Adjacency { edge, label } => SegmentView {
                     label: *label,
                     target: g
                         .edges
                         .get(*edge)
-                        .map(|e| api::segment::Target::Adjacency(e.link.clone())),
+                        .map(|e| SegmentTarget::Adjacency(e.link.clone())),
                 },
             })
             .collect(),
@@ -96,18 +71,18 @@ pub fn computed_path(g: &TeGraph, path: &Path, segments: &[Segment]) -> api::Com
 }
 
 impl PolicyRecord {
-    pub fn to_api(&self, g: &TeGraph) -> api::Policy {
-        api::Policy {
+    pub fn view(&self, g: &TeGraph) -> object::Policy {
+        object::Policy {
             id: self.id.clone(),
-            spec: Some(self.spec.clone()),
-            path: Some(computed_path(g, &self.path, &self.segments)),
+            spec: self.spec.clone(),
+            path: computed_path(g, &self.path, &self.segments),
             state: if self.stranded.is_some() {
-                api::PolicyState::Down
+                object::PolicyState::Down
             } else {
-                api::PolicyState::Programmed
-            } as i32,
+                object::PolicyState::Programmed
+            },
             revision: self.revision,
-            owner: self.owner.clone().unwrap_or_default(),
+            owner: self.owner.clone(),
             endpoint_address: self.endpoint_address.clone(),
         }
     }
@@ -143,7 +118,7 @@ impl PolicyRecord {
 #[derive(Debug, Clone)]
 pub struct ServiceRecord {
     pub id: String,
-    pub spec: api::ServiceSpec,
+    pub spec: ServiceSpec,
     pub evi: u32,
     pub vni: u32,
     pub route_target: String,
@@ -178,16 +153,16 @@ impl ServiceRecord {
         }
     }
 
-    pub fn to_api(&self) -> api::Service {
-        api::Service {
+    pub fn view(&self) -> object::Service {
+        object::Service {
             id: self.id.clone(),
-            spec: Some(self.spec.clone()),
+            spec: self.spec.clone(),
             evi: self.evi,
             vni: self.vni,
             route_target: self.route_target.clone(),
-            route_distinguishers: self.route_distinguishers.clone().into_iter().collect(),
+            route_distinguishers: self.route_distinguishers.clone(),
             transport_policies: self.policies.clone(),
-            state: api::ServiceState::Active as i32,
+            state: object::ServiceState::Active,
             revision: self.revision,
         }
     }
@@ -196,7 +171,7 @@ impl ServiceRecord {
 #[derive(Debug, Clone)]
 pub struct WavelengthRecord {
     pub id: String,
-    pub spec: api::WavelengthSpec,
+    pub spec: WavelengthSpec,
     pub plan: WavelengthPlan,
     pub mode: u16,
     pub power_dbm: f64,
@@ -231,10 +206,10 @@ impl WavelengthRecord {
         })
     }
 
-    pub fn to_api(&self) -> api::Wavelength {
-        api::Wavelength {
+    pub fn view(&self) -> object::Wavelength {
+        object::Wavelength {
             id: self.id.clone(),
-            spec: Some(self.spec.clone()),
+            spec: self.spec.clone(),
             fibers: self.plan.fibers.clone(),
             nodes: self.plan.nodes.clone(),
             frequency_mhz: self.plan.frequency_mhz,

@@ -9,10 +9,9 @@ use tracing::Instrument;
 use super::policies::place_with;
 use super::programmer::send;
 use super::records::PolicyRecord;
-use super::records::Revisioned;
 use super::{Controller, Inner};
+use crate::object::{Change, Revisioned};
 use crate::pathcomp::{Path, Segment};
-use crate::proto::strata::v1 as api;
 use crate::render::{DeviceEdit, Dialect, SrtePolicy};
 
 /// What happened to the link, as the controller applies it to the TE graph.
@@ -231,10 +230,10 @@ impl Controller {
             }
             record.stranded = None;
             let to_links = record.path.links(&inner.graph);
-            let view = record.to_api(&inner.graph);
+            let view = record.view(&inner.graph);
             record.revision = self
                 .events
-                .publish(api::Change::Updated, reason, |rev| view.at(rev));
+                .publish(Change::Updated, reason, |rev| view.at(rev));
             report.rerouted.push(Reroute {
                 policy: record.id.clone(),
                 headend: record.headend.clone(),
@@ -398,10 +397,10 @@ impl Controller {
                 }
                 None => continue,
             };
-            let api_view = view.to_api(&inner.graph);
+            let shown = view.view(&inner.graph);
             let rev = self
                 .events
-                .publish(api::Change::Updated, &reason, |rev| api_view.at(rev));
+                .publish(Change::Updated, &reason, |rev| shown.at(rev));
             if let Some(p) = inner.policies.get_mut(id) {
                 p.revision = rev;
             }
@@ -418,11 +417,11 @@ impl Controller {
                 }
                 None => continue,
             };
-            let api_view = view.to_api(&inner.graph);
+            let shown = view.view(&inner.graph);
             let reason = format!("policy {id} is up again: {link} recovered");
             let rev = self
                 .events
-                .publish(api::Change::Updated, &reason, |rev| api_view.at(rev));
+                .publish(Change::Updated, &reason, |rev| shown.at(rev));
             if let Some(p) = inner.policies.get_mut(id) {
                 p.revision = rev;
             }

@@ -4,17 +4,15 @@
 
 use std::collections::BTreeMap;
 
-use prost::Message;
-
-use super::error::{invalid, not_found, precondition, quote, ApiError};
+use super::error::{not_found, precondition, quote, ApiError};
 use super::intent::{self, PolicyIntent};
 use super::pipeline::Staged;
 use super::policies::{place_with, reserve, Placement};
 use super::programmer::Plan;
-use super::records::Revisioned;
 use super::records::{PolicyRecord, ServiceRecord};
 use super::{Controller, Inner, Kind};
-use crate::proto::strata::v1 as api;
+use crate::intent::{ConstraintsSpec, PolicySpec, ServiceSpec};
+use crate::object::{self, Change, Revisioned};
 use crate::render::EvpnInstance;
 use crate::render::Need;
 
@@ -26,22 +24,22 @@ struct Transport {
 }
 
 impl Controller {
-    pub async fn create_service(
+    pub async fn create_service_intent(
         &self,
-        req: api::CreateServiceRequest,
-    ) -> Result<api::Service, ApiError> {
+        req: super::Request<ServiceSpec>,
+    ) -> Result<object::Service, ApiError> {
         // Only planning and holding resources take the state lock; programming
         // the devices and the journal write overlap across requests (so fsyncs
         // and device Sets batch up), while the objects stay invisible.
-        let spec = req.spec.ok_or_else(|| invalid("spec", "required"))?;
         super::intent::request_id(&req.request_id)?;
-        let fingerprint = spec.encode_to_vec();
-        if let Some(s) = self.replay(Kind::Service, &req.request_id, &fingerprint, |i, id| {
-            i.services.get(id).map(|s| s.to_api())
-        })? {
+        if let Some(s) =
+            self.replay(Kind::Service, &req.request_id, &req.fingerprint, |i, id| {
+                i.services.get(id).map(|s| s.view())
+            })?
+        {
             return Ok(s);
         }
-        let staged = self.stage_service_create(spec, &req.request_id, fingerprint)?;
+        let staged = self.stage_service_create(req.spec, &req.request_id, req.fingerprint)?;
         self.execute(staged).await
     }
 
@@ -49,10 +47,10 @@ impl Controller {
     /// PE pair — and holds it all, invisible, until devices and disk have it.
     fn stage_service_create(
         &self,
-        spec: api::ServiceSpec,
+        spec: ServiceSpec,
         request_id: &str,
         fingerprint: Vec<u8>,
-    ) -> Result<Staged<'_, api::Service>, ApiError> {
+    ) -> Result<Staged<'_, object::Service>, ApiError> {
         let mut inner = self.write();
         // Plan everything against a consistent view before touching a device.
         let (evi, vni, rt, rds, attachments, transports, mut plan) = {
@@ -177,16 +175,16 @@ impl Controller {
                 let ticket = self.events.reserve();
                 policies.push(PolicyRecord {
                     id: pid,
-                    spec: api::PolicySpec {
+                    spec: PolicySpec {
                         name: t.name,
                         headend: t.intent.headend.clone(),
                         endpoint: t.intent.endpoint.clone(),
                         color: t.intent.color,
                         // What the policy really holds: the service's bandwidth.
-                        constraints: Some(api::Constraints {
+                        constraints: ConstraintsSpec {
                             bandwidth_gbps: spec.bandwidth_gbps,
-                            ..spec.transport.clone().unwrap_or_default()
-                        }),
+                            ..spec.transport.clone()
+                        },
                     },
                     owner: Some(id.clone()),
                     headend: t.intent.headend,
@@ -252,9 +250,9 @@ impl Controller {
                 let service_ticket = tickets.pop();
                 for (pid, ticket) in policy_ids.iter().zip(tickets) {
                     if let Some(p) = inner.policies.get(pid) {
-                        let view = p.to_api(&inner.graph);
+                        let view = p.view(&inner.graph);
                         ticket.publish(
-                            api::Change::Created,
+                            Change::Created,
                             &format!("transport of service {service_id}"),
                             view.at(p.revision),
                         );
@@ -263,15 +261,11 @@ impl Controller {
                 let out = inner
                     .services
                     .get(&service_id)
-                    .map(|s| s.to_api())
+                    .map(|s| s.view())
                     .ok_or_else(|| not_found("id", format!("service {}", quote(&service_id))))?;
                 if let Some(ticket) = service_ticket {
                     let revision = out.revision;
-                    ticket.publish(
-                        api::Change::Created,
-                        "service created",
-                        out.clone().at(revision),
-                    );
+                    ticket.publish(Change::Created, "service created", out.clone().at(revision));
                 }
                 Ok(out)
             }),
@@ -291,32 +285,28 @@ impl Controller {
         })
     }
 
-    pub fn get_service(&self, id: &str) -> Result<api::Service, ApiError> {
+    pub fn service(&self, id: &str) -> Result<object::Service, ApiError> {
         let inner = self.read();
         inner
             .services
             .get(id)
             .filter(|s| !inner.pending.contains(&s.id))
-            .map(ServiceRecord::to_api)
+            .map(ServiceRecord::view)
             .ok_or_else(|| not_found("id", format!("service {}", quote(id))))
     }
 
-    pub fn list_services(&self) -> Vec<api::Service> {
-        self.list_services_page(None, usize::MAX).0
+    pub fn services(&self) -> Vec<object::Service> {
+        self.services_page(None, usize::MAX).0
     }
 
-    /// One page of `list_services`: at most `limit` with ids after `after`,
-    /// in id order, and whether more follow.
-    pub fn list_services_page(
-        &self,
-        after: Option<&str>,
-        limit: usize,
-    ) -> (Vec<api::Service>, bool) {
+    /// One page of `services`: at most `limit` with ids after `after`, in id
+    /// order, and whether more follow.
+    pub fn services_page(&self, after: Option<&str>, limit: usize) -> (Vec<object::Service>, bool) {
         let inner = self.read();
         let (page, more) = super::keyset_page(&inner.services, after, limit, |s| {
             !inner.pending.contains(&s.id)
         });
-        (page.into_iter().map(ServiceRecord::to_api).collect(), more)
+        (page.into_iter().map(ServiceRecord::view).collect(), more)
     }
 
     pub async fn delete_service(&self, id: &str, revision: u64) -> Result<u64, ApiError> {
@@ -382,19 +372,17 @@ impl Controller {
                 };
                 for pid in &record.policies {
                     if let Some(p) = inner.remove_policy(pid) {
-                        let view = p.to_api(&inner.graph);
-                        events.publish(
-                            api::Change::Deleted,
-                            &format!("service {id} deleted"),
-                            |rev| view.at(rev),
-                        );
+                        let view = p.view(&inner.graph);
+                        events.publish(Change::Deleted, &format!("service {id} deleted"), |rev| {
+                            view.at(rev)
+                        });
                     }
                 }
                 let revision = ticket.revision();
                 ticket.publish(
-                    api::Change::Deleted,
+                    Change::Deleted,
                     "service deleted",
-                    record.to_api().at(revision),
+                    record.view().at(revision),
                 );
                 Ok(revision)
             }),

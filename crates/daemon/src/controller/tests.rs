@@ -1,6 +1,7 @@
 //! Controller logic without sockets: a recording programmer stands in for
 //! the southbound, so what would be sent to each device is asserted exactly.
 
+use crate::northbound::ControllerApi;
 use std::sync::Arc;
 
 use super::programmer::Recorder;

@@ -3,18 +3,16 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use prost::Message;
-
-use super::error::{invalid, not_found, precondition, quote, ApiError};
+use super::error::{not_found, precondition, quote, ApiError};
 use super::intent;
 use super::pipeline::Staged;
 use super::programmer::Plan;
-use super::records::Revisioned;
 use super::records::WavelengthRecord;
 use super::{Controller, Inner, Kind};
+use crate::intent::WavelengthSpec;
 use crate::model::Topology;
+use crate::object::{self, Change, Revisioned};
 use crate::pathcomp::optical::{self, WavelengthPlan};
-use crate::proto::strata::v1 as api;
 use crate::render::openconfig::optical as oc_optical;
 use crate::render::{LinePort, Need, WavelengthEnd};
 
@@ -51,27 +49,29 @@ fn srlgs_of(topology: &Topology, fibers: &[String]) -> BTreeSet<u32> {
 }
 
 impl Controller {
-    pub async fn create_wavelength(
+    pub async fn create_wavelength_intent(
         &self,
-        req: api::CreateWavelengthRequest,
-    ) -> Result<api::Wavelength, ApiError> {
-        let spec = req.spec.ok_or_else(|| invalid("spec", "required"))?;
+        req: super::Request<WavelengthSpec>,
+    ) -> Result<object::Wavelength, ApiError> {
         super::intent::request_id(&req.request_id)?;
-        let fingerprint = spec.encode_to_vec();
-        if let Some(w) = self.replay(Kind::Wavelength, &req.request_id, &fingerprint, |i, id| {
-            i.wavelengths.get(id).map(|w| w.to_api())
-        })? {
+        if let Some(w) = self.replay(
+            Kind::Wavelength,
+            &req.request_id,
+            &req.fingerprint,
+            |i, id| i.wavelengths.get(id).map(|w| w.view()),
+        )? {
             return Ok(w);
         }
-        let lines = self.discover_ends(&spec).await?;
-        let staged = self.stage_wavelength_create(spec, &req.request_id, fingerprint, &lines)?;
+        let lines = self.discover_ends(&req.spec).await?;
+        let staged =
+            self.stage_wavelength_create(req.spec, &req.request_id, req.fingerprint, &lines)?;
         self.execute(staged).await
     }
 
     /// Reads, from both transponders the wavelength would use, the components
     /// behind their line ports, and checks they can take the mode. Done
     /// before staging: no lock is held across device I/O.
-    async fn discover_ends(&self, spec: &api::WavelengthSpec) -> Result<Lines, ApiError> {
+    async fn discover_ends(&self, spec: &WavelengthSpec) -> Result<Lines, ApiError> {
         let (ends, mode) = {
             let inner = self.read();
             let wi = intent::wavelength(&inner, spec)?;
@@ -97,11 +97,11 @@ impl Controller {
     /// transponder ports and carried SRLGs, invisible until committed.
     fn stage_wavelength_create(
         &self,
-        spec: api::WavelengthSpec,
+        spec: WavelengthSpec,
         request_id: &str,
         fingerprint: Vec<u8>,
         lines: &Lines,
-    ) -> Result<Staged<'_, api::Wavelength>, ApiError> {
+    ) -> Result<Staged<'_, object::Wavelength>, ApiError> {
         let mut inner = self.write();
         let (wi, plan, a_port, b_port, device_plan) = {
             let inner = &*inner;
@@ -180,10 +180,10 @@ impl Controller {
                 let out = inner
                     .wavelengths
                     .get(&commit_id)
-                    .map(WavelengthRecord::to_api)
+                    .map(WavelengthRecord::view)
                     .ok_or_else(|| not_found("id", format!("wavelength {}", quote(&commit_id))))?;
                 ticket.publish(
-                    api::Change::Created,
+                    Change::Created,
                     "wavelength created",
                     out.clone().at(out.revision),
                 );
@@ -196,35 +196,32 @@ impl Controller {
         })
     }
 
-    pub fn get_wavelength(&self, id: &str) -> Result<api::Wavelength, ApiError> {
+    pub fn wavelength(&self, id: &str) -> Result<object::Wavelength, ApiError> {
         let inner = self.read();
         inner
             .wavelengths
             .get(id)
             .filter(|w| !inner.pending.contains(&w.id))
-            .map(WavelengthRecord::to_api)
+            .map(WavelengthRecord::view)
             .ok_or_else(|| not_found("id", format!("wavelength {}", quote(id))))
     }
 
-    pub fn list_wavelengths(&self) -> Vec<api::Wavelength> {
-        self.list_wavelengths_page(None, usize::MAX).0
+    pub fn wavelengths(&self) -> Vec<object::Wavelength> {
+        self.wavelengths_page(None, usize::MAX).0
     }
 
-    /// One page of `list_wavelengths`: at most `limit` with ids after
-    /// `after`, in id order, and whether more follow.
-    pub fn list_wavelengths_page(
+    /// One page of `wavelengths`: at most `limit` with ids after `after`, in
+    /// id order, and whether more follow.
+    pub fn wavelengths_page(
         &self,
         after: Option<&str>,
         limit: usize,
-    ) -> (Vec<api::Wavelength>, bool) {
+    ) -> (Vec<object::Wavelength>, bool) {
         let inner = self.read();
         let (page, more) = super::keyset_page(&inner.wavelengths, after, limit, |w| {
             !inner.pending.contains(&w.id)
         });
-        (
-            page.into_iter().map(WavelengthRecord::to_api).collect(),
-            more,
-        )
+        (page.into_iter().map(WavelengthRecord::view).collect(), more)
     }
 
     pub async fn delete_wavelength(&self, id: &str, revision: u64) -> Result<u64, ApiError> {
@@ -294,9 +291,9 @@ impl Controller {
                 };
                 let revision = ticket.revision();
                 ticket.publish(
-                    api::Change::Deleted,
+                    Change::Deleted,
                     "wavelength deleted",
-                    record.to_api().at(revision),
+                    record.view().at(revision),
                 );
                 Ok(revision)
             }),

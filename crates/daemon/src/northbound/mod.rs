@@ -2,11 +2,14 @@
 //! server reflection so grpcurl / grpcio users can discover it.
 
 mod audit;
+pub mod convert;
+mod facade;
 pub mod paging;
 mod topology;
 mod watch;
 
 pub use crate::controller::limits::MAX_REQUEST_BYTES;
+pub use facade::ControllerApi;
 pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use watch::{MAX_FILTER_ENTRIES, MAX_WATCH_BACKLOG_BYTES};
 

@@ -10,9 +10,11 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
+use super::convert;
 use super::Northbound;
 use crate::controller::events::WatchRefused;
 use crate::controller::quote;
+use crate::object::{self, Footprint};
 use crate::proto::strata::v1 as api;
 use api::events_server::Events;
 
@@ -35,7 +37,7 @@ pub const MAX_WATCH_BACKLOG_BYTES: usize = 8 * 1024 * 1024;
 /// backlog above is where a slow reader's events wait.
 const WATCH_STREAM_QUEUE: usize = 64;
 
-type EventItem = Result<Arc<api::Event>, Status>;
+type EventItem = Result<Arc<object::Event>, Status>;
 
 const METRICS: [&str; 4] = ["delay_us", "loss_percent", "osnr_db", "up"];
 
@@ -59,7 +61,7 @@ impl TelemetryFilter {
     }
 
     /// An empty list lets everything through on that field.
-    pub fn wants(&self, s: &api::TelemetrySample) -> bool {
+    pub fn wants(&self, s: &object::TelemetrySample) -> bool {
         let admits = |set: &HashSet<String>, v: &String| set.is_empty() || set.contains(v);
         admits(&self.devices, &s.device)
             && admits(&self.links, &s.link)
@@ -159,7 +161,7 @@ impl Events for Northbound {
                     Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => return,
                 };
-                if filter.wants(&s) && tx.send(Ok(s)).await.is_err() {
+                if filter.wants(&s) && tx.send(Ok(convert::sample(&s))).await.is_err() {
                     return;
                 }
             }
@@ -183,8 +185,8 @@ impl Events for Northbound {
         })?;
         let (tx, rx) = mpsc::channel::<EventItem>(WATCH_STREAM_QUEUE);
         tokio::spawn(follow(from, replay.into(), live, tx));
-        // The event is copied out of its Arc only as the transport takes it.
-        let stream = ReceiverStream::new(rx).map(|item| item.map(Arc::unwrap_or_clone));
+        // The event becomes a strata.v1 message only as the transport takes it.
+        let stream = ReceiverStream::new(rx).map(|item| item.map(|ev| convert::event(&ev)));
         Ok(Response::new(Box::pin(stream)))
     }
 }
@@ -197,12 +199,12 @@ impl Events for Northbound {
 /// after the last event handed over, naming its revision.
 async fn follow(
     from: u64,
-    mut replay: VecDeque<Arc<api::Event>>,
-    live: tokio::sync::broadcast::Receiver<Arc<api::Event>>,
+    mut replay: VecDeque<Arc<object::Event>>,
+    live: tokio::sync::broadcast::Receiver<Arc<object::Event>>,
     tx: mpsc::Sender<EventItem>,
 ) {
     let mut live = Some(live);
-    let mut backlog: VecDeque<(Arc<api::Event>, usize)> = VecDeque::new();
+    let mut backlog: VecDeque<(Arc<object::Event>, usize)> = VecDeque::new();
     let mut backlog_bytes = 0usize;
     // The last revision handed to the stream, and the last one taken in.
     let mut sent = from;
@@ -235,7 +237,7 @@ async fn follow(
                         continue;
                     }
                     taken = ev.revision;
-                    let size = prost::Message::encoded_len(ev.as_ref());
+                    let size = ev.footprint();
                     backlog_bytes += size;
                     backlog.push_back((ev, size));
                     // One event alone may be larger: it is still delivered.
@@ -261,8 +263,8 @@ async fn follow(
 }
 
 async fn recv(
-    live: &mut Option<tokio::sync::broadcast::Receiver<Arc<api::Event>>>,
-) -> Result<Arc<api::Event>, RecvError> {
+    live: &mut Option<tokio::sync::broadcast::Receiver<Arc<object::Event>>>,
+) -> Result<Arc<object::Event>, RecvError> {
     match live {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
@@ -273,12 +275,15 @@ async fn recv(
 mod tests {
     use super::*;
 
-    fn sample(device: &str, link: &str, metric: &str) -> api::TelemetrySample {
-        api::TelemetrySample {
+    fn sample(device: &str, link: &str, metric: &str) -> object::TelemetrySample {
+        object::TelemetrySample {
             device: device.into(),
+            port: String::new(),
             link: link.into(),
             metric: metric.into(),
-            ..Default::default()
+            value: 0.0,
+            timestamp_ns: 0,
+            state: String::new(),
         }
     }
 
@@ -291,14 +296,17 @@ mod tests {
         })
     }
 
-    fn event(revision: u64, bytes: usize) -> Arc<api::Event> {
-        Arc::new(api::Event {
+    fn event(revision: u64, bytes: usize) -> Arc<object::Event> {
+        Arc::new(object::Event {
             revision,
-            object: Some(api::event::Object::Device(api::DeviceEvent {
+            timestamp_ns: 0,
+            change: object::Change::Updated,
+            reason: String::new(),
+            object: object::Object::Device(object::DeviceEvent {
+                device: String::new(),
+                session: object::Session::Up,
                 error: "x".repeat(bytes),
-                ..Default::default()
-            })),
-            ..Default::default()
+            }),
         })
     }
 

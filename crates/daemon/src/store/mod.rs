@@ -20,6 +20,7 @@
 //! checked the intents and removed it.
 
 mod frame;
+pub mod schema;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};

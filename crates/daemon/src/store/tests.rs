@@ -1,6 +1,6 @@
 use super::*;
+use crate::proto::strata::store::v1 as api;
 use crate::proto::strata::store::v1::{PolicyRecord, ServiceRecord};
-use crate::proto::strata::v1 as api;
 
 fn policy(id: &str, revision: u64, name: &str) -> Entry {
     Entry {

@@ -30,6 +30,7 @@ pub use auth::WebAuth;
 use crate::controller::events::WatchRefused;
 use crate::controller::Controller;
 use crate::northbound::Northbound;
+use crate::object::{self, Change, Object, PolicyState, ServiceState, Session};
 use crate::proto::strata::v1 as api;
 
 const INDEX: &str = include_str!("assets/index.html");
@@ -133,7 +134,7 @@ fn recent_and_live(
     controller: &Controller,
 ) -> (
     Vec<Value>,
-    Option<tokio::sync::broadcast::Receiver<Arc<api::Event>>>,
+    Option<tokio::sync::broadcast::Receiver<Arc<object::Event>>>,
 ) {
     let log = controller.events();
     let from = log.revision().saturating_sub(RECENT_REVISIONS).max(1);
@@ -158,10 +159,10 @@ fn recent_and_live(
     }
 }
 
-fn feed_worthy(e: &api::Event) -> bool {
+fn feed_worthy(e: &object::Event) -> bool {
     match &e.object {
-        Some(api::event::Object::Breach(_)) | Some(api::event::Object::Device(_)) => true,
-        Some(api::event::Object::Policy(_)) => e.change == api::Change::Updated as i32,
+        Object::Breach(_) | Object::Device(_) => true,
+        Object::Policy(_) => e.change == Change::Updated,
         _ => false,
     }
 }
@@ -337,17 +338,16 @@ fn snapshot(controller: &Arc<Controller>, recent: &[Value]) -> Value {
     json!({
         "revision": controller.events().revision(),
         "topology": topology_json(controller),
-        "policies": controller.list_policies("", "").iter().map(policy_json).collect::<Vec<_>>(),
-        "services": controller.list_services().iter().map(service_json).collect::<Vec<_>>(),
-        "wavelengths": controller.list_wavelengths().iter().map(wavelength_json).collect::<Vec<_>>(),
+        "policies": controller.policies("", "").iter().map(policy_json).collect::<Vec<_>>(),
+        "services": controller.services().iter().map(service_json).collect::<Vec<_>>(),
+        "wavelengths": controller.wavelengths().iter().map(wavelength_json).collect::<Vec<_>>(),
         "recent": recent,
         "reroutes": { "count": reroutes, "last_ms": last.as_secs_f64() * 1e3 },
     })
 }
 
-fn policy_json(p: &api::Policy) -> Value {
-    let spec = p.spec.clone().unwrap_or_default();
-    let path = p.path.clone().unwrap_or_default();
+fn policy_json(p: &object::Policy) -> Value {
+    let (spec, path) = (&p.spec, &p.path);
     json!({
         "id": p.id,
         "name": spec.name,
@@ -355,12 +355,11 @@ fn policy_json(p: &api::Policy) -> Value {
         "endpoint": spec.endpoint,
         "color": spec.color,
         "owner": p.owner,
-        "state": match api::PolicyState::try_from(p.state) {
-            Ok(api::PolicyState::Programmed) => "programmed",
-            Ok(api::PolicyState::Down) => "down",
-            _ => "unknown",
+        "state": match p.state {
+            PolicyState::Programmed => "programmed",
+            PolicyState::Down => "down",
         },
-        "max_latency_us": spec.constraints.map(|c| c.max_latency_us).unwrap_or(0),
+        "max_latency_us": spec.constraints.max_latency_us,
         "nodes": path.nodes,
         "links": path.links,
         "latency_us": path.latency_us,
@@ -369,21 +368,15 @@ fn policy_json(p: &api::Policy) -> Value {
     })
 }
 
-fn service_json(s: &api::Service) -> Value {
-    let spec = s.spec.clone().unwrap_or_default();
+fn service_json(s: &object::Service) -> Value {
+    let spec = &s.spec;
     json!({
         "id": s.id,
         "name": spec.name,
-        "type": match api::ServiceType::try_from(spec.r#type) {
-            Ok(api::ServiceType::ELine) => "E-Line",
-            Ok(api::ServiceType::ELan) => "E-LAN",
-            _ => "unknown",
-        },
+        "type": spec.service_type.map_or("unknown", |t| t.name()),
         "bandwidth_gbps": finite(spec.bandwidth_gbps),
-        "state": match api::ServiceState::try_from(s.state) {
-            Ok(api::ServiceState::Active) => "active",
-            Ok(api::ServiceState::Degraded) => "degraded",
-            _ => "unknown",
+        "state": match s.state {
+            ServiceState::Active => "active",
         },
         "attachments": spec.attachments.iter().map(|a| a.device.clone()).collect::<Vec<_>>(),
         "policies": s.transport_policies,
@@ -391,8 +384,8 @@ fn service_json(s: &api::Service) -> Value {
     })
 }
 
-fn wavelength_json(w: &api::Wavelength) -> Value {
-    let spec = w.spec.clone().unwrap_or_default();
+fn wavelength_json(w: &object::Wavelength) -> Value {
+    let spec = &w.spec;
     json!({
         "id": w.id,
         "name": spec.name,
@@ -407,12 +400,11 @@ fn wavelength_json(w: &api::Wavelength) -> Value {
     })
 }
 
-fn event_json(e: &api::Event) -> Value {
-    let change = match api::Change::try_from(e.change) {
-        Ok(api::Change::Created) => "created",
-        Ok(api::Change::Updated) => "updated",
-        Ok(api::Change::Deleted) => "deleted",
-        _ => "unknown",
+fn event_json(e: &object::Event) -> Value {
+    let change = match e.change {
+        Change::Created => "created",
+        Change::Updated => "updated",
+        Change::Deleted => "deleted",
     };
     let mut v = json!({
         "revision": e.revision,
@@ -421,7 +413,7 @@ fn event_json(e: &api::Event) -> Value {
         "reason": e.reason,
     });
     let (kind, object) = match &e.object {
-        Some(api::event::Object::Breach(b)) => (
+        Object::Breach(b) => (
             if b.cleared { "cleared" } else { "breach" },
             json!({
                 "link": b.link,
@@ -430,21 +422,27 @@ fn event_json(e: &api::Event) -> Value {
                 "threshold": finite(b.threshold),
             }),
         ),
-        Some(api::event::Object::Policy(p)) => (
-            if e.change == api::Change::Updated as i32 {
+        Object::Policy(p) => (
+            if e.change == Change::Updated {
                 "reroute"
             } else {
                 "policy"
             },
             policy_json(p),
         ),
-        Some(api::event::Object::Service(s)) => ("service", service_json(s)),
-        Some(api::event::Object::Wavelength(w)) => ("wavelength", wavelength_json(w)),
-        Some(api::event::Object::Device(d)) => (
+        Object::Service(s) => ("service", service_json(s)),
+        Object::Wavelength(w) => ("wavelength", wavelength_json(w)),
+        Object::Device(d) => (
             "device",
-            json!({ "device": d.device, "session": session(d.session), "error": d.error }),
+            json!({
+                "device": d.device,
+                "session": match d.session {
+                    Session::Up => "up",
+                    Session::Down => "down",
+                },
+                "error": d.error,
+            }),
         ),
-        None => ("unknown", Value::Null),
     };
     v["kind"] = json!(kind);
     v["object"] = object;
@@ -482,10 +480,11 @@ mod tests {
         tokio::spawn(feed(c.clone(), tx.clone()));
         tokio::time::sleep(Duration::from_millis(50)).await;
         for i in 0..CLIENT_QUEUE * 4 {
-            c.events().publish(api::Change::Updated, "session up", |_| {
-                api::event::Object::Device(api::DeviceEvent {
+            c.events().publish(Change::Updated, "session up", |_| {
+                Object::Device(object::DeviceEvent {
                     device: format!("d{i}"),
-                    ..Default::default()
+                    session: Session::Up,
+                    error: String::new(),
                 })
             });
             tokio::task::yield_now().await;

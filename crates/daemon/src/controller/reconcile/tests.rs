@@ -1,6 +1,7 @@
 //! Reconciliation against devices that hold their configuration as one
 //! RFC 7951 document (`fake`): what the device holds is what a Get returns.
 
+use crate::northbound::ControllerApi;
 use std::sync::Arc;
 
 use serde_json::json;

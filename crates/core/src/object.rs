@@ -1,0 +1,279 @@
+//! What the controller shows of its state: an accepted object as clients see
+//! it (names, not graph indices), and the events that announce its changes.
+//! Domain types; the northbound turns them into strata.v1 messages, the web
+//! view into JSON.
+
+use std::collections::BTreeMap;
+
+use crate::intent::{PolicySpec, ServiceSpec, WavelengthSpec};
+
+/// One SID of a path: a prefix SID of a node or an adjacency SID of a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SegmentTarget {
+    Node(String),
+    Adjacency(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentView {
+    pub label: u32,
+    /// `None` only for an index the graph no longer has (never in practice).
+    pub target: Option<SegmentTarget>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PathView {
+    pub nodes: Vec<String>,
+    pub links: Vec<String>,
+    pub latency_us: u64,
+    /// In the policy's metric.
+    pub cost: u64,
+    /// The SID list programmed on the headend.
+    pub segments: Vec<SegmentView>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyState {
+    /// The headend acked the current path.
+    Programmed,
+    /// No feasible path at the moment.
+    Down,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub id: String,
+    pub spec: PolicySpec,
+    pub path: PathView,
+    pub state: PolicyState,
+    pub revision: u64,
+    /// The service that created it as transport, if any.
+    pub owner: Option<String>,
+    pub endpoint_address: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceState {
+    Active,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub id: String,
+    pub spec: ServiceSpec,
+    pub evi: u32,
+    pub vni: u32,
+    pub route_target: String,
+    /// Device → route distinguisher.
+    pub route_distinguishers: BTreeMap<String, String>,
+    /// Transport policy ids, owned by this service.
+    pub transport_policies: Vec<String>,
+    pub state: ServiceState,
+    pub revision: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Wavelength {
+    pub id: String,
+    pub spec: WavelengthSpec,
+    pub fibers: Vec<String>,
+    pub nodes: Vec<String>,
+    pub frequency_mhz: u64,
+    /// Index on the 75 GHz grid.
+    pub channel: u32,
+    pub length_km: f64,
+    pub estimated_osnr_db: f64,
+    pub required_osnr_db: f64,
+    pub a_port: String,
+    pub b_port: String,
+    pub revision: u64,
+}
+
+/// A device's southbound session as events report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Session {
+    Up,
+    Down,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceEvent {
+    pub device: String,
+    pub session: Session,
+    pub error: String,
+}
+
+/// A link crossing a health threshold, or clearing it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BreachEvent {
+    pub link: String,
+    pub metric: String,
+    pub value: f64,
+    pub threshold: f64,
+    pub cleared: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Object {
+    Policy(Policy),
+    Service(Service),
+    Wavelength(Wavelength),
+    Device(DeviceEvent),
+    Breach(BreachEvent),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Created,
+    /// E.g. a policy rerouted.
+    Updated,
+    Deleted,
+}
+
+/// One change of the fabric, in revision order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub revision: u64,
+    pub timestamp_ns: i64,
+    pub change: Change,
+    pub reason: String,
+    pub object: Object,
+}
+
+/// An object that events carry, stamped with the revision of its event.
+pub trait Revisioned: Sized {
+    fn at(self, revision: u64) -> Object;
+}
+
+impl Revisioned for Policy {
+    fn at(mut self, revision: u64) -> Object {
+        self.revision = revision;
+        Object::Policy(self)
+    }
+}
+
+impl Revisioned for Service {
+    fn at(mut self, revision: u64) -> Object {
+        self.revision = revision;
+        Object::Service(self)
+    }
+}
+
+impl Revisioned for Wavelength {
+    fn at(mut self, revision: u64) -> Object {
+        self.revision = revision;
+        Object::Wavelength(self)
+    }
+}
+
+/// Roughly what a value pins in memory (its heap strings and lists plus its
+/// own size): what bounds the event ring, whatever the wire encoding.
+pub trait Footprint {
+    fn footprint(&self) -> usize;
+}
+
+fn strings(v: &[String]) -> usize {
+    v.iter()
+        .map(|s| s.len() + std::mem::size_of::<String>())
+        .sum()
+}
+
+impl Footprint for crate::intent::ConstraintsSpec {
+    fn footprint(&self) -> usize {
+        strings(&self.include_any)
+            + strings(&self.include_all)
+            + strings(&self.exclude_any)
+            + strings(&self.exclude_nodes)
+            + strings(&self.exclude_links)
+            + 4 * self.exclude_srlgs.len()
+            + self.disjoint_from.len()
+    }
+}
+
+impl Footprint for Policy {
+    fn footprint(&self) -> usize {
+        let s = &self.spec;
+        s.name.len()
+            + s.headend.len()
+            + s.endpoint.len()
+            + s.constraints.footprint()
+            + strings(&self.path.nodes)
+            + strings(&self.path.links)
+            + self
+                .path
+                .segments
+                .iter()
+                .map(|g| match &g.target {
+                    Some(SegmentTarget::Node(n)) | Some(SegmentTarget::Adjacency(n)) => n.len(),
+                    None => 0,
+                } + std::mem::size_of::<SegmentView>())
+                .sum::<usize>()
+            + self.id.len()
+            + self.owner.as_ref().map_or(0, String::len)
+            + self.endpoint_address.len()
+    }
+}
+
+impl Footprint for Service {
+    fn footprint(&self) -> usize {
+        let s = &self.spec;
+        s.name.len()
+            + s.attachments
+                .iter()
+                .map(|a| a.device.len() + a.interface.len() + std::mem::size_of_val(a))
+                .sum::<usize>()
+            + s.route_target.len()
+            + s.transport.footprint()
+            + self.id.len()
+            + self.route_target.len()
+            + self
+                .route_distinguishers
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 2 * std::mem::size_of::<String>())
+                .sum::<usize>()
+            + strings(&self.transport_policies)
+    }
+}
+
+impl Footprint for Wavelength {
+    fn footprint(&self) -> usize {
+        let s = &self.spec;
+        s.name.len()
+            + s.a.len()
+            + s.b.len()
+            + strings(&s.exclude_fibers)
+            + s.carries_link.len()
+            + self.id.len()
+            + strings(&self.fibers)
+            + strings(&self.nodes)
+            + self.a_port.len()
+            + self.b_port.len()
+    }
+}
+
+impl Footprint for Event {
+    fn footprint(&self) -> usize {
+        std::mem::size_of::<Event>()
+            + self.reason.len()
+            + match &self.object {
+                Object::Policy(p) => p.footprint(),
+                Object::Service(s) => s.footprint(),
+                Object::Wavelength(w) => w.footprint(),
+                Object::Device(d) => d.device.len() + d.error.len(),
+                Object::Breach(b) => b.link.len() + b.metric.len(),
+            }
+    }
+}
+
+/// One telemetry reading as operators watch it: where it was measured, the
+/// value, and the link's health state after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TelemetrySample {
+    pub device: String,
+    pub port: String,
+    pub link: String,
+    pub metric: String,
+    pub value: f64,
+    pub timestamp_ns: i64,
+    pub state: String,
+}
