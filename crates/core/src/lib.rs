@@ -10,6 +10,7 @@ pub mod intent;
 pub mod model;
 pub mod object;
 pub mod pathcomp;
+pub mod plan;
 pub mod render;
 pub mod suggest;
 pub mod topology;

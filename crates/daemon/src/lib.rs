@@ -9,7 +9,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 // The pure layers below, under the names the modules use for them.
-pub use strata_core::{intent, model, object, pathcomp, render, suggest, topology};
+pub use strata_core::{intent, model, object, pathcomp, plan, render, suggest, topology};
 pub use strata_gnmi::{self as gnmi, net};
 pub use strata_proto as proto;
 

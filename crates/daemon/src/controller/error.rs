@@ -46,24 +46,17 @@ pub fn precondition(reason: impl Into<String>) -> ApiError {
     ApiError::Precondition(reason.into())
 }
 
-/// How many characters of caller input an error message repeats: enough to
-/// recognise the value, never enough to turn a 4 MB name into a 4 MB status.
-pub const QUOTED_CHARS: usize = 48;
+use crate::plan::error::PlanError;
+pub use crate::plan::error::{quote, Quoted, QUOTED_CHARS};
 
-/// Quotes caller input for an error message: Debug-escaped, and cut after
-/// [`QUOTED_CHARS`] characters with the full length said, so a hostile or
-/// mistaken value cannot inflate the status (or the log line) it produces.
-pub fn quote(value: &str) -> Quoted<'_> {
-    Quoted(value)
-}
-
-pub struct Quoted<'a>(&'a str);
-
-impl std::fmt::Display for Quoted<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0.char_indices().nth(QUOTED_CHARS) {
-            None => write!(f, "{:?}", self.0),
-            Some((cut, _)) => write!(f, "{:?}…({} bytes)", &self.0[..cut], self.0.len()),
+impl From<PlanError> for ApiError {
+    fn from(e: PlanError) -> Self {
+        match e {
+            PlanError::Invalid { field, reason } => ApiError::Invalid { field, reason },
+            PlanError::NotFound { field, what } => ApiError::NotFound { field, what },
+            PlanError::AlreadyExists(m) => ApiError::AlreadyExists(m),
+            PlanError::Precondition(m) => ApiError::Precondition(m),
+            PlanError::Aborted(m) => ApiError::Aborted(m),
         }
     }
 }
@@ -101,25 +94,5 @@ impl From<ApiError> for tonic::Status {
 impl From<SouthboundError> for ApiError {
     fn from(e: SouthboundError) -> Self {
         ApiError::Device(e.to_string())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn short_input_is_quoted_whole() {
-        assert_eq!(quote("pe1").to_string(), "\"pe1\"");
-        assert_eq!(quote("a\"b\n").to_string(), "\"a\\\"b\\n\"");
-    }
-
-    #[test]
-    fn long_input_is_cut_on_a_character_boundary_and_its_length_said() {
-        let long = "é".repeat(10_000);
-        let q = quote(&long).to_string();
-        assert!(q.len() < 200, "{q}");
-        assert!(q.ends_with("…(20000 bytes)"), "{q}");
-        assert_eq!(q.matches('é').count(), QUOTED_CHARS);
     }
 }

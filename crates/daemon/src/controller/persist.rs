@@ -7,35 +7,43 @@ use std::collections::BTreeSet;
 use super::error::ApiError;
 use super::intent;
 use super::programmer::{revert, Plan};
-use super::records::{PolicyRecord, ServiceRecord, WavelengthRecord};
-use super::{Controller, Inner, Kind};
+use super::{Controller, Fabric, Kind};
 use crate::pathcomp::optical::WavelengthPlan;
 use crate::pathcomp::{Path, Segment, TeGraph};
+use crate::plan::{PolicyRecord, ServiceRecord, WavelengthRecord};
 use crate::proto::strata::store::v1 as store;
 use crate::store::{schema, Replayed};
 use store::entry::Op;
 
-impl Kind {
-    fn stored(self) -> store::Kind {
-        match self {
-            Kind::Policy => store::Kind::Policy,
-            Kind::Service => store::Kind::Service,
-            Kind::Wavelength => store::Kind::Wavelength,
-        }
+fn stored(kind: Kind) -> store::Kind {
+    match kind {
+        Kind::Policy => store::Kind::Policy,
+        Kind::Service => store::Kind::Service,
+        Kind::Wavelength => store::Kind::Wavelength,
     }
 }
 
-impl Inner {
-    fn origin(&self, id: &str) -> Option<store::Origin> {
-        self.origins
-            .get(id)
-            .map(|(request_id, fingerprint)| store::Origin {
-                request_id: request_id.clone(),
-                fingerprint: fingerprint.clone(),
-            })
-    }
+/// The journal entry of each kind of record, as it stands in the fabric
+/// (with its origin and the id counter).
+pub(super) trait JournalEntries {
+    fn policy_entry(&self, r: &PolicyRecord) -> store::Entry;
+    fn service_entry(&self, r: &ServiceRecord) -> store::Entry;
+    fn wavelength_entry(&self, r: &WavelengthRecord) -> store::Entry;
+    fn removed_entry(&self, kind: Kind, id: &str, revision: u64) -> store::Entry;
+}
 
-    pub(super) fn policy_entry(&self, r: &PolicyRecord) -> store::Entry {
+fn origin(fabric: &Fabric, id: &str) -> Option<store::Origin> {
+    fabric
+        .origins
+        .get(id)
+        .map(|(request_id, fingerprint)| store::Origin {
+            request_id: request_id.clone(),
+            fingerprint: fingerprint.clone(),
+        })
+}
+
+impl JournalEntries for Fabric {
+    fn policy_entry(&self, r: &PolicyRecord) -> store::Entry {
         store::Entry {
             next_id: self.next_id,
             op: Some(Op::Policy(store::PolicyRecord {
@@ -44,12 +52,12 @@ impl Inner {
                 sequence_id: r.sequence_id,
                 displaced_by: r.displaced_by.iter().cloned().collect(),
                 stranded: r.stranded.clone().unwrap_or_default(),
-                origin: self.origin(&r.id),
+                origin: origin(self, &r.id),
             })),
         }
     }
 
-    pub(super) fn service_entry(&self, r: &ServiceRecord) -> store::Entry {
+    fn service_entry(&self, r: &ServiceRecord) -> store::Entry {
         store::Entry {
             next_id: self.next_id,
             op: Some(Op::Service(store::ServiceRecord {
@@ -65,12 +73,12 @@ impl Inner {
                         })
                     })
                     .collect(),
-                origin: self.origin(&r.id),
+                origin: origin(self, &r.id),
             })),
         }
     }
 
-    pub(super) fn wavelength_entry(&self, r: &WavelengthRecord) -> store::Entry {
+    fn wavelength_entry(&self, r: &WavelengthRecord) -> store::Entry {
         store::Entry {
             next_id: self.next_id,
             op: Some(Op::Wavelength(store::WavelengthRecord {
@@ -81,16 +89,16 @@ impl Inner {
                 b_logical: r.b_logical,
                 carried_srlgs: r.carried_srlgs.iter().copied().collect(),
                 margin_db: r.plan.margin_db,
-                origin: self.origin(&r.id),
+                origin: origin(self, &r.id),
             })),
         }
     }
 
-    pub(super) fn removed_entry(&self, kind: Kind, id: &str, revision: u64) -> store::Entry {
+    fn removed_entry(&self, kind: Kind, id: &str, revision: u64) -> store::Entry {
         store::Entry {
             next_id: self.next_id,
             op: Some(Op::Removed(store::Removed {
-                kind: kind.stored() as i32,
+                kind: stored(kind) as i32,
                 id: id.to_string(),
                 revision,
             })),
@@ -187,9 +195,9 @@ impl Controller {
     }
 }
 
-fn remember_origin(inner: &mut Inner, kind: Kind, id: &str, origin: &Option<store::Origin>) {
+fn remember_origin(inner: &mut Fabric, kind: Kind, id: &str, origin: &Option<store::Origin>) {
     if let Some(o) = origin.as_ref().filter(|o| !o.request_id.is_empty()) {
-        Controller::remember(inner, kind, &o.request_id, o.fingerprint.clone(), id);
+        inner.remember(kind, &o.request_id, o.fingerprint.clone(), id);
     }
 }
 
@@ -245,7 +253,7 @@ fn path_of(g: &TeGraph, cp: &store::Path, id: &str) -> Result<(Path, Vec<Segment
 
 /// A stored rule number, unless another restored policy on the headend
 /// already holds it (then it is numbered afresh after the load).
-fn free_or_zero(inner: &Inner, headend: &str, sequence_id: u32, id: &str) -> u32 {
+fn free_or_zero(inner: &Fabric, headend: &str, sequence_id: u32, id: &str) -> u32 {
     let taken = inner
         .sequences
         .get(headend)
@@ -258,7 +266,7 @@ fn free_or_zero(inner: &Inner, headend: &str, sequence_id: u32, id: &str) -> u32
     }
 }
 
-fn restore_policy(inner: &mut Inner, p: &store::PolicyRecord) -> Result<(), String> {
+fn restore_policy(inner: &mut Fabric, p: &store::PolicyRecord) -> Result<(), String> {
     let policy = p.policy.as_ref().ok_or("policy record without a policy")?;
     let id = &policy.id;
     let spec = policy
@@ -294,7 +302,7 @@ fn restore_policy(inner: &mut Inner, p: &store::PolicyRecord) -> Result<(), Stri
     Ok(())
 }
 
-fn restore_service(inner: &mut Inner, s: &store::ServiceRecord) -> Result<(), String> {
+fn restore_service(inner: &mut Fabric, s: &store::ServiceRecord) -> Result<(), String> {
     let svc = s
         .service
         .as_ref()
@@ -344,7 +352,7 @@ fn client_channel(stored: u32) -> u32 {
     }
 }
 
-fn restore_wavelength(inner: &mut Inner, w: &store::WavelengthRecord) -> Result<(), String> {
+fn restore_wavelength(inner: &mut Fabric, w: &store::WavelengthRecord) -> Result<(), String> {
     let wl = w
         .wavelength
         .as_ref()

@@ -19,13 +19,13 @@
 
 use super::error::ApiError;
 use super::programmer::{apply, Plan};
-use super::{Controller, Inner};
+use super::{Controller, Fabric};
 use crate::proto::strata::store::v1 as store;
 
 /// Makes a staged change visible and publishes its events.
-type Commit<'a, T> = Box<dyn FnOnce(&mut Inner) -> Result<T, ApiError> + Send + 'a>;
+type Commit<'a, T> = Box<dyn FnOnce(&mut Fabric) -> Result<T, ApiError> + Send + 'a>;
 /// Gives back everything a stage held.
-type Revert<'a> = Box<dyn FnOnce(&mut Inner) + Send + 'a>;
+type Revert<'a> = Box<dyn FnOnce(&mut Fabric) + Send + 'a>;
 
 /// A mutation planned and holding its resources, waiting for the devices and
 /// the disk. Exactly one of `commit` or `revert` runs.
@@ -62,26 +62,5 @@ impl Controller {
                 Err(e)
             }
         }
-    }
-}
-
-impl Inner {
-    /// Marks `id` as being changed; refused if another request is changing it.
-    pub(super) fn claim(&mut self, what: &str, id: &str) -> Result<(), ApiError> {
-        if self.pending.contains(id) || !self.busy.insert(id.to_string()) {
-            return Err(ApiError::Aborted(format!(
-                "{what} {id} is being changed by another request; read it again and retry"
-            )));
-        }
-        Ok(())
-    }
-
-    pub(super) fn unclaim(&mut self, id: &str) {
-        self.busy.remove(id);
-    }
-
-    /// Being created or being changed: not to be touched by anyone else.
-    pub(super) fn in_flight(&self, id: &str) -> bool {
-        self.pending.contains(id) || self.busy.contains(id)
     }
 }

@@ -1,95 +1,15 @@
 //! SR-TE policies: place (CSPF or disjoint), compress to a SID list, program
 //! the headend, reserve bandwidth.
 
-use super::error::{not_found, precondition, quote, ApiError};
-use super::intent::{self, PolicyIntent};
+use super::error::{not_found, quote, ApiError};
+use super::persist::JournalEntries;
 use super::pipeline::Staged;
 use super::programmer::Plan;
-use super::records::PolicyRecord;
-use super::{Controller, Inner, Kind};
+use super::{Controller, Fabric, Kind};
 use crate::intent::PolicySpec;
 use crate::object::{self, Change, Revisioned};
-use crate::pathcomp::{self, IgpSpf, Path, PathError, Segment, TeGraph};
+use crate::plan::policy;
 use crate::render::Need;
-
-/// Where a policy goes and how it is spelled on the headend.
-pub(super) struct Placement {
-    pub path: Path,
-    pub segments: Vec<Segment>,
-}
-
-pub(super) fn path_error(what: &str, e: PathError) -> ApiError {
-    precondition(format!("{what}: {e}"))
-}
-
-/// Computes a policy's path on `graph` (which carries current reservations).
-pub(super) fn place(
-    inner: &Inner,
-    graph: &TeGraph,
-    intent: &PolicyIntent,
-    what: &str,
-) -> Result<Placement, ApiError> {
-    place_with(inner, graph, &mut IgpSpf::new(&inner.graph), intent, what)
-}
-
-/// As `place`, sharing IGP trees across a batch (`spf` over `inner.graph`,
-/// whose IGP view any scratch `graph` shares).
-pub(super) fn place_with(
-    inner: &Inner,
-    graph: &TeGraph,
-    spf: &mut IgpSpf<'_>,
-    intent: &PolicyIntent,
-    what: &str,
-) -> Result<Placement, ApiError> {
-    let src = graph.node_id(&intent.headend).ok_or_else(|| {
-        precondition(format!(
-            "{what}: headend {} is not in the packet graph",
-            intent.headend
-        ))
-    })?;
-    let dst = graph.node_id(&intent.endpoint).ok_or_else(|| {
-        precondition(format!(
-            "{what}: endpoint {} is not in the packet graph",
-            intent.endpoint
-        ))
-    })?;
-    let path = match &intent.disjoint {
-        Some((other, kind)) => {
-            let other = inner.policies.get(other).ok_or_else(|| {
-                not_found(
-                    "spec.constraints.disjoint_from",
-                    format!("policy {}", quote(other)),
-                )
-            })?;
-            pathcomp::disjoint_from(graph, src, dst, &intent.constraints, &other.path, *kind)
-        }
-        None => pathcomp::cspf_with(graph, spf, src, dst, &intent.constraints),
-    }
-    .map_err(|e| path_error(what, e))?;
-    let segments = pathcomp::compress_with(spf, &path, Some(intent.max_sid_depth))
-        .map_err(|e| path_error(what, e))?;
-    Ok(Placement { path, segments })
-}
-
-pub(super) fn reserve(graph: &mut TeGraph, path: &Path, gbps: f64) {
-    if gbps > 0.0 {
-        for &e in &path.edges {
-            if let Some(edge) = graph.edges.get_mut(e) {
-                edge.reserved_gbps += gbps;
-            }
-        }
-    }
-}
-
-pub(super) fn release(graph: &mut TeGraph, path: &Path, gbps: f64) {
-    if gbps > 0.0 {
-        for &e in &path.edges {
-            if let Some(edge) = graph.edges.get_mut(e) {
-                edge.reserved_gbps = (edge.reserved_gbps - gbps).max(0.0);
-            }
-        }
-    }
-}
 
 impl Controller {
     pub async fn create_policy_intent(
@@ -114,47 +34,15 @@ impl Controller {
         fingerprint: Vec<u8>,
     ) -> Result<Staged<'_, object::Policy>, ApiError> {
         let mut inner = self.write();
-        let intent = intent::policy(&inner, &spec)?;
-        if let Some(id) = inner.name_taken(Kind::Policy, &spec.name) {
-            return Err(ApiError::AlreadyExists(format!(
-                "spec.name: policy {} already exists ({id})",
-                quote(&spec.name)
-            )));
-        }
-        if let Some(p) = inner.steered_by(&intent.headend, intent.color, &intent.endpoint) {
-            return Err(ApiError::AlreadyExists(format!(
-                "spec: {} already has a color {} policy to {} ({})",
-                intent.headend, intent.color, intent.endpoint, p.id
-            )));
-        }
-        self.check_models(&intent.headend, Need::SrtePolicy, "an SR-TE policy")?;
-        let placement = place(&inner, &inner.graph, &intent, "no path for the policy")?;
-        let sequence_id = inner.free_sequence(&intent.headend, &Default::default())?;
+        let planned = policy::plan_create(&inner, &spec)?;
+        self.check_models(&planned.intent.headend, Need::SrtePolicy, "an SR-TE policy")?;
         let ticket = self.events.reserve();
         let id = inner.new_id("pol");
-        let record = PolicyRecord {
-            id: id.clone(),
-            spec,
-            owner: None,
-            headend: intent.headend,
-            endpoint: intent.endpoint,
-            endpoint_address: intent.endpoint_address,
-            color: intent.color,
-            constraints: intent.constraints,
-            disjoint: intent.disjoint,
-            max_sid_depth: intent.max_sid_depth,
-            path: placement.path,
-            segments: placement.segments,
-            revision: ticket.revision(),
-            discriminator: 1,
-            sequence_id,
-            displaced_by: Default::default(),
-            stranded: None,
-        };
+        let record = planned.into_record(id.clone(), spec, None, ticket.revision());
         let mut plan = Plan::default();
         let d = self.dialect(&record.headend);
         plan.add(&record.headend, record.config(d), record.removal(d));
-        Controller::remember(&mut inner, Kind::Policy, request_id, fingerprint, &id);
+        inner.remember(Kind::Policy, request_id, fingerprint, &id);
         let entries = vec![inner.policy_entry(&record)];
         inner.pending.insert(id.clone());
         inner.insert_policy(record);
@@ -162,7 +50,7 @@ impl Controller {
         Ok(Staged {
             plan,
             entries,
-            commit: Box::new(move |inner: &mut Inner| {
+            commit: Box::new(move |inner: &mut Fabric| {
                 inner.pending.remove(&commit_id);
                 let p = inner
                     .policies
@@ -176,7 +64,7 @@ impl Controller {
                 );
                 Ok(out)
             }),
-            revert: Box::new(move |inner: &mut Inner| {
+            revert: Box::new(move |inner: &mut Fabric| {
                 inner.pending.remove(&revert_id);
                 inner.remove_policy(&revert_id);
                 inner.forget_origin(Kind::Policy, &revert_id);
@@ -225,32 +113,7 @@ impl Controller {
     /// reroutes' way) until the headend has let it go.
     fn stage_policy_delete(&self, id: &str, revision: u64) -> Result<Staged<'_, u64>, ApiError> {
         let mut inner = self.write();
-        let p = inner
-            .policies
-            .get(id)
-            .filter(|p| !inner.pending.contains(&p.id))
-            .ok_or_else(|| not_found("id", format!("policy {}", quote(id))))?;
-        if let Some(owner) = &p.owner {
-            return Err(precondition(format!(
-                "policy {id} is transport of service {owner}; delete the service instead"
-            )));
-        }
-        if revision != 0 && revision != p.revision {
-            return Err(ApiError::Aborted(format!(
-                "policy {id} is at revision {}, not {revision}",
-                p.revision
-            )));
-        }
-        if let Some(dep) = inner
-            .policies
-            .values()
-            .find(|o| o.disjoint.as_ref().is_some_and(|(d, _)| d == id))
-        {
-            return Err(precondition(format!(
-                "policy {} is placed disjoint from {id}; delete it first",
-                dep.id
-            )));
-        }
+        let p = policy::check_delete(&inner, id, revision)?;
         let mut plan = Plan::default();
         let d = self.dialect(&p.headend);
         plan.add(&p.headend, p.removal(d), p.config(d));
@@ -261,7 +124,7 @@ impl Controller {
         Ok(Staged {
             plan,
             entries,
-            commit: Box::new(move |inner: &mut Inner| {
+            commit: Box::new(move |inner: &mut Fabric| {
                 inner.unclaim(&commit_id);
                 let Some(record) = inner.remove_policy(&commit_id) else {
                     return Err(not_found("id", format!("policy {}", quote(&commit_id))));
@@ -275,7 +138,7 @@ impl Controller {
                 );
                 Ok(revision)
             }),
-            revert: Box::new(move |inner: &mut Inner| inner.unclaim(&revert_id)),
+            revert: Box::new(move |inner: &mut Fabric| inner.unclaim(&revert_id)),
         })
     }
 }

@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::future::join_all;
 use tracing::Instrument;
 
-use super::policies::place_with;
+use super::persist::JournalEntries;
 use super::programmer::send;
-use super::records::PolicyRecord;
-use super::{Controller, Inner};
+use super::{Controller, Fabric};
 use crate::object::{Change, Revisioned};
 use crate::pathcomp::{Path, Segment};
+use crate::plan::policy;
 use crate::render::{DeviceEdit, Dialect, SrtePolicy};
 
 /// What happened to the link, as the controller applies it to the TE graph.
@@ -270,7 +270,7 @@ const PARALLEL_FROM: usize = 16;
 type Dialects<'a> = &'a (dyn Fn(&str) -> Dialect + Sync);
 
 fn plan_all(
-    inner: &Inner,
+    inner: &Fabric,
     ids: &[String],
     condition: &LinkCondition,
     dialect: Dialects<'_>,
@@ -306,17 +306,17 @@ fn plan_all(
 }
 
 fn plan_one(
-    inner: &Inner,
+    inner: &Fabric,
     spf: &mut crate::pathcomp::IgpSpf<'_>,
     id: &String,
     condition: &LinkCondition,
     dialect: Dialects<'_>,
 ) -> Option<Outcome> {
     let p = inner.policies.get(id)?;
-    Some(match replan(inner, spf, p) {
+    Some(match policy::replan(inner, spf, p) {
         Ok((path, segments)) if path.edges != p.path.edges => {
             let d = p.discriminator + 1;
-            let labels = super::records::labels(&segments);
+            let labels = crate::plan::records::labels(&segments);
             Outcome::Move(Move {
                 id: id.clone(),
                 headend: p.headend.clone(),
@@ -340,41 +340,6 @@ fn plan_one(
             (*condition != LinkCondition::Nominal).then(|| (id.clone(), why.to_string())),
         ),
     })
-}
-
-/// The policy's best path now, not counting its own reservation.
-fn replan(
-    inner: &Inner,
-    spf: &mut crate::pathcomp::IgpSpf<'_>,
-    p: &PolicyRecord,
-) -> Result<(Path, Vec<Segment>), super::ApiError> {
-    // Only a policy holding bandwidth needs a view without its own reservation.
-    let owned;
-    let graph = if p.constraints.bandwidth_gbps > 0.0 {
-        let mut g = inner.graph.clone();
-        super::policies::release(&mut g, &p.path, p.constraints.bandwidth_gbps);
-        owned = g;
-        &owned
-    } else {
-        &inner.graph
-    };
-    let intent = super::intent::PolicyIntent {
-        headend: p.headend.clone(),
-        endpoint: p.endpoint.clone(),
-        endpoint_address: p.endpoint_address.clone(),
-        color: p.color,
-        constraints: p.constraints.clone(),
-        disjoint: p.disjoint.clone(),
-        max_sid_depth: p.max_sid_depth,
-    };
-    place_with(
-        inner,
-        graph,
-        spf,
-        &intent,
-        "no path avoiding the degraded link",
-    )
-    .map(|pl| (pl.path, pl.segments))
 }
 
 impl Controller {

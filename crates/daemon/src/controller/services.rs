@@ -2,26 +2,17 @@
 //! every PE, and a mesh of SR-TE transport policies between the PEs, owned by
 //! the service — all programmed as one unit or not at all.
 
-use std::collections::BTreeMap;
-
-use super::error::{not_found, precondition, quote, ApiError};
-use super::intent::{self, PolicyIntent};
+use super::error::{not_found, quote, ApiError};
+use super::persist::JournalEntries;
 use super::pipeline::Staged;
-use super::policies::{place_with, reserve, Placement};
 use super::programmer::Plan;
-use super::records::{PolicyRecord, ServiceRecord};
-use super::{Controller, Inner, Kind};
-use crate::intent::{ConstraintsSpec, PolicySpec, ServiceSpec};
+use super::{Controller, Fabric, Kind};
+use crate::intent::ServiceSpec;
 use crate::object::{self, Change, Revisioned};
+use crate::plan::service::{self, ServicePlan};
+use crate::plan::ServiceRecord;
 use crate::render::EvpnInstance;
 use crate::render::Need;
-
-struct Transport {
-    intent: PolicyIntent,
-    placement: Placement,
-    name: String,
-    sequence_id: u32,
-}
 
 impl Controller {
     pub async fn create_service_intent(
@@ -53,116 +44,38 @@ impl Controller {
     ) -> Result<Staged<'_, object::Service>, ApiError> {
         let mut inner = self.write();
         // Plan everything against a consistent view before touching a device.
-        let (evi, vni, rt, rds, attachments, transports, mut plan) = {
-            let inner = &*inner;
-            let si = intent::service(inner, &spec)?;
-            if let Some(id) = inner.name_taken(Kind::Service, &spec.name) {
-                return Err(ApiError::AlreadyExists(format!(
-                    "spec.name: service {} already exists ({id})",
-                    quote(&spec.name)
-                )));
+        let planned = service::plan_create(&inner, &spec)?;
+        let pes: Vec<&String> = planned.pes().collect();
+        for pe in &pes {
+            self.check_models(pe, Need::Evpn, "an EVPN service")?;
+            if pes.len() > 1 {
+                self.check_models(pe, Need::SrtePolicy, "the service's SR-TE transport")?;
             }
-            let evi = match si.evi {
-                Some(e) => e,
-                None => inner.evis.peek().map_err(precondition)?,
-            };
-            let vni = match si.vni {
-                Some(v) => v,
-                None => inner.vnis.peek().map_err(precondition)?,
-            };
-            let rt = si
-                .route_target
-                .clone()
-                .unwrap_or_else(|| format!("65000:{evi}"));
-            let mut rds = BTreeMap::new();
-            for pe in si.attachments.keys() {
-                let rid = inner
-                    .topology
-                    .node(pe)
-                    .and_then(|n| n.router_id)
-                    .map(|r| r.to_string())
-                    .unwrap_or_default();
-                rds.insert(pe.clone(), format!("{rid}:{evi}"));
-            }
-            // Transport: one policy per ordered pair of distinct PEs, placed on a
-            // scratch graph so the service's own reservations count against each other.
-            // Only bandwidth needs a scratch graph (the service's own transports
-            // reserve against each other); without it the live graph serves.
-            let mut scratch = (si.transport.bandwidth_gbps > 0.0).then(|| inner.graph.clone());
-            let mut spf = crate::pathcomp::IgpSpf::new(&inner.graph);
-            let mut transports = Vec::new();
-            // Rule numbers handed to this service's transports, per headend.
-            let mut numbered: BTreeMap<String, std::collections::BTreeSet<u32>> = BTreeMap::new();
-            let pes: Vec<&String> = si.attachments.keys().collect();
-            for pe in &pes {
-                self.check_models(pe, Need::Evpn, "an EVPN service")?;
-                if pes.len() > 1 {
-                    self.check_models(pe, Need::SrtePolicy, "the service's SR-TE transport")?;
-                }
-            }
-            for a in &pes {
-                for b in &pes {
-                    if a == b {
-                        continue;
-                    }
-                    let endpoint = inner.topology.node(b).ok_or_else(|| {
-                        not_found("spec.attachments", format!("node {}", quote(b)))
-                    })?;
-                    let pi = PolicyIntent {
-                        headend: (*a).clone(),
-                        endpoint: (*b).clone(),
-                        endpoint_address: intent::endpoint_address(endpoint, "spec.attachments")?,
-                        color: si.color,
-                        constraints: si.transport.clone(),
-                        disjoint: None,
-                        max_sid_depth: si.max_sid_depth,
-                    };
-                    if let Some(p) = inner.steered_by(&pi.headend, pi.color, &pi.endpoint) {
-                        return Err(precondition(format!(
-                            "spec.color: {} already has a color {} policy to {} ({}); pick another transport color",
-                            pi.headend, pi.color, pi.endpoint, p.id
-                        )));
-                    }
-                    let placement = place_with(
-                        inner,
-                        scratch.as_ref().unwrap_or(&inner.graph),
-                        &mut spf,
-                        &pi,
-                        &format!("no transport path {a} → {b}"),
-                    )?;
-                    if let Some(g) = scratch.as_mut() {
-                        reserve(g, &placement.path, pi.constraints.bandwidth_gbps);
-                    }
-                    let taken = numbered.entry((*a).clone()).or_default();
-                    let sequence_id = inner.free_sequence(a, taken)?;
-                    taken.insert(sequence_id);
-                    transports.push(Transport {
-                        name: format!("{}-{a}-{b}", spec.name),
-                        intent: pi,
-                        placement,
-                        sequence_id,
-                    });
-                }
-            }
-            let mut plan = Plan::default();
-            for (pe, atts) in &si.attachments {
-                let rd = &rds[pe];
-                let d = self.dialect(pe);
-                plan.add(
-                    pe,
-                    d.evpn(&EvpnInstance {
-                        service: &spec.name,
-                        evi,
-                        vni,
-                        route_distinguisher: rd,
-                        route_target: &rt,
-                        attachments: atts,
-                    }),
-                    d.evpn_removal(evi, atts),
-                );
-            }
-            (evi, vni, rt, rds, si.attachments, transports, plan)
-        };
+        }
+        let ServicePlan {
+            evi,
+            vni,
+            route_target,
+            route_distinguishers,
+            attachments,
+            transports,
+        } = planned;
+        let mut plan = Plan::default();
+        for (pe, atts) in &attachments {
+            let d = self.dialect(pe);
+            plan.add(
+                pe,
+                d.evpn(&EvpnInstance {
+                    service: &spec.name,
+                    evi,
+                    vni,
+                    route_distinguisher: &route_distinguishers[pe],
+                    route_target: &route_target,
+                    attachments: atts,
+                }),
+                d.evpn_removal(evi, atts),
+            );
+        }
         // Ids, revisions, identifiers and bandwidth are held now, under the
         // state lock, so the next request plans around them; the objects stay
         // pending (invisible) until the devices and the journal have them.
@@ -173,35 +86,7 @@ impl Controller {
             for t in transports {
                 let pid = inner.new_id("pol");
                 let ticket = self.events.reserve();
-                policies.push(PolicyRecord {
-                    id: pid,
-                    spec: PolicySpec {
-                        name: t.name,
-                        headend: t.intent.headend.clone(),
-                        endpoint: t.intent.endpoint.clone(),
-                        color: t.intent.color,
-                        // What the policy really holds: the service's bandwidth.
-                        constraints: ConstraintsSpec {
-                            bandwidth_gbps: spec.bandwidth_gbps,
-                            ..spec.transport.clone()
-                        },
-                    },
-                    owner: Some(id.clone()),
-                    headend: t.intent.headend,
-                    endpoint: t.intent.endpoint,
-                    endpoint_address: t.intent.endpoint_address,
-                    color: t.intent.color,
-                    constraints: t.intent.constraints,
-                    disjoint: None,
-                    max_sid_depth: t.intent.max_sid_depth,
-                    path: t.placement.path,
-                    segments: t.placement.segments,
-                    revision: ticket.revision(),
-                    discriminator: 1,
-                    sequence_id: t.sequence_id,
-                    displaced_by: Default::default(),
-                    stranded: None,
-                });
+                policies.push(t.into_record(pid, &id, &spec, ticket.revision()));
                 tickets.push(ticket);
             }
             for p in &policies {
@@ -214,14 +99,14 @@ impl Controller {
                 spec,
                 evi,
                 vni,
-                route_target: rt,
-                route_distinguishers: rds,
+                route_target,
+                route_distinguishers,
                 attachments,
                 policies: policies.iter().map(|p| p.id.clone()).collect(),
                 revision: ticket.revision(),
             };
             tickets.push(ticket);
-            Controller::remember(&mut inner, Kind::Service, request_id, fingerprint, &id);
+            inner.remember(Kind::Service, request_id, fingerprint, &id);
             let mut entries: Vec<_> = policies.iter().map(|p| inner.policy_entry(p)).collect();
             entries.push(inner.service_entry(&record));
             let policy_ids: Vec<String> = policies.iter().map(|p| p.id.clone()).collect();
@@ -243,7 +128,7 @@ impl Controller {
         Ok(Staged {
             plan,
             entries,
-            commit: Box::new(move |inner: &mut Inner| {
+            commit: Box::new(move |inner: &mut Fabric| {
                 for id in &ids {
                     inner.pending.remove(id);
                 }
@@ -270,7 +155,7 @@ impl Controller {
                 Ok(out)
             }),
             // Give back everything held; the revisions are dropped unseen.
-            revert: Box::new(move |inner: &mut Inner| {
+            revert: Box::new(move |inner: &mut Fabric| {
                 let Some((service, policies)) = revert_ids.split_last() else {
                     return;
                 };
@@ -317,17 +202,7 @@ impl Controller {
     /// Checks the delete and claims the service and its transports.
     fn stage_service_delete(&self, id: &str, revision: u64) -> Result<Staged<'_, u64>, ApiError> {
         let mut inner = self.write();
-        let s = inner
-            .services
-            .get(id)
-            .filter(|s| !inner.pending.contains(&s.id))
-            .ok_or_else(|| not_found("id", format!("service {}", quote(id))))?;
-        if revision != 0 && revision != s.revision {
-            return Err(ApiError::Aborted(format!(
-                "service {id} is at revision {}, not {revision}",
-                s.revision
-            )));
-        }
+        let s = service::check_delete(&inner, id, revision)?;
         let mut plan = Plan::default();
         for pe in s.attachments.keys() {
             let d = self.dialect(pe);
@@ -347,7 +222,7 @@ impl Controller {
                 for c in &claimed {
                     inner.unclaim(c);
                 }
-                return Err(e);
+                return Err(e.into());
             }
             claimed.push(pid.clone());
         }
@@ -362,7 +237,7 @@ impl Controller {
         Ok(Staged {
             plan,
             entries,
-            commit: Box::new(move |inner: &mut Inner| {
+            commit: Box::new(move |inner: &mut Fabric| {
                 for c in &claimed {
                     inner.unclaim(c);
                 }
@@ -386,7 +261,7 @@ impl Controller {
                 );
                 Ok(revision)
             }),
-            revert: Box::new(move |inner: &mut Inner| {
+            revert: Box::new(move |inner: &mut Fabric| {
                 for c in &revert_claims {
                     inner.unclaim(c);
                 }

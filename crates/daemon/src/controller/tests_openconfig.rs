@@ -1,6 +1,7 @@
 //! What the controller sends, against the OpenConfig contract: rule numbers,
 //! make-before-break in one Set, discovered transponder facts, Capabilities.
 
+use super::persist::JournalEntries;
 use crate::northbound::ControllerApi;
 use std::sync::Arc;
 

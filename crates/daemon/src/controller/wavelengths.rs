@@ -5,14 +5,15 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::error::{not_found, precondition, quote, ApiError};
 use super::intent;
+use super::persist::JournalEntries;
 use super::pipeline::Staged;
 use super::programmer::Plan;
-use super::records::WavelengthRecord;
-use super::{Controller, Inner, Kind};
+use super::{Controller, Fabric, Kind};
 use crate::intent::WavelengthSpec;
 use crate::model::Topology;
 use crate::object::{self, Change, Revisioned};
 use crate::pathcomp::optical::{self, WavelengthPlan};
+use crate::plan::WavelengthRecord;
 use crate::render::openconfig::optical as oc_optical;
 use crate::render::{LinePort, Need, WavelengthEnd};
 
@@ -167,7 +168,7 @@ impl Controller {
             carried_srlgs: carried,
             revision: ticket.revision(),
         };
-        Controller::remember(&mut inner, Kind::Wavelength, request_id, fingerprint, &id);
+        inner.remember(Kind::Wavelength, request_id, fingerprint, &id);
         let entries = vec![inner.wavelength_entry(&record)];
         inner.pending.insert(id.clone());
         inner.insert_wavelength(record);
@@ -175,7 +176,7 @@ impl Controller {
         Ok(Staged {
             plan: device_plan,
             entries,
-            commit: Box::new(move |inner: &mut Inner| {
+            commit: Box::new(move |inner: &mut Fabric| {
                 inner.pending.remove(&commit_id);
                 let out = inner
                     .wavelengths
@@ -189,7 +190,7 @@ impl Controller {
                 );
                 Ok(out)
             }),
-            revert: Box::new(move |inner: &mut Inner| {
+            revert: Box::new(move |inner: &mut Fabric| {
                 inner.pending.remove(&revert_id);
                 inner.remove_wavelength(&revert_id);
             }),
@@ -284,7 +285,7 @@ impl Controller {
         Ok(Staged {
             plan: device_plan,
             entries,
-            commit: Box::new(move |inner: &mut Inner| {
+            commit: Box::new(move |inner: &mut Fabric| {
                 inner.unclaim(&commit_id);
                 let Some(record) = inner.remove_wavelength(&commit_id) else {
                     return Err(not_found("id", format!("wavelength {}", quote(&commit_id))));
@@ -297,13 +298,13 @@ impl Controller {
                 );
                 Ok(revision)
             }),
-            revert: Box::new(move |inner: &mut Inner| inner.unclaim(&revert_id)),
+            revert: Box::new(move |inner: &mut Fabric| inner.unclaim(&revert_id)),
         })
     }
 }
 
 fn route(
-    inner: &Inner,
+    inner: &Fabric,
     wi: &intent::WavelengthIntent,
 ) -> Result<(WavelengthPlan, String, String), ApiError> {
     let mut exclude = wi.exclude_fibers.clone();

@@ -4,7 +4,7 @@ use tonic::{Request, Response, Status};
 
 use super::paging::Page;
 use super::Northbound;
-use crate::controller::{quote, Controller, Inner};
+use crate::controller::{quote, Controller, Fabric};
 use crate::model::{Layer, Link, Node, Role};
 use crate::proto::strata::v1 as api;
 use crate::state::SessionState;
@@ -29,7 +29,7 @@ impl Northbound {
     /// A node as the API shows it (`controller` for its session state).
     pub(crate) fn node_view(
         controller: &Controller,
-        inner: &Inner,
+        inner: &Fabric,
         name: &str,
     ) -> Option<api::Node> {
         let n = inner.topology.node(name)?;
@@ -57,7 +57,7 @@ impl Northbound {
         })
     }
 
-    pub(crate) fn link_view(inner: &Inner, name: &str) -> Option<api::Link> {
+    pub(crate) fn link_view(inner: &Fabric, name: &str) -> Option<api::Link> {
         let l = inner.topology.link(name)?;
         let edges: Vec<_> = inner
             .graph

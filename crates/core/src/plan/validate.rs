@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use super::error::{invalid, not_found, precondition, quote, ApiError};
-use super::{Inner, DEFAULT_MAX_SID_DEPTH};
+use super::error::{invalid, not_found, precondition, quote, PlanError};
+use super::{Fabric, DEFAULT_MAX_SID_DEPTH};
 use crate::intent::{ConstraintsSpec, PolicySpec, ServiceSpec, ServiceType, WavelengthSpec};
 use crate::model::{Layer, Node, Role};
 use crate::pathcomp::{Constraints, Disjointness, Metric};
@@ -44,7 +44,7 @@ pub mod limits {
 
 /// Refuses a list longer than `max` before its entries are looked at, so an
 /// oversized list costs one comparison.
-pub fn at_most<T>(list: &[T], max: usize, field: &str) -> Result<(), ApiError> {
+pub fn at_most<T>(list: &[T], max: usize, field: &str) -> Result<(), PlanError> {
     if list.len() > max {
         return Err(invalid(
             field,
@@ -56,7 +56,7 @@ pub fn at_most<T>(list: &[T], max: usize, field: &str) -> Result<(), ApiError> {
 
 /// Refuses a string longer than `max` bytes (names are ASCII; for anything
 /// else bytes are what memory and the wire pay for).
-pub fn chars_at_most(value: &str, max: usize, field: &str) -> Result<(), ApiError> {
+pub fn chars_at_most(value: &str, max: usize, field: &str) -> Result<(), PlanError> {
     if value.len() > max {
         return Err(invalid(
             field,
@@ -68,7 +68,7 @@ pub fn chars_at_most(value: &str, max: usize, field: &str) -> Result<(), ApiErro
 
 /// A create's `request_id`: optional; at most `REQUEST_ID_CHARS` printable
 /// ASCII characters (it is echoed in errors and kept for retries).
-pub fn request_id(value: &str) -> Result<(), ApiError> {
+pub fn request_id(value: &str) -> Result<(), PlanError> {
     chars_at_most(value, limits::REQUEST_ID_CHARS, "request_id")?;
     if !value.chars().all(|c| c.is_ascii_graphic()) {
         return Err(invalid(
@@ -79,7 +79,7 @@ pub fn request_id(value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub fn name(value: &str, field: &str) -> Result<(), ApiError> {
+pub fn name(value: &str, field: &str) -> Result<(), PlanError> {
     if value.is_empty() {
         return Err(invalid(field, "required"));
     }
@@ -100,11 +100,11 @@ pub fn name(value: &str, field: &str) -> Result<(), ApiError> {
 }
 
 pub fn node<'a>(
-    inner: &'a Inner,
+    inner: &'a Fabric,
     value: &str,
     field: &str,
     role: Role,
-) -> Result<&'a Node, ApiError> {
+) -> Result<&'a Node, PlanError> {
     if value.is_empty() {
         return Err(invalid(field, "required"));
     }
@@ -132,7 +132,7 @@ fn a_role_node(role: crate::model::Role) -> &'static str {
     }
 }
 
-fn finite_non_negative(v: f64, field: &str, max: f64) -> Result<f64, ApiError> {
+fn finite_non_negative(v: f64, field: &str, max: f64) -> Result<f64, PlanError> {
     if !v.is_finite() || v < 0.0 || v > max {
         return Err(invalid(
             field,
@@ -157,10 +157,10 @@ pub type CheckedConstraints = (Constraints, Option<(String, Disjointness)>, usiz
 
 /// Checked constraints: path constraints, disjointness, SID depth.
 pub fn constraints(
-    inner: &Inner,
+    inner: &Fabric,
     c: &ConstraintsSpec,
     field: &str,
-) -> Result<CheckedConstraints, ApiError> {
+) -> Result<CheckedConstraints, PlanError> {
     let f = |name: &str| format!("{field}.{name}");
     let metric = c.metric.unwrap_or(Metric::Latency);
     let bandwidth_gbps = finite_non_negative(c.bandwidth_gbps, &f("bandwidth_gbps"), 100_000.0)?;
@@ -255,7 +255,7 @@ pub fn constraints(
     Ok((constraints, disjoint, max_sid_depth))
 }
 
-pub fn endpoint_address(node: &Node, field: &str) -> Result<String, ApiError> {
+pub fn endpoint_address(node: &Node, field: &str) -> Result<String, PlanError> {
     node.router_id.map(|r| r.to_string()).ok_or_else(|| {
         precondition(format!(
             "{field}: node {} has no router_id to use as policy endpoint",
@@ -264,7 +264,7 @@ pub fn endpoint_address(node: &Node, field: &str) -> Result<String, ApiError> {
     })
 }
 
-pub fn policy(inner: &Inner, spec: &PolicySpec) -> Result<PolicyIntent, ApiError> {
+pub fn policy(inner: &Fabric, spec: &PolicySpec) -> Result<PolicyIntent, PlanError> {
     name(&spec.name, "spec.name")?;
     let headend = node(inner, &spec.headend, "spec.headend", Role::Packet)?;
     let endpoint = node(inner, &spec.endpoint, "spec.endpoint", Role::Packet)?;
@@ -298,7 +298,7 @@ pub struct ServiceIntent {
     pub max_sid_depth: usize,
 }
 
-pub fn service(inner: &Inner, spec: &ServiceSpec) -> Result<ServiceIntent, ApiError> {
+pub fn service(inner: &Fabric, spec: &ServiceSpec) -> Result<ServiceIntent, PlanError> {
     name(&spec.name, "spec.name")?;
     at_most(&spec.attachments, limits::ATTACHMENTS, "spec.attachments")?;
     let count = spec.attachments.len();
@@ -431,7 +431,7 @@ pub fn service(inner: &Inner, spec: &ServiceSpec) -> Result<ServiceIntent, ApiEr
 /// 4-byte ASN and a 2-byte number, or `IPv4:NN` with a 2-byte number. Decimal
 /// digits without signs or leading zeros, dots only in the address, one colon:
 /// the value is written into device configuration, so nothing else passes.
-pub fn route_target(value: &str, field: &str) -> Result<String, ApiError> {
+pub fn route_target(value: &str, field: &str) -> Result<String, PlanError> {
     let bad = |why: &str| {
         invalid(
             field,
@@ -488,7 +488,7 @@ pub struct WavelengthIntent {
     pub carries_link: Option<String>,
 }
 
-pub fn wavelength(inner: &Inner, spec: &WavelengthSpec) -> Result<WavelengthIntent, ApiError> {
+pub fn wavelength(inner: &Fabric, spec: &WavelengthSpec) -> Result<WavelengthIntent, PlanError> {
     use crate::pathcomp::optical;
     name(&spec.name, "spec.name")?;
     let a = node(inner, &spec.a, "spec.a", Role::Optical)?;
