@@ -413,8 +413,54 @@ impl Fabric {
                 .insert(id.to_string(), (request_id.to_string(), fingerprint));
         }
     }
+
+    /// Holds a planned policy: its name, steering, rule number and bandwidth
+    /// are taken, but nobody sees it until [`Fabric::reveal`].
+    pub fn hold_policy(&mut self, record: PolicyRecord) {
+        self.pending.insert(record.id.clone());
+        self.insert_policy(record);
+    }
+
+    /// Holds a planned service (its transports are held one by one).
+    pub fn hold_service(&mut self, record: ServiceRecord) {
+        self.pending.insert(record.id.clone());
+        self.insert_service(record);
+    }
+
+    /// Holds a planned wavelength: its channel, ports and SRLGs are taken.
+    pub fn hold_wavelength(&mut self, record: WavelengthRecord) {
+        self.pending.insert(record.id.clone());
+        self.insert_wavelength(record);
+    }
+
+    /// Makes held objects visible: the devices and the journal have them.
+    pub fn reveal<'a>(&mut self, ids: impl IntoIterator<Item = &'a String>) {
+        for id in ids {
+            self.pending.remove(id);
+        }
+    }
+
+    /// Gives back everything a held create took, as if it was never planned.
+    pub fn release_held(&mut self, kind: Kind, id: &str) {
+        self.pending.remove(id);
+        match kind {
+            Kind::Policy => {
+                self.remove_policy(id);
+            }
+            Kind::Service => {
+                self.remove_service(id);
+            }
+            Kind::Wavelength => {
+                self.remove_wavelength(id);
+            }
+        }
+        self.forget_origin(kind, id);
+    }
 }
 
 pub fn set_of<T: Ord + Clone>(v: &[T]) -> BTreeSet<T> {
     v.iter().cloned().collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,6 +10,7 @@ use crate::intent::PolicySpec;
 use crate::pathcomp::{self, IgpSpf, Path, PathError, Segment, TeGraph};
 
 /// Where a policy goes and how it is spelled on the headend.
+#[derive(Debug)]
 pub struct Placement {
     pub path: Path,
     pub segments: Vec<Segment>,
@@ -124,6 +125,7 @@ pub fn replan(
 }
 
 /// A policy ready to be held: checked, placed, numbered.
+#[derive(Debug)]
 pub struct PolicyPlan {
     pub intent: PolicyIntent,
     pub placement: Placement,

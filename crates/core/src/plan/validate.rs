@@ -142,6 +142,7 @@ fn finite_non_negative(v: f64, field: &str, max: f64) -> Result<f64, PlanError> 
     Ok(v)
 }
 
+#[derive(Debug)]
 pub struct PolicyIntent {
     pub headend: String,
     pub endpoint: String,

@@ -44,14 +44,13 @@ impl Controller {
         plan.add(&record.headend, record.config(d), record.removal(d));
         inner.remember(Kind::Policy, request_id, fingerprint, &id);
         let entries = vec![inner.policy_entry(&record)];
-        inner.pending.insert(id.clone());
-        inner.insert_policy(record);
+        inner.hold_policy(record);
         let (commit_id, revert_id) = (id.clone(), id);
         Ok(Staged {
             plan,
             entries,
             commit: Box::new(move |inner: &mut Fabric| {
-                inner.pending.remove(&commit_id);
+                inner.reveal([&commit_id]);
                 let p = inner
                     .policies
                     .get(&commit_id)
@@ -65,9 +64,7 @@ impl Controller {
                 Ok(out)
             }),
             revert: Box::new(move |inner: &mut Fabric| {
-                inner.pending.remove(&revert_id);
-                inner.remove_policy(&revert_id);
-                inner.forget_origin(Kind::Policy, &revert_id);
+                inner.release_held(Kind::Policy, &revert_id);
             }),
         })
     }

@@ -110,12 +110,10 @@ impl Controller {
             let mut entries: Vec<_> = policies.iter().map(|p| inner.policy_entry(p)).collect();
             entries.push(inner.service_entry(&record));
             let policy_ids: Vec<String> = policies.iter().map(|p| p.id.clone()).collect();
-            inner.pending.insert(id.clone());
             for p in policies {
-                inner.pending.insert(p.id.clone());
-                inner.insert_policy(p);
+                inner.hold_policy(p);
             }
-            inner.insert_service(record);
+            inner.hold_service(record);
             (id, policy_ids, entries)
         };
         drop(inner);
@@ -129,9 +127,7 @@ impl Controller {
             plan,
             entries,
             commit: Box::new(move |inner: &mut Fabric| {
-                for id in &ids {
-                    inner.pending.remove(id);
-                }
+                inner.reveal(&ids);
                 let service_ticket = tickets.pop();
                 for (pid, ticket) in policy_ids.iter().zip(tickets) {
                     if let Some(p) = inner.policies.get(pid) {
@@ -159,13 +155,10 @@ impl Controller {
                 let Some((service, policies)) = revert_ids.split_last() else {
                     return;
                 };
-                for id in &revert_ids {
-                    inner.pending.remove(id);
-                }
                 for pid in policies {
-                    inner.remove_policy(pid);
+                    inner.release_held(Kind::Policy, pid);
                 }
-                inner.remove_service(service);
+                inner.release_held(Kind::Service, service);
             }),
         })
     }

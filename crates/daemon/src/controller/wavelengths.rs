@@ -170,14 +170,13 @@ impl Controller {
         };
         inner.remember(Kind::Wavelength, request_id, fingerprint, &id);
         let entries = vec![inner.wavelength_entry(&record)];
-        inner.pending.insert(id.clone());
-        inner.insert_wavelength(record);
+        inner.hold_wavelength(record);
         let (commit_id, revert_id) = (id.clone(), id);
         Ok(Staged {
             plan: device_plan,
             entries,
             commit: Box::new(move |inner: &mut Fabric| {
-                inner.pending.remove(&commit_id);
+                inner.reveal([&commit_id]);
                 let out = inner
                     .wavelengths
                     .get(&commit_id)
@@ -191,8 +190,7 @@ impl Controller {
                 Ok(out)
             }),
             revert: Box::new(move |inner: &mut Fabric| {
-                inner.pending.remove(&revert_id);
-                inner.remove_wavelength(&revert_id);
+                inner.release_held(Kind::Wavelength, &revert_id);
             }),
         })
     }
