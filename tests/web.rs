@@ -149,6 +149,10 @@ async fn web_view_serves_the_page_topology_and_pushes_a_breach() {
     let seen = tokio::task::block_in_place(|| wait_for(&breach, Duration::from_secs(20)));
     assert!(seen, "the breach of cmh-nva-p1 is pushed on /api/events");
     lab.shutdown().await;
+    assert!(
+        std::net::TcpStream::connect(web).is_err(),
+        "the web view stops with the daemon (its task is tracked, not left behind)"
+    );
 }
 
 /// The view is behind the API's authentication: nothing without a session or

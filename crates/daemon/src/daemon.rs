@@ -117,7 +117,8 @@ pub struct Daemon {
     pub web_auth: Arc<crate::web::WebAuth>,
     pub restored: Option<Restored>,
     store: Option<Arc<Store>>,
-    /// Closed loop and reconciliation: stopped before the journal closes.
+    /// Every background task (closed loop, reconciliation, reload pollers,
+    /// the /metrics and web view servers): stopped before the journal closes.
     tasks: Vec<tokio::task::JoinHandle<()>>,
     halt: tokio::sync::watch::Sender<bool>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -254,22 +255,28 @@ impl Daemon {
             halted.clone(),
         ));
         let metrics = match options.metrics {
-            Some(addr) => Some(serve_metrics(
-                addr,
-                &controller,
-                &state,
-                &ingest,
-                store.clone(),
-            )?),
+            Some(addr) => {
+                let (bound, task) = serve_metrics(
+                    addr,
+                    &controller,
+                    &state,
+                    &ingest,
+                    store.clone(),
+                    halted.clone(),
+                )?;
+                tasks.push(task);
+                Some(bound)
+            }
             None => None,
         };
         let web_auth = crate::web::WebAuth::new(secured.auth.clone());
         let web = match options.web {
-            Some(addr) => Some(crate::web::serve(
-                addr,
-                controller.clone(),
-                web_auth.clone(),
-            )?),
+            Some(addr) => {
+                let (bound, task) =
+                    crate::web::serve(addr, controller.clone(), web_auth.clone(), halted.clone())?;
+                tasks.push(task);
+                Some(bound)
+            }
             None => None,
         };
         if let crate::security::Authenticator::File(file) = &secured.auth {
@@ -344,7 +351,8 @@ fn serve_metrics(
     state: &Arc<FabricState>,
     ingest: &Arc<Ingest>,
     store: Option<Arc<Store>>,
-) -> anyhow::Result<SocketAddr> {
+    halted: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = crate::net::listen(addr)
         .map_err(|e| anyhow::anyhow!("cannot listen for /metrics on {addr}: {e}"))?;
     let bound = listener.local_addr()?;
@@ -399,8 +407,8 @@ fn serve_metrics(
             ("strata_policies", "gauge", "SR-TE policies held.", policies),
         ])
     });
-    tokio::spawn(crate::metrics::serve(listener, render));
-    Ok(bound)
+    let task = tokio::spawn(crate::metrics::serve(listener, render, halted));
+    Ok((bound, task))
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what service managers send).

@@ -172,9 +172,16 @@ impl Metrics {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     render: Arc<dyn Fn() -> String + Send + Sync>,
+    mut halted: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
-        let Ok((mut sock, _)) = listener.accept().await else {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = halted.wait_for(|h| *h) => return,
+        };
+        let Ok((mut sock, _)) = accepted else {
+            // Out of descriptors, say: wait rather than spin on the error.
+            tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
         let render = render.clone();

@@ -262,6 +262,9 @@ async fn forward_device_events(state: Arc<FabricState>, events: Arc<EventLog>) {
     use crate::object::{Change, DeviceEvent, Object, Session};
     use crate::state::Event;
     let mut rx = state.subscribe();
+    // Holding the state would keep its channel open forever: the task ends
+    // when the state (and its sender) goes.
+    drop(state);
     loop {
         let ev = match rx.recv().await {
             Ok(ev) => ev,

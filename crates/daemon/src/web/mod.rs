@@ -53,22 +53,31 @@ struct Web {
 }
 
 /// Binds `addr` and serves the view there in the background, to callers
-/// `auth` lets in; returns the bound address (for `:0`).
+/// `auth` lets in, until `halted` turns true; returns the bound address (for
+/// `:0`) and the serving task.
 pub fn serve(
     addr: SocketAddr,
     controller: Arc<Controller>,
     auth: Arc<WebAuth>,
-) -> anyhow::Result<SocketAddr> {
+    mut halted: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = crate::net::listen(addr)
         .map_err(|e| anyhow::anyhow!("cannot listen for the web view on {addr}: {e}"))?;
     let bound = listener.local_addr()?;
     let app = router(controller, auth);
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+    let task = tokio::spawn(async move {
+        let stop = async move {
+            let _ = halted.wait_for(|h| *h).await;
+        };
+        // Event streams never end on their own: stopping closes them.
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(stop)
+            .await
+        {
             tracing::warn!("web view stopped: {e}");
         }
     });
-    Ok(bound)
+    Ok((bound, task))
 }
 
 /// The routes, for embedding elsewhere or testing without a socket.
