@@ -9,6 +9,7 @@ pub mod error;
 pub mod policy;
 pub mod pools;
 pub mod records;
+pub mod reroute;
 pub mod service;
 pub mod validate;
 

@@ -143,3 +143,33 @@ fn a_service_gets_identifiers_and_a_transport_per_ordered_pe_pair() {
         Some("spec.type: must be SERVICE_TYPE_E_LINE or SERVICE_TYPE_E_LAN")
     );
 }
+
+#[test]
+fn a_link_down_moves_its_policies_and_its_recovery_brings_them_back() {
+    use reroute::{LinkCondition, Outcome};
+    let mut f = small();
+    let id = hold(&mut f, spec("p", "pe1", "pe2", 100.0));
+    f.reveal([&id]);
+    let affected = reroute::apply(&mut f, "pe1-pe2", &LinkCondition::Down);
+    assert_eq!(affected, [id.clone()]);
+    let mut outcomes = reroute::plan_all(&f, &affected, &LinkCondition::Down);
+    let Some(Outcome::Move(m)) = outcomes.pop() else {
+        panic!("the policy moves: {outcomes:?}");
+    };
+    assert_eq!(m.path.links(&f.graph), ["pe1-pe3", "pe2-pe3"]);
+    assert_eq!(m.discriminator, 2, "a new candidate path");
+    let left = reroute::commit_move(&mut f, m, "pe1-pe2", &LinkCondition::Down);
+    assert_eq!(left.as_deref(), Some(&["pe1-pe2".to_string()][..]));
+    assert_eq!(reserved(&f, "pe1-pe2"), 0.0, "its bandwidth moved with it");
+    assert_eq!(reserved(&f, "pe1-pe3"), 100.0);
+    assert!(f.policies[&id].displaced_by.contains("pe1-pe2"));
+
+    let back = reroute::apply(&mut f, "pe1-pe2", &LinkCondition::Nominal);
+    assert_eq!(back, [id.clone()], "what the link displaced comes back");
+    let Some(Outcome::Move(m)) = reroute::plan_all(&f, &back, &LinkCondition::Nominal).pop() else {
+        panic!("the policy returns");
+    };
+    reroute::commit_move(&mut f, m, "pe1-pe2", &LinkCondition::Nominal);
+    assert_eq!(f.policies[&id].path.links(&f.graph), ["pe1-pe2"]);
+    assert!(f.policies[&id].displaced_by.is_empty());
+}

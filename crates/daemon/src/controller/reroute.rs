@@ -10,23 +10,10 @@ use super::persist::JournalEntries;
 use super::programmer::send;
 use super::{Controller, Fabric};
 use crate::object::{Change, Revisioned};
-use crate::pathcomp::{Path, Segment};
-use crate::plan::policy;
-use crate::render::{DeviceEdit, Dialect, SrtePolicy};
+use crate::plan::reroute::{self, Outcome};
+use crate::render::{DeviceEdit, SrtePolicy};
 
-/// What happened to the link, as the controller applies it to the TE graph.
-#[derive(Debug, Clone, PartialEq)]
-pub enum LinkCondition {
-    /// Measured delay replaces the TE latency (policies with bounds or a
-    /// latency metric move if a better path exists).
-    Slow { delay_us: u32 },
-    /// Unusable (loss, down, silent, fiber under it failed): pruned from path
-    /// computation. The IGP may or may not still use it, so SID lists are
-    /// built not to depend on either.
-    Down,
-    /// Back to its nominal attributes.
-    Nominal,
-}
+pub use crate::plan::reroute::LinkCondition;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reroute {
@@ -48,12 +35,9 @@ pub struct RerouteReport {
     pub failed: Vec<(String, String)>,
 }
 
+/// A planned move and the headend edit that makes it.
 struct Move {
-    id: String,
-    headend: String,
-    new_discriminator: u32,
-    path: Path,
-    segments: Vec<Segment>,
+    planned: reroute::Move,
     /// The rule replaced with only the new segment list.
     edit: DeviceEdit,
 }
@@ -69,45 +53,7 @@ impl Controller {
         let _turn = self.reroutes.lock().await;
         let affected = {
             let mut inner = self.write();
-            let nominal = inner.topology.link(link).map(|l| l.latency_us);
-            match &condition {
-                LinkCondition::Slow { delay_us } => {
-                    inner.graph.set_link_latency(link, *delay_us);
-                    inner.degraded.insert(link.to_string());
-                }
-                LinkCondition::Down => {
-                    inner.graph.set_link_pruned(link, true);
-                    inner.degraded.insert(link.to_string());
-                }
-                LinkCondition::Nominal => {
-                    inner.graph.set_link_pruned(link, false);
-                    if let Some(n) = nominal {
-                        inner.graph.set_link_latency(link, n);
-                    }
-                    inner.degraded.remove(link);
-                }
-            }
-            let mut ids = match condition {
-                // Also the policies whose every displacing link is back: when
-                // several links fail together (a router crash) a policy
-                // leaves on the first and is never on the others, so the last
-                // one to recover is not in its displaced_by.
-                LinkCondition::Nominal => inner
-                    .policies
-                    .values()
-                    .filter(|p| {
-                        p.displaced_by.contains(link)
-                            || (!p.displaced_by.is_empty()
-                                && p.displaced_by.iter().all(|l| !inner.degraded.contains(l)))
-                    })
-                    .map(|p| p.id.clone())
-                    .collect::<Vec<_>>(),
-                _ => inner.policies_using(link),
-            };
-            // A policy still being created is programmed with the path it was
-            // planned on; moving it now would race its own first Set.
-            ids.retain(|id| !inner.in_flight(id));
-            ids
+            reroute::apply(&mut inner, link, &condition)
         };
         self.replace_policies(&affected, link, &condition, reason)
             .await
@@ -135,14 +81,26 @@ impl Controller {
             policies = ids.len() as i64,
             moves = tracing::field::Empty
         );
-        let outcomes: Vec<Outcome> = compute.in_scope(|| {
+        let (moves, others): (Vec<Move>, Vec<Outcome>) = compute.in_scope(|| {
             let inner = self.read();
-            plan_all(&inner, ids, condition, &|headend| self.dialect(headend))
+            let mut moves = Vec::new();
+            let mut others = Vec::new();
+            for o in reroute::plan_all(&inner, ids, condition) {
+                match o {
+                    // Rendered under the same read as the plan, from the same records.
+                    Outcome::Move(planned) => {
+                        let edit = self.reroute_edit(&inner, &planned);
+                        moves.push(Move { planned, edit });
+                    }
+                    other => others.push(other),
+                }
+            }
+            (moves, others)
         });
-        let mut moves = Vec::new();
-        for outcome in outcomes {
+        for outcome in others {
             match outcome {
-                Outcome::Move(m) => moves.push(m),
+                // Moves were split off with their edits above.
+                Outcome::Move(_) => {}
                 Outcome::Same { recovered: r } => {
                     report.unchanged += 1;
                     recovered.extend(r);
@@ -165,7 +123,7 @@ impl Controller {
         // the old one out in the same commit.
         let mut by_headend: BTreeMap<&str, Vec<&Move>> = BTreeMap::new();
         for m in &moves {
-            by_headend.entry(&m.headend).or_default().push(m);
+            by_headend.entry(&m.planned.headend).or_default().push(m);
         }
         // Until the moves are committed, reconciliation leaves the headends be.
         let _writing = self.writes.writing(by_headend.keys().copied());
@@ -190,7 +148,10 @@ impl Controller {
                 let r = send(programmer.as_ref(), headend, &edit)
                     .await
                     .map_err(|e| e.to_string());
-                (ms.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), r)
+                (
+                    ms.iter().map(|m| m.planned.id.clone()).collect::<Vec<_>>(),
+                    r,
+                )
             }
             .instrument(set)
         }))
@@ -210,39 +171,32 @@ impl Controller {
         }
         let mut inner = self.write();
         let mut journal = Vec::new();
-        for m in moves.into_iter().filter(|m| ok.contains(&m.id)) {
-            let Some(mut record) = inner.remove_policy(&m.id) else {
+        for m in moves.into_iter().filter(|m| ok.contains(&m.planned.id)) {
+            let id = m.planned.id.clone();
+            let Some(from_links) = reroute::commit_move(&mut inner, m.planned, link, condition)
+            else {
                 continue;
             };
-            let from_links = record.path.links(&inner.graph);
-            record.path = m.path;
-            record.segments = m.segments;
-            record.discriminator = m.new_discriminator;
-            match condition {
-                LinkCondition::Nominal => {
-                    // Displaced now only by what is still degraded.
-                    let degraded = &inner.degraded;
-                    record.displaced_by.retain(|l| degraded.contains(l));
-                }
-                _ => {
-                    record.displaced_by.insert(link.to_string());
-                }
-            }
-            record.stranded = None;
-            let to_links = record.path.links(&inner.graph);
-            let view = record.view(&inner.graph);
-            record.revision = self
+            let Some(view) = inner.policies.get(&id).map(|r| r.view(&inner.graph)) else {
+                continue;
+            };
+            let revision = self
                 .events
-                .publish(Change::Updated, reason, |rev| view.at(rev));
+                .publish(Change::Updated, reason, |rev| view.clone().at(rev));
+            let Some(record) = inner.policies.get_mut(&id) else {
+                continue;
+            };
+            record.revision = revision;
             report.rerouted.push(Reroute {
-                policy: record.id.clone(),
+                policy: id.clone(),
                 headend: record.headend.clone(),
                 from_links,
-                to_links,
+                to_links: view.path.links,
                 labels: record.labels(),
             });
-            journal.push(inner.policy_entry(&record));
-            inner.insert_policy(record);
+            if let Some(record) = inner.policies.get(&id) {
+                journal.push(inner.policy_entry(record));
+            }
         }
         drop(inner);
         self.record(&journal);
@@ -250,96 +204,23 @@ impl Controller {
     }
 }
 
-/// What re-placing one policy came to.
-enum Outcome {
-    Move(Move),
-    /// Its path stands (and it is back up if it had been stranded).
-    Same {
-        recovered: Option<String>,
-    },
-    /// No feasible path: it is stranded unless the link just recovered.
-    NoPath(Option<(String, String)>),
-}
-
-/// Below this many policies one thread re-places them faster than several.
-const PARALLEL_FROM: usize = 16;
-
-/// Re-places `ids`, split over the machine's cores when there are many: the
-/// policies are independent, each thread keeps its own IGP trees.
-/// How each headend is spoken to.
-type Dialects<'a> = &'a (dyn Fn(&str) -> Dialect + Sync);
-
-fn plan_all(
-    inner: &Fabric,
-    ids: &[String],
-    condition: &LinkCondition,
-    dialect: Dialects<'_>,
-) -> Vec<Outcome> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(ids.len() / (PARALLEL_FROM / 2).max(1))
-        .max(1);
-    let run = |chunk: &[String]| -> Vec<Outcome> {
-        // One set of IGP trees per batch: the IGP view does not change while
-        // these policies are re-placed.
-        let mut spf = crate::pathcomp::IgpSpf::new(&inner.graph);
-        chunk
-            .iter()
-            .filter_map(|id| plan_one(inner, &mut spf, id, condition, dialect))
-            .collect()
-    };
-    if threads == 1 || ids.len() < PARALLEL_FROM {
-        return run(ids);
+impl Controller {
+    /// The headend edit moving a policy: its rule replaced with only the new
+    /// segment list (make-before-break inside one Set).
+    fn reroute_edit(&self, fabric: &Fabric, m: &reroute::Move) -> DeviceEdit {
+        let Some(p) = fabric.policies.get(&m.id) else {
+            return DeviceEdit::default();
+        };
+        let labels = crate::plan::records::labels(&m.segments);
+        self.dialect(&p.headend).reroute(&SrtePolicy {
+            name: &p.spec.name,
+            sequence_id: p.sequence_id,
+            endpoint: &p.endpoint_address,
+            color: p.color,
+            labels: &labels,
+            discriminator: m.discriminator,
+        })
     }
-    let size = ids.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = ids
-            .chunks(size)
-            .map(|c| scope.spawn(move || run(c)))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    })
-}
-
-fn plan_one(
-    inner: &Fabric,
-    spf: &mut crate::pathcomp::IgpSpf<'_>,
-    id: &String,
-    condition: &LinkCondition,
-    dialect: Dialects<'_>,
-) -> Option<Outcome> {
-    let p = inner.policies.get(id)?;
-    Some(match policy::replan(inner, spf, p) {
-        Ok((path, segments)) if path.edges != p.path.edges => {
-            let d = p.discriminator + 1;
-            let labels = crate::plan::records::labels(&segments);
-            Outcome::Move(Move {
-                id: id.clone(),
-                headend: p.headend.clone(),
-                new_discriminator: d,
-                edit: dialect(&p.headend).reroute(&SrtePolicy {
-                    name: &p.spec.name,
-                    sequence_id: p.sequence_id,
-                    endpoint: &p.endpoint_address,
-                    color: p.color,
-                    labels: &labels,
-                    discriminator: d,
-                }),
-                path,
-                segments,
-            })
-        }
-        Ok(_) => Outcome::Same {
-            recovered: p.stranded.is_some().then(|| id.clone()),
-        },
-        Err(why) => Outcome::NoPath(
-            (*condition != LinkCondition::Nominal).then(|| (id.clone(), why.to_string())),
-        ),
-    })
 }
 
 impl Controller {
@@ -354,15 +235,12 @@ impl Controller {
         for (id, why) in stranded {
             let reason =
                 format!("policy {id} has no feasible path while {link} is degraded: {why}");
-            let view = match inner.policies.get_mut(id) {
-                Some(p) => {
-                    p.stranded = Some(reason.clone());
-                    p.displaced_by.insert(link.to_string());
-                    p.clone()
-                }
-                None => continue,
+            if !reroute::mark(&mut inner, id, link, Some(reason.clone())) {
+                continue;
+            }
+            let Some(shown) = inner.policies.get(id).map(|p| p.view(&inner.graph)) else {
+                continue;
             };
-            let shown = view.view(&inner.graph);
             let rev = self
                 .events
                 .publish(Change::Updated, &reason, |rev| shown.at(rev));
@@ -374,15 +252,12 @@ impl Controller {
             }
         }
         for id in recovered {
-            let view = match inner.policies.get_mut(id) {
-                Some(p) => {
-                    p.stranded = None;
-                    p.displaced_by.remove(link);
-                    p.clone()
-                }
-                None => continue,
+            if !reroute::mark(&mut inner, id, link, None) {
+                continue;
+            }
+            let Some(shown) = inner.policies.get(id).map(|p| p.view(&inner.graph)) else {
+                continue;
             };
-            let shown = view.view(&inner.graph);
             let reason = format!("policy {id} is up again: {link} recovered");
             let rev = self
                 .events
