@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::error::{not_found, precondition, quote, PlanError};
-use super::policy::{place_with, reserve, Placement};
+use super::policy::{place_with, reserve, Placement, PolicyPlan};
 use super::records::{PolicyRecord, ServiceRecord};
 use super::validate::{self, PolicyIntent};
 use super::{Fabric, Kind};
@@ -145,34 +145,22 @@ impl Transport {
         spec: &ServiceSpec,
         revision: u64,
     ) -> PolicyRecord {
-        PolicyRecord {
-            id,
-            spec: PolicySpec {
-                name: self.name,
-                headend: self.intent.headend.clone(),
-                endpoint: self.intent.endpoint.clone(),
-                color: self.intent.color,
-                constraints: ConstraintsSpec {
-                    bandwidth_gbps: spec.bandwidth_gbps,
-                    ..spec.transport.clone()
-                },
-            },
-            owner: Some(service.to_string()),
-            headend: self.intent.headend,
-            endpoint: self.intent.endpoint,
-            endpoint_address: self.intent.endpoint_address,
+        let spec = PolicySpec {
+            name: self.name,
+            headend: self.intent.headend.clone(),
+            endpoint: self.intent.endpoint.clone(),
             color: self.intent.color,
-            constraints: self.intent.constraints,
-            disjoint: None,
-            max_sid_depth: self.intent.max_sid_depth,
-            path: self.placement.path,
-            segments: self.placement.segments,
-            revision,
-            discriminator: 1,
+            constraints: ConstraintsSpec {
+                bandwidth_gbps: spec.bandwidth_gbps,
+                ..spec.transport.clone()
+            },
+        };
+        let planned = PolicyPlan {
+            intent: self.intent,
+            placement: self.placement,
             sequence_id: self.sequence_id,
-            displaced_by: Default::default(),
-            stranded: None,
-        }
+        };
+        planned.into_record(id, spec, Some(service.to_string()), revision)
     }
 }
 

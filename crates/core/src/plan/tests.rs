@@ -165,7 +165,11 @@ fn a_link_down_moves_its_policies_and_its_recovery_brings_them_back() {
     assert!(f.policies[&id].displaced_by.contains("pe1-pe2"));
 
     let back = reroute::apply(&mut f, "pe1-pe2", &LinkCondition::Nominal);
-    assert_eq!(back, std::slice::from_ref(&id), "what the link displaced comes back");
+    assert_eq!(
+        back,
+        std::slice::from_ref(&id),
+        "what the link displaced comes back"
+    );
     let Some(Outcome::Move(m)) = reroute::plan_all(&f, &back, &LinkCondition::Nominal).pop() else {
         panic!("the policy returns");
     };
