@@ -11,6 +11,7 @@ mod device_writes;
 pub mod error;
 pub mod events;
 mod intent;
+mod margins;
 mod persist;
 mod pipeline;
 mod policies;
@@ -267,7 +268,7 @@ impl Inner {
     /// transponder ports, and gives the packet link it carries its SRLGs.
     fn insert_wavelength(&mut self, record: WavelengthRecord) {
         self.spectrum
-            .occupy(&record.plan.fibers, record.plan.channel);
+            .occupy(&record.plan.fibers, record.plan.channel, record.mode);
         for (node, port) in [
             (&record.spec.a, &record.a_port),
             (&record.spec.b, &record.b_port),
