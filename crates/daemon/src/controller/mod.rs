@@ -663,3 +663,5 @@ pub(crate) fn set_of<T: Ord + Clone>(v: &[T]) -> BTreeSet<T> {
 mod tests;
 #[cfg(test)]
 mod tests_openconfig;
+#[cfg(test)]
+mod tests_optical;
