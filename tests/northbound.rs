@@ -243,12 +243,18 @@ async fn wavelength_tunes_both_transponders_alike_and_infeasible_is_refused_with
         "{w:?}"
     );
     assert!(w.estimated_osnr_db >= w.required_osnr_db + 1.0, "{w:?}");
-    assert!(w.planned_margin_db >= 0.0 && w.osnr_margin_db >= w.planned_margin_db, "{w:?}");
+    assert!(
+        w.planned_margin_db >= 0.0 && w.osnr_margin_db >= w.planned_margin_db,
+        "{w:?}"
+    );
     assert_eq!(
         device_leaf(
             &lab.lab.fabric,
             "sea-ot1",
-            &format!("/components/component[name=och-{}]/optical-channel/config/operational-mode", w.a_port),
+            &format!(
+                "/components/component[name=och-{}]/optical-channel/config/operational-mode",
+                w.a_port
+            ),
         ),
         Some(serde_json::json!(2))
     );

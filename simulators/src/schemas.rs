@@ -862,7 +862,10 @@ mod mode_tests {
         assert!(ids.contains(&5), "OpenZR+ 100G is advertised");
         for (id, description) in &modes {
             let m = mode(*id).expect("a table mode");
-            assert!(description.starts_with(&format!("{} ", m.name)), "{description}");
+            assert!(
+                description.starts_with(&format!("{} ", m.name)),
+                "{description}"
+            );
         }
     }
 }

@@ -68,10 +68,10 @@ fn sole_error(text: &str, field: &str, words: &str) -> FieldError {
 fn us_metro_example_parses() {
     let t = parse_str(US_METRO).expect("examples/us-metro.yaml is valid");
     assert_eq!(t.name, "us-metro-dci");
-    assert_eq!(t.nodes.len(), 48);
-    assert_eq!(t.links.len(), 100);
+    assert_eq!(t.nodes.len(), 49);
+    assert_eq!(t.links.len(), 101);
     let count = |layer| t.links.iter().filter(|l| l.layer == layer).count();
-    assert_eq!((count(Layer::Fiber), count(Layer::Packet)), (28, 72));
+    assert_eq!((count(Layer::Fiber), count(Layer::Packet)), (29, 72));
 
     let pe1 = t.node("nva-pe1").unwrap();
     assert_eq!(
@@ -80,10 +80,22 @@ fn us_metro_example_parses() {
     );
     assert_eq!(pe1.node_sid, Some(16011));
     assert_eq!(pe1.site.as_deref(), Some("Northern Virginia"));
-    assert_eq!(t.nodes.last().unwrap().address.port(), 20447);
+    assert_eq!(t.nodes.last().unwrap().address.port(), 20448);
+    // the intra-metro DCI fiber carries its span plan; long-haul ones default
+    let dci = t.link("nva-dci-f1").and_then(|l| l.plant.clone()).unwrap();
+    assert_eq!(
+        (dci.spans_km.clone(), dci.connector_loss_db),
+        (vec![62.0], 1.0)
+    );
+    assert_eq!(t.link("sea-pdx-f1").unwrap().plant, None);
 
-    // Every metro reaches at least two others over fiber.
-    for ot in t.nodes.iter().filter(|n| n.role == Role::Optical) {
+    // Every metro reaches at least two others over fiber (nva-ot2 is a
+    // second campus inside Northern Virginia, on one DCI fiber).
+    for ot in t
+        .nodes
+        .iter()
+        .filter(|n| n.role == Role::Optical && n.name != "nva-ot2")
+    {
         let spans = t
             .links_of(&ot.name)
             .filter(|l| l.layer == Layer::Fiber)
@@ -292,7 +304,7 @@ fn load_file_names_the_file() {
     assert_eq!(missing.errors[0].line, None);
 
     std::fs::write(&path, US_METRO).unwrap();
-    assert_eq!(load_file(&path).unwrap().nodes.len(), 48);
+    assert_eq!(load_file(&path).unwrap().nodes.len(), 49);
 }
 
 // --- syntax, shape and types ---------------------------------------------

@@ -118,6 +118,22 @@ fn wavelengths_on_the_example() {
     s.occupy(&p.fibers, p.channel, p.mode);
     let q = optical::plan_wavelength(&g, &s, "sea-ot1", "pdx-ot1", &ask(&offered)).unwrap();
     assert_eq!(q.channel, 1);
+    // the intra-metro DCI fiber is what 400ZR is for
+    let dci = optical::plan_wavelength(&g, &s, "nva-ot1", "nva-ot2", &ask(&offered)).unwrap();
+    assert_eq!(
+        (dci.mode, dci.fibers.clone()),
+        (1, vec!["nva-dci-f1".to_string()])
+    );
+    // and no inter-metro fiber takes 400ZR
+    for l in t
+        .links
+        .iter()
+        .filter(|l| l.layer == crate::model::Layer::Fiber)
+    {
+        let zr_fits = optical::plan_wavelength(&g, &s, &l.a.node, &l.b.node, &ask(&zr))
+            .is_ok_and(|p| p.fibers == [l.name.clone()]);
+        assert_eq!(zr_fits, l.name == "nva-dci-f1", "{}", l.name);
+    }
     // coast to coast closes only at a lower rate
     let far = optical::plan_wavelength(&g, &s, "sea-ot1", "nva-ot1", &ask(&offered)).unwrap();
     assert!(optical::mode(far.mode).unwrap().rate_gbps < 400, "{far:?}");
