@@ -189,8 +189,10 @@ mod tests {
         let c = live(&crowded, 10, zrp(), -10.0, 1.0);
         assert!(c.budget.nli_nsr > 1.2 * a.budget.nli_nsr);
         assert!(c.osnr_margin_db < a.osnr_margin_db);
-        // the ASE does not care who else is lit
-        assert!((c.budget.ase_nsr - a.budget.ase_nsr).abs() < 1e-15);
+        // the ASE barely cares who else is lit (only through the power the
+        // amplifiers hold: signal plus noise)
+        let d = (c.budget.ase_nsr - a.budget.ase_nsr) / a.budget.ase_nsr;
+        assert!((0.0..1e-3).contains(&d), "{d}");
         // `live` adds the channel under test when it is missing
         let missing = live(&[RouteFiber::new(&p, &[])], 10, zrp(), -10.0, 1.0);
         assert_eq!(missing.budget, a.budget);
