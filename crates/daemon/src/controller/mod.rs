@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 mod intent;
 mod margins;
+mod osnr_watch;
 mod persist;
 mod pipeline;
 mod policies;
@@ -37,6 +38,7 @@ use crate::state::FabricState;
 
 pub use error::{quote, ApiError};
 pub use intent::limits;
+pub use osnr_watch::{DEFAULT_OSNR_ALARM_DB, OSNR_ALARM_HYSTERESIS_DB};
 
 /// At most `limit` values of `map` with keys after `after` that `keep`
 /// accepts, in key order, and whether more follow (keyset paging: a page
@@ -394,6 +396,9 @@ pub struct Controller {
     metrics: Arc<crate::metrics::Metrics>,
     /// What transponders said about their line interfaces, per session.
     facts: FactsCache,
+    /// `osnr_watch`: readings this far (dB, f64 bits) below the prediction
+    /// flag their wavelength.
+    osnr_alarm_db: std::sync::atomic::AtomicU64,
 }
 
 impl Controller {
@@ -469,6 +474,9 @@ impl Controller {
             telemetry: tokio::sync::broadcast::channel(16_384).0,
             metrics: Arc::new(crate::metrics::Metrics::default()),
             facts: FactsCache::default(),
+            osnr_alarm_db: std::sync::atomic::AtomicU64::new(
+                osnr_watch::DEFAULT_OSNR_ALARM_DB.to_bits(),
+            ),
         });
         if let Some(state) = &controller.sessions {
             tokio::spawn(forward_device_events(

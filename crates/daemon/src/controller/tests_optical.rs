@@ -191,3 +191,49 @@ async fn a_new_wavelength_that_would_push_an_existing_one_below_its_margin_is_re
     // a wavelength that does not share a fiber with it is still fine
     c.create_wavelength(wl("cd", "c", "d", 0)).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_reading_far_below_the_prediction_raises_one_event_and_clears_with_hysteresis() {
+    let c = Controller::new(chain(""), Recorder::new(), None);
+    let w = c.create_wavelength(wl("bc", "b", "c", 0)).await.unwrap();
+    let (_, mut events) = c.events().watch(c.events().revision()).unwrap();
+    let predicted = w.gsnr_db;
+    assert_eq!(c.osnr_alarm_db(), super::DEFAULT_OSNR_ALARM_DB);
+    // a healthy line reads above the GSNR (no NLI, no transmitter in it)
+    assert!(!c.observe_wavelength_osnr("c", &w.b_port, predicted + 1.5));
+    let seen = c.get_wavelength(&w.id).unwrap();
+    assert_eq!(
+        seen.measured_osnr_db,
+        Some(((predicted + 1.5) * 100.0).round() / 100.0)
+    );
+    assert!(!seen.below_prediction);
+    // 3 dB short: flagged, once
+    assert!(c.observe_wavelength_osnr("c", &w.b_port, predicted - 3.0));
+    assert!(!c.observe_wavelength_osnr("c", &w.b_port, predicted - 2.9));
+    // back to 1.7 dB short: inside the threshold, not past the hysteresis
+    assert!(!c.observe_wavelength_osnr("b", &w.a_port, predicted - 1.7));
+    assert!(c.get_wavelength(&w.id).unwrap().below_prediction);
+    // 1.3 dB short: clears
+    assert!(c.observe_wavelength_osnr("b", &w.a_port, predicted - 1.3));
+    assert!(!c.get_wavelength(&w.id).unwrap().below_prediction);
+    let raised = events.recv().await.unwrap();
+    assert_eq!(raised.change, api::Change::Updated as i32);
+    assert!(
+        raised.reason.contains("dB below the predicted GSNR") && raised.reason.contains("c l1"),
+        "{}",
+        raised.reason
+    );
+    match &raised.object {
+        Some(api::event::Object::Wavelength(v)) => assert!(v.below_prediction),
+        other => panic!("{other:?}"),
+    }
+    let cleared = events.recv().await.unwrap();
+    assert!(cleared.reason.contains("back within"), "{}", cleared.reason);
+    assert!(events.try_recv().is_err(), "no more events");
+    // a port without a wavelength, and a bad threshold, change nothing
+    assert!(!c.observe_wavelength_osnr("a", "l1", 1.0));
+    c.set_osnr_alarm_db(-1.0);
+    assert_eq!(c.osnr_alarm_db(), super::DEFAULT_OSNR_ALARM_DB);
+    c.set_osnr_alarm_db(0.5);
+    assert!(c.observe_wavelength_osnr("c", &w.b_port, predicted - 1.0));
+}
