@@ -16,9 +16,9 @@ pub struct RouteFiber<'a> {
 }
 
 impl<'a> RouteFiber<'a> {
-    /// `lit` as (channel, mode id) pairs; unknown ids are dropped (a journal
-    /// from a build with more modes cannot name a mode this one lacks, since
-    /// it is validated against this table on create).
+    /// `lit` as (channel, mode id) pairs. Ids not in `MODES` are dropped:
+    /// creates only accept table modes, so only a journal from another build
+    /// could hold one, and a carrier of unknown baud cannot be modelled.
     pub fn new(plant: &'a FiberPlant, lit: &[(usize, ModeId)]) -> Self {
         RouteFiber {
             plant,
