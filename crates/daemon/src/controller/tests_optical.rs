@@ -237,3 +237,51 @@ async fn a_reading_far_below_the_prediction_raises_one_event_and_clears_with_hys
     c.set_osnr_alarm_db(0.5);
     assert!(c.observe_wavelength_osnr("c", &w.b_port, predicted - 1.0));
 }
+
+/// A journal written before mode selection: the record's mode is 0 (it meant
+/// 400ZR) and the view has no picked mode. It loads as 400ZR, with a live
+/// margin computed on load.
+#[tokio::test]
+async fn a_journal_from_before_mode_selection_loads_as_400zr() {
+    use crate::proto::strata::store::v1 as store;
+    let old = store::Entry {
+        next_id: 1,
+        op: Some(store::entry::Op::Wavelength(store::WavelengthRecord {
+            wavelength: Some(api::Wavelength {
+                id: "wl-1".into(),
+                spec: wl("ab", "a", "b", 0).spec,
+                fibers: vec!["ab".into()],
+                nodes: vec!["a".into(), "b".into()],
+                frequency_mhz: 191_300_000,
+                channel: 0,
+                length_km: 60.0,
+                estimated_osnr_db: 34.9,
+                required_osnr_db: 26.0,
+                a_port: "l1".into(),
+                b_port: "l1".into(),
+                revision: 1,
+                ..Default::default()
+            }),
+            mode: 0,
+            power_dbm: -10.0,
+            margin_db: 1.0,
+            ..Default::default()
+        })),
+    };
+    let c = Controller::new(chain(""), Recorder::new(), None);
+    c.restore(&crate::store::Replayed {
+        entries: vec![old],
+        next_id: 1,
+        revision: 1,
+        recovery: Default::default(),
+    })
+    .unwrap();
+    let w = c.get_wavelength("wl-1").unwrap();
+    assert_eq!((w.operational_mode, w.mode_name.as_str()), (1, "400ZR"));
+    assert!(
+        w.osnr_margin_db > 0.0 && w.limit.starts_with("400ZR closes"),
+        "{w:?}"
+    );
+    // its channel is lit in that mode for its neighbours' sake
+    assert_eq!(c.read().spectrum.carriers("ab"), [(0, 1)]);
+}
