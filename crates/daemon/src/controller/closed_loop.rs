@@ -51,6 +51,9 @@ impl ClosedLoop {
         config: impl Into<HealthPolicy>,
     ) -> Self {
         let policy: HealthPolicy = config.into();
+        if let Some(db) = policy.osnr_below_prediction_db {
+            controller.set_osnr_alarm_db(db);
+        }
         let global = Arc::new(policy.global.clone());
         // One shared config per class, so only links with their own override
         // hold a config of their own.

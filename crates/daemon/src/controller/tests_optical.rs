@@ -285,3 +285,15 @@ async fn a_journal_from_before_mode_selection_loads_as_400zr() {
     // its channel is lit in that mode for its neighbours' sake
     assert_eq!(c.read().spectrum.carriers("ab"), [(0, 1)]);
 }
+
+#[tokio::test]
+async fn the_closed_loop_config_sets_the_model_vs_reality_threshold() {
+    let topo = chain("");
+    let c = Controller::new(topo.clone(), Recorder::new(), None);
+    let policy = crate::telemetry::health::HealthPolicy {
+        osnr_below_prediction_db: Some(3.0),
+        ..Default::default()
+    };
+    let _loop = super::closed_loop::ClosedLoop::new(c.clone(), &topo, policy);
+    assert_eq!(c.osnr_alarm_db(), 3.0);
+}
