@@ -456,3 +456,35 @@ fn route(
         wi.a, wi.b
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(modes: &[ModeId]) -> LinePort {
+        LinePort {
+            interface: "line-1".into(),
+            port: "port-line-1".into(),
+            transceiver: "transceiver-line-1".into(),
+            optical_channel: "och-line-1".into(),
+            modes: modes.to_vec(),
+        }
+    }
+
+    #[test]
+    fn the_modes_offered_are_those_both_ends_advertise() {
+        let ends = [
+            ("a".to_string(), "line-1".to_string()),
+            ("b".to_string(), "line-1".to_string()),
+        ];
+        let mut lines = Lines::new();
+        lines.insert(ends[0].clone(), line(&[1, 2, 3, 4, 5]));
+        lines.insert(ends[1].clone(), line(&[2, 4, 9]));
+        assert_eq!(offered_by(&lines, &ends), [2, 4]);
+        // a device that lists no modes refuses none
+        lines.insert(ends[1].clone(), line(&[]));
+        assert_eq!(offered_by(&lines, &ends), optical::all_mode_ids());
+        // ends that were not read constrain nothing either
+        assert_eq!(offered_by(&Lines::new(), &ends), optical::all_mode_ids());
+    }
+}
