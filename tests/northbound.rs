@@ -235,9 +235,30 @@ async fn wavelength_tunes_both_transponders_alike_and_infeasible_is_refused_with
             }),
         })
         .await
-        .expect("short span is feasible for 400ZR")
+        .expect("296 km is feasible for OpenZR+ 400G")
         .into_inner();
+    // past 400ZR's CD tolerance: the fastest mode that closes is picked
+    assert_eq!(
+        (w.operational_mode, w.mode_name.as_str()),
+        (2, "OpenZR+ 400G"),
+        "{w:?}"
+    );
     assert!(w.estimated_osnr_db >= w.required_osnr_db + 1.0, "{w:?}");
+    assert!(
+        w.planned_margin_db >= 0.0 && w.osnr_margin_db >= w.planned_margin_db,
+        "{w:?}"
+    );
+    assert_eq!(
+        device_leaf(
+            &lab.lab.fabric,
+            "sea-ot1",
+            &format!(
+                "/components/component[name=och-{}]/optical-channel/config/operational-mode",
+                w.a_port
+            ),
+        ),
+        Some(serde_json::json!(2))
+    );
     let freq = |node: &str, port: &str| {
         device_leaf(
             &lab.lab.fabric,
@@ -265,6 +286,7 @@ async fn wavelength_tunes_both_transponders_alike_and_infeasible_is_refused_with
                 name: "sea-nva".into(),
                 a: "sea-ot1".into(),
                 b: "nva-ot1".into(),
+                operational_mode: 1,
                 ..Default::default()
             }),
         })
@@ -277,7 +299,8 @@ async fn wavelength_tunes_both_transponders_alike_and_infeasible_is_refused_with
         err.message()
     );
     assert!(
-        err.message().contains("OSNR") || err.message().contains("osnr"),
+        err.message().contains("exceeds 400ZR's 2,400 ps/nm")
+            && err.message().ends_with("would fit"),
         "{}",
         err.message()
     );

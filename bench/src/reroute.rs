@@ -79,6 +79,7 @@ pub fn generated_fabric(devices: usize, seed: u64) -> Topology {
                 srlgs: BTreeSet::new(),
                 admin_groups: BTreeSet::new(),
                 rides: Vec::new(),
+                plant: None,
             });
         }
     }

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use serde_json::json;
 use tokio::sync::broadcast;
 
-use super::schemas::{self, OPERATIONAL_MODES};
+use super::schemas::{self, operational_modes};
 use crate::gnmi::schema::LeafType;
 use crate::gnmi::tree::{Access, Change, Names, Tree, TreeError};
 use crate::gnmi::value::{decode_update, raw_scalar_text};
@@ -529,7 +529,7 @@ fn optical_factory_tree(topology: &Topology, name: &str) -> Tree {
                              "openconfig-platform-port:hardware-port": port}}),
         );
     }
-    for (id, description) in OPERATIONAL_MODES {
+    for (id, description) in operational_modes() {
         seed(
             &mut tree,
             &format!("/terminal-device/operational-modes/mode[mode-id={id}]"),

@@ -22,13 +22,23 @@ pub const GRID_STEP_MHZ: u64 = 75_000;
 pub const GRID_MIN_MHZ: u64 = 191_300_000;
 pub const GRID_MAX_MHZ: u64 = 196_100_000;
 
-/// Operational modes a simulated transponder supports: (id, description).
-pub const OPERATIONAL_MODES: &[(u16, &str)] = &[
-    (1, "400ZR DP-16QAM 59.84 GBd cFEC (OIF 400ZR IA)"),
-    (2, "400ZR+ DP-16QAM 60.14 GBd oFEC"),
-    (3, "300G DP-8QAM 60.14 GBd oFEC"),
-    (4, "200G DP-QPSK 60.14 GBd oFEC"),
-];
+/// Operational modes a simulated transponder supports: (id, description),
+/// one per mode of the controller's table (`strata_core` `MODES`), so what
+/// a transponder advertises and what the planner knows are the same modes.
+pub fn operational_modes() -> Vec<(u16, String)> {
+    strata_core::pathcomp::optical::MODES
+        .iter()
+        .map(|m| {
+            (
+                m.id,
+                format!(
+                    "{} {} Gb/s {:.2} GBd, {}",
+                    m.name, m.rate_gbps, m.baud_gbd, m.reach_class
+                ),
+            )
+        })
+        .collect()
+}
 
 const OC: &str = "OpenConfig working group";
 
@@ -615,7 +625,7 @@ fn optical_channel() -> SchemaNode {
                     leaf(uint_range(
                         16,
                         1,
-                        OPERATIONAL_MODES
+                        operational_modes()
                             .iter()
                             .map(|m| u64::from(m.0))
                             .max()
@@ -837,4 +847,25 @@ pub fn optical_schema() -> Arc<Schema> {
             ]))
         })
         .clone()
+}
+
+#[cfg(test)]
+mod mode_tests {
+    use super::operational_modes;
+    use strata_core::pathcomp::optical::{all_mode_ids, mode};
+
+    #[test]
+    fn transponders_advertise_every_mode_the_planner_knows_by_its_name() {
+        let modes = operational_modes();
+        let ids: Vec<u16> = modes.iter().map(|m| m.0).collect();
+        assert_eq!(ids, all_mode_ids());
+        assert!(ids.contains(&5), "OpenZR+ 100G is advertised");
+        for (id, description) in &modes {
+            let m = mode(*id).expect("a table mode");
+            assert!(
+                description.starts_with(&format!("{} ", m.name)),
+                "{description}"
+            );
+        }
+    }
 }

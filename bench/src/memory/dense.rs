@@ -73,6 +73,7 @@ pub fn dense_fabric(devices: usize, links: usize, seed: u64) -> anyhow::Result<T
                 srlgs: BTreeSet::new(),
                 admin_groups: BTreeSet::new(),
                 rides: Vec::new(),
+                plant: None,
             });
         }
     }

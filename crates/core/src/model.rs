@@ -76,6 +76,10 @@ pub struct Link {
     /// Names of the lower-layer links this link is carried over (e.g. the fiber
     /// spans under a packet link).
     pub rides: Vec<String>,
+    /// A fiber link's physical plant as the topology file gives it; `None`
+    /// means the defaults for its length (`FiberPlant::defaults`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plant: Option<crate::pathcomp::optical::FiberPlant>,
 }
 
 impl Link {

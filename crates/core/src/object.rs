@@ -87,6 +87,22 @@ pub struct Wavelength {
     pub a_port: String,
     pub b_port: String,
     pub revision: u64,
+    /// The mode it is lit in (the one picked when the spec left it open).
+    pub operational_mode: u32,
+    pub mode_name: String,
+    /// What is left of the planning GSNR (the worst channel of a full band)
+    /// over the requirement, penalties and the spec's margin.
+    pub planned_margin_db: f64,
+    /// Predicted now, under the carriers actually lit on its fibers.
+    pub gsnr_db: f64,
+    /// -99 past a hard limit (CD, PMD, PDL) of the mode.
+    pub osnr_margin_db: f64,
+    /// What limits it, with the numbers.
+    pub limit: String,
+    /// Latest OSNR the far transponder reported, and whether it is below the
+    /// prediction by more than the controller's alarm threshold.
+    pub measured_osnr_db: Option<f64>,
+    pub below_prediction: bool,
 }
 
 /// A device's southbound session as events report it.
@@ -248,6 +264,8 @@ impl Footprint for Wavelength {
             + strings(&self.nodes)
             + self.a_port.len()
             + self.b_port.len()
+            + self.mode_name.len()
+            + self.limit.len()
     }
 }
 

@@ -626,11 +626,18 @@ impl Cx<'_> {
     fn closed_loop(&mut self, t: &Table<'_>) -> HealthPolicy {
         let path = "closed_loop";
         let mut known = THRESHOLDS.to_vec();
-        known.extend(["links", "classes"]);
+        known.extend(["links", "classes", "osnr_below_prediction_db"]);
         self.known_keys(t, path, &known);
         let global = self.thresholds(t, path).apply(&HealthConfig::default());
         let mut policy = HealthPolicy {
             global,
+            osnr_below_prediction_db: self.number(
+                t,
+                path,
+                "osnr_below_prediction_db",
+                (0.0, 30.0),
+                (true, false),
+            ),
             ..Default::default()
         };
         if let Some(links) = self.table(t, path, "links") {
@@ -808,6 +815,11 @@ impl Config {
         if !overrides.is_empty() {
             lines.push(format!("closed loop overrides: {}", overrides.join(", ")));
         }
+        if let Some(db) = self.closed_loop.osnr_below_prediction_db {
+            lines.push(format!(
+                "wavelengths: flagged when OSNR reads over {db} dB below the prediction"
+            ));
+        }
         let p = &self.pools;
         lines.push(format!(
             "pools: EVI {}..={}, VNI {}..={}, default color {}",
@@ -880,6 +892,7 @@ listen = "127.0.0.1:9100"
 loss_percent = 0.5
 hysteresis = 0.3
 hold_down = "10s"
+osnr_below_prediction_db = 3.5
 
 [pools]
 evi = [2000, 2999]
@@ -905,6 +918,16 @@ device_queue = 64
         assert_eq!(g.hold_down, Duration::from_secs(10));
         // What the file leaves out keeps its default.
         assert_eq!(g.osnr_min_db, HealthConfig::default().osnr_min_db);
+        assert_eq!(c.closed_loop.osnr_below_prediction_db, Some(3.5));
+        assert!(c
+            .summary()
+            .iter()
+            .any(|l| l == "wavelengths: flagged when OSNR reads over 3.5 dB below the prediction"));
+        let e = errors("[closed_loop]\nosnr_below_prediction_db = 0\n");
+        assert!(
+            e[0].contains("closed_loop.osnr_below_prediction_db") && e[0].contains("excluded"),
+            "{e:?}"
+        );
         assert_eq!(
             c.pools,
             Pools {

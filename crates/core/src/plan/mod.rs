@@ -6,6 +6,7 @@
 //! and does the device and disk I/O itself.
 
 pub mod error;
+pub mod margins;
 pub mod policy;
 pub mod pools;
 pub mod records;
@@ -279,7 +280,7 @@ impl Fabric {
     /// transponder ports, and gives the packet link it carries its SRLGs.
     pub fn insert_wavelength(&mut self, record: WavelengthRecord) {
         self.spectrum
-            .occupy(&record.plan.fibers, record.plan.channel);
+            .occupy(&record.plan.fibers, record.plan.channel, record.mode);
         for (node, port) in [
             (&record.spec.a, &record.a_port),
             (&record.spec.b, &record.b_port),

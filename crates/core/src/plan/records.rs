@@ -183,6 +183,51 @@ pub struct WavelengthRecord {
     /// SRLGs this wavelength added to the packet link it carries.
     pub carried_srlgs: BTreeSet<u32>,
     pub revision: u64,
+    /// Predicted under the carriers lit now (`margins.rs`); derived, not
+    /// journaled.
+    pub live: Live,
+    /// Latest OSNR telemetry of its far end, and whether it reads below
+    /// the prediction by more than the alarm threshold (`osnr_watch.rs`).
+    pub measured_osnr_db: Option<f64>,
+    pub below_prediction: bool,
+}
+
+/// A wavelength's predicted GSNR and margin under the current loading.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Live {
+    pub gsnr_db: f64,
+    pub margin_db: f64,
+    pub limit: String,
+}
+
+impl Live {
+    /// Rounded to 0.01 dB, as the API reports it; no verdict (a mode or a
+    /// fiber this build does not know) is reported as no margin at all.
+    pub fn of(v: Option<&crate::pathcomp::optical::Verdict>) -> Live {
+        let r = |x: f64| {
+            if x.is_finite() {
+                (x * 100.0).round() / 100.0
+            } else {
+                0.0
+            }
+        };
+        match v {
+            Some(v) => Live {
+                gsnr_db: r(v.budget.gsnr_db()),
+                margin_db: if v.osnr_margin_db.is_finite() {
+                    r(v.osnr_margin_db)
+                } else {
+                    f64::NEG_INFINITY
+                },
+                limit: v.explain(),
+            },
+            None => Live {
+                gsnr_db: 0.0,
+                margin_db: f64::NEG_INFINITY,
+                limit: "no prediction: unknown mode or fiber".into(),
+            },
+        }
+    }
 }
 
 impl WavelengthRecord {
@@ -220,6 +265,21 @@ impl WavelengthRecord {
             a_port: self.a_port.clone(),
             b_port: self.b_port.clone(),
             revision: self.revision,
+            operational_mode: u32::from(self.mode),
+            mode_name: crate::pathcomp::optical::mode(self.mode)
+                .map(|m| m.name.to_string())
+                .unwrap_or_default(),
+            planned_margin_db: self.plan.planned_margin_db,
+            gsnr_db: self.live.gsnr_db,
+            // JSON and the API want a number: past a hard limit there is none
+            osnr_margin_db: if self.live.margin_db.is_finite() {
+                self.live.margin_db
+            } else {
+                -99.0
+            },
+            limit: self.live.limit.clone(),
+            measured_osnr_db: self.measured_osnr_db,
+            below_prediction: self.below_prediction,
         }
     }
 }

@@ -481,7 +481,8 @@ fn decimal(s: &str) -> Option<u64> {
 pub struct WavelengthIntent {
     pub a: String,
     pub b: String,
-    pub mode: crate::pathcomp::optical::Mode,
+    /// `None`: pick the fastest mode both ends offer that closes the route.
+    pub mode: Option<&'static crate::pathcomp::optical::Mode>,
     pub power_dbm: f64,
     pub margin_db: f64,
     pub channel: Option<usize>,
@@ -497,22 +498,23 @@ pub fn wavelength(inner: &Fabric, spec: &WavelengthSpec) -> Result<WavelengthInt
     if a.name == b.name {
         return Err(invalid("spec.b", "must differ from spec.a"));
     }
-    let mode_id = if spec.operational_mode == 0 {
-        1
-    } else {
-        spec.operational_mode
+    let mode = match spec.operational_mode {
+        0 => None,
+        id => Some(
+            u16::try_from(id)
+                .ok()
+                .and_then(optical::mode)
+                .ok_or_else(|| {
+                    invalid(
+                        "spec.operational_mode",
+                        format!(
+                            "{id} is not a supported mode {:?} (0 picks one)",
+                            optical::all_mode_ids()
+                        ),
+                    )
+                })?,
+        ),
     };
-    let mode = optical::MODES
-        .iter()
-        .find(|m| u32::from(m.id) == mode_id)
-        .cloned()
-        .ok_or_else(|| {
-            let ids: Vec<u16> = optical::MODES.iter().map(|m| m.id).collect();
-            invalid(
-                "spec.operational_mode",
-                format!("{mode_id} is not a supported mode {ids:?}"),
-            )
-        })?;
     let power_dbm = spec.target_power_dbm.unwrap_or(-10.0);
     if !power_dbm.is_finite() || !(-20.0..=3.0).contains(&power_dbm) {
         return Err(invalid(

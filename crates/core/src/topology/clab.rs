@@ -768,6 +768,8 @@ fn decode_link(
         srlgs: labels.numbers(SRLGS, ctx),
         admin_groups: labels.list(ADMIN_GROUPS).unwrap_or_default(),
         rides: labels.list(RIDES).unwrap_or_default(),
+        // containerlab labels are flat strings: a span plan does not fit
+        optical: None,
     };
     (Some(link), paths)
 }

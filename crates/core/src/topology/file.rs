@@ -68,6 +68,24 @@ pub(super) struct LinkFile {
     pub srlgs: Vec<u32>,
     pub admin_groups: Vec<String>,
     pub rides: Vec<String>,
+    /// The fiber's physical attributes (`optical:`), fiber links only.
+    pub optical: Option<OpticalFile>,
+}
+
+/// `links[i].optical` as written; `optical.rs` checks it and fills defaults.
+#[derive(Default)]
+pub(super) struct OpticalFile {
+    pub fiber_type: Option<crate::pathcomp::optical::FiberType>,
+    pub loss_db_per_km: Option<f64>,
+    pub dispersion_ps_nm_km: Option<f64>,
+    pub pmd_ps_per_sqrt_km: Option<f64>,
+    pub spans_km: Option<Vec<f64>>,
+    pub amplifier_spacing_km: Option<f64>,
+    pub amp_noise_figure_db: Option<f64>,
+    pub launch_dbm: Option<f64>,
+    pub connector_loss_db: Option<f64>,
+    pub eol_margin_db: Option<f64>,
+    pub pdl_db: Option<f64>,
 }
 
 impl NodeFile {
@@ -109,6 +127,20 @@ const LINK_KEYS: &[&str] = &[
     "srlgs",
     "admin_groups",
     "rides",
+    "optical",
+];
+pub(super) const OPTICAL_KEYS: &[&str] = &[
+    "fiber_type",
+    "loss_db_per_km",
+    "dispersion_ps_nm_km",
+    "pmd_ps_per_sqrt_km",
+    "spans_km",
+    "amplifier_spacing_km",
+    "amp_noise_figure_db",
+    "launch_dbm",
+    "connector_loss_db",
+    "eol_margin_db",
+    "pdl_db",
 ];
 
 pub(super) fn decode(doc: &Value, sink: &mut Sink) -> TopologyFile {
@@ -210,6 +242,22 @@ fn decode_link(index: usize, item: &Value, sink: &mut Sink) -> Option<LinkFile> 
         srlgs: f.list("srlgs", sink),
         admin_groups: f.list("admin_groups", sink),
         rides: f.list("rides", sink),
+        optical: f.get("optical").and_then(|value| {
+            let o = Fields::open(value, f.path("optical"), OPTICAL_KEYS, sink)?;
+            Some(OpticalFile {
+                fiber_type: o.optional("fiber_type", sink),
+                loss_db_per_km: o.optional("loss_db_per_km", sink),
+                dispersion_ps_nm_km: o.optional("dispersion_ps_nm_km", sink),
+                pmd_ps_per_sqrt_km: o.optional("pmd_ps_per_sqrt_km", sink),
+                spans_km: o.get("spans_km").map(|_| o.list("spans_km", sink)),
+                amplifier_spacing_km: o.optional("amplifier_spacing_km", sink),
+                amp_noise_figure_db: o.optional("amp_noise_figure_db", sink),
+                launch_dbm: o.optional("launch_dbm", sink),
+                connector_loss_db: o.optional("connector_loss_db", sink),
+                eol_margin_db: o.optional("eol_margin_db", sink),
+                pdl_db: o.optional("pdl_db", sink),
+            })
+        }),
     })
 }
 

@@ -31,6 +31,7 @@ pub(super) struct LinkDraft {
     pub srlgs: BTreeSet<u32>,
     pub admin_groups: BTreeSet<String>,
     pub rides: Vec<String>,
+    pub plant: Option<crate::pathcomp::optical::FiberPlant>,
 }
 
 pub(super) fn check(
@@ -104,6 +105,17 @@ pub(super) fn check(
         }
 
         let length_km = check_length(&file, &path, sink);
+        let plant = match &file.optical {
+            None => None,
+            Some(_) if file.layer != Some(Layer::Fiber) => {
+                sink.error(
+                    format!("{path}.optical"),
+                    "only fiber links have optical attributes",
+                );
+                None
+            }
+            Some(o) => length_km.and_then(|l| super::optical::plant(o, l, &path, sink)),
+        };
         if let Some(c) = file.capacity_gbps {
             if !positive(c) {
                 sink.error(
@@ -134,6 +146,7 @@ pub(super) fn check(
             srlgs: file.srlgs.into_iter().collect(),
             admin_groups: file.admin_groups.into_iter().collect(),
             rides: file.rides,
+            plant,
             path,
         });
     }

@@ -18,6 +18,7 @@ mod file;
 mod lines;
 mod links;
 mod nodes;
+mod optical;
 mod rides;
 mod validate;
 

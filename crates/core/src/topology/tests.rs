@@ -68,10 +68,10 @@ fn sole_error(text: &str, field: &str, words: &str) -> FieldError {
 fn us_metro_example_parses() {
     let t = parse_str(US_METRO).expect("examples/us-metro.yaml is valid");
     assert_eq!(t.name, "us-metro-dci");
-    assert_eq!(t.nodes.len(), 48);
-    assert_eq!(t.links.len(), 100);
+    assert_eq!(t.nodes.len(), 49);
+    assert_eq!(t.links.len(), 101);
     let count = |layer| t.links.iter().filter(|l| l.layer == layer).count();
-    assert_eq!((count(Layer::Fiber), count(Layer::Packet)), (28, 72));
+    assert_eq!((count(Layer::Fiber), count(Layer::Packet)), (29, 72));
 
     let pe1 = t.node("nva-pe1").unwrap();
     assert_eq!(
@@ -80,10 +80,22 @@ fn us_metro_example_parses() {
     );
     assert_eq!(pe1.node_sid, Some(16011));
     assert_eq!(pe1.site.as_deref(), Some("Northern Virginia"));
-    assert_eq!(t.nodes.last().unwrap().address.port(), 20447);
+    assert_eq!(t.nodes.last().unwrap().address.port(), 20448);
+    // the intra-metro DCI fiber carries its span plan; long-haul ones default
+    let dci = t.link("nva-dci-f1").and_then(|l| l.plant.clone()).unwrap();
+    assert_eq!(
+        (dci.spans_km.clone(), dci.connector_loss_db),
+        (vec![62.0], 1.0)
+    );
+    assert_eq!(t.link("sea-pdx-f1").unwrap().plant, None);
 
-    // Every metro reaches at least two others over fiber.
-    for ot in t.nodes.iter().filter(|n| n.role == Role::Optical) {
+    // Every metro reaches at least two others over fiber (nva-ot2 is a
+    // second campus inside Northern Virginia, on one DCI fiber).
+    for ot in t
+        .nodes
+        .iter()
+        .filter(|n| n.role == Role::Optical && n.name != "nva-ot2")
+    {
         let spans = t
             .links_of(&ot.name)
             .filter(|l| l.layer == Layer::Fiber)
@@ -292,7 +304,7 @@ fn load_file_names_the_file() {
     assert_eq!(missing.errors[0].line, None);
 
     std::fs::write(&path, US_METRO).unwrap();
-    assert_eq!(load_file(&path).unwrap().nodes.len(), 48);
+    assert_eq!(load_file(&path).unwrap().nodes.len(), 49);
 }
 
 // --- syntax, shape and types ---------------------------------------------
@@ -774,4 +786,112 @@ fn access_interfaces_on_optical_nodes_are_refused() {
         "nodes[0].access_interfaces",
         "optical nodes have no access interfaces",
     );
+}
+
+#[test]
+fn fiber_links_carry_their_optical_attributes_with_defaults_for_the_rest() {
+    let text = doc(
+        NODES,
+        "  - name: f1
+    a: {node: ot1, interface: line-1}
+    b: {node: ot2, interface: line-1}
+    layer: fiber
+    length_km: 150
+    optical:
+      fiber_type: NZDSF
+      loss_db_per_km: 0.2
+      spans_km: [70, 80]
+      amp_noise_figure_db: 6
+      connector_loss_db: 0.5
+      eol_margin_db: 2
+      pdl_db: 0.5
+  - name: f2
+    a: {node: ot1, interface: line-2}
+    b: {node: ot2, interface: line-2}
+    layer: fiber
+    length_km: 200
+    optical: {amplifier_spacing_km: 60}
+  - name: f3
+    a: {node: ot1, interface: line-3}
+    b: {node: ot2, interface: line-3}
+    layer: fiber
+    length_km: 90
+",
+    );
+    let t = parse_str(&text).expect("valid");
+    let p = t.link("f1").and_then(|l| l.plant.clone()).expect("plant");
+    use crate::pathcomp::optical::{FiberPlant, FiberType};
+    assert_eq!(p.fiber_type, FiberType::Nzdsf);
+    assert_eq!(p.dispersion_ps_nm_km, 5.0);
+    assert_eq!(
+        (p.loss_db_per_km, p.spans_km.clone(), p.amp_noise_figure_db),
+        (0.2, vec![70.0, 80.0], 6.0)
+    );
+    assert_eq!(
+        (p.connector_loss_db, p.eol_margin_db, p.pdl_db),
+        (0.5, 2.0, 0.5)
+    );
+    // what f1 left out is today's default
+    assert_eq!(p.launch_dbm, FiberPlant::defaults(150.0).launch_dbm);
+    let p2 = t.link("f2").and_then(|l| l.plant.clone()).expect("plant");
+    assert_eq!(p2.spans_km, vec![50.0; 4]);
+    assert_eq!(t.link("f3").and_then(|l| l.plant.clone()), None);
+}
+
+#[test]
+fn bad_optical_attributes_are_named_by_field() {
+    let link = |optical: &str| {
+        doc(
+            NODES,
+            &format!(
+                "  - name: f1
+    a: {{node: ot1, interface: line-1}}
+    b: {{node: ot2, interface: line-1}}
+    layer: fiber
+    length_km: 150
+    optical: {optical}
+"
+            ),
+        )
+    };
+    sole_error(
+        &link("{loss_db_per_km: 2.2}"),
+        "links[0].optical.loss_db_per_km",
+        "must be within 0.1..=0.5 dB/km, got 2.2",
+    );
+    sole_error(
+        &link("{spans_km: [70, 70]}"),
+        "links[0].optical.spans_km",
+        "spans add up to 140 km, not the link's length_km 150",
+    );
+    sole_error(
+        &link("{spans_km: [150, 0]}"),
+        "links[0].optical.spans_km[1]",
+        "must be within 0..=200 km",
+    );
+    sole_error(
+        &link("{spans_km: [150], amplifier_spacing_km: 80}"),
+        "links[0].optical.amplifier_spacing_km",
+        "not both",
+    );
+    sole_error(
+        &link("{fiber_type: OM4}"),
+        "links[0].optical.fiber_type",
+        "unknown variant",
+    );
+    sole_error(
+        &link("{nf: 5}"),
+        "links[0].optical.nf",
+        "unknown field \"nf\"",
+    );
+    let packet = doc(
+        NODES,
+        "  - name: p1
+    a: {node: pe1, interface: et-1}
+    b: {node: pe2, interface: et-1}
+    layer: packet
+    optical: {pdl_db: 1}
+",
+    );
+    sole_error(&packet, "links[0].optical", "only fiber links");
 }

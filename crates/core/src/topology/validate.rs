@@ -70,6 +70,7 @@ fn finish_link(d: LinkDraft) -> Option<Link> {
         srlgs: d.srlgs,
         admin_groups: d.admin_groups,
         rides: d.rides,
+        plant: d.plant,
     })
 }
 

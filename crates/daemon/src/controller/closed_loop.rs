@@ -51,6 +51,9 @@ impl ClosedLoop {
         config: impl Into<HealthPolicy>,
     ) -> Self {
         let policy: HealthPolicy = config.into();
+        if let Some(db) = policy.osnr_below_prediction_db {
+            controller.set_osnr_alarm_db(db);
+        }
         let global = Arc::new(policy.global.clone());
         // One shared config per class, so only links with their own override
         // hold a config of their own.
@@ -134,8 +137,19 @@ impl ClosedLoop {
         }
         let ports = self.ports.get(device)?;
         let link = match ports.get(port) {
-            Some(link) => link,
-            None => ports.get(&self.controller.interface_of_component(device, port)?)?,
+            Some(link) => {
+                if let Reading::OsnrDb(v) = reading {
+                    self.controller.observe_wavelength_osnr(device, port, v);
+                }
+                link
+            }
+            None => {
+                let ifname = self.controller.interface_of_component(device, port)?;
+                if let Reading::OsnrDb(v) = reading {
+                    self.controller.observe_wavelength_osnr(device, &ifname, v);
+                }
+                ports.get(&ifname)?
+            }
         };
         let (h, config) = self.health.get_mut(link)?;
         let t = h.observe(reading, now_ns, config);

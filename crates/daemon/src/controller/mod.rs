@@ -10,6 +10,7 @@ mod deletion_hold;
 mod device_writes;
 pub mod error;
 pub mod events;
+mod osnr_watch;
 mod persist;
 mod pipeline;
 mod policies;
@@ -34,6 +35,7 @@ pub use crate::plan::{
     VNI_RANGE,
 };
 pub use error::{quote, ApiError};
+pub use osnr_watch::{DEFAULT_OSNR_ALARM_DB, OSNR_ALARM_HYSTERESIS_DB};
 
 use events::EventLog;
 use programmer::Programmer;
@@ -69,6 +71,9 @@ pub struct Controller {
     metrics: Arc<crate::metrics::Metrics>,
     /// What transponders said about their line interfaces, per session.
     facts: FactsCache,
+    /// `osnr_watch`: readings this far (dB, f64 bits) below the prediction
+    /// flag their wavelength.
+    osnr_alarm_db: std::sync::atomic::AtomicU64,
 }
 
 impl Controller {
@@ -118,6 +123,9 @@ impl Controller {
             telemetry: tokio::sync::broadcast::channel(16_384).0,
             metrics: Arc::new(crate::metrics::Metrics::default()),
             facts: FactsCache::default(),
+            osnr_alarm_db: std::sync::atomic::AtomicU64::new(
+                osnr_watch::DEFAULT_OSNR_ALARM_DB.to_bits(),
+            ),
         });
         if let Some(state) = &controller.sessions {
             tokio::spawn(forward_device_events(
@@ -297,3 +305,5 @@ async fn forward_device_events(state: Arc<FabricState>, events: Arc<EventLog>) {
 mod tests;
 #[cfg(test)]
 mod tests_openconfig;
+#[cfg(test)]
+mod tests_optical;

@@ -167,6 +167,7 @@ impl Controller {
             }
         }
         inner.next_id = inner.next_id.max(replayed.next_id);
+        inner.refresh_all_margins();
         // Policies from journals older than rule numbers get theirs now, after
         // every numbered one holds its own, and the numbers are journaled so
         // the next start gives the same ones.
@@ -373,6 +374,13 @@ fn restore_wavelength(inner: &mut Fabric, w: &store::WavelengthRecord) -> Result
             "wavelength {id}: channel {channel} on fiber {f} is already taken"
         ));
     }
+    // Journals from before mode selection stored the spec's mode with 0
+    // meaning 400ZR; newer ones also keep the mode picked in the view.
+    let mode = [wl.operational_mode, w.mode]
+        .into_iter()
+        .find(|&m| m != 0)
+        .map_or(Ok(1), u16::try_from)
+        .map_err(|_| format!("wavelength {id}: mode {} is out of range", w.mode))?;
     let record = WavelengthRecord {
         id: id.clone(),
         spec,
@@ -385,8 +393,10 @@ fn restore_wavelength(inner: &mut Fabric, w: &store::WavelengthRecord) -> Result
             osnr_db: wl.estimated_osnr_db,
             required_osnr_db: wl.required_osnr_db,
             margin_db: w.margin_db,
+            mode,
+            planned_margin_db: wl.planned_margin_db,
         },
-        mode: w.mode as u16,
+        mode,
         power_dbm: w.power_dbm,
         a_port: wl.a_port.clone(),
         b_port: wl.b_port.clone(),
@@ -394,6 +404,9 @@ fn restore_wavelength(inner: &mut Fabric, w: &store::WavelengthRecord) -> Result
         b_logical: client_channel(w.b_logical),
         carried_srlgs: w.carried_srlgs.iter().copied().collect::<BTreeSet<u32>>(),
         revision: wl.revision,
+        live: Default::default(),
+        measured_osnr_db: None,
+        below_prediction: false,
     };
     remember_origin(inner, Kind::Wavelength, id, &w.origin);
     inner.insert_wavelength(record);

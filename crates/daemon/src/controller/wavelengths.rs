@@ -1,9 +1,12 @@
-//! 400ZR wavelengths: route over fiber, one channel free on every span
-//! (spectrum continuity), OSNR feasibility, both transponders tuned alike.
+//! Coherent wavelengths: route over fiber, the fastest mode both
+//! transponders offer that closes it (physical-layer model), one channel
+//! free on every span (spectrum continuity), existing wavelengths protected
+//! from the new one's interference, both transponders tuned alike.
 
 use std::collections::{BTreeSet, HashMap};
 
 use super::error::{not_found, precondition, quote, ApiError};
+use super::events::EventLog;
 use super::intent;
 use super::persist::JournalEntries;
 use super::pipeline::Staged;
@@ -12,13 +15,29 @@ use super::{Controller, Fabric, Kind};
 use crate::intent::WavelengthSpec;
 use crate::model::Topology;
 use crate::object::{self, Change, Revisioned};
-use crate::pathcomp::optical::{self, WavelengthPlan};
+use crate::pathcomp::optical::{self, ModeId, WavelengthPlan};
+use crate::plan::records::Live;
 use crate::plan::WavelengthRecord;
 use crate::render::openconfig::optical as oc_optical;
 use crate::render::{LinePort, Need, WavelengthEnd};
 
 /// Discovered line ports by (node, interface).
 type Lines = HashMap<(String, String), LinePort>;
+
+/// The modes both ends offer; a device that lists none is taken to offer
+/// every mode in the table (what it does not refuse).
+fn offered_by(lines: &Lines, ends: &[(String, String)]) -> Vec<ModeId> {
+    optical::all_mode_ids()
+        .into_iter()
+        .filter(|m| {
+            ends.iter().all(|e| {
+                lines
+                    .get(e)
+                    .is_none_or(|l| l.modes.is_empty() || l.modes.contains(m))
+            })
+        })
+        .collect()
+}
 
 /// The interface `node` uses on `link`.
 fn port_on(topology: &Topology, link: &str, node: &str) -> Option<String> {
@@ -63,35 +82,61 @@ impl Controller {
         )? {
             return Ok(w);
         }
-        let lines = self.discover_ends(&req.spec).await?;
-        let staged =
-            self.stage_wavelength_create(req.spec, &req.request_id, req.fingerprint, &lines)?;
+        let (lines, offered) = self.discover_ends(&req.spec).await?;
+        let staged = self.stage_wavelength_create(
+            req.spec,
+            &req.request_id,
+            req.fingerprint,
+            &lines,
+            &offered,
+        )?;
         self.execute(staged).await
     }
 
     /// Reads, from both transponders the wavelength would use, the components
-    /// behind their line ports, and checks they can take the mode. Done
-    /// before staging: no lock is held across device I/O.
-    async fn discover_ends(&self, spec: &WavelengthSpec) -> Result<Lines, ApiError> {
-        let (ends, mode) = {
-            let inner = self.read();
-            let wi = intent::wavelength(&inner, spec)?;
-            let (_, a_port, b_port) = route(&inner, &wi)?;
-            ([(wi.a.clone(), a_port), (wi.b.clone(), b_port)], wi.mode.id)
-        };
+    /// behind their line ports and the modes they offer, and checks an
+    /// explicit mode is among them. The route is planned again with what
+    /// they offer (it may move to other ports; then those are read too).
+    /// Done before staging: no lock is held across device I/O.
+    async fn discover_ends(&self, spec: &WavelengthSpec) -> Result<(Lines, Vec<ModeId>), ApiError> {
         let mut lines = Lines::new();
-        for (node, port) in ends {
-            self.check_models(&node, Need::Wavelength, "a 400ZR wavelength")?;
-            let line = self.line_port(&node, &port).await?;
-            if !line.modes.is_empty() && !line.modes.contains(&mode) {
-                return Err(precondition(format!(
-                    "device {node} does not offer operational mode {mode} (it has {:?})",
-                    line.modes
-                )));
+        let mut offered: Option<Vec<ModeId>> = None;
+        for _ in 0..3 {
+            let (ends, explicit) = {
+                let inner = self.read();
+                let wi = intent::wavelength(&inner, spec)?;
+                let (_, a_port, b_port) = route(&inner, &wi, offered.as_deref())?;
+                (
+                    [(wi.a.clone(), a_port), (wi.b.clone(), b_port)],
+                    wi.mode.map(|m| m.id),
+                )
+            };
+            let known = ends.iter().all(|e| lines.contains_key(e));
+            if known && offered.is_some() {
+                return Ok((lines, offered.unwrap_or_default()));
             }
-            lines.insert((node, port), line);
+            for (node, port) in &ends {
+                if lines.contains_key(&(node.clone(), port.clone())) {
+                    continue;
+                }
+                self.check_models(node, Need::Wavelength, "a coherent wavelength")?;
+                let line = self.line_port(node, port).await?;
+                if let Some(mode) = explicit {
+                    if !line.modes.is_empty() && !line.modes.contains(&mode) {
+                        return Err(precondition(format!(
+                            "spec.operational_mode: device {node} does not offer operational \
+                             mode {mode} (it has {:?})",
+                            line.modes
+                        )));
+                    }
+                }
+                lines.insert((node.clone(), port.clone()), line);
+            }
+            offered = Some(offered_by(&lines, &ends));
         }
-        Ok(lines)
+        Err(ApiError::Aborted(
+            "the route kept moving while the transponders were read; retry".into(),
+        ))
     }
 
     /// Routes and tunes the wavelength on paper, and holds its channel,
@@ -102,6 +147,7 @@ impl Controller {
         request_id: &str,
         fingerprint: Vec<u8>,
         lines: &Lines,
+        offered: &[ModeId],
     ) -> Result<Staged<'_, object::Wavelength>, ApiError> {
         let mut inner = self.write();
         let (wi, plan, a_port, b_port, device_plan) = {
@@ -113,7 +159,17 @@ impl Controller {
                     quote(&spec.name)
                 )));
             }
-            let (plan, a_port, b_port) = route(inner, &wi)?;
+            let (plan, a_port, b_port) = route(inner, &wi, Some(offered))?;
+            inner
+                .protect((&plan.fibers, plan.channel, plan.mode), "")
+                .map_err(|e| {
+                    precondition(format!(
+                        "wavelength {} on {} in {}: {e}",
+                        quote(&spec.name),
+                        plan.fibers.join(", "),
+                        optical::mode(plan.mode).map_or("?", |m| m.name)
+                    ))
+                })?;
             let mut device_plan = Plan::default();
             for (node, port) in [(&wi.a, &a_port), (&wi.b, &b_port)] {
                 let line = lines.get(&(node.clone(), port.clone())).ok_or_else(|| {
@@ -131,7 +187,7 @@ impl Controller {
                         client_channel: lc,
                         frequency_mhz: plan.frequency_mhz,
                         target_power_dbm: wi.power_dbm,
-                        operational_mode: wi.mode.id,
+                        operational_mode: plan.mode,
                     }),
                     // Undo = drop the logical channels and untune.
                     d.wavelength_removal(line, lc),
@@ -155,11 +211,12 @@ impl Controller {
         }
         let a_lc = logical_channel(&inner.topology, &wi.a, &a_port);
         let b_lc = logical_channel(&inner.topology, &wi.b, &b_port);
-        let record = WavelengthRecord {
+        let mode = plan.mode;
+        let mut record = WavelengthRecord {
             id: id.clone(),
             spec,
             plan,
-            mode: wi.mode.id,
+            mode,
             power_dbm: wi.power_dbm,
             a_port,
             b_port,
@@ -167,16 +224,27 @@ impl Controller {
             b_logical: b_lc,
             carried_srlgs: carried,
             revision: ticket.revision(),
+            live: Default::default(),
+            measured_osnr_db: None,
+            below_prediction: false,
         };
+        record.live = Live::of(inner.live_verdict(&record, None).as_ref());
         inner.remember(Kind::Wavelength, request_id, fingerprint, &id);
         let entries = vec![inner.wavelength_entry(&record)];
         inner.hold_wavelength(record);
         let (commit_id, revert_id) = (id.clone(), id);
+        let events = &self.events;
         Ok(Staged {
             plan: device_plan,
             entries,
             commit: Box::new(move |inner: &mut Fabric| {
                 inner.reveal([&commit_id]);
+                let fibers = inner
+                    .wavelengths
+                    .get(&commit_id)
+                    .map(|w| w.plan.fibers.clone())
+                    .unwrap_or_default();
+                let moved = inner.refresh_margins(&fibers, &commit_id);
                 let out = inner
                     .wavelengths
                     .get(&commit_id)
@@ -187,6 +255,8 @@ impl Controller {
                     "wavelength created",
                     out.clone().at(out.revision),
                 );
+                let why = format!("OSNR margin changed: wavelength {commit_id} lit beside it");
+                publish_margins(inner, events, &moved, &why);
                 Ok(out)
             }),
             revert: Box::new(move |inner: &mut Fabric| {
@@ -280,6 +350,7 @@ impl Controller {
         let ticket = self.events.reserve();
         let entries = vec![inner.removed_entry(Kind::Wavelength, id, ticket.revision())];
         let (commit_id, revert_id) = (id.to_string(), id.to_string());
+        let events = &self.events;
         Ok(Staged {
             plan: device_plan,
             entries,
@@ -294,6 +365,10 @@ impl Controller {
                     "wavelength deleted",
                     record.view().at(revision),
                 );
+                let moved = inner.refresh_margins(&record.plan.fibers, &commit_id);
+                let why =
+                    format!("OSNR margin changed: wavelength {commit_id} went dark beside it");
+                publish_margins(inner, events, &moved, &why);
                 Ok(revision)
             }),
             revert: Box::new(move |inner: &mut Fabric| inner.unclaim(&revert_id)),
@@ -301,23 +376,49 @@ impl Controller {
     }
 }
 
+/// Updated events for wavelengths whose live margin moved (no revision of
+/// theirs changes: the margin is derived from the loading, not intent).
+fn publish_margins(inner: &Fabric, events: &EventLog, ids: &[String], why: &str) {
+    for id in ids {
+        if let Some(w) = inner
+            .wavelengths
+            .get(id)
+            .filter(|w| !inner.pending.contains(&w.id))
+        {
+            let view = w.view();
+            events.publish(Change::Updated, why, |rev| view.at(rev));
+        }
+    }
+}
+
+/// Routes `wi` in its explicit mode, or in the best of `offered` (every
+/// mode when the transponders have not been read yet) that closes.
 fn route(
     inner: &Fabric,
     wi: &intent::WavelengthIntent,
+    offered: Option<&[ModeId]>,
 ) -> Result<(WavelengthPlan, String, String), ApiError> {
+    let offered = optical::ranked(&offered.map_or_else(optical::all_mode_ids, <[ModeId]>::to_vec));
+    let explicit: Vec<&'static optical::Mode> = wi.mode.into_iter().collect();
+    let modes = if explicit.is_empty() {
+        &offered
+    } else {
+        &explicit
+    };
     let mut exclude = wi.exclude_fibers.clone();
     for _ in 0..8 {
-        let plan = optical::plan_wavelength(
-            &inner.fibers,
-            &inner.spectrum,
-            &wi.a,
-            &wi.b,
-            &wi.mode,
-            wi.margin_db,
-            8,
-            &exclude,
-        )
-        .map_err(|e| precondition(format!("no feasible wavelength {} → {}: {e}", wi.a, wi.b)))?;
+        let ask = optical::Ask {
+            modes,
+            hints: &offered,
+            tx_power_dbm: wi.power_dbm,
+            margin_db: wi.margin_db,
+            k: 8,
+            exclude_fibers: &exclude,
+        };
+        let plan = optical::plan_wavelength(&inner.fibers, &inner.spectrum, &wi.a, &wi.b, &ask)
+            .map_err(|e| {
+                precondition(format!("no feasible wavelength {} → {}: {e}", wi.a, wi.b))
+            })?;
         let (Some(first), Some(last)) = (plan.fibers.first(), plan.fibers.last()) else {
             return Err(precondition("the planned route has no fibers"));
         };
@@ -353,4 +454,36 @@ fn route(
         "every transponder port toward a route between {} and {} already carries a wavelength",
         wi.a, wi.b
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(modes: &[ModeId]) -> LinePort {
+        LinePort {
+            interface: "line-1".into(),
+            port: "port-line-1".into(),
+            transceiver: "transceiver-line-1".into(),
+            optical_channel: "och-line-1".into(),
+            modes: modes.to_vec(),
+        }
+    }
+
+    #[test]
+    fn the_modes_offered_are_those_both_ends_advertise() {
+        let ends = [
+            ("a".to_string(), "line-1".to_string()),
+            ("b".to_string(), "line-1".to_string()),
+        ];
+        let mut lines = Lines::new();
+        lines.insert(ends[0].clone(), line(&[1, 2, 3, 4, 5]));
+        lines.insert(ends[1].clone(), line(&[2, 4, 9]));
+        assert_eq!(offered_by(&lines, &ends), [2, 4]);
+        // a device that lists no modes refuses none
+        lines.insert(ends[1].clone(), line(&[]));
+        assert_eq!(offered_by(&lines, &ends), optical::all_mode_ids());
+        // ends that were not read constrain nothing either
+        assert_eq!(offered_by(&Lines::new(), &ends), optical::all_mode_ids());
+    }
 }

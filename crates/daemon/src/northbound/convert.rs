@@ -299,6 +299,14 @@ pub fn wavelength(w: &object::Wavelength) -> api::Wavelength {
         a_port: w.a_port.clone(),
         b_port: w.b_port.clone(),
         revision: w.revision,
+        operational_mode: w.operational_mode,
+        mode_name: w.mode_name.clone(),
+        planned_margin_db: w.planned_margin_db,
+        gsnr_db: w.gsnr_db,
+        osnr_margin_db: w.osnr_margin_db,
+        limit: w.limit.clone(),
+        measured_osnr_db: w.measured_osnr_db,
+        below_prediction: w.below_prediction,
     }
 }
 

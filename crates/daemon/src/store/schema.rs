@@ -248,6 +248,8 @@ pub fn wavelength(w: &object::Wavelength) -> store::Wavelength {
         a_port: w.a_port.clone(),
         b_port: w.b_port.clone(),
         revision: w.revision,
+        operational_mode: w.operational_mode,
+        planned_margin_db: w.planned_margin_db,
     }
 }
 

@@ -89,6 +89,10 @@ pub struct HealthPolicy {
     pub classes: BTreeMap<String, HealthOverride>,
     /// Link name → override.
     pub links: BTreeMap<String, HealthOverride>,
+    /// How far (dB) a transponder's OSNR may read below its wavelength's
+    /// predicted GSNR before the wavelength is flagged; `None` keeps the
+    /// controller's default (`[closed_loop] osnr_below_prediction_db`).
+    pub osnr_below_prediction_db: Option<f64>,
 }
 
 impl From<HealthConfig> for HealthPolicy {

@@ -405,6 +405,12 @@ fn wavelength_json(w: &object::Wavelength) -> Value {
         "channel": w.channel,
         "estimated_osnr_db": finite(w.estimated_osnr_db),
         "required_osnr_db": finite(w.required_osnr_db),
+        "mode": w.mode_name,
+        "gsnr_db": finite(w.gsnr_db),
+        "osnr_margin_db": finite(w.osnr_margin_db),
+        "limit": w.limit,
+        "measured_osnr_db": w.measured_osnr_db.and_then(finite),
+        "below_prediction": w.below_prediction,
         "carries_link": spec.carries_link,
     })
 }

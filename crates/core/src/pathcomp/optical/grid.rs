@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use super::modes::ModeId;
+
 /// f = 193.1 THz + n·75 GHz for n ∈ [-24, 40] (191.3–196.1 THz): 65 channels,
 /// index = n + 24.
 pub const CHANNEL_COUNT: usize = 65;
@@ -28,10 +30,12 @@ pub fn channel_index(freq_mhz: u64) -> Option<usize> {
 
 const ALL: u128 = (1u128 << CHANNEL_COUNT) - 1;
 
-/// Lit channels per fiber, one bit per channel.
+/// Lit channels per fiber, one bit per channel, and the mode each is lit
+/// in (what its neighbours' nonlinear interference depends on).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Spectrum {
     used: BTreeMap<String, u128>,
+    modes: BTreeMap<String, BTreeMap<usize, ModeId>>,
 }
 
 impl Spectrum {
@@ -39,10 +43,11 @@ impl Spectrum {
         ch < CHANNEL_COUNT && self.used.get(fiber).is_none_or(|u| u & (1u128 << ch) == 0)
     }
 
-    pub fn occupy(&mut self, fibers: &[String], ch: usize) {
+    pub fn occupy(&mut self, fibers: &[String], ch: usize, mode: ModeId) {
         if ch < CHANNEL_COUNT {
             for f in fibers {
                 *self.used.entry(f.clone()).or_default() |= 1u128 << ch;
+                self.modes.entry(f.clone()).or_default().insert(ch, mode);
             }
         }
     }
@@ -53,6 +58,9 @@ impl Spectrum {
                 if let Some(u) = self.used.get_mut(f) {
                     *u &= !(1u128 << ch);
                 }
+                if let Some(m) = self.modes.get_mut(f) {
+                    m.remove(&ch);
+                }
             }
         }
     }
@@ -60,6 +68,14 @@ impl Spectrum {
     /// How many channels are lit on `fiber`.
     pub fn lit(&self, fiber: &str) -> usize {
         self.used.get(fiber).map_or(0, |u| u.count_ones() as usize)
+    }
+
+    /// The channels lit on `fiber` with their modes, in channel order.
+    pub fn carriers(&self, fiber: &str) -> Vec<(usize, ModeId)> {
+        self.modes
+            .get(fiber)
+            .map(|m| m.iter().map(|(&c, &id)| (c, id)).collect())
+            .unwrap_or_default()
     }
 
     /// Channels free on every one of `fibers` (spectrum continuity: a 400ZR

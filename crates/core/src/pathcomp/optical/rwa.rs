@@ -1,12 +1,14 @@
-//! Routing and wavelength assignment for a 400ZR channel: k shortest routes
-//! by fiber length, the first whose OSNR estimate clears the mode's
-//! requirement plus margin and has a channel free end to end (first fit).
+//! Routing, mode and wavelength assignment for a coherent channel: k
+//! shortest routes by fiber length, the best mode that closes on one of
+//! them under a full band (physical-layer model, `feasibility.rs`), and a
+//! channel free end to end (first fit).
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::feasibility::{self, RouteFiber};
 use super::grid::{channel_frequency_mhz, Spectrum, CHANNEL_COUNT};
-use super::modes::Mode;
-use super::osnr::estimated_osnr_db;
+use super::modes::{Mode, ModeId};
+use super::plant::FiberPlant;
 use crate::model::{Layer, Role, Topology};
 use crate::pathcomp::graph::{EdgeId, NodeId};
 use crate::pathcomp::search::{Topo, Weights};
@@ -17,7 +19,7 @@ struct Fiber {
     name: String,
     a: NodeId,
     b: NodeId,
-    length_km: f64,
+    plant: FiberPlant,
     up: bool,
     srlgs: BTreeSet<u32>,
 }
@@ -56,7 +58,10 @@ impl FiberGraph {
                     name: l.name.clone(),
                     a: *index.get(&l.a.node)?,
                     b: *index.get(&l.b.node)?,
-                    length_km: l.length_km,
+                    plant: l
+                        .plant
+                        .clone()
+                        .unwrap_or_else(|| FiberPlant::defaults(l.length_km)),
                     up: true,
                     srlgs: l.srlgs.clone(),
                 })
@@ -97,6 +102,14 @@ impl FiberGraph {
             .find(|f| f.name == link)
             .map(|f| f.srlgs.clone())
             .unwrap_or_default()
+    }
+
+    /// The physical plant of `link` (`None` for an unknown fiber).
+    pub fn plant(&self, link: &str) -> Option<&FiberPlant> {
+        self.fibers
+            .iter()
+            .find(|f| f.name == link)
+            .map(|f| &f.plant)
     }
 
     fn fiber_of(&self, e: EdgeId) -> &Fiber {
@@ -144,10 +157,17 @@ pub struct WavelengthPlan {
     pub channel: usize,
     pub frequency_mhz: u64,
     pub length_km: f64,
-    /// Estimated OSNR, rounded to 0.01 dB.
+    /// The mode the route closes in.
+    pub mode: ModeId,
+    /// GSNR of the worst position of a full band (the planning loading),
+    /// rounded to 0.01 dB.
     pub osnr_db: f64,
     pub required_osnr_db: f64,
+    /// The margin asked for.
     pub margin_db: f64,
+    /// What is left over it at full load: GSNR − (required + penalties +
+    /// margin), rounded to 0.01 dB.
+    pub planned_margin_db: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -160,34 +180,41 @@ pub enum RwaError {
         to: String,
         reason: String,
     },
-    #[error("no channel is free on every fiber of any of the {routes_tried} OSNR-feasible routes tried: {reason}")]
+    #[error("no channel is free on every fiber of any of the {routes_tried} feasible routes tried: {reason}")]
     NoSpectrum { routes_tried: usize, reason: String },
-    #[error("the best route ({length_km:.1} km) has an estimated OSNR of {best_osnr_db:.2} dB, below the required {required_osnr_db:.2} dB plus {margin_db:.2} dB margin")]
-    Infeasible {
-        best_osnr_db: f64,
-        required_osnr_db: f64,
-        margin_db: f64,
-        length_km: f64,
-    },
+    #[error("on the shortest route ({length_km:.1} km) {reason}")]
+    Infeasible { length_km: f64, reason: String },
 }
 
-/// Plans a channel from `a` to `b` in `mode`: up to `k` loopless routes
-/// shortest first (Yen on fiber length, skipping down fibers and
-/// `exclude_fibers`); routes whose OSNR estimate is below the requirement
-/// plus `margin_db` are skipped (the best of them is reported if nothing is
-/// feasible); on the first feasible route with a channel free on every fiber,
-/// the lowest such channel is taken. Feasible routes with no common free
-/// channel make `NoSpectrum`.
-#[allow(clippy::too_many_arguments)]
+/// What a wavelength asks of the planner.
+pub struct Ask<'a> {
+    /// Modes to try, best first: one for an explicit mode, else every mode
+    /// both transponders offer (`modes::ranked`).
+    pub modes: &'a [&'static Mode],
+    /// Modes a refusal may suggest instead (what both transponders offer).
+    pub hints: &'a [&'static Mode],
+    /// The transceiver's output power, as programmed.
+    pub tx_power_dbm: f64,
+    pub margin_db: f64,
+    /// Routes to consider, shortest first.
+    pub k: usize,
+    pub exclude_fibers: &'a BTreeSet<String>,
+}
+
+/// Plans a channel from `a` to `b`: up to `k` loopless routes shortest first
+/// (Yen on fiber length, skipping down fibers and `exclude_fibers`); modes
+/// are tried best first and, for each, routes shortest first: the first
+/// (mode, route) that closes at full load (`feasibility::planned`) and has
+/// a channel free on every fiber takes the lowest such channel. A higher
+/// rate on a longer route beats a lower rate on the shortest one. When
+/// nothing closes, the error explains the shortest route's verdict for the
+/// most robust mode tried and names a hint mode that would fit, if any.
 pub fn plan_wavelength(
     g: &FiberGraph,
     spectrum: &Spectrum,
     a: &str,
     b: &str,
-    mode: &Mode,
-    margin_db: f64,
-    k: usize,
-    exclude_fibers: &BTreeSet<String>,
+    ask: &Ask,
 ) -> Result<WavelengthPlan, RwaError> {
     let ai = *g
         .index
@@ -208,56 +235,73 @@ pub fn plan_wavelength(
     let ok: Vec<bool> = (0..g.edge_count())
         .map(|e| {
             let f = g.fiber_of(e);
-            f.up && !exclude_fibers.contains(&f.name)
+            f.up && !ask.exclude_fibers.contains(&f.name)
         })
         .collect();
     // whole metres keep the order exact and deterministic
-    let meters = |f: &Fiber| (f.length_km.max(0.0) * 1000.0).round() as u64;
+    let meters = |f: &Fiber| (f.plant.length_km().max(0.0) * 1000.0).round() as u64;
     let w = Weights {
         cost: (0..g.edge_count()).map(|e| meters(g.fiber_of(e))).collect(),
         lat: vec![0; g.edge_count()],
     };
-    let routes = yen(g, &w, &ok, ai, bi, None, false, k.max(1));
+    let k = ask.k.max(1);
+    let routes = yen(g, &w, &ok, ai, bi, None, false, k);
     if routes.is_empty() {
         let down = g.fibers.iter().filter(|f| !f.up).count();
         let excluded = g
             .fibers
             .iter()
-            .filter(|f| f.up && exclude_fibers.contains(&f.name))
+            .filter(|f| f.up && ask.exclude_fibers.contains(&f.name))
             .count();
         return Err(no_route(format!(
             "{down} fibers down and {excluded} excluded; nothing joins the ends"
         )));
     }
-    let mut best: Option<(f64, f64)> = None;
+    let lit: Vec<Vec<Vec<(usize, ModeId)>>> = routes
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|&e| spectrum.carriers(&g.fiber_of(e).name))
+                .collect()
+        })
+        .collect();
+    let route_fibers = |i: usize| -> Vec<RouteFiber> {
+        routes[i]
+            .iter()
+            .zip(&lit[i])
+            .map(|(&e, l)| RouteFiber::new(&g.fiber_of(e).plant, l))
+            .collect()
+    };
+    let judge_on = |i: usize, m: &'static Mode| {
+        feasibility::planned(&route_fibers(i), m, ask.tx_power_dbm, ask.margin_db)
+    };
     let mut feasible = 0;
-    for route in &routes {
-        let lengths: Vec<f64> = route.iter().map(|&e| g.fiber_of(e).length_km).collect();
-        let osnr = estimated_osnr_db(&lengths);
-        let length_km: f64 = lengths.iter().sum();
-        if best.is_none_or(|(o, _)| osnr > o) {
-            best = Some((osnr, length_km));
+    for &m in ask.modes {
+        for (i, route) in routes.iter().enumerate() {
+            let v = judge_on(i, m);
+            if !v.feasible() {
+                continue;
+            }
+            feasible += 1;
+            let fibers: Vec<String> = route.iter().map(|&e| g.fiber_of(e).name.clone()).collect();
+            let Some(channel) = spectrum.first_fit(&fibers) else {
+                continue;
+            };
+            let mut nodes = vec![g.nodes[ai].clone()];
+            nodes.extend(route.iter().map(|&e| g.nodes[g.head(e)].clone()));
+            return Ok(WavelengthPlan {
+                fibers,
+                nodes,
+                channel,
+                frequency_mhz: channel_frequency_mhz(channel),
+                length_km: v.budget.length_km,
+                mode: m.id,
+                osnr_db: round2(v.budget.gsnr_db()),
+                required_osnr_db: m.required_osnr_db,
+                margin_db: ask.margin_db,
+                planned_margin_db: round2(v.osnr_margin_db),
+            });
         }
-        if osnr < mode.required_osnr_db + margin_db {
-            continue;
-        }
-        feasible += 1;
-        let fibers: Vec<String> = route.iter().map(|&e| g.fiber_of(e).name.clone()).collect();
-        let Some(channel) = spectrum.first_fit(&fibers) else {
-            continue;
-        };
-        let mut nodes = vec![g.nodes[ai].clone()];
-        nodes.extend(route.iter().map(|&e| g.nodes[g.head(e)].clone()));
-        return Ok(WavelengthPlan {
-            fibers,
-            nodes,
-            channel,
-            frequency_mhz: channel_frequency_mhz(channel),
-            length_km,
-            osnr_db: (osnr * 100.0).round() / 100.0,
-            required_osnr_db: mode.required_osnr_db,
-            margin_db,
-        });
     }
     if feasible > 0 {
         return Err(RwaError::NoSpectrum {
@@ -269,11 +313,33 @@ pub fn plan_wavelength(
             ),
         });
     }
-    let (best_osnr_db, length_km) = best.unwrap_or((f64::NEG_INFINITY, 0.0));
-    Err(RwaError::Infeasible {
-        best_osnr_db,
-        required_osnr_db: mode.required_osnr_db,
-        margin_db,
-        length_km,
-    })
+    let length_km = route_fibers(0).iter().map(|f| f.plant.length_km()).sum();
+    let Some(&last) = ask.modes.last() else {
+        return Err(RwaError::Infeasible {
+            length_km,
+            reason: "no operational mode is offered by both transponders".into(),
+        });
+    };
+    let mut reason = if ask.modes.len() > 1 {
+        format!(
+            "none of the {} modes both transponders offer closes; the most robust, {}",
+            ask.modes.len(),
+            judge_on(0, last).explain()
+        )
+    } else {
+        judge_on(0, last).explain()
+    };
+    if let Some(hint) = ask
+        .hints
+        .iter()
+        .filter(|h| !ask.modes.iter().any(|m| m.id == h.id))
+        .find(|h| judge_on(0, h).feasible())
+    {
+        reason.push_str(&format!("; {} would fit", hint.name));
+    }
+    Err(RwaError::Infeasible { length_km, reason })
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
 }

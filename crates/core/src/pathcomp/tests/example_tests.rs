@@ -90,19 +90,51 @@ fn wavelengths_on_the_example() {
     let t = us_metro();
     let g = FiberGraph::from_topology(&t);
     let mut s = Spectrum::default();
-    let zr = &optical::MODES[0];
+    let offered = optical::ranked(&optical::all_mode_ids());
     let none = BTreeSet::new();
-    let p = optical::plan_wavelength(&g, &s, "sea-ot1", "pdx-ot1", zr, 1.0, 4, &none).unwrap();
+    let ask = |modes| optical::Ask {
+        modes,
+        hints: &offered,
+        tx_power_dbm: -10.0,
+        margin_db: 1.0,
+        k: 4,
+        exclude_fibers: &none,
+    };
+    // 296 km between metros is past 400ZR's CD tolerance: OpenZR+ 400G
+    let zr = [optical::mode(1).unwrap()];
+    match optical::plan_wavelength(&g, &s, "sea-ot1", "pdx-ot1", &ask(&zr)) {
+        Err(e) => assert_eq!(
+            e.to_string(),
+            "on the shortest route (296.3 km) CD 4,948 ps/nm exceeds 400ZR's 2,400 ps/nm; \
+             OpenZR+ 400G would fit"
+        ),
+        Ok(p) => panic!("{p:?}"),
+    }
+    let p = optical::plan_wavelength(&g, &s, "sea-ot1", "pdx-ot1", &ask(&offered)).unwrap();
     assert_eq!(
-        (p.fibers.clone(), p.channel),
-        (vec!["sea-pdx-f1".to_string()], 0)
+        (p.fibers.clone(), p.channel, p.mode),
+        (vec!["sea-pdx-f1".to_string()], 0, 2)
     );
-    assert!((p.osnr_db - optical::estimated_osnr_db(&[296.3])).abs() < 0.006);
-    s.occupy(&p.fibers, p.channel);
-    let q = optical::plan_wavelength(&g, &s, "sea-ot1", "pdx-ot1", zr, 1.0, 4, &none).unwrap();
+    s.occupy(&p.fibers, p.channel, p.mode);
+    let q = optical::plan_wavelength(&g, &s, "sea-ot1", "pdx-ot1", &ask(&offered)).unwrap();
     assert_eq!(q.channel, 1);
-    assert!(matches!(
-        optical::plan_wavelength(&g, &s, "sea-ot1", "nva-ot1", zr, 1.0, 4, &none),
-        Err(optical::RwaError::Infeasible { .. })
-    ));
+    // the intra-metro DCI fiber is what 400ZR is for
+    let dci = optical::plan_wavelength(&g, &s, "nva-ot1", "nva-ot2", &ask(&offered)).unwrap();
+    assert_eq!(
+        (dci.mode, dci.fibers.clone()),
+        (1, vec!["nva-dci-f1".to_string()])
+    );
+    // and no inter-metro fiber takes 400ZR
+    for l in t
+        .links
+        .iter()
+        .filter(|l| l.layer == crate::model::Layer::Fiber)
+    {
+        let zr_fits = optical::plan_wavelength(&g, &s, &l.a.node, &l.b.node, &ask(&zr))
+            .is_ok_and(|p| p.fibers == [l.name.clone()]);
+        assert_eq!(zr_fits, l.name == "nva-dci-f1", "{}", l.name);
+    }
+    // coast to coast closes only at a lower rate
+    let far = optical::plan_wavelength(&g, &s, "sea-ot1", "nva-ot1", &ask(&offered)).unwrap();
+    assert!(optical::mode(far.mode).unwrap().rate_gbps < 400, "{far:?}");
 }
