@@ -13,6 +13,7 @@ pub mod records;
 pub mod reroute;
 pub mod service;
 pub mod validate;
+pub mod wavelength;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

@@ -478,6 +478,7 @@ fn decimal(s: &str) -> Option<u64> {
     s.parse().ok()
 }
 
+#[derive(Debug)]
 pub struct WavelengthIntent {
     pub a: String,
     pub b: String,

@@ -3,7 +3,7 @@
 //! free on every span (spectrum continuity), existing wavelengths protected
 //! from the new one's interference, both transponders tuned alike.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use super::error::{not_found, precondition, quote, ApiError};
 use super::events::EventLog;
@@ -13,12 +13,10 @@ use super::pipeline::Staged;
 use super::programmer::Plan;
 use super::{Controller, Fabric, Kind};
 use crate::intent::WavelengthSpec;
-use crate::model::Topology;
 use crate::object::{self, Change, Revisioned};
-use crate::pathcomp::optical::{self, ModeId, WavelengthPlan};
-use crate::plan::records::Live;
+use crate::pathcomp::optical::{self, ModeId};
+use crate::plan::wavelength;
 use crate::plan::WavelengthRecord;
-use crate::render::openconfig::optical as oc_optical;
 use crate::render::{LinePort, Need, WavelengthEnd};
 
 /// Discovered line ports by (node, interface).
@@ -36,35 +34,6 @@ fn offered_by(lines: &Lines, ends: &[(String, String)]) -> Vec<ModeId> {
                     .is_none_or(|l| l.modes.is_empty() || l.modes.contains(m))
             })
         })
-        .collect()
-}
-
-/// The interface `node` uses on `link`.
-fn port_on(topology: &Topology, link: &str, node: &str) -> Option<String> {
-    let l = topology.link(link)?;
-    if l.a.node == node {
-        Some(l.a.interface.clone())
-    } else if l.b.node == node {
-        Some(l.b.interface.clone())
-    } else {
-        None
-    }
-}
-
-/// Client logical channel index for a line port: stable, one per port.
-fn logical_channel(topology: &Topology, node: &str, port: &str) -> u32 {
-    let pos = topology
-        .node(node)
-        .and_then(|n| n.interfaces.iter().position(|i| i == port))
-        .unwrap_or(0);
-    oc_optical::client_channel(pos)
-}
-
-fn srlgs_of(topology: &Topology, fibers: &[String]) -> BTreeSet<u32> {
-    fibers
-        .iter()
-        .filter_map(|f| topology.link(f))
-        .flat_map(|l| l.srlgs.iter().copied())
         .collect()
 }
 
@@ -105,7 +74,7 @@ impl Controller {
             let (ends, explicit) = {
                 let inner = self.read();
                 let wi = intent::wavelength(&inner, spec)?;
-                let (_, a_port, b_port) = route(&inner, &wi, offered.as_deref())?;
+                let (_, a_port, b_port) = wavelength::route(&inner, &wi, offered.as_deref())?;
                 (
                     [(wi.a.clone(), a_port), (wi.b.clone(), b_port)],
                     wi.mode.map(|m| m.id),
@@ -150,85 +119,36 @@ impl Controller {
         offered: &[ModeId],
     ) -> Result<Staged<'_, object::Wavelength>, ApiError> {
         let mut inner = self.write();
-        let (wi, plan, a_port, b_port, device_plan) = {
-            let inner = &*inner;
-            let wi = intent::wavelength(inner, &spec)?;
-            if let Some(id) = inner.name_taken(Kind::Wavelength, &spec.name) {
-                return Err(ApiError::AlreadyExists(format!(
-                    "spec.name: wavelength {} already exists ({id})",
-                    quote(&spec.name)
-                )));
-            }
-            let (plan, a_port, b_port) = route(inner, &wi, Some(offered))?;
-            inner
-                .protect((&plan.fibers, plan.channel, plan.mode), "")
-                .map_err(|e| {
-                    precondition(format!(
-                        "wavelength {} on {} in {}: {e}",
-                        quote(&spec.name),
-                        plan.fibers.join(", "),
-                        optical::mode(plan.mode).map_or("?", |m| m.name)
-                    ))
-                })?;
-            let mut device_plan = Plan::default();
-            for (node, port) in [(&wi.a, &a_port), (&wi.b, &b_port)] {
-                let line = lines.get(&(node.clone(), port.clone())).ok_or_else(|| {
-                    ApiError::Aborted(format!(
-                        "the route moved to {node} {port} while the transponders were read; retry"
-                    ))
-                })?;
-                let lc = logical_channel(&inner.topology, node, port);
-                let d = self.dialect(node);
-                device_plan.add(
-                    node,
-                    d.wavelength(&WavelengthEnd {
-                        wavelength: &spec.name,
-                        line,
-                        client_channel: lc,
-                        frequency_mhz: plan.frequency_mhz,
-                        target_power_dbm: wi.power_dbm,
-                        operational_mode: plan.mode,
-                    }),
-                    // Undo = drop the logical channels and untune.
-                    d.wavelength_removal(line, lc),
-                );
-            }
-            (wi, plan, a_port, b_port, device_plan)
-        };
+        let planned = wavelength::plan_create(&inner, &spec, offered)?;
+        let (a_lc, b_lc) = planned.logical_channels(&inner);
+        let mut device_plan = Plan::default();
+        for (node, port, lc) in [
+            (&planned.intent.a, &planned.a_port, a_lc),
+            (&planned.intent.b, &planned.b_port, b_lc),
+        ] {
+            let line = lines.get(&(node.clone(), port.clone())).ok_or_else(|| {
+                ApiError::Aborted(format!(
+                    "the route moved to {node} {port} while the transponders were read; retry"
+                ))
+            })?;
+            let d = self.dialect(node);
+            device_plan.add(
+                node,
+                d.wavelength(&WavelengthEnd {
+                    wavelength: &spec.name,
+                    line,
+                    client_channel: lc,
+                    frequency_mhz: planned.plan.frequency_mhz,
+                    target_power_dbm: planned.intent.power_dbm,
+                    operational_mode: planned.plan.mode,
+                }),
+                // Undo = drop the logical channels and untune.
+                d.wavelength_removal(line, lc),
+            );
+        }
         let ticket = self.events.reserve();
         let id = inner.new_id("wl");
-        let mut carried = BTreeSet::new();
-        if let Some(link) = &wi.carries_link {
-            for s in srlgs_of(&inner.topology, &plan.fibers) {
-                if inner
-                    .graph
-                    .edges_of_link(link)
-                    .any(|e| !inner.graph.edges[e].srlgs.contains(&s))
-                {
-                    carried.insert(s);
-                }
-            }
-        }
-        let a_lc = logical_channel(&inner.topology, &wi.a, &a_port);
-        let b_lc = logical_channel(&inner.topology, &wi.b, &b_port);
-        let mode = plan.mode;
-        let mut record = WavelengthRecord {
-            id: id.clone(),
-            spec,
-            plan,
-            mode,
-            power_dbm: wi.power_dbm,
-            a_port,
-            b_port,
-            a_logical: a_lc,
-            b_logical: b_lc,
-            carried_srlgs: carried,
-            revision: ticket.revision(),
-            live: Default::default(),
-            measured_osnr_db: None,
-            below_prediction: false,
-        };
-        record.live = Live::of(inner.live_verdict(&record, None).as_ref());
+        let record = planned.into_record(&inner, id.clone(), spec, ticket.revision());
         inner.remember(Kind::Wavelength, request_id, fingerprint, &id);
         let entries = vec![inner.wavelength_entry(&record)];
         inner.hold_wavelength(record);
@@ -323,17 +243,7 @@ impl Controller {
         lines: &Lines,
     ) -> Result<Staged<'_, u64>, ApiError> {
         let mut inner = self.write();
-        let w = inner
-            .wavelengths
-            .get(id)
-            .filter(|w| !inner.pending.contains(&w.id))
-            .ok_or_else(|| not_found("id", format!("wavelength {}", quote(id))))?;
-        if revision != 0 && revision != w.revision {
-            return Err(ApiError::Aborted(format!(
-                "wavelength {id} is at revision {}, not {revision}",
-                w.revision
-            )));
-        }
+        let w = wavelength::check_delete(&inner, id, revision)?;
         let mut device_plan = Plan::default();
         for (node, port, lc) in w.ends() {
             let line = lines
@@ -389,71 +299,6 @@ fn publish_margins(inner: &Fabric, events: &EventLog, ids: &[String], why: &str)
             events.publish(Change::Updated, why, |rev| view.at(rev));
         }
     }
-}
-
-/// Routes `wi` in its explicit mode, or in the best of `offered` (every
-/// mode when the transponders have not been read yet) that closes.
-fn route(
-    inner: &Fabric,
-    wi: &intent::WavelengthIntent,
-    offered: Option<&[ModeId]>,
-) -> Result<(WavelengthPlan, String, String), ApiError> {
-    let offered = optical::ranked(&offered.map_or_else(optical::all_mode_ids, <[ModeId]>::to_vec));
-    let explicit: Vec<&'static optical::Mode> = wi.mode.into_iter().collect();
-    let modes = if explicit.is_empty() {
-        &offered
-    } else {
-        &explicit
-    };
-    let mut exclude = wi.exclude_fibers.clone();
-    for _ in 0..8 {
-        let ask = optical::Ask {
-            modes,
-            hints: &offered,
-            tx_power_dbm: wi.power_dbm,
-            margin_db: wi.margin_db,
-            k: 8,
-            exclude_fibers: &exclude,
-        };
-        let plan = optical::plan_wavelength(&inner.fibers, &inner.spectrum, &wi.a, &wi.b, &ask)
-            .map_err(|e| {
-                precondition(format!("no feasible wavelength {} → {}: {e}", wi.a, wi.b))
-            })?;
-        let (Some(first), Some(last)) = (plan.fibers.first(), plan.fibers.last()) else {
-            return Err(precondition("the planned route has no fibers"));
-        };
-        let a_port = port_on(&inner.topology, first, &wi.a)
-            .ok_or_else(|| precondition(format!("fiber {first} does not end on {}", wi.a)))?;
-        let b_port = port_on(&inner.topology, last, &wi.b)
-            .ok_or_else(|| precondition(format!("fiber {last} does not end on {}", wi.b)))?;
-        let busy_a = inner.ports.get(&(wi.a.clone(), a_port.clone()));
-        let busy_b = inner.ports.get(&(wi.b.clone(), b_port.clone()));
-        if busy_a.is_some() || busy_b.is_some() {
-            if busy_a.is_some() {
-                exclude.insert(first.clone());
-            }
-            if busy_b.is_some() {
-                exclude.insert(last.clone());
-            }
-            continue;
-        }
-        let mut plan = plan;
-        if let Some(ch) = wi.channel {
-            if let Some(f) = plan.fibers.iter().find(|f| !inner.spectrum.is_free(f, ch)) {
-                return Err(precondition(format!(
-                    "spec.frequency_mhz: channel {} MHz is already lit on fiber {f}",
-                    optical::channel_frequency_mhz(ch)
-                )));
-            }
-            plan.channel = ch;
-            plan.frequency_mhz = optical::channel_frequency_mhz(ch);
-        }
-        return Ok((plan, a_port, b_port));
-    }
-    Err(precondition(format!(
-        "every transponder port toward a route between {} and {} already carries a wavelength",
-        wi.a, wi.b
-    )))
 }
 
 #[cfg(test)]
