@@ -256,10 +256,13 @@ impl Controller {
                     quote(request_id)
                 )))
             }
-            Some((fp, _)) if fp != fingerprint => Err(ApiError::AlreadyExists(format!(
-                "request_id {} was already used for a different request",
-                quote(request_id)
-            ))),
+            Some((fp, _)) if fp != fingerprint => {
+                Err(crate::plan::error::PlanError::AlreadyExists(format!(
+                    "request_id {} was already used for a different request",
+                    quote(request_id)
+                ))
+                .into())
+            }
             Some((_, id)) => Ok(lookup(&inner, id)),
         }
     }

@@ -251,7 +251,13 @@ async fn a_restart_from_the_journal_rebuilds_the_same_controller() {
         .spectrum
         .is_free(&wl.fibers[0], wl.channel as usize));
     let err = c.create_wavelength(ot1_ot2("wl2", "")).await.unwrap_err();
-    assert!(matches!(err, super::ApiError::Precondition(_)), "{err}");
+    assert!(
+        matches!(
+            err,
+            super::ApiError::Plan(crate::plan::error::PlanError::Precondition(_))
+        ),
+        "{err}"
+    );
     assert_eq!(c.read().ports.len(), 2, "both transponder ports are held");
 }
 
@@ -365,7 +371,10 @@ async fn racing_requests_on_one_object_do_not_both_win() {
     }
     let second = c.create_service(req2).await.unwrap_err();
     assert!(
-        matches!(second, super::ApiError::AlreadyExists(_)),
+        matches!(
+            second,
+            super::ApiError::Plan(crate::plan::error::PlanError::AlreadyExists(_))
+        ),
         "{second:?}"
     );
     gate.open.add_permits(1_000);
@@ -379,7 +388,10 @@ async fn racing_requests_on_one_object_do_not_both_win() {
     assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 1, "{a:?} {b:?}");
     let loser = if a.is_ok() { b } else { a }.unwrap_err();
     assert!(
-        matches!(loser, super::ApiError::NotFound { .. }),
+        matches!(
+            loser,
+            super::ApiError::Plan(crate::plan::error::PlanError::NotFound { .. })
+        ),
         "{loser:?}"
     );
     assert!(c.list_services().is_empty());
@@ -448,7 +460,10 @@ async fn a_stalled_device_holds_up_no_request_that_does_not_touch_it() {
         .await
         .unwrap_err();
     assert!(
-        matches!(taken, super::ApiError::AlreadyExists(_)),
+        matches!(
+            taken,
+            super::ApiError::Plan(crate::plan::error::PlanError::AlreadyExists(_))
+        ),
         "{taken:?}"
     );
     stall.release.notify_one();
@@ -481,7 +496,13 @@ async fn two_deletes_of_one_object_in_flight_do_not_both_run() {
         tokio::task::yield_now().await;
     }
     let second = c.delete_policy(&created.id, 0).await.unwrap_err();
-    assert!(matches!(second, super::ApiError::Aborted(_)), "{second:?}");
+    assert!(
+        matches!(
+            second,
+            super::ApiError::Plan(crate::plan::error::PlanError::Aborted(_))
+        ),
+        "{second:?}"
+    );
     stall.release.notify_one();
     first.await.unwrap().unwrap();
     assert!(c.get_policy(&created.id).is_err());

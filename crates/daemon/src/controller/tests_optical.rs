@@ -76,7 +76,7 @@ async fn an_explicit_mode_that_cannot_close_is_refused_with_the_reason_and_nothi
         .create_wavelength(wl("bc", "b", "c", 1))
         .await
         .unwrap_err();
-    let ApiError::Precondition(msg) = &err else {
+    let ApiError::Plan(crate::plan::error::PlanError::Precondition(msg)) = &err else {
         panic!("{err:?}")
     };
     assert_eq!(
@@ -89,7 +89,7 @@ async fn an_explicit_mode_that_cannot_close_is_refused_with_the_reason_and_nothi
     // an unknown mode is a bad argument naming the field
     let err = c.create_wavelength(wl("x", "b", "c", 9)).await.unwrap_err();
     assert!(
-        matches!(&err, ApiError::Invalid { field, .. } if field == "spec.operational_mode"),
+        matches!(&err, ApiError::Plan(crate::plan::error::PlanError::Invalid { field, .. }) if field == "spec.operational_mode"),
         "{err:?}"
     );
 }
@@ -170,7 +170,7 @@ async fn a_new_wavelength_that_would_push_an_existing_one_below_its_margin_is_re
         .create_wavelength(wl("bd", "b", "d", 0))
         .await
         .unwrap_err();
-    let ApiError::Precondition(msg) = &err else {
+    let ApiError::Plan(crate::plan::error::PlanError::Precondition(msg)) = &err else {
         panic!("{err:?}")
     };
     assert!(

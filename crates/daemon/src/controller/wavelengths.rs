@@ -103,8 +103,8 @@ impl Controller {
             }
             offered = Some(offered_by(&lines, &ends));
         }
-        Err(ApiError::Aborted(
-            "the route kept moving while the transponders were read; retry".into(),
+        Err(super::error::aborted(
+            "the route kept moving while the transponders were read; retry",
         ))
     }
 
@@ -127,7 +127,7 @@ impl Controller {
             (&planned.intent.b, &planned.b_port, b_lc),
         ] {
             let line = lines.get(&(node.clone(), port.clone())).ok_or_else(|| {
-                ApiError::Aborted(format!(
+                super::error::aborted(format!(
                     "the route moved to {node} {port} while the transponders were read; retry"
                 ))
             })?;
@@ -246,9 +246,9 @@ impl Controller {
         let w = wavelength::check_delete(&inner, id, revision)?;
         let mut device_plan = Plan::default();
         for (node, port, lc) in w.ends() {
-            let line = lines
-                .get(&(node.clone(), port.clone()))
-                .ok_or_else(|| ApiError::Aborted(format!("{node} {port} was not read; retry")))?;
+            let line = lines.get(&(node.clone(), port.clone())).ok_or_else(|| {
+                super::error::aborted(format!("{node} {port} was not read; retry"))
+            })?;
             let d = self.dialect(node);
             device_plan.add(
                 node,
