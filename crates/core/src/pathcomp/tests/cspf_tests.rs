@@ -170,9 +170,7 @@ fn endpoints_are_never_excluded_and_a_loop_request_is_an_error() {
 fn no_path_says_what_was_pruned() {
     let mut g = two_routes();
     g.set_link_up("bd", false);
-    for e in g.edges_of_link("ac").collect::<Vec<_>>() {
-        g.edges[e].reserved_gbps = 80.0;
-    }
+    g.update_link("ac", |e| e.reserved_gbps = 80.0);
     let c = Constraints {
         bandwidth_gbps: 50.0,
         ..Default::default()
