@@ -51,7 +51,15 @@ pub fn cspf_with(
             let arcs = CompactView::new(g, k, c, src, dst);
             best_path(g, &arcs, src, dst, bound, by_latency, s)
         }
-        None => best_path(g, &Lazy::new(g, c, src, dst), src, dst, bound, by_latency, s),
+        None => best_path(
+            g,
+            &Lazy::new(g, c, src, dst),
+            src,
+            dst,
+            bound,
+            by_latency,
+            s,
+        ),
     });
     let best = match found {
         Ok(edges) => Path::from_edges(g, src, edges, c.metric),

@@ -12,7 +12,6 @@
 mod compact;
 mod constraints;
 mod cspf;
-mod view;
 mod disjoint;
 mod graph;
 pub mod optical;
@@ -21,6 +20,7 @@ mod rcsp;
 mod search;
 mod sids;
 mod suurballe;
+mod view;
 mod yen;
 
 #[cfg(test)]

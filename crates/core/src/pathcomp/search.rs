@@ -157,7 +157,12 @@ impl Entry for Same {
     }
     #[inline]
     fn unpack(self) -> (u64, u64, u32, NodeId) {
-        (self.0, self.0, (self.1 >> 32) as u32, (self.1 & 0xFFFF_FFFF) as NodeId)
+        (
+            self.0,
+            self.0,
+            (self.1 >> 32) as u32,
+            (self.1 & 0xFFFF_FFFF) as NodeId,
+        )
     }
     #[inline]
     fn current(self, slot: &Slot) -> bool {
