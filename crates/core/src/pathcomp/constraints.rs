@@ -175,7 +175,7 @@ pub(crate) fn usable<'g>(
 
 /// RFC 3630 affinities: include-any needs one shared group, include-all
 /// needs every group, exclude-any forbids every group.
-fn groups_ok(e: &TeEdge, c: &Constraints) -> bool {
+pub(crate) fn groups_ok(e: &TeEdge, c: &Constraints) -> bool {
     (c.include_any.is_empty() || c.include_any.iter().any(|a| e.admin_groups.contains(a)))
         && c.include_all.iter().all(|a| e.admin_groups.contains(a))
         && !c.exclude_any.iter().any(|a| e.admin_groups.contains(a))

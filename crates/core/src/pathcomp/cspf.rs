@@ -5,8 +5,9 @@ use super::constraints::{usable, Constraints, Lazy, Metric, Pruned};
 use super::graph::{NodeId, TeGraph};
 use super::path::{check_endpoints, node_name, Path, PathError};
 use super::rcsp::{best_path, Miss};
-use super::search::{Scratch, Topo};
+use super::search::{with_scratch, Topo};
 use super::sids::{compress_with, IgpSpf};
+use super::view::CompactView;
 use super::yen::k_shortest;
 
 /// How many paths, best first, `cspf` tries to fit `max_sid_depth`.
@@ -43,17 +44,23 @@ pub fn cspf_with(
     c: &Constraints,
 ) -> Result<Path, PathError> {
     check_endpoints(g, src, dst)?;
-    let arcs = Lazy::new(g, c, src, dst);
-    let mut scratch = Scratch::new(g.nodes.len());
-    let found = best_path(
-        g,
-        &arcs,
-        src,
-        dst,
-        c.max_latency_us,
-        c.metric == Metric::Latency,
-        &mut scratch,
-    );
+    let bound = c.max_latency_us;
+    let by_latency = c.metric == Metric::Latency;
+    let found = with_scratch(g.nodes.len(), |s| match g.compact() {
+        Some(k) => {
+            let arcs = CompactView::new(g, k, c, src, dst);
+            best_path(g, &arcs, src, dst, bound, by_latency, s)
+        }
+        None => best_path(
+            g,
+            &Lazy::new(g, c, src, dst),
+            src,
+            dst,
+            bound,
+            by_latency,
+            s,
+        ),
+    });
     let best = match found {
         Ok(edges) => Path::from_edges(g, src, edges, c.metric),
         Err(Miss::Unreachable) => {

@@ -3,7 +3,10 @@
 //! run time (up/down, measured latency, reservations).
 
 use std::collections::{BTreeSet, HashMap};
+use std::ops::Deref;
+use std::sync::OnceLock;
 
+use super::compact::Compact;
 use super::search::Topo;
 use crate::model::{Layer, Role, Topology};
 
@@ -49,12 +52,32 @@ pub struct TeEdge {
     pub admin_groups: BTreeSet<String>,
 }
 
+/// The edges of a `TeGraph`, read-only: every change goes through
+/// `TeGraph::update_edge` (or the `set_link_*` helpers), which keeps the
+/// searches' compact copy in step.
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct Edges(Vec<TeEdge>);
+
+impl Deref for Edges {
+    type Target = [TeEdge];
+    fn deref(&self) -> &[TeEdge] {
+        &self.0
+    }
+}
+
+impl<'a> IntoIterator for &'a Edges {
+    type Item = &'a TeEdge;
+    type IntoIter = std::slice::Iter<'a, TeEdge>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
 pub struct TeGraph {
     pub nodes: Vec<TeNode>,
-    /// Attributes are free to change; `from`/`to` must not, or the adjacency
-    /// index below goes stale.
-    pub edges: Vec<TeEdge>,
+    /// Read here, changed through `update_edge`.
+    pub edges: Edges,
     out: Vec<Vec<EdgeId>>,
     inn: Vec<Vec<EdgeId>>,
     /// `edges[e].to` / `.from`, packed: a search reads the head of every
@@ -63,6 +86,17 @@ pub struct TeGraph {
     tails: Vec<NodeId>,
     by_name: HashMap<String, NodeId>,
     by_link: HashMap<String, Vec<EdgeId>>,
+    /// Built on the first search after the last `add_edge`, patched by
+    /// `update_edge`; `None` inside when ids overflow its 32-bit records.
+    compact: OnceLock<Option<Compact>>,
+}
+
+/// Two graphs are equal when their nodes and edges are: the indexes and the
+/// compact copy are derived from those.
+impl PartialEq for TeGraph {
+    fn eq(&self, other: &Self) -> bool {
+        self.nodes == other.nodes && self.edges == other.edges
+    }
 }
 
 impl TeGraph {
@@ -78,9 +112,10 @@ impl TeGraph {
             heads: Vec::new(),
             tails: Vec::new(),
             nodes,
-            edges: Vec::new(),
+            edges: Edges::default(),
             by_name,
             by_link: HashMap::new(),
+            compact: OnceLock::new(),
         }
     }
 
@@ -97,8 +132,34 @@ impl TeGraph {
         self.heads.push(e.to);
         self.tails.push(e.from);
         self.by_link.entry(e.link.clone()).or_default().push(id);
-        self.edges.push(e);
+        self.edges.0.push(e);
+        self.compact = OnceLock::new();
         Some(id)
+    }
+
+    /// Changes edge `e`'s attributes (reservation, SRLGs, state, metrics);
+    /// `false` for an unknown edge. Its ends and adjacency SID are structure,
+    /// not attributes: whatever `f` does to them is undone.
+    pub fn update_edge(&mut self, e: EdgeId, f: impl FnOnce(&mut TeEdge)) -> bool {
+        let Some(edge) = self.edges.0.get_mut(e) else {
+            return false;
+        };
+        let (from, to, adj_sid) = (edge.from, edge.to, edge.adj_sid);
+        f(edge);
+        edge.from = from;
+        edge.to = to;
+        edge.adj_sid = adj_sid;
+        if let Some(Some(c)) = self.compact.get_mut() {
+            c.refresh(e, edge);
+        }
+        true
+    }
+
+    /// The searches' view of the edges, built on first use.
+    pub(crate) fn compact(&self) -> Option<&Compact> {
+        self.compact
+            .get_or_init(|| Compact::build(self.nodes.len(), &self.edges, &self.out))
+            .as_ref()
     }
 
     /// Packet-role nodes and packet links, two directed edges per link (a→b
@@ -168,28 +229,24 @@ impl TeGraph {
         self.by_link.get(link).into_iter().flatten().copied()
     }
 
-    pub fn set_link_up(&mut self, link: &str, up: bool) {
-        if let Some(ids) = self.by_link.get(link) {
-            for &e in ids {
-                self.edges[e].up = up;
-            }
+    /// Applies `f` to both directions of `link`.
+    pub fn update_link(&mut self, link: &str, f: impl Fn(&mut TeEdge)) {
+        let ids = self.by_link.get(link).cloned().unwrap_or_default();
+        for e in ids {
+            self.update_edge(e, &f);
         }
+    }
+
+    pub fn set_link_up(&mut self, link: &str, up: bool) {
+        self.update_link(link, |e| e.up = up);
     }
 
     pub fn set_link_pruned(&mut self, link: &str, pruned: bool) {
-        if let Some(ids) = self.by_link.get(link) {
-            for &e in ids {
-                self.edges[e].pruned = pruned;
-            }
-        }
+        self.update_link(link, |e| e.pruned = pruned);
     }
 
     pub fn set_link_latency(&mut self, link: &str, us: u32) {
-        if let Some(ids) = self.by_link.get(link) {
-            for &e in ids {
-                self.edges[e].latency_us = us;
-            }
-        }
+        self.update_link(link, |e| e.latency_us = us);
     }
 }
 

@@ -9,6 +9,7 @@
 //! - `compress`: the fewest SIDs that steer traffic along a path.
 //! - `optical`: 400ZR routing, spectrum assignment and OSNR feasibility.
 
+mod compact;
 mod constraints;
 mod cspf;
 mod disjoint;
@@ -19,6 +20,7 @@ mod rcsp;
 mod search;
 mod sids;
 mod suurballe;
+mod view;
 mod yen;
 
 #[cfg(test)]
@@ -27,7 +29,7 @@ mod tests;
 pub use constraints::{edge_cost, Constraints, Metric};
 pub use cspf::{cspf, cspf_with, SID_DEPTH_CANDIDATES};
 pub use disjoint::{are_disjoint, disjoint_from, disjoint_pair, Disjointness, PAIR_CANDIDATES};
-pub use graph::{EdgeId, NodeId, TeEdge, TeGraph, TeNode, ADJ_SID_BASE};
+pub use graph::{EdgeId, Edges, NodeId, TeEdge, TeGraph, TeNode, ADJ_SID_BASE};
 pub use path::{Path, PathError};
 pub use sids::{compress, compress_with, expand, IgpSpf, Segment};
 pub use yen::k_shortest;

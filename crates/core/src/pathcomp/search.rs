@@ -7,6 +7,7 @@
 //! order, which is what makes every answer deterministic regardless of heap
 //! or adjacency order.
 
+use std::cell::RefCell;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
@@ -31,13 +32,31 @@ pub(crate) struct Weights {
 
 /// What a search reads about an edge during one query. Searches only ask
 /// about edges leaving the nodes they settle, so an implementation that
-/// computes answers on demand (`constraints::Lazy`) spares a query the pass
-/// over every edge that materialised arrays (`Masked`) cost.
+/// computes answers on demand (`constraints::Lazy`, `view::CompactView`)
+/// spares a query the pass over every edge that materialised arrays
+/// (`Masked`) cost.
 pub(crate) trait Arcs {
     /// The edge may be used.
     fn ok(&self, e: EdgeId) -> bool;
     fn cost(&self, e: EdgeId) -> u64;
     fn lat(&self, e: EdgeId) -> u64;
+
+    /// Every edge's cost is its latency, so (cost, latency, hops) orders
+    /// exactly as (cost, hops) and the search may use a smaller heap entry.
+    fn cost_is_lat(&self) -> bool {
+        false
+    }
+
+    /// Calls `f(edge, head, cost, lat)` for every usable edge leaving `u`;
+    /// a view with its own adjacency overrides this to read it in place.
+    #[inline]
+    fn each_out<G: Topo>(&self, g: &G, u: NodeId, mut f: impl FnMut(EdgeId, NodeId, u64, u64)) {
+        for &e in g.out_edges(u) {
+            if self.ok(e) {
+                f(e, g.head(e), self.cost(e), self.lat(e));
+            }
+        }
+    }
 
     /// Total (cost, latency) of a chain of edges.
     fn totals(&self, edges: &[EdgeId]) -> (u64, u64) {
@@ -69,39 +88,143 @@ impl Arcs for Masked<'_> {
 }
 
 pub(crate) const NONE: usize = usize::MAX;
-type Key = (u64, u64, u32);
-const UNSEEN: Key = (u64::MAX, u64::MAX, u32::MAX);
 
-/// Dijkstra's working arrays, kept between runs (Yen runs one search per spur
-/// node) and reset by the list of nodes actually touched.
+/// One node's search state, kept together so relaxing an edge touches one
+/// 32-byte slot of its head rather than three arrays.
+#[derive(Clone, Copy)]
+struct Slot {
+    cost: u64,
+    lat: u64,
+    hops: u32,
+    done: bool,
+    prev: EdgeId,
+}
+
+const UNSEEN: Slot = Slot {
+    cost: u64::MAX,
+    lat: u64::MAX,
+    hops: u32::MAX,
+    done: false,
+    prev: NONE,
+};
+
+impl Slot {
+    fn key(&self) -> (u64, u64, u32) {
+        (self.cost, self.lat, self.hops)
+    }
+}
+
+/// A heap entry: the key and the node, ordered by key first.
+trait Entry: Ord + Copy {
+    fn pack(c: u64, l: u64, h: u32, v: NodeId) -> Self;
+    /// (cost, latency, hops, node).
+    fn unpack(self) -> (u64, u64, u32, NodeId);
+    /// Whether the popped entry is still the node's current key.
+    fn current(self, slot: &Slot) -> bool;
+    fn heap(s: &mut Scratch) -> &mut BinaryHeap<Reverse<Self>>;
+}
+
+type Full = (u64, u64, u32, NodeId);
+
+impl Entry for Full {
+    #[inline]
+    fn pack(c: u64, l: u64, h: u32, v: NodeId) -> Self {
+        (c, l, h, v)
+    }
+    #[inline]
+    fn unpack(self) -> (u64, u64, u32, NodeId) {
+        self
+    }
+    #[inline]
+    fn current(self, slot: &Slot) -> bool {
+        (self.0, self.1, self.2) == slot.key()
+    }
+    fn heap(s: &mut Scratch) -> &mut BinaryHeap<Reverse<Self>> {
+        &mut s.heap
+    }
+}
+
+/// (cost, hops << 32 | node): 16 bytes, as petgraph's entries, for queries
+/// where latency equals cost, so it adds nothing to the order and unpacks
+/// as the cost. Only used when node ids fit 32 bits.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Same(u64, u64);
+
+impl Entry for Same {
+    #[inline]
+    fn pack(c: u64, _l: u64, h: u32, v: NodeId) -> Self {
+        Same(c, (u64::from(h) << 32) | (v as u64 & 0xFFFF_FFFF))
+    }
+    #[inline]
+    fn unpack(self) -> (u64, u64, u32, NodeId) {
+        (
+            self.0,
+            self.0,
+            (self.1 >> 32) as u32,
+            (self.1 & 0xFFFF_FFFF) as NodeId,
+        )
+    }
+    #[inline]
+    fn current(self, slot: &Slot) -> bool {
+        self.0 == slot.cost && (self.1 >> 32) as u32 == slot.hops
+    }
+    fn heap(s: &mut Scratch) -> &mut BinaryHeap<Reverse<Self>> {
+        &mut s.same
+    }
+}
+
+/// Dijkstra's working state, kept between runs (Yen runs one search per spur
+/// node; `with_scratch` keeps one per thread for CSPF) and reset by the list
+/// of nodes actually touched, so a run costs what it explores, not O(nodes).
 pub(crate) struct Scratch {
-    key: Vec<Key>,
-    prev: Vec<EdgeId>,
-    done: Vec<bool>,
+    slots: Vec<Slot>,
     touched: Vec<NodeId>,
-    heap: BinaryHeap<Reverse<(u64, u64, u32, NodeId)>>,
+    heap: BinaryHeap<Reverse<Full>>,
+    same: BinaryHeap<Reverse<Same>>,
 }
 
 impl Scratch {
     pub fn new(nodes: usize) -> Self {
         Scratch {
-            key: vec![UNSEEN; nodes],
-            prev: vec![NONE; nodes],
-            done: vec![false; nodes],
+            slots: vec![UNSEEN; nodes],
             touched: Vec::new(),
             heap: BinaryHeap::new(),
+            same: BinaryHeap::new(),
+        }
+    }
+
+    /// Room for `nodes`; every slot is clean between runs, so growing only
+    /// appends clean ones.
+    fn fit(&mut self, nodes: usize) {
+        if self.slots.len() < nodes {
+            self.slots.resize(nodes, UNSEEN);
         }
     }
 
     fn reset(&mut self) {
         for &v in &self.touched {
-            self.key[v] = UNSEEN;
-            self.prev[v] = NONE;
-            self.done[v] = false;
+            self.slots[v] = UNSEEN;
         }
         self.touched.clear();
         self.heap.clear();
+        self.same.clear();
     }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new(0));
+}
+
+/// Runs `f` with this thread's scratch sized for `nodes` (a fresh one if it
+/// is already in use further up the stack).
+pub(crate) fn with_scratch<T>(nodes: usize, f: impl FnOnce(&mut Scratch) -> T) -> T {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => {
+            s.fit(nodes);
+            f(&mut s)
+        }
+        Err(_) => f(&mut Scratch::new(nodes)),
+    })
 }
 
 /// Compares `seq(a) + ea` with `seq(b) + eb`, where `seq(x)` is the settled
@@ -109,7 +232,7 @@ impl Scratch {
 /// last difference seen is the earliest in the sequence, which decides.
 fn lex_cmp<G: Topo>(
     g: &G,
-    prev: &[EdgeId],
+    slots: &[Slot],
     mut a: NodeId,
     ea: EdgeId,
     mut b: NodeId,
@@ -117,7 +240,7 @@ fn lex_cmp<G: Topo>(
 ) -> Ordering {
     let mut verdict = ea.cmp(&eb);
     while a != b {
-        let (pa, pb) = (prev[a], prev[b]);
+        let (pa, pb) = (slots[a].prev, slots[b].prev);
         if pa == NONE || pb == NONE {
             break;
         }
@@ -130,7 +253,7 @@ fn lex_cmp<G: Topo>(
     verdict
 }
 
-/// The best path from `src` to `dst` over edges with `ok[e]`, in the total
+/// The best path from `src` to `dst` over the usable edges, in the total
 /// order above. Weights may be zero: hop count still grows along any path, so
 /// every predecessor settles before its successors and no loop can win.
 pub(crate) fn shortest<G: Topo, A: Arcs>(
@@ -140,54 +263,81 @@ pub(crate) fn shortest<G: Topo, A: Arcs>(
     dst: NodeId,
     s: &mut Scratch,
 ) -> Option<Vec<EdgeId>> {
+    s.fit(g.node_count());
+    if a.cost_is_lat() && u32::try_from(g.node_count()).is_ok() {
+        search::<G, A, Same>(g, a, src, dst, s)
+    } else {
+        search::<G, A, Full>(g, a, src, dst, s)
+    }
+}
+
+fn search<G: Topo, A: Arcs, E: Entry>(
+    g: &G,
+    a: &A,
+    src: NodeId,
+    dst: NodeId,
+    s: &mut Scratch,
+) -> Option<Vec<EdgeId>> {
     s.reset();
-    s.key[src] = (0, 0, 0);
+    s.slots[src] = Slot {
+        cost: 0,
+        lat: 0,
+        hops: 0,
+        done: false,
+        prev: NONE,
+    };
     s.touched.push(src);
-    s.heap.push(Reverse((0, 0, 0, src)));
-    while let Some(Reverse((c, l, h, u))) = s.heap.pop() {
-        if s.done[u] || (c, l, h) != s.key[u] {
+    E::heap(s).push(Reverse(E::pack(0, 0, 0, src)));
+    while let Some(Reverse(top)) = E::heap(s).pop() {
+        let (c, l, h, u) = top.unpack();
+        let slot = &mut s.slots[u];
+        if slot.done || !top.current(slot) {
             continue;
         }
-        s.done[u] = true;
+        slot.done = true;
         if u == dst {
             break;
         }
-        for &e in g.out_edges(u) {
-            let v = g.head(e);
-            if s.done[v] || !a.ok(e) {
-                continue;
+        a.each_out(g, u, |e, v, ec, el| {
+            let cur = s.slots[v];
+            if cur.done {
+                return;
             }
             let cand = (
-                c.saturating_add(a.cost(e)),
-                l.saturating_add(a.lat(e)),
+                c.saturating_add(ec),
+                l.saturating_add(el),
                 h.saturating_add(1),
             );
-            let cur = s.key[v];
-            let better = match cand.cmp(&cur) {
+            let better = match cand.cmp(&cur.key()) {
                 Ordering::Less => true,
                 Ordering::Greater => false,
                 Ordering::Equal => {
-                    let p = s.prev[v];
-                    p == NONE || lex_cmp(g, &s.prev, u, e, g.tail(p), p) == Ordering::Less
+                    let p = cur.prev;
+                    p == NONE || lex_cmp(g, &s.slots, u, e, g.tail(p), p) == Ordering::Less
                 }
             };
             if better {
-                if cur == UNSEEN {
+                if cur.prev == NONE && cur.key() == UNSEEN.key() {
                     s.touched.push(v);
                 }
-                s.key[v] = cand;
-                s.prev[v] = e;
-                s.heap.push(Reverse((cand.0, cand.1, cand.2, v)));
+                s.slots[v] = Slot {
+                    cost: cand.0,
+                    lat: cand.1,
+                    hops: cand.2,
+                    done: false,
+                    prev: e,
+                };
+                E::heap(s).push(Reverse(E::pack(cand.0, cand.1, cand.2, v)));
             }
-        }
+        });
     }
-    if !s.done[dst] {
+    if !s.slots[dst].done {
         return None;
     }
-    let mut edges = Vec::with_capacity(s.key[dst].2 as usize);
+    let mut edges = Vec::with_capacity(s.slots[dst].hops as usize);
     let mut at = dst;
     while at != src {
-        let e = s.prev[at];
+        let e = s.slots[at].prev;
         if e == NONE {
             return None;
         }

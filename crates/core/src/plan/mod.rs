@@ -305,14 +305,15 @@ impl Fabric {
             .edges_of_link(&record.spec.carries_link)
             .collect();
         for e in edges {
-            let srlgs = &mut self.graph.edges[e].srlgs;
-            for s in &record.carried_srlgs {
-                if add {
-                    srlgs.insert(*s);
-                } else {
-                    srlgs.remove(s);
+            self.graph.update_edge(e, |edge| {
+                for s in &record.carried_srlgs {
+                    if add {
+                        edge.srlgs.insert(*s);
+                    } else {
+                        edge.srlgs.remove(s);
+                    }
                 }
-            }
+            });
         }
     }
 

@@ -72,9 +72,7 @@ pub fn place_with(
 pub fn reserve(graph: &mut TeGraph, path: &Path, gbps: f64) {
     if gbps > 0.0 {
         for &e in &path.edges {
-            if let Some(edge) = graph.edges.get_mut(e) {
-                edge.reserved_gbps += gbps;
-            }
+            graph.update_edge(e, |edge| edge.reserved_gbps += gbps);
         }
     }
 }
@@ -82,9 +80,9 @@ pub fn reserve(graph: &mut TeGraph, path: &Path, gbps: f64) {
 pub fn release(graph: &mut TeGraph, path: &Path, gbps: f64) {
     if gbps > 0.0 {
         for &e in &path.edges {
-            if let Some(edge) = graph.edges.get_mut(e) {
+            graph.update_edge(e, |edge| {
                 edge.reserved_gbps = (edge.reserved_gbps - gbps).max(0.0);
-            }
+            });
         }
     }
 }

@@ -170,9 +170,7 @@ fn endpoints_are_never_excluded_and_a_loop_request_is_an_error() {
 fn no_path_says_what_was_pruned() {
     let mut g = two_routes();
     g.set_link_up("bd", false);
-    for e in g.edges_of_link("ac").collect::<Vec<_>>() {
-        g.edges[e].reserved_gbps = 80.0;
-    }
+    g.update_link("ac", |e| e.reserved_gbps = 80.0);
     let c = Constraints {
         bandwidth_gbps: 50.0,
         ..Default::default()
@@ -349,6 +347,7 @@ fn a_sid_depth_limit_picks_the_best_path_that_fits() {
 fn on_demand_edge_view_matches_the_materialised_one() {
     use crate::pathcomp::constraints::{usable, weights, Lazy};
     use crate::pathcomp::search::Arcs;
+    use crate::pathcomp::view::CompactView;
     let mut differ = 0;
     for seed in 0..400u64 {
         let mut r = Rng::new(seed ^ 0x1A2);
@@ -366,10 +365,25 @@ fn on_demand_edge_view_matches_the_materialised_one() {
         let (ok, _) = usable(&g, &c, src, dst);
         let w = weights(&g, c.metric);
         let lazy = Lazy::new(&g, &c, src, dst);
+        let compact = g.compact().expect("small graph");
+        let view = CompactView::new(&g, compact, &c, src, dst);
         for (e, &usable) in ok.iter().enumerate() {
             assert_eq!(lazy.ok(e), usable, "seed {seed} edge {e} {c:?}");
             assert_eq!(lazy.cost(e), w.cost[e], "seed {seed} edge {e}");
             assert_eq!(lazy.lat(e), w.lat[e], "seed {seed} edge {e}");
+            assert_eq!(view.ok(e), usable, "seed {seed} edge {e} {c:?}");
+            assert_eq!(view.cost(e), w.cost[e], "seed {seed} edge {e}");
+            assert_eq!(view.lat(e), w.lat[e], "seed {seed} edge {e}");
+        }
+        // the in-place adjacency walk lists exactly the usable out-edges
+        for u in 0..n {
+            let mut seen = Vec::new();
+            view.each_out(&g, u, |e, v, cost, lat| {
+                assert_eq!((v, cost, lat), (g.edges[e].to, w.cost[e], w.lat[e]));
+                seen.push(e);
+            });
+            let want: Vec<EdgeId> = g.out_edges(u).iter().copied().filter(|&e| ok[e]).collect();
+            assert_eq!(seen, want, "seed {seed} node {u}");
         }
         differ += ok.iter().filter(|&&o| !o).count();
     }
@@ -394,4 +408,65 @@ fn the_fields_a_search_reads_share_one_cache_line() {
         offset_of!(TeEdge, pruned) + 1,
     ];
     assert!(hot.iter().all(|&end| end <= 64), "{hot:?}");
+}
+
+/// The search reads a compact copy of the edges, built once; every change
+/// the controller makes (reservations, SRLGs a wavelength adds, state,
+/// latency) must show in the very next computation.
+#[test]
+fn edge_changes_are_seen_by_the_next_cspf() {
+    let mut g = two_routes();
+    let fast = cspf(&g, 0, 3, &Constraints::default()).unwrap().links(&g);
+    let other: Vec<String> = ["ac", "cd", "ab", "bd"]
+        .iter()
+        .map(|s| s.to_string())
+        .filter(|l| !fast.contains(l))
+        .collect();
+    let bw = Constraints {
+        bandwidth_gbps: 50.0,
+        ..Default::default()
+    };
+    assert_eq!(cspf(&g, 0, 3, &bw).unwrap().links(&g), fast);
+    // a reservation on the fast route pushes a bandwidth request off it…
+    let fast_path = cspf(&g, 0, 3, &bw).unwrap();
+    crate::plan::policy::reserve(&mut g, &fast_path, 60.0);
+    assert_eq!(cspf(&g, 0, 3, &bw).unwrap().links(&g), other);
+    // …and releasing it brings the request back
+    crate::plan::policy::release(&mut g, &fast_path, 60.0);
+    assert_eq!(cspf(&g, 0, 3, &bw).unwrap().links(&g), fast);
+    // an SRLG gained at run time is excluded at once
+    let srlg = Constraints {
+        exclude_srlgs: [42].into_iter().collect(),
+        ..Default::default()
+    };
+    assert_eq!(cspf(&g, 0, 3, &srlg).unwrap().links(&g), fast);
+    g.update_link(&fast[0], |e| {
+        e.srlgs.insert(42);
+    });
+    assert_eq!(cspf(&g, 0, 3, &srlg).unwrap().links(&g), other);
+    // state and latency changes too
+    g.update_link(&fast[0], |e| {
+        e.srlgs.clear();
+    });
+    g.set_link_up(&fast[0], false);
+    assert_eq!(
+        cspf(&g, 0, 3, &Constraints::default()).unwrap().links(&g),
+        other
+    );
+    g.set_link_up(&fast[0], true);
+    g.set_link_latency(&other[0], 0);
+    g.set_link_latency(&other[1], 0);
+    assert_eq!(
+        cspf(&g, 0, 3, &Constraints::default()).unwrap().links(&g),
+        other
+    );
+    // ends are structure: update_edge leaves them alone
+    let e = g.edges_of_link(&fast[0]).next().unwrap();
+    let (from, to) = (g.edges[e].from, g.edges[e].to);
+    assert!(g.update_edge(e, |x| {
+        x.from = 99;
+        x.to = 98;
+    }));
+    assert_eq!((g.edges[e].from, g.edges[e].to), (from, to));
+    assert!(!g.update_edge(usize::MAX, |_| {}));
 }

@@ -159,10 +159,10 @@ fn suurballe_escapes_the_shortest_path_trap() {
         assert_eq!(q.links(&g), ["ac", "cz"], "{kind:?}");
     }
     // the same pair is SRLG-disjoint unless a shared risk joins them
-    for e in g.edges.iter_mut() {
-        if e.link == "bz" || e.link == "ac" {
+    for link in ["bz", "ac"] {
+        g.update_link(link, |e| {
             e.srlgs.insert(7);
-        }
+        });
     }
     match disjoint_pair(&g, a, z, &cons, Disjointness::Srlg) {
         Err(PathError::NotDisjoint { kind, reason }) => {
