@@ -11,6 +11,7 @@ pub mod pools;
 pub mod records;
 pub mod service;
 pub mod validate;
+pub mod whatif;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
