@@ -14,6 +14,7 @@ pub mod reroute;
 pub mod service;
 pub mod validate;
 pub mod wavelength;
+pub mod whatif;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

@@ -39,6 +39,21 @@ pub fn place_with(
     intent: &PolicyIntent,
     what: &str,
 ) -> Result<Placement, PlanError> {
+    place_on(graph, spf, intent, what, &|id| {
+        fabric.policies.get(id).map(|p| p.path.clone())
+    })
+}
+
+/// As `place_with`, with the path of the policy a placement must be disjoint
+/// from given by `path_of`: a what-if's scratch view, where that policy may
+/// already have moved, looks it up in the view rather than the fabric.
+pub fn place_on(
+    graph: &TeGraph,
+    spf: &mut IgpSpf<'_>,
+    intent: &PolicyIntent,
+    what: &str,
+    path_of: &dyn Fn(&str) -> Option<Path>,
+) -> Result<Placement, PlanError> {
     let src = graph.node_id(&intent.headend).ok_or_else(|| {
         precondition(format!(
             "{what}: headend {} is not in the packet graph",
@@ -53,13 +68,13 @@ pub fn place_with(
     })?;
     let path = match &intent.disjoint {
         Some((other, kind)) => {
-            let other = fabric.policies.get(other).ok_or_else(|| {
+            let other = path_of(other).ok_or_else(|| {
                 not_found(
                     "spec.constraints.disjoint_from",
                     format!("policy {}", quote(other)),
                 )
             })?;
-            pathcomp::disjoint_from(graph, src, dst, &intent.constraints, &other.path, *kind)
+            pathcomp::disjoint_from(graph, src, dst, &intent.constraints, &other, *kind)
         }
         None => pathcomp::cspf_with(graph, spf, src, dst, &intent.constraints),
     }
@@ -103,7 +118,13 @@ pub fn replan(
     } else {
         &fabric.graph
     };
-    let intent = PolicyIntent {
+    let intent = intent_of(p);
+    place_with(fabric, graph, spf, &intent, REPLAN_WHAT).map(|pl| (pl.path, pl.segments))
+}
+
+/// What a placed policy asks of its path, as its create was checked.
+pub fn intent_of(p: &PolicyRecord) -> PolicyIntent {
+    PolicyIntent {
         headend: p.headend.clone(),
         endpoint: p.endpoint.clone(),
         endpoint_address: p.endpoint_address.clone(),
@@ -111,16 +132,12 @@ pub fn replan(
         constraints: p.constraints.clone(),
         disjoint: p.disjoint.clone(),
         max_sid_depth: p.max_sid_depth,
-    };
-    place_with(
-        fabric,
-        graph,
-        spf,
-        &intent,
-        "no path avoiding the degraded link",
-    )
-    .map(|pl| (pl.path, pl.segments))
+    }
 }
+
+/// The reason a re-placement gives when a policy has nowhere to go (the
+/// reroute and the what-if say the same).
+pub const REPLAN_WHAT: &str = "no path avoiding the degraded link";
 
 /// A policy ready to be held: checked, placed, numbered.
 #[derive(Debug)]
