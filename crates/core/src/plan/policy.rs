@@ -121,14 +121,7 @@ pub fn replan(
         &fabric.graph
     };
     let intent = intent_of(p);
-    place_with(
-        fabric,
-        graph,
-        spf,
-        &intent,
-        REPLAN_WHAT,
-    )
-    .map(|pl| (pl.path, pl.segments))
+    place_with(fabric, graph, spf, &intent, REPLAN_WHAT).map(|pl| (pl.path, pl.segments))
 }
 
 /// What a placed policy asks of its path, as its create was checked.

@@ -36,7 +36,13 @@ fn links(f: &Fabric, id: &str) -> Vec<String> {
 }
 
 fn moved_to(r: &WhatIfReport, id: &str) -> Vec<String> {
-    match &r.policies.iter().find(|p| p.id == id).expect("affected").outcome {
+    match &r
+        .policies
+        .iter()
+        .find(|p| p.id == id)
+        .expect("affected")
+        .outcome
+    {
         Outcome::Moved { links, .. } => links.clone(),
         other => panic!("{id}: {other:?}"),
     }
