@@ -23,3 +23,4 @@ pub use strata_sim as simulators;
 
 pub mod pages;
 pub mod watch;
+pub mod whatif;

@@ -106,6 +106,15 @@ enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Ask a running controller what a failure would do (nothing is changed).
+    Whatif {
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        api: std::net::SocketAddr,
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(subcommand)]
+        what: WhatifCommand,
+    },
     /// Inject a fault into a running lab or simulator.
     Fault {
         /// The lab's API address, or the simulator's --control address.
@@ -489,6 +498,16 @@ enum BenchSuite {
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
     },
+    /// What-if latency (random single-link / SRLG failures) and the
+    /// survivability table's total time, computed on a generated fabric.
+    Whatif {
+        #[arg(long, default_value_t = 1000)]
+        devices: usize,
+        #[arg(long, default_value_t = 10_000)]
+        policies: usize,
+        #[arg(long, default_value_t = 200)]
+        trials: usize,
+    },
     /// The simulators of `bench ingest` (its child process).
     #[command(hide = true)]
     IngestSims {
@@ -512,6 +531,17 @@ enum BenchSuite {
         #[arg(long, hide = true)]
         child: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum WhatifCommand {
+    /// Fail these together: link, fiber and node names, SRLG numbers.
+    Fail {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Every SRLG and every node failed alone: what each would strand or break.
+    Survivability,
 }
 
 #[derive(Subcommand)]
@@ -864,6 +894,26 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
+            suite:
+                BenchSuite::Whatif {
+                    devices,
+                    policies,
+                    trials,
+                },
+        } => {
+            let options = strata::bench::whatif::Options {
+                devices,
+                policies,
+                trials,
+                seed: 42,
+            };
+            tokio::task::spawn_blocking(move || strata::bench::whatif::run(options))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("{e:#}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
             suite: BenchSuite::IngestSims { devices },
         } => {
             strata::bench::ingest::serve_sims(devices)
@@ -901,6 +951,20 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             strata::watch::run(api, once, &client.credentials()?)
                 .await
                 .map_err(|e| e.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Whatif { api, client, what } => {
+            let credentials = client.credentials()?;
+            let out = match what {
+                WhatifCommand::Fail { names } => {
+                    strata::whatif::fail(api, &names, &credentials).await
+                }
+                WhatifCommand::Survivability => {
+                    strata::whatif::survivability(api, &credentials).await
+                }
+            }
+            .map_err(|e| format!("{e:#}"))?;
+            print!("{out}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Fault {

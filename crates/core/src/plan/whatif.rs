@@ -470,6 +470,19 @@ impl View {
         elements: &[Element],
         mut progress: impl FnMut(usize, usize),
     ) -> Vec<(Element, Summary)> {
+        self.survivability_while(elements, |done, total| {
+            progress(done, total);
+            true
+        })
+    }
+
+    /// As `survivability`, stopping early (with the rows so far) once
+    /// `progress` returns false: a caller that went away stops the work.
+    pub fn survivability_while(
+        &self,
+        elements: &[Element],
+        mut progress: impl FnMut(usize, usize) -> bool,
+    ) -> Vec<(Element, Summary)> {
         let mut scratch = Scratch::new(self.graph.clone());
         let mut spf = IgpSpf::new(&self.graph);
         let total = elements.len();
@@ -478,7 +491,9 @@ impl View {
             let report = self.run(&mut scratch, &mut spf, &e.failure());
             scratch.undo();
             out.push((e.clone(), report.summary()));
-            progress(i + 1, total);
+            if !progress(i + 1, total) {
+                break;
+            }
         }
         out
     }

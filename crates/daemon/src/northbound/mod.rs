@@ -7,6 +7,7 @@ mod facade;
 pub mod paging;
 mod topology;
 mod watch;
+pub mod whatif;
 
 pub use crate::controller::limits::MAX_REQUEST_BYTES;
 pub use facade::ControllerApi;
@@ -30,6 +31,7 @@ use api::policies_server::{Policies, PoliciesServer};
 use api::services_server::{Services, ServicesServer};
 use api::topology_server::TopologyServer;
 use api::wavelengths_server::{Wavelengths, WavelengthsServer};
+use api::what_if_server::WhatIfServer;
 use paging::Page;
 
 #[derive(Clone)]
@@ -97,6 +99,9 @@ pub async fn serve_with(
     health_reporter
         .set_serving::<AuditServer<Northbound>>()
         .await;
+    health_reporter
+        .set_serving::<WhatIfServer<Northbound>>()
+        .await;
     // Reflection advertises exactly what this port serves (the descriptor set
     // also holds gNMI and the simulators' fault injection), in both protocol
     // versions: grpcurl 1.8 and grpcio-reflection still speak v1alpha.
@@ -107,6 +112,7 @@ pub async fn serve_with(
         name::<WavelengthsServer<Northbound>>(),
         name::<EventsServer<Northbound>>(),
         name::<AuditServer<Northbound>>(),
+        name::<WhatIfServer<Northbound>>(),
         "grpc.health.v1.Health",
     ];
     if let Some(extra) = &extra {
@@ -137,6 +143,7 @@ pub async fn serve_with(
         .add_service(ServicesServer::new(nb.clone()).max_decoding_message_size(max))
         .add_service(WavelengthsServer::new(nb.clone()).max_decoding_message_size(max))
         .add_service(EventsServer::new(nb.clone()).max_decoding_message_size(max))
+        .add_service(WhatIfServer::new(nb.clone()).max_decoding_message_size(max))
         .add_service(AuditServer::new(nb).max_decoding_message_size(max));
     if let Some(extra) = extra {
         (extra.add)(&mut routes);

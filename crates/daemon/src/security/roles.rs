@@ -67,6 +67,12 @@ pub fn required(path: &str) -> Access {
                 Access::Needs(Role::Orchestrator)
             }
         }
+        // A what-if is a read of a copy; the survivability table keeps a
+        // core busy for up to a minute, so it is an operator's to ask for.
+        "strata.v1.WhatIf" => match method {
+            "WhatIf" => Access::Needs(Role::Viewer),
+            _ => Access::Needs(Role::Operator),
+        },
         "strata.sim.v1.FaultInjection" => Access::Needs(Role::Operator),
         _ => Access::Needs(Role::Admin),
     }
@@ -76,9 +82,17 @@ pub fn required(path: &str) -> Access {
 /// refusals of anything).
 pub fn is_read(path: &str) -> bool {
     let method = path.rsplit('/').next().unwrap_or_default();
-    ["Get", "List", "Watch", "Check", "ServerReflectionInfo"]
-        .iter()
-        .any(|p| method.starts_with(p))
+    [
+        "Get",
+        "List",
+        "Watch",
+        "Check",
+        "ServerReflectionInfo",
+        "WhatIf",
+        "Survivability",
+    ]
+    .iter()
+    .any(|p| method.starts_with(p))
 }
 
 #[cfg(test)]
@@ -89,6 +103,8 @@ mod tests {
         assert!(is_read("/strata.v1.Audit/ListAudit"));
         assert!(is_read("/strata.v1.Events/WatchTelemetry"));
         assert!(is_read("/grpc.health.v1.Health/Check"));
+        assert!(is_read("/strata.v1.WhatIf/WhatIf"));
+        assert!(is_read("/strata.v1.WhatIf/Survivability"));
         assert!(!is_read("/strata.v1.Policies/CreatePolicy"));
         assert!(!is_read("/strata.sim.v1.FaultInjection/CrashDevice"));
         assert!(!is_read("/strata.v1.Services/UpdateService"));
@@ -109,9 +125,14 @@ mod tests {
             "/strata.v1.Services/ListServices",
             "/strata.v1.Wavelengths/GetWavelength",
             "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+            "/strata.v1.WhatIf/WhatIf",
         ] {
             assert_eq!(needs(read), Access::Needs(Role::Viewer), "{read}");
         }
+        assert_eq!(
+            needs("/strata.v1.WhatIf/Survivability"),
+            Access::Needs(Role::Operator)
+        );
         for write in [
             "/strata.v1.Policies/CreatePolicy",
             "/strata.v1.Policies/DeletePolicy",
