@@ -50,6 +50,9 @@ const RECENT_EVENTS: usize = 50;
 #[derive(Clone)]
 struct Web {
     controller: Arc<Controller>,
+    /// Event streams end when this turns true, so a browser left open does
+    /// not hold a shutdown for the whole drain timeout.
+    halted: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Binds `addr` and serves the view there in the background, to callers
@@ -64,12 +67,12 @@ pub fn serve(
     let listener = crate::net::listen(addr)
         .map_err(|e| anyhow::anyhow!("cannot listen for the web view on {addr}: {e}"))?;
     let bound = listener.local_addr()?;
-    let app = router(controller, auth);
+    let app = router(controller, auth, halted.clone());
     let task = tokio::spawn(async move {
         let stop = async move {
             let _ = halted.wait_for(|h| *h).await;
         };
-        // Event streams never end on their own: stopping closes them.
+        // Event streams never end on their own: each watches `halted` too.
         if let Err(e) = axum::serve(listener, app)
             .with_graceful_shutdown(stop)
             .await
@@ -81,8 +84,12 @@ pub fn serve(
 }
 
 /// The routes, for embedding elsewhere or testing without a socket.
-pub fn router(controller: Arc<Controller>, auth: Arc<WebAuth>) -> Router {
-    let web = Web { controller };
+pub fn router(
+    controller: Arc<Controller>,
+    auth: Arc<WebAuth>,
+    halted: tokio::sync::watch::Receiver<bool>,
+) -> Router {
+    let web = Web { controller, halted };
     // Signing in, and the style sheet its page uses, need no session.
     let sign_in = Router::new()
         .route("/login", get(auth::login_page).post(auth::login_post))
@@ -129,7 +136,7 @@ async fn state(axum::extract::State(web): axum::extract::State<Web>) -> Json<Val
 
 async fn events(axum::extract::State(web): axum::extract::State<Web>) -> impl IntoResponse {
     let (tx, rx) = mpsc::channel(CLIENT_QUEUE);
-    tokio::spawn(feed(web.controller, tx));
+    tokio::spawn(feed(web.controller, tx, web.halted));
     Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::default())
 }
 
@@ -179,7 +186,11 @@ fn feed_worthy(e: &object::Event) -> bool {
 /// One browser's stream: a snapshot, then events as they happen, coalesced
 /// telemetry and link status every `PUSH_EVERY`. Memory per browser is the
 /// bounded queue plus one entry per link.
-async fn feed(controller: Arc<Controller>, tx: mpsc::Sender<Result<SseEvent, Infallible>>) {
+async fn feed(
+    controller: Arc<Controller>,
+    tx: mpsc::Sender<Result<SseEvent, Infallible>>,
+    mut halted: tokio::sync::watch::Receiver<bool>,
+) {
     let mut telemetry = controller.telemetry().subscribe();
     let (recent, live) = recent_and_live(&controller);
     let Some(mut live) = live else { return };
@@ -200,6 +211,7 @@ async fn feed(controller: Arc<Controller>, tx: mpsc::Sender<Result<SseEvent, Inf
     loop {
         tokio::select! {
             _ = tx.closed() => return,
+            _ = halted.wait_for(|h| *h) => return,
             ev = live.recv() => match ev {
                 Ok(ev) => {
                     links_changed = true;
@@ -487,12 +499,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_browser_stream_ends_when_the_daemon_halts() {
+        let topology = crate::topology::parse_str(include_str!("../../../../examples/small.yaml"))
+            .expect("valid example");
+        let c = Controller::new(topology, Recorder::new(), None);
+        let (tx, mut rx) = mpsc::channel(CLIENT_QUEUE);
+        let (halt, halted) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(feed(c.clone(), tx, halted));
+        let first = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("the snapshot comes")
+            .expect("stream open");
+        assert_eq!(name(&first), "snapshot");
+        // Open and idle: nothing ends it but the halt.
+        tokio::time::sleep(PUSH_EVERY * 3).await;
+        assert!(!task.is_finished(), "the stream ended on its own");
+        halt.send(true).expect("feed listening");
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the stream ends promptly after the halt")
+            .expect("feed did not panic");
+        // Everything queued is delivered, then the stream is closed.
+        while let Some(m) = rx.recv().await {
+            assert_ne!(name(&m), "?");
+        }
+    }
+
+    #[tokio::test]
     async fn a_browser_that_stops_reading_holds_a_bounded_queue_then_gets_a_resync() {
         let topology = crate::topology::parse_str(include_str!("../../../../examples/small.yaml"))
             .expect("valid example");
         let c = Controller::new(topology, Recorder::new(), None);
         let (tx, mut rx) = mpsc::channel(CLIENT_QUEUE);
-        tokio::spawn(feed(c.clone(), tx.clone()));
+        let (_halt, halted) = tokio::sync::watch::channel(false);
+        tokio::spawn(feed(c.clone(), tx.clone(), halted));
         tokio::time::sleep(Duration::from_millis(50)).await;
         for i in 0..CLIENT_QUEUE * 4 {
             c.events().publish(Change::Updated, "session up", |_| {
