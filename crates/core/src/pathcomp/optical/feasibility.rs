@@ -30,6 +30,18 @@ impl<'a> RouteFiber<'a> {
     }
 }
 
+/// Each fiber of the route under its carrier comb.
+fn hops<'a>(route: &[RouteFiber<'a>], combs: &'a [Vec<Carrier>]) -> Vec<Hop<'a>> {
+    route
+        .iter()
+        .zip(combs)
+        .map(|(f, comb)| Hop {
+            plant: f.plant,
+            comb,
+        })
+        .collect()
+}
+
 /// CD, PMD and PDL over the route: cheap, and enough for a verdict when one
 /// of them is past the mode's tolerance (then GSNR does not matter).
 fn hard_budget(route: &[RouteFiber], m: &Mode) -> Budget {
@@ -70,14 +82,7 @@ pub fn planned(
         .iter()
         .map(|f| full_band(&f.lit, m, f.plant.launch_dbm))
         .collect();
-    let hops: Vec<Hop> = route
-        .iter()
-        .zip(&combs)
-        .map(|(f, comb)| Hop {
-            plant: f.plant,
-            comb,
-        })
-        .collect();
+    let hops = hops(route, &combs);
     let free: Vec<usize> = (0..CHANNEL_COUNT)
         .filter(|ch| route.iter().all(|f| f.lit.iter().all(|(c, _)| c != ch)))
         .collect();
@@ -124,14 +129,7 @@ pub fn live(
             comb
         })
         .collect();
-    let hops: Vec<Hop> = route
-        .iter()
-        .zip(&combs)
-        .map(|(f, comb)| Hop {
-            plant: f.plant,
-            comb,
-        })
-        .collect();
+    let hops = hops(route, &combs);
     let f = channel_frequency_mhz(ch) as f64 * 1e6;
     judge(m, channel_budget(&hops, f, m, tx_power_dbm), margin_db)
 }
