@@ -38,11 +38,17 @@ use paging::Page;
 pub struct Northbound {
     controller: Arc<Controller>,
     audit: Arc<AuditLog>,
+    /// One permit per open Watch/WatchTelemetry stream (see `watch::MAX_STREAMS`).
+    streams: Arc<tokio::sync::Semaphore>,
 }
 
 impl Northbound {
     pub fn new(controller: Arc<Controller>, audit: Arc<AuditLog>) -> Self {
-        Northbound { controller, audit }
+        Northbound {
+            controller,
+            audit,
+            streams: Arc::new(tokio::sync::Semaphore::new(watch::MAX_STREAMS)),
+        }
     }
 }
 

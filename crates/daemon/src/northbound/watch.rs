@@ -32,6 +32,12 @@ pub const MAX_FILTER_ENTRIES: usize = 10_000;
 /// bounds what a stalled watcher pins after the ring has let them go.
 pub const MAX_WATCH_BACKLOG_BYTES: usize = 8 * 1024 * 1024;
 
+/// Watch and WatchTelemetry streams open at once, over all callers. Each
+/// costs a task, its queues and the transport's buffers, so their number is
+/// bounded like everything else a client can make the controller hold; one
+/// more is refused with RESOURCE_EXHAUSTED until another closes.
+pub const MAX_STREAMS: usize = 1024;
+
 /// Events handed to the stream ahead of the transport. Each is turned into
 /// its own copy only when the transport takes it, so this is small: the
 /// backlog above is where a slow reader's events wait.
@@ -66,6 +72,19 @@ impl TelemetryFilter {
         admits(&self.devices, &s.device)
             && admits(&self.links, &s.link)
             && admits(&self.metrics, &s.metric)
+    }
+}
+
+impl Northbound {
+    /// A slot for one more open stream, held by its feeding task until the
+    /// stream ends (the client closed it or fell behind).
+    fn stream_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Status> {
+        self.streams.clone().try_acquire_owned().map_err(|_| {
+            Status::resource_exhausted(format!(
+                "too many open watch streams ({MAX_STREAMS}, Watch and WatchTelemetry together); \
+                 close one and retry"
+            ))
+        })
     }
 }
 
@@ -150,12 +169,19 @@ impl Events for Northbound {
                 )));
             }
         }
+        let permit = self.stream_permit()?;
         let filter = TelemetryFilter::new(f);
         let mut live = self.controller.telemetry().subscribe();
         let (tx, rx) = mpsc::channel(4096);
         tokio::spawn(async move {
+            let _permit = permit;
             loop {
-                let s = match live.recv().await {
+                let got = tokio::select! {
+                    got = live.recv() => got,
+                    // Gone while no sample flows: free the slot now.
+                    () = tx.closed() => return,
+                };
+                let s = match got {
                     Ok(s) => s,
                     // A slow viewer skips samples rather than slowing the loop.
                     Err(RecvError::Lagged(_)) => continue,
@@ -174,6 +200,7 @@ impl Events for Northbound {
         req: Request<api::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
         let from = req.into_inner().from_revision;
+        let permit = self.stream_permit()?;
         let (replay, live) = self.controller.events().watch(from).map_err(|refused| {
             let advice = match refused {
                 WatchRefused::Compacted { .. } => "re-list, then watch from the current revision",
@@ -184,7 +211,10 @@ impl Events for Northbound {
             Status::out_of_range(format!("{refused} (from_revision {from}): {advice}"))
         })?;
         let (tx, rx) = mpsc::channel::<EventItem>(WATCH_STREAM_QUEUE);
-        tokio::spawn(follow(from, replay.into(), live, tx));
+        tokio::spawn(async move {
+            let _permit = permit;
+            follow(from, replay.into(), live, tx).await
+        });
         // The event becomes a strata.v1 message only as the transport takes it.
         let stream = ReceiverStream::new(rx).map(|item| item.map(|ev| convert::event(&ev)));
         Ok(Response::new(Box::pin(stream)))
@@ -274,6 +304,56 @@ async fn recv(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn open_streams_are_capped_and_a_closed_one_frees_its_slot() {
+        let topology = crate::topology::parse_str(include_str!("../../../../examples/small.yaml"))
+            .expect("valid example");
+        let c = crate::controller::Controller::new(
+            topology,
+            crate::controller::programmer::Recorder::new(),
+            None,
+        );
+        let nb = Northbound::new(c, crate::audit::AuditLog::in_memory());
+        let watch = || Request::new(api::WatchRequest { from_revision: 0 });
+        let mut open = Vec::new();
+        for _ in 1..MAX_STREAMS {
+            open.push(nb.watch(watch()).await.expect("under the cap").into_inner());
+        }
+        // Telemetry and event streams share the cap.
+        let telemetry = nb
+            .watch_telemetry(Request::new(api::TelemetryRequest::default()))
+            .await
+            .expect("the last slot");
+        let refused = nb
+            .watch(watch())
+            .await
+            .err()
+            .expect("one over the cap is refused");
+        assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
+        assert!(
+            refused.message().contains("too many open watch streams"),
+            "{refused}"
+        );
+        let refused = nb
+            .watch_telemetry(Request::new(api::TelemetryRequest::default()))
+            .await
+            .expect_err("the cap covers telemetry streams too");
+        assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
+        // A closed stream gives its slot back even when nothing is flowing.
+        drop(telemetry);
+        let reopened = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            loop {
+                if let Ok(s) = nb.watch(watch()).await {
+                    return s;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("closing a stream frees its slot");
+        drop((reopened, open));
+    }
 
     fn sample(device: &str, link: &str, metric: &str) -> object::TelemetrySample {
         object::TelemetrySample {
