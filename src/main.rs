@@ -556,8 +556,10 @@ enum FaultCommand {
     },
     /// Cut a link (a fiber cut takes down every link riding it).
     Cut { link: String },
-    /// Clear every fault on a link.
+    /// Clear every fault on a link (and plug a miscabled one back).
     Restore { link: String },
+    /// Cross the patch cords of two packet links (LLDP then disagrees with the topology).
+    Miscable { first: String, second: String },
     /// Lower the OSNR of channels on a fiber.
     Osnr { link: String, penalty_db: f64 },
     /// Power-cut a device.
@@ -597,6 +599,11 @@ async fn fault(
         }
         FaultCommand::Cut { link } => client.cut_link(pb::LinkRequest { link }).await,
         FaultCommand::Restore { link } => client.restore_link(pb::LinkRequest { link }).await,
+        FaultCommand::Miscable { first, second } => {
+            client
+                .miscable_links(pb::MiscableRequest { first, second })
+                .await
+        }
         FaultCommand::Osnr { link, penalty_db } => {
             client
                 .degrade_osnr(pb::DegradeOsnrRequest { link, penalty_db })

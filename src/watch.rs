@@ -42,6 +42,10 @@ fn event_line(e: &api::Event) -> Option<String> {
             b.link, b.metric, b.value, b.threshold
         )),
         api::event::Object::Device(d) => Some(format!("{t} device   {} {}", d.device, e.reason)),
+        api::event::Object::Cabling(c) if c.miscabled => {
+            Some(format!("{t} MISCABLED {}: {}", c.link, e.reason))
+        }
+        api::event::Object::Cabling(c) => Some(format!("{t} recabled {}", c.link)),
         _ => None,
     }
 }

@@ -65,6 +65,18 @@ impl FaultInjection for FaultControl {
         reply(format!("{} restored", r.link))
     }
 
+    async fn miscable_links(
+        &self,
+        req: Request<pb::MiscableRequest>,
+    ) -> Result<Response<pb::FaultReply>, Status> {
+        let r = req.into_inner();
+        self.fabric.miscable(&r.first, &r.second).map_err(status)?;
+        reply(format!(
+            "{} and {} miscabled (far ends swapped)",
+            r.first, r.second
+        ))
+    }
+
     async fn degrade_osnr(
         &self,
         req: Request<pb::DegradeOsnrRequest>,

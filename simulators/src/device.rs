@@ -451,6 +451,23 @@ fn packet_factory_tree(topology: &Topology, name: &str) -> Tree {
             }),
         );
     }
+    seed(
+        &mut tree,
+        "/lldp",
+        json!({"config": {"enabled": true, "system-name": name}}),
+    );
+    for link in topology.links_of(name).filter(|l| l.layer == Layer::Packet) {
+        let end = if link.a.node == name {
+            &link.a
+        } else {
+            &link.b
+        };
+        seed(
+            &mut tree,
+            &format!("/lldp/interfaces/interface[name={}]", end.interface),
+            json!({"config": {"name": end.interface, "enabled": true}}),
+        );
+    }
     let router_id = topology
         .node(name)
         .and_then(|n| n.router_id)

@@ -98,6 +98,9 @@ pub struct SimFabric {
     ifindexes: HashMap<(String, String), u32>,
     /// router → IS-IS system id.
     isis_ids: HashMap<String, String>,
+    /// Patch cords plugged other than the topology says (`miscable`): which
+    /// (node, interface) a (node, interface) faces now. LLDP reports this.
+    cabling: DashMap<(String, String), (String, String)>,
 }
 
 impl SimFabric {
@@ -141,6 +144,7 @@ impl SimFabric {
             tick: Default::default(),
             ifindexes,
             isis_ids,
+            cabling: DashMap::new(),
         })
     }
 
@@ -341,11 +345,60 @@ impl SimFabric {
         self.edit_fault(link, |f| f.osnr_penalty_db = penalty_db)
     }
 
-    /// Clears every fault on a link.
+    /// Clears every fault on a link, and plugs its cords back as the
+    /// topology says (and those of the link it was swapped with).
     pub fn restore(&self, link: &str) -> Result<(), FabricError> {
-        self.link(link)?;
+        let l = self.link(link)?;
         self.faults.remove(link);
+        let ends = [
+            (l.a.node.clone(), l.a.interface.clone()),
+            (l.b.node.clone(), l.b.interface.clone()),
+        ];
+        self.cabling
+            .retain(|at, faces| !ends.contains(at) && !ends.contains(faces));
         Ok(())
+    }
+
+    /// Swaps the far ends of two packet links, as two patch cords crossed at
+    /// a patch panel: `first`'s a-end now faces `second`'s b-end and the
+    /// other way round. Only what LLDP hears changes (the links' measurements
+    /// stay those of the topology); `restore` of either link undoes it.
+    pub fn miscable(&self, first: &str, second: &str) -> Result<(), FabricError> {
+        let (x, y) = (self.link(first)?, self.link(second)?);
+        if x.name == y.name {
+            return Err(FabricError::InvalidFault(format!(
+                "miscabling needs two different links, got {first:?} twice"
+            )));
+        }
+        if let Some(l) = [x, y].into_iter().find(|l| l.layer != Layer::Packet) {
+            return Err(FabricError::InvalidFault(format!(
+                "{:?} is not a packet link: only packet ports speak LLDP",
+                l.name
+            )));
+        }
+        let end = |e: &crate::model::Endpoint| (e.node.clone(), e.interface.clone());
+        for (at, faces) in [
+            (end(&x.a), end(&y.b)),
+            (end(&y.b), end(&x.a)),
+            (end(&y.a), end(&x.b)),
+            (end(&x.b), end(&y.a)),
+        ] {
+            self.cabling.insert(at, faces);
+        }
+        Ok(())
+    }
+
+    /// The (node, interface) that `node`'s `interface` is plugged into now.
+    fn facing(
+        &self,
+        node: &str,
+        interface: &str,
+        topology_peer: &crate::model::Endpoint,
+    ) -> (String, String) {
+        self.cabling
+            .get(&(node.to_string(), interface.to_string()))
+            .map(|f| f.clone())
+            .unwrap_or_else(|| (topology_peer.node.clone(), topology_peer.interface.clone()))
     }
 
     pub fn fault(&self, link: &str) -> LinkFault {
@@ -485,6 +538,7 @@ impl SimFabric {
                     seed,
                     tick,
                 );
+                self.hear_lldp(tree, name, end, peer, r.up, &mut changes);
                 let base = format!("/interfaces/interface[name={}]", end.interface);
                 let status = if r.up { "UP" } else { "DOWN" };
                 set_leaves(
@@ -556,6 +610,47 @@ impl SimFabric {
             }
             changes
         });
+    }
+
+    /// What LLDP hears on `end`: the system and port plugged into it while
+    /// the link is up; nothing (the neighbor aged out) while it is down.
+    fn hear_lldp(
+        &self,
+        tree: &mut Tree,
+        name: &str,
+        end: &crate::model::Endpoint,
+        peer: &crate::model::Endpoint,
+        up: bool,
+        changes: &mut Vec<Change>,
+    ) {
+        let neighbor = format!(
+            "/lldp/interfaces/interface[name={}]/neighbors/neighbor[id={LLDP_NEIGHBOR_ID}]",
+            end.interface
+        );
+        if !up {
+            if let Ok(p) = parse_path(&neighbor) {
+                if let Ok(c) = tree.delete(&p, Access::Device) {
+                    changes.extend(c);
+                }
+            }
+            return;
+        }
+        let (node, port) = self.facing(name, &end.interface, peer);
+        let chassis = self
+            .topology
+            .node(&node)
+            .and_then(|n| n.router_id)
+            .map_or_else(|| node.clone(), |r| r.to_string());
+        set_leaves(
+            tree,
+            &neighbor,
+            &json!({"state": {
+                "id": LLDP_NEIGHBOR_ID, "system-name": node, "chassis-id": chassis,
+                "chassis-id-type": "NETWORK_ADDRESS", "port-id": port,
+                "port-id-type": "INTERFACE_NAME", "ttl": 120
+            }}),
+            changes,
+        );
     }
 
     fn measure_optical(&self, device: &SimDevice, tick: u64) {
@@ -635,6 +730,10 @@ pub fn loss_units(loss_percent: f64) -> u32 {
 
 /// Removes a link's IS reachability instance, and the neighbor once it has
 /// no link left.
+/// One neighbor per point-to-point port: its LLDP entry has a fixed id, so a
+/// recabled port shows new values under the same entry.
+const LLDP_NEIGHBOR_ID: &str = "1";
+
 fn withdraw(tree: &mut Tree, instance: &str, neighbor: &str, changes: &mut Vec<Change>) {
     let (Ok(ip), Ok(np)) = (parse_path(instance), parse_path(neighbor)) else {
         return;

@@ -58,6 +58,8 @@ pub const OC_TRANSCEIVER: &str = "openconfig-platform-transceiver";
 pub const OC_PORT: &str = "openconfig-platform-port";
 pub const OC_TERMINAL: &str = "openconfig-terminal-device";
 pub const OC_TRANSPORT_TYPES: &str = "openconfig-transport-types";
+pub const OC_LLDP: &str = "openconfig-lldp";
+pub const OC_LLDP_TYPES: &str = "openconfig-lldp-types";
 
 /// Capabilities of a packet router: (module, organization, version). The
 /// versions are the `oc-ext:openconfig-version` of v5.9.0 (the revision date
@@ -75,6 +77,8 @@ pub const PACKET_MODELS: &[(&str, &str, &str)] = &[
     ("openconfig-isis", OC, "1.8.0"),
     (OC_LSDB_TYPES, OC, "0.4.2"),
     (OC_POL_TYPES, OC, "3.3.0"),
+    (OC_LLDP, OC, "1.1.0"),
+    (OC_LLDP_TYPES, OC, "0.2.0"),
     (IANA_IF, "IANA", "2017-01-19"),
 ];
 
@@ -578,6 +582,96 @@ fn network_instances() -> SchemaNode {
     )])
 }
 
+/// openconfig-lldp: the agent's own identity and, per interface, the
+/// neighbors heard on it (what the controller's cabling check compares with
+/// the topology).
+fn lldp() -> SchemaNode {
+    let chassis_id_type = || {
+        enumeration(&[
+            "CHASSIS_COMPONENT",
+            "INTERFACE_ALIAS",
+            "PORT_COMPONENT",
+            "MAC_ADDRESS",
+            "NETWORK_ADDRESS",
+            "INTERFACE_NAME",
+            "LOCAL",
+        ])
+    };
+    let system_info = || {
+        vec![
+            ("system-name", leaf(string())),
+            ("system-description", leaf(string())),
+            ("chassis-id", leaf(string())),
+            ("chassis-id-type", leaf(chassis_id_type())),
+        ]
+    };
+    let neighbor_state = with(
+        system_info(),
+        vec![
+            ("id", leaf(string())),
+            ("age", leaf(uint(64))),
+            ("ttl", leaf(uint(16))),
+            ("port-id", leaf(string())),
+            (
+                "port-id-type",
+                leaf(enumeration(&[
+                    "INTERFACE_ALIAS",
+                    "PORT_COMPONENT",
+                    "MAC_ADDRESS",
+                    "NETWORK_ADDRESS",
+                    "INTERFACE_NAME",
+                    "AGENT_CIRCUIT_ID",
+                    "LOCAL",
+                ])),
+            ),
+            ("port-description", leaf(string())),
+        ],
+    );
+    let neighbor = list(
+        &["id"],
+        entry(
+            vec![("id", string())],
+            vec![
+                ("config", container(vec![])),
+                ("state", container(neighbor_state)),
+            ],
+        ),
+    );
+    let interface = list(
+        &["name"],
+        entry(
+            vec![("name", string())],
+            with(
+                mirrored(
+                    vec![
+                        (
+                            "name",
+                            leaf(leafref("/interfaces/interface/name", string())),
+                        ),
+                        ("enabled", leaf(boolean())),
+                    ],
+                    vec![],
+                ),
+                vec![("neighbors", container(vec![("neighbor", neighbor)]))],
+            ),
+        ),
+    );
+    container(with(
+        mirrored(
+            with(
+                vec![
+                    ("enabled", leaf(boolean())),
+                    ("hello-timer", leaf(uint(64))),
+                    ("ttl", leaf(uint(16))),
+                ],
+                system_info(),
+            ),
+            vec![],
+        ),
+        vec![("interfaces", container(vec![("interface", interface)]))],
+    ))
+}
+
 /// The packet router schema (built once per process, shared by every device).
 pub fn packet_schema() -> Arc<Schema> {
     static SCHEMA: OnceLock<Arc<Schema>> = OnceLock::new();
@@ -586,6 +680,7 @@ pub fn packet_schema() -> Arc<Schema> {
             Arc::new(Schema::new(vec![
                 (OC_IF, "interfaces", interfaces(false)),
                 (OC_NI, "network-instances", network_instances()),
+                (OC_LLDP, "lldp", lldp()),
             ]))
         })
         .clone()

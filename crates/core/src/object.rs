@@ -129,6 +129,25 @@ pub struct BreachEvent {
     pub cleared: bool,
 }
 
+/// A link whose cabling, as LLDP hears it at its ends, disagrees with the
+/// topology (or agrees again).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CablingEvent {
+    pub link: String,
+    pub miscabled: bool,
+    pub ends: Vec<CablingEnd>,
+}
+
+/// One end of a link: who the topology says is plugged into it, and who LLDP
+/// hears there (`None`: no neighbor heard, e.g. the link is down).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CablingEnd {
+    pub node: String,
+    pub interface: String,
+    pub expected: (String, String),
+    pub heard: Option<(String, String)>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Object {
     Policy(Policy),
@@ -136,6 +155,7 @@ pub enum Object {
     Wavelength(Wavelength),
     Device(DeviceEvent),
     Breach(BreachEvent),
+    Cabling(CablingEvent),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,6 +299,20 @@ impl Footprint for Event {
                 Object::Wavelength(w) => w.footprint(),
                 Object::Device(d) => d.device.len() + d.error.len(),
                 Object::Breach(b) => b.link.len() + b.metric.len(),
+                Object::Cabling(c) => {
+                    c.link.len()
+                        + c.ends
+                            .iter()
+                            .map(|e| {
+                                let heard = e.heard.as_ref().map_or(0, |(n, i)| n.len() + i.len());
+                                e.node.len()
+                                    + e.interface.len()
+                                    + e.expected.0.len()
+                                    + e.expected.1.len()
+                                    + heard
+                            })
+                            .sum::<usize>()
+                }
             }
     }
 }

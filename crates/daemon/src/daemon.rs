@@ -254,6 +254,12 @@ impl Daemon {
             Duration::from_millis(50),
             halted.clone(),
         ));
+        // LLDP at each link's ends → cabling verdicts → events.
+        tasks.push(crate::controller::cabling::spawn(
+            controller.clone(),
+            ingest.clone(),
+            halted.clone(),
+        ));
         let metrics = match options.metrics {
             Some(addr) => {
                 let (bound, task) = serve_metrics(

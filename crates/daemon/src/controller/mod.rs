@@ -5,6 +5,7 @@
 //! journal, then commit or revert — so readers never see an intent the devices
 //! did not accept, and no lock is held across device or disk I/O.
 
+pub mod cabling;
 pub mod closed_loop;
 mod deletion_hold;
 mod device_writes;

@@ -344,6 +344,25 @@ pub fn event(e: &object::Event) -> api::Event {
                 threshold: b.threshold,
                 cleared: b.cleared,
             }),
+            Object::Cabling(c) => api::event::Object::Cabling(api::CablingEvent {
+                link: c.link.clone(),
+                miscabled: c.miscabled,
+                ends: c
+                    .ends
+                    .iter()
+                    .map(|e| {
+                        let (heard_node, heard_interface) = e.heard.clone().unwrap_or_default();
+                        api::CablingEnd {
+                            node: e.node.clone(),
+                            interface: e.interface.clone(),
+                            expected_node: e.expected.0.clone(),
+                            expected_interface: e.expected.1.clone(),
+                            heard_node,
+                            heard_interface,
+                        }
+                    })
+                    .collect(),
+            }),
         }),
     }
 }

@@ -17,6 +17,7 @@
 
 pub mod health;
 mod links;
+pub mod lldp;
 pub mod openconfig;
 
 use std::collections::HashMap;
@@ -67,6 +68,10 @@ pub struct Ingest {
     stale: AtomicU64,
     devices: DashMap<String, Arc<DeviceIngest>>,
     feed: OnceLock<Feed>,
+    /// Devices whose LLDP neighbors changed since the cabling check last
+    /// looked (a set, so a chatty device costs one entry), and its wake-up.
+    cabling_dirty: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    cabling_changed: tokio::sync::Notify,
 }
 
 /// One device's share of the ingest. Its session task holds it, so the
@@ -92,6 +97,11 @@ struct DeviceState {
     reads: FastMap<Arc<str>, LinkReadings>,
     /// Scratch: paths of instances that went, whose `latest` entries go too.
     gone: Vec<Box<str>>,
+    /// What LLDP hears on each port.
+    neighbors: lldp::Neighbors,
+    /// A new session began: what LLDP heard was forgotten, which the cabling
+    /// check must hear about even if the device reports no neighbor at all.
+    neighbors_reset: bool,
 }
 
 /// The newest link readings of one port, whatever path they came from.
@@ -144,6 +154,7 @@ struct Tally {
     dropped: u64,
     rejected: u64,
     stale: u64,
+    neighbors_changed: bool,
 }
 
 impl DeviceIngest {
@@ -165,6 +176,13 @@ impl DeviceIngest {
             .remove_instances_where(|_| true, &mut state.gone);
         forget_paths(&mut state.latest, &mut state.gone);
         state.links.reset(own);
+        state.neighbors.clear();
+        state.neighbors_reset = true;
+    }
+
+    /// What LLDP hears on each port of the device now.
+    pub fn neighbors(&self) -> lldp::Neighbors {
+        self.lock().neighbors.clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, DeviceState> {
@@ -188,7 +206,10 @@ impl DeviceIngest {
             links,
             reads,
             gone,
+            neighbors,
+            neighbors_reset,
         } = &mut *guard;
+        tally.neighbors_changed = std::mem::take(neighbors_reset);
         key.clear();
         if let Some(prefix) = &n.prefix {
             crate::gnmi::write_path(key, prefix);
@@ -202,6 +223,9 @@ impl DeviceIngest {
         // Deletes first, as a target applies them (gNMI 2.1): an update in
         // the same notification re-creates what it names.
         for d in &n.delete {
+            if lldp::delete(neighbors, prefix_elems, &d.elem) {
+                tally.neighbors_changed = true;
+            }
             match openconfig::classify_delete(prefix_elems, &d.elem, own) {
                 Some(Removed::Interface(name)) => links.remove_interface(name),
                 Some(Removed::AllInstances) => links.remove_instances_where(|_| true, gone),
@@ -245,6 +269,9 @@ impl DeviceIngest {
                 tally.dropped += 1;
                 continue;
             };
+            if lldp::update(neighbors, prefix_elems, &path.elem, val) {
+                tally.neighbors_changed = true;
+            }
             key.truncate(prefix_len);
             crate::gnmi::write_path(key, path);
             let value = openconfig::number(val).filter(|v| v.is_finite());
@@ -470,6 +497,36 @@ impl Ingest {
         if tally.samples > 0 {
             crate::metrics::samples_ingested(tally.samples);
         }
+        if tally.neighbors_changed {
+            self.cabling_dirty
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(device.name.to_string());
+            self.cabling_changed.notify_one();
+        }
+    }
+
+    /// Waits until some device's LLDP neighbors changed, then returns which
+    /// devices did (and forgets them until they change again).
+    pub async fn cabling_changes(&self) -> Vec<String> {
+        loop {
+            let dirty: Vec<String> =
+                std::mem::take(&mut *self.cabling_dirty.lock().unwrap_or_else(|e| e.into_inner()))
+                    .into_iter()
+                    .collect();
+            if !dirty.is_empty() {
+                return dirty;
+            }
+            self.cabling_changed.notified().await;
+        }
+    }
+
+    /// What LLDP hears on each port of `device` (empty when nothing is known).
+    pub fn neighbors(&self, device: &str) -> lldp::Neighbors {
+        self.devices
+            .get(device)
+            .map(|d| d.neighbors())
+            .unwrap_or_default()
     }
 
     pub fn rejected(&self) -> u64 {

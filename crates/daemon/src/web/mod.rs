@@ -177,7 +177,7 @@ fn recent_and_live(
 
 fn feed_worthy(e: &object::Event) -> bool {
     match &e.object {
-        Object::Breach(_) | Object::Device(_) => true,
+        Object::Breach(_) | Object::Device(_) | Object::Cabling(_) => true,
         Object::Policy(_) => e.change == Change::Updated,
         _ => false,
     }
@@ -459,6 +459,18 @@ fn event_json(e: &object::Event) -> Value {
         ),
         Object::Service(s) => ("service", service_json(s)),
         Object::Wavelength(w) => ("wavelength", wavelength_json(w)),
+        Object::Cabling(c) => (
+            if c.miscabled { "miscabled" } else { "recabled" },
+            json!({
+                "link": c.link,
+                "ends": c.ends.iter().map(|e| json!({
+                    "node": e.node,
+                    "interface": e.interface,
+                    "expected": format!("{}:{}", e.expected.0, e.expected.1),
+                    "heard": e.heard.as_ref().map(|(n, i)| format!("{n}:{i}")),
+                })).collect::<Vec<_>>(),
+            }),
+        ),
         Object::Device(d) => (
             "device",
             json!({

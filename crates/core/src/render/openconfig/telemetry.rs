@@ -21,6 +21,8 @@ pub fn subscriptions(role: Role, router_id: Option<Ipv4Addr>) -> (Vec<String>, V
                     "/interfaces/interface/state/oper-status".into(),
                     // Which interface an IS-IS instance's link-id names.
                     "/interfaces/interface/state/ifindex".into(),
+                    // Who is plugged into each port: the cabling check.
+                    LLDP_NEIGHBORS.into(),
                 ],
             )
         }
@@ -30,6 +32,9 @@ pub fn subscriptions(role: Role, router_id: Option<Ipv4Addr>) -> (Vec<String>, V
         ),
     }
 }
+
+/// The state of every LLDP neighbor of every port (openconfig-lldp).
+pub const LLDP_NEIGHBORS: &str = "/lldp/interfaces/interface/neighbors/neighbor/state";
 
 /// The own LSP's id as it appears in paths.
 pub fn own_lsp_id(router_id: Ipv4Addr) -> String {
@@ -60,6 +65,7 @@ mod tests {
         assert_eq!(sampled[0], isis_subtlvs_path(ROUTER));
         assert!(sampled[0].contains("lsp[lsp-id=0102.5500.0001.00-00]"));
         assert!(on_change.contains(&"/interfaces/interface/state/oper-status".to_string()));
+        assert!(on_change.contains(&LLDP_NEIGHBORS.to_string()));
         let (sampled, _) = subscriptions(Role::Packet, None);
         assert!(sampled.iter().all(|p| !p.contains("isis")));
         let (sampled, on_change) = subscriptions(Role::Optical, Some(ROUTER));

@@ -177,6 +177,8 @@ function feed(e) {
   else if (e.kind === "cleared") text = `cleared ${o.link}`;
   else if (e.kind === "reroute") text = `reroute ${o.id} (${o.name}) → ${o.links.join(" > ")} [${e.reason}]`;
   else if (e.kind === "device") text = e.reason || `device ${o.device} session ${o.session}`;
+  else if (e.kind === "miscabled") text = `MISCABLED ${o.link}: ${e.reason}`;
+  else if (e.kind === "recabled") text = `cabling of ${o.link} agrees with the topology again`;
   else return;
   const li = document.createElement("li");
   li.className = e.kind;
