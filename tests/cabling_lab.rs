@@ -55,12 +55,11 @@ async fn a_crossed_pair_of_cords_raises_one_event_per_link_and_plugging_back_one
             .and_then(|h| h.whole())
     };
     assert!(
-        eventually(Duration::from_secs(10), || heard("pe1", &topo
-            .link("pe1-pe2")
-            .unwrap()
-            .a
-            .interface)
-            .is_some())
+        eventually(Duration::from_secs(10), || heard(
+            "pe1",
+            &topo.link("pe1-pe2").unwrap().a.interface
+        )
+        .is_some())
         .await,
         "LLDP neighbors reach the controller"
     );
@@ -84,9 +83,10 @@ async fn a_crossed_pair_of_cords_raises_one_event_per_link_and_plugging_back_one
         "cabled as the topology says: no news"
     );
 
-    let mut faults = sim::fault_injection_client::FaultInjectionClient::connect(lab.endpoint.clone())
-        .await
-        .unwrap();
+    let mut faults =
+        sim::fault_injection_client::FaultInjectionClient::connect(lab.endpoint.clone())
+            .await
+            .unwrap();
     let refused = faults
         .miscable_links(sim::MiscableRequest {
             first: "pe1-pe2".into(),
@@ -103,7 +103,8 @@ async fn a_crossed_pair_of_cords_raises_one_event_per_link_and_plugging_back_one
         .await
         .unwrap();
     assert!(
-        eventually(Duration::from_secs(10), || count(&seen, "pe1-pe2", true) == 1
+        eventually(Duration::from_secs(10), || count(&seen, "pe1-pe2", true)
+            == 1
             && count(&seen, "pe2-pe3", true) == 1)
         .await,
         "both crossed links announced: {:?}",
@@ -113,7 +114,11 @@ async fn a_crossed_pair_of_cords_raises_one_event_per_link_and_plugging_back_one
     tokio::time::sleep(Duration::from_secs(2)).await;
     {
         let seen = seen.lock().unwrap();
-        assert_eq!(seen.len(), 2, "exactly one event per miscabled link: {seen:?}");
+        assert_eq!(
+            seen.len(),
+            2,
+            "exactly one event per miscabled link: {seen:?}"
+        );
         let e = seen.iter().find(|e| e.link == "pe1-pe2").unwrap();
         let a = topo.link("pe1-pe2").unwrap();
         let b = topo.link("pe2-pe3").unwrap();
@@ -138,7 +143,8 @@ async fn a_crossed_pair_of_cords_raises_one_event_per_link_and_plugging_back_one
         .await
         .unwrap();
     assert!(
-        eventually(Duration::from_secs(10), || count(&seen, "pe1-pe2", false) == 1
+        eventually(Duration::from_secs(10), || count(&seen, "pe1-pe2", false)
+            == 1
             && count(&seen, "pe2-pe3", false) == 1)
         .await,
         "both agree again: {:?}",

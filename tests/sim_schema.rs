@@ -38,6 +38,7 @@ const MODULES: &[&str] = &[
     "isis/openconfig-isis.yang",
     "policy/openconfig-policy-types.yang",
     "isis/openconfig-isis-lsdb-types.yang",
+    "lldp/openconfig-lldp.yang",
 ];
 
 struct Models {

@@ -652,7 +652,11 @@ fn lldp() -> SchemaNode {
                     ],
                     vec![],
                 ),
-                vec![("neighbors", container(vec![("neighbor", neighbor)]))],
+                // `config false` as a whole in the model.
+                vec![(
+                    "neighbors",
+                    read_only(container(vec![("neighbor", neighbor)])),
+                )],
             ),
         ),
     );

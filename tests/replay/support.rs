@@ -612,6 +612,11 @@ fn event_json(line: usize, ev: &api::Event) -> Value {
             out.insert("kind".into(), json!("device"));
             out.insert("id".into(), json!(d.device));
         }
+        Some(Object::Cabling(c)) => {
+            out.insert("kind".into(), json!("cabling"));
+            out.insert("id".into(), json!(c.link));
+            out.insert("miscabled".into(), json!(c.miscabled));
+        }
         None => {}
     }
     out.insert("reason".into(), json!(ev.reason));

@@ -149,10 +149,10 @@ mod tests {
 
     /// Every packet port hears exactly what the topology says, except the
     /// overrides: (node, interface) → (node, interface) heard.
-    fn hearing(
-        t: &Topology,
-        overrides: &[((&str, &str), (&str, &str))],
-    ) -> impl Fn(&str) -> Neighbors {
+    /// (node, interface): a port, or who is heard on one.
+    type Port<'a> = (&'a str, &'a str);
+
+    fn hearing(t: &Topology, overrides: &[(Port, Port)]) -> impl Fn(&str) -> Neighbors {
         let mut all: HashMap<String, Neighbors> = HashMap::new();
         for l in t.links.iter().filter(|l| l.layer == Layer::Packet) {
             for (end, peer) in [(&l.a, &l.b), (&l.b, &l.a)] {
@@ -220,7 +220,11 @@ mod tests {
             ),
         ];
         // Only one end has reported so far.
-        let events = c.judge(&t, &[x.a.node.clone()], hearing(&t, &crossed[..1]));
+        let events = c.judge(
+            &t,
+            std::slice::from_ref(&x.a.node),
+            hearing(&t, &crossed[..1]),
+        );
         let names: Vec<&str> = events.iter().map(|e| e.link.as_str()).collect();
         assert_eq!(names, [x.name.as_str()], "{events:?}");
         assert!(events[0].miscabled);
@@ -254,7 +258,8 @@ mod tests {
             ("elsewhere", "et-9"),
         )];
         assert_eq!(
-            c.judge(&t, &[x.a.node.clone()], hearing(&t, &wrong)).len(),
+            c.judge(&t, std::slice::from_ref(&x.a.node), hearing(&t, &wrong))
+                .len(),
             1
         );
         // The link goes down: neither end hears anyone. Still miscabled.
