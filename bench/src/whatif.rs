@@ -132,21 +132,38 @@ pub fn run(o: Options) -> anyhow::Result<()> {
     let view = View::all(&f);
     let cloned = start.elapsed();
     let elements = view.elements();
-    let mut last = Instant::now();
-    let table = view.survivability(&elements, |done, total| {
-        if last.elapsed() >= Duration::from_secs(2) || done == total {
-            eprintln!("bench whatif: survivability {done}/{total}");
-            last = Instant::now();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // The API's run (every core), then the single-threaded peer on the same
+    // view: the ratio is what the threads buy on this machine.
+    let mut runs = Vec::new();
+    for workers in [cores, 1] {
+        let mut last = Instant::now();
+        let start = Instant::now();
+        let table = view.survivability_on(&elements, workers, |done, total| {
+            if last.elapsed() >= Duration::from_secs(2) || done == total {
+                eprintln!("bench whatif: survivability on {workers} threads {done}/{total}");
+                last = Instant::now();
+            }
+            true
+        });
+        runs.push((workers, start.elapsed(), table));
+        if cores == 1 {
+            break;
         }
-    });
-    let took = start.elapsed();
+    }
+    let (_, took, table) = &runs[0];
+    let single = runs.get(1).map_or(*took, |r| r.1);
+    anyhow::ensure!(
+        runs.iter().all(|r| &r.2 == table),
+        "the threaded survivability table differs from the single-threaded one"
+    );
     let failing = table.iter().filter(|(_, s)| !s.survives()).count();
     let stranded: usize = table.iter().map(|(_, s)| s.stranded_policies.len()).sum();
     println!();
-    println!("| devices | policies | elements (SRLGs + nodes) | not survived | stranded (sum) | snapshot | survivability total |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| devices | policies | elements (SRLGs + nodes) | not survived | stranded (sum) | snapshot | threads | survivability total | 1 thread (peer) | speed-up |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| {} | {} | {} ({} + {}) | {} | {} | {:.1?} | {:.2?} |",
+        "| {} | {} | {} ({} + {}) | {} | {} | {:.1?} | {} | {:.2?} | {:.2?} | {:.2}× |",
         o.devices,
         o.policies,
         elements.len(),
@@ -155,7 +172,10 @@ pub fn run(o: Options) -> anyhow::Result<()> {
         failing,
         stranded,
         cloned,
+        cores,
         took,
+        single,
+        single.as_secs_f64() / took.as_secs_f64().max(1e-9),
     );
     // The same computation the API's what-if runs, so a summary can be
     // checked against it (and the bench cannot drift from it).

@@ -18,7 +18,7 @@ use crate::plan::whatif::{self, Element, Failure, Summary, View, WhatIfReport};
 use crate::proto::strata::v1 as api;
 use api::what_if_server::WhatIf;
 
-/// One survivability run at a time: each keeps a core busy for up to a
+/// One survivability run at a time: each keeps every core busy for up to a
 /// minute on a large fabric, and a second would only halve both.
 static SURVIVABILITY: Semaphore = Semaphore::const_new(1);
 

@@ -301,3 +301,32 @@ fn survivability_walks_every_srlg_and_node_and_agrees_with_each_what_if() {
     assert_eq!(srlg.stranded_policies.len(), 1, "{srlg:?}");
     assert!(!srlg.survives());
 }
+
+#[test]
+fn survivability_on_many_threads_equals_one_thread_and_can_stop_early() {
+    let mut f = small();
+    add(&mut f, "a", "pe1", "pe2", 7, 200.0);
+    add(&mut f, "b", "pe2", "pe3", 7, 300.0);
+    add(&mut f, "c", "pe1", "pe3", 7, 300.0);
+    let view = View::all(&f);
+    let elements = view.elements();
+    let one = view.survivability_on(&elements, 1, |_, _| true);
+    for workers in [2, 3, 8] {
+        let mut seen = Vec::new();
+        let many = view.survivability_on(&elements, workers, |done, total| {
+            seen.push((done, total));
+            true
+        });
+        assert_eq!(many, one, "{workers} threads");
+        // Progress counts up by one to the total, whatever order rows finish.
+        let counts: Vec<usize> = seen.iter().map(|(d, _)| *d).collect();
+        assert_eq!(counts, (1..=elements.len()).collect::<Vec<_>>());
+    }
+    // A caller that goes away after two results gets two rows (and the
+    // threads stop), each equal to its row in the full table.
+    let some = view.survivability_on(&elements, 2, |done, _| done < 2);
+    assert_eq!(some.len(), 2);
+    for row in &some {
+        assert!(one.contains(row), "{row:?}");
+    }
+}
