@@ -129,6 +129,19 @@ pub struct BreachEvent {
     pub cleared: bool,
 }
 
+/// A maintenance drain started (created) or ended (deleted), with what it
+/// moved and what could not move.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DrainEvent {
+    pub target: String,
+    /// "link" or "node".
+    pub kind: String,
+    pub links: Vec<String>,
+    pub reason: String,
+    pub moved: Vec<String>,
+    pub unmoved: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Object {
     Policy(Policy),
@@ -136,6 +149,7 @@ pub enum Object {
     Wavelength(Wavelength),
     Device(DeviceEvent),
     Breach(BreachEvent),
+    Drain(DrainEvent),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,6 +293,15 @@ impl Footprint for Event {
                 Object::Wavelength(w) => w.footprint(),
                 Object::Device(d) => d.device.len() + d.error.len(),
                 Object::Breach(b) => b.link.len() + b.metric.len(),
+                Object::Drain(d) => {
+                    d.target.len()
+                        + d.reason.len()
+                        + [&d.links, &d.moved, &d.unmoved]
+                            .iter()
+                            .flat_map(|v| v.iter())
+                            .map(|x| x.len() + 24)
+                            .sum::<usize>()
+                }
             }
     }
 }
