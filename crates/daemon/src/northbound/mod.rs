@@ -40,11 +40,17 @@ use paging::Page;
 pub struct Northbound {
     controller: Arc<Controller>,
     audit: Arc<AuditLog>,
+    /// IGP trees what-ifs keep between calls (`whatif.rs`).
+    whatif_trees: Arc<std::sync::Mutex<crate::pathcomp::IgpTrees>>,
 }
 
 impl Northbound {
     pub fn new(controller: Arc<Controller>, audit: Arc<AuditLog>) -> Self {
-        Northbound { controller, audit }
+        Northbound {
+            controller,
+            audit,
+            whatif_trees: Default::default(),
+        }
     }
 }
 

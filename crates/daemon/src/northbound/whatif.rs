@@ -151,10 +151,19 @@ impl WhatIf for Northbound {
             let fabric = self.controller.read();
             View::for_failure(&fabric, &failure).map_err(ApiError::from)?
         };
-        let r = tokio::task::spawn_blocking(move || view.what_if(&failure))
-            .await
-            .map_err(|e| Status::internal(format!("what-if: {e}")))?
-            .map_err(ApiError::from)?;
+        // The IGP trees of earlier what-ifs are taken (briefly locked, not
+        // held while computing) and given back after: they stay valid while
+        // the IGP view does, and building them was much of a what-if's time.
+        let kept = self.whatif_trees.clone();
+        let r = tokio::task::spawn_blocking(move || {
+            let mut trees = std::mem::take(&mut *kept.lock().unwrap_or_else(|e| e.into_inner()));
+            let r = view.what_if_with(&failure, &mut trees);
+            *kept.lock().unwrap_or_else(|e| e.into_inner()) = trees;
+            r
+        })
+        .await
+        .map_err(|e| Status::internal(format!("what-if: {e}")))?
+        .map_err(ApiError::from)?;
         Ok(Response::new(report(r)))
     }
 
