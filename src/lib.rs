@@ -21,6 +21,7 @@ pub use strata_daemon::{
 pub use strata_lab as lab;
 pub use strata_sim as simulators;
 
+pub mod drain;
 pub mod pages;
 pub mod watch;
 pub mod whatif;

@@ -115,6 +115,34 @@ enum Command {
         #[command(subcommand)]
         what: WhatifCommand,
     },
+    /// Drain a link, fiber or node for maintenance: everything on it moves
+    /// off make-before-break, and new placements avoid it until undrained.
+    Drain {
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        api: std::net::SocketAddr,
+        #[command(flatten)]
+        client: ClientArgs,
+        /// A link, fiber or node name.
+        target: String,
+        /// Why (shown in events).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// End a drain: its links are back in service and what it moved returns.
+    Undrain {
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        api: std::net::SocketAddr,
+        #[command(flatten)]
+        client: ClientArgs,
+        target: String,
+    },
+    /// The drains in force.
+    Drains {
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        api: std::net::SocketAddr,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Inject a fault into a running lab or simulator.
     Fault {
         /// The lab's API address, or the simulator's --control address.
@@ -971,6 +999,36 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 }
             }
             .map_err(|e| format!("{e:#}"))?;
+            print!("{out}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Drain {
+            api,
+            client,
+            target,
+            reason,
+        } => {
+            let out = strata::drain::drain(api, &target, &reason, &client.credentials()?)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            print!("{out}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Undrain {
+            api,
+            client,
+            target,
+        } => {
+            let out = strata::drain::undrain(api, &target, &client.credentials()?)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            print!("{out}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Drains { api, client } => {
+            let out = strata::drain::drains(api, &client.credentials()?)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
             print!("{out}");
             Ok(ExitCode::SUCCESS)
         }

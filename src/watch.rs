@@ -46,6 +46,33 @@ fn event_line(e: &api::Event) -> Option<String> {
             Some(format!("{t} MISCABLED {}: {}", c.link, e.reason))
         }
         api::event::Object::Cabling(c) => Some(format!("{t} recabled {}", c.link)),
+        api::event::Object::Drain(d) => {
+            let info = d.drain.clone().unwrap_or_default();
+            Some(if e.change == api::Change::Deleted as i32 {
+                format!("{t} undrain  {}", info.target)
+            } else if e.change == api::Change::Created as i32 {
+                format!(
+                    "{t} DRAIN    {} {} ({})  [{}]",
+                    info.kind,
+                    info.target,
+                    info.links.join(", "),
+                    info.reason
+                )
+            } else if d.unmoved_policies.is_empty() {
+                format!(
+                    "{t} drained  {}: {} moved",
+                    info.target,
+                    d.moved_policies.len()
+                )
+            } else {
+                format!(
+                    "{t} drained  {}: {} moved, could not move {}",
+                    info.target,
+                    d.moved_policies.len(),
+                    d.unmoved_policies.join(", ")
+                )
+            })
+        }
         _ => None,
     }
 }

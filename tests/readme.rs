@@ -7,7 +7,8 @@
 //! a line matches any text and a line that is only `...` matches any number
 //! of lines; everything else is literal. `strata watch --once` is repeated
 //! until it matches (its view follows asynchronous telemetry); other commands
-//! run once. Addresses are the lab's: `--api` is added to `strata fault`,
+//! run once. Addresses are the lab's: `--api` is added to `strata fault`, `strata whatif`,
+//! `strata drain`, `strata undrain`, `strata drains`,
 //! `strata watch` and `examples/orchestrator.py`.
 
 mod common;
@@ -113,7 +114,7 @@ fn command_for(words: &[String], api: &str, python: &Path) -> Command {
         Some("strata") => {
             let mut c = Command::new(env!("CARGO_BIN_EXE_strata"));
             match words.get(1).map(String::as_str) {
-                Some(sub @ ("fault" | "watch")) => {
+                Some(sub @ ("fault" | "watch" | "whatif" | "drain" | "undrain" | "drains")) => {
                     c.arg(sub).arg("--api").arg(&api).args(&words[2..]);
                 }
                 _ => {

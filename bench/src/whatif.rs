@@ -85,7 +85,10 @@ pub fn run(o: Options) -> anyhow::Result<()> {
         .filter(|e| matches!(e, Element::Srlg(_)))
         .collect();
     let mut total = Vec::with_capacity(o.trials);
+    let mut cold = Vec::with_capacity(o.trials);
     let mut snapshot = Vec::with_capacity(o.trials);
+    // What the API keeps between what-ifs: the IGP trees.
+    let mut trees = strata_core::pathcomp::IgpTrees::default();
     let mut affected = 0usize;
     let mut stranded = 0usize;
     for t in 0..o.trials {
@@ -101,21 +104,34 @@ pub fn run(o: Options) -> anyhow::Result<()> {
         // the computation on it.
         let view = View::for_failure(&f, &failure).map_err(|e| anyhow::anyhow!("{e}"))?;
         let cloned = start.elapsed();
-        let report = view.what_if(&failure).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let report = view
+            .what_if_with(&failure, &mut trees)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         total.push(start.elapsed());
         snapshot.push(cloned);
+        // The in-run peer: the same what-if with IGP trees built afresh
+        // (what every what-if did before they were kept); same answer.
+        let start = Instant::now();
+        let view = View::for_failure(&f, &failure).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let fresh = view.what_if(&failure).map_err(|e| anyhow::anyhow!("{e}"))?;
+        cold.push(start.elapsed());
+        anyhow::ensure!(
+            fresh == report,
+            "{element}: kept IGP trees changed the answer"
+        );
         affected += report.policies.len();
         stranded += report.summary().stranded_policies.len();
     }
     total.sort();
+    cold.sort();
     snapshot.sort();
     println!(
-        "| devices | policies | trials | mean affected | mean stranded | what-if p50 | p99 | max | snapshot p50 | p99 |"
+        "| devices | policies | trials | mean affected | mean stranded | what-if p50 | p99 | max | snapshot p50 | p99 | fresh IGP trees (peer) p50 | p99 |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let trials = o.trials.max(1) as f64;
     println!(
-        "| {} | {} | {} | {:.1} | {:.2} | {:.2?} | {:.2?} | {:.2?} | {:.2?} | {:.2?} |",
+        "| {} | {} | {} | {:.1} | {:.2} | {:.2?} | {:.2?} | {:.2?} | {:.2?} | {:.2?} | {:.2?} | {:.2?} |",
         o.devices,
         o.policies,
         o.trials,
@@ -126,27 +142,46 @@ pub fn run(o: Options) -> anyhow::Result<()> {
         total.last().copied().unwrap_or_default(),
         percentile(&snapshot, 0.5),
         percentile(&snapshot, 0.99),
+        percentile(&cold, 0.5),
+        percentile(&cold, 0.99),
     );
 
     let start = Instant::now();
     let view = View::all(&f);
     let cloned = start.elapsed();
     let elements = view.elements();
-    let mut last = Instant::now();
-    let table = view.survivability(&elements, |done, total| {
-        if last.elapsed() >= Duration::from_secs(2) || done == total {
-            eprintln!("bench whatif: survivability {done}/{total}");
-            last = Instant::now();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // The API's run (every core), then the single-threaded peer on the same
+    // view: the ratio is what the threads buy on this machine.
+    let mut runs = Vec::new();
+    for workers in [cores, 1] {
+        let mut last = Instant::now();
+        let start = Instant::now();
+        let table = view.survivability_on(&elements, workers, |done, total| {
+            if last.elapsed() >= Duration::from_secs(2) || done == total {
+                eprintln!("bench whatif: survivability on {workers} threads {done}/{total}");
+                last = Instant::now();
+            }
+            true
+        });
+        runs.push((workers, start.elapsed(), table));
+        if cores == 1 {
+            break;
         }
-    });
-    let took = start.elapsed();
+    }
+    let (_, took, table) = &runs[0];
+    let single = runs.get(1).map_or(*took, |r| r.1);
+    anyhow::ensure!(
+        runs.iter().all(|r| &r.2 == table),
+        "the threaded survivability table differs from the single-threaded one"
+    );
     let failing = table.iter().filter(|(_, s)| !s.survives()).count();
     let stranded: usize = table.iter().map(|(_, s)| s.stranded_policies.len()).sum();
     println!();
-    println!("| devices | policies | elements (SRLGs + nodes) | not survived | stranded (sum) | snapshot | survivability total |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| devices | policies | elements (SRLGs + nodes) | not survived | stranded (sum) | snapshot | threads | survivability total | 1 thread (peer) | speed-up |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| {} | {} | {} ({} + {}) | {} | {} | {:.1?} | {:.2?} |",
+        "| {} | {} | {} ({} + {}) | {} | {} | {:.1?} | {} | {:.2?} | {:.2?} | {:.2}× |",
         o.devices,
         o.policies,
         elements.len(),
@@ -155,7 +190,10 @@ pub fn run(o: Options) -> anyhow::Result<()> {
         failing,
         stranded,
         cloned,
+        cores,
         took,
+        single,
+        single.as_secs_f64() / took.as_secs_f64().max(1e-9),
     );
     // The same computation the API's what-if runs, so a summary can be
     // checked against it (and the bench cannot drift from it).

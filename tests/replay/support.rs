@@ -617,6 +617,14 @@ fn event_json(line: usize, ev: &api::Event) -> Value {
             out.insert("id".into(), json!(c.link));
             out.insert("miscabled".into(), json!(c.miscabled));
         }
+        Some(Object::Drain(d)) => {
+            let info = d.drain.clone().unwrap_or_default();
+            out.insert("kind".into(), json!("drain"));
+            out.insert("id".into(), json!(info.target));
+            out.insert("links".into(), json!(info.links));
+            out.insert("moved".into(), json!(d.moved_policies));
+            out.insert("unmoved".into(), json!(d.unmoved_policies));
+        }
         None => {}
     }
     out.insert("reason".into(), json!(ev.reason));

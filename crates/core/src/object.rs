@@ -148,6 +148,19 @@ pub struct CablingEnd {
     pub heard: Option<(String, String)>,
 }
 
+/// A maintenance drain started (created) or ended (deleted), with what it
+/// moved and what could not move.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DrainEvent {
+    pub target: String,
+    /// "link" or "node".
+    pub kind: String,
+    pub links: Vec<String>,
+    pub reason: String,
+    pub moved: Vec<String>,
+    pub unmoved: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Object {
     Policy(Policy),
@@ -156,6 +169,7 @@ pub enum Object {
     Device(DeviceEvent),
     Breach(BreachEvent),
     Cabling(CablingEvent),
+    Drain(DrainEvent),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -311,6 +325,15 @@ impl Footprint for Event {
                                     + e.expected.1.len()
                                     + heard
                             })
+                            .sum::<usize>()
+                }
+                Object::Drain(d) => {
+                    d.target.len()
+                        + d.reason.len()
+                        + [&d.links, &d.moved, &d.unmoved]
+                            .iter()
+                            .flat_map(|v| v.iter())
+                            .map(|x| x.len() + 24)
                             .sum::<usize>()
                 }
             }

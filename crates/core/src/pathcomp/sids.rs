@@ -55,11 +55,58 @@ pub struct IgpSpf<'g> {
     trees: HashMap<NodeId, Tree>,
 }
 
+/// IGP trees taken out of an `IgpSpf` to be resumed on another graph with
+/// the same IGP view — a what-if's fresh copy of the fabric: failures prune
+/// edges and move reservations, neither of which the IGP sees.
+#[derive(Debug, Clone, Default)]
+pub struct IgpTrees {
+    /// What the trees were computed on: every edge's ends, IGP metric and
+    /// adjacency state, in edge order (which is also adjacency order).
+    view: Vec<(NodeId, NodeId, u32, bool)>,
+    nodes: usize,
+    trees: HashMap<NodeId, Tree>,
+}
+
+/// At most this many trees are kept (each is three node-sized arrays).
+const KEPT_TREES: usize = 4096;
+
+fn igp_view(g: &TeGraph) -> Vec<(NodeId, NodeId, u32, bool)> {
+    g.edges
+        .iter()
+        .map(|e| (e.from, e.to, e.igp_metric, e.up))
+        .collect()
+}
+
 impl<'g> IgpSpf<'g> {
     pub fn new(g: &'g TeGraph) -> Self {
         IgpSpf {
             g,
             trees: HashMap::new(),
+        }
+    }
+
+    /// As `new`, starting with `kept`'s trees if they were computed on the
+    /// same IGP view as `g` (else none).
+    pub fn resume(g: &'g TeGraph, kept: IgpTrees) -> Self {
+        let same = kept.nodes == g.nodes.len() && kept.view == igp_view(g);
+        IgpSpf {
+            g,
+            trees: if same { kept.trees } else { HashMap::new() },
+        }
+    }
+
+    /// The trees computed so far, to resume on a graph with the same IGP
+    /// view (bounded: past `KEPT_TREES`, none are kept).
+    pub fn keep(self) -> IgpTrees {
+        let trees = if self.trees.len() > KEPT_TREES {
+            HashMap::new()
+        } else {
+            self.trees
+        };
+        IgpTrees {
+            view: igp_view(self.g),
+            nodes: self.g.nodes.len(),
+            trees,
         }
     }
 

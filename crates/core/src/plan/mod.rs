@@ -5,6 +5,7 @@
 //! synchronous: the daemon's execution pipeline takes the lock, plans here,
 //! and does the device and disk I/O itself.
 
+pub mod drain;
 pub mod error;
 pub mod margins;
 pub mod policy;
@@ -138,6 +139,8 @@ pub struct Fabric {
     pub link_index: HashMap<String, BTreeSet<String>>,
     /// Links currently degraded by telemetry.
     pub degraded: BTreeSet<String>,
+    /// Maintenance drains in force, by target (`plan::drain`).
+    pub drains: drain::Drains,
     /// Lookups creates make on every request, kept so they cost O(1):
     /// (kind, name) → id.
     pub names: HashMap<(Kind, String), String>,
@@ -176,6 +179,7 @@ impl Fabric {
             ports: HashMap::new(),
             link_index: HashMap::new(),
             degraded: BTreeSet::new(),
+            drains: Default::default(),
             pending: Default::default(),
             busy: Default::default(),
             names: HashMap::new(),

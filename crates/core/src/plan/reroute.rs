@@ -59,7 +59,9 @@ pub fn apply(fabric: &mut Fabric, link: &str, condition: &LinkCondition) -> Vec<
             fabric.degraded.insert(link.to_string());
         }
         LinkCondition::Nominal => {
-            fabric.graph.set_link_pruned(link, false);
+            // A drained link stays out of service whatever its health.
+            let drained = super::drain::is_drained(fabric, link);
+            fabric.graph.set_link_pruned(link, drained);
             if let Some(n) = nominal {
                 fabric.graph.set_link_latency(link, n);
             }

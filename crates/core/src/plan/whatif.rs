@@ -25,7 +25,7 @@ use super::records::{PolicyRecord, ServiceRecord, WavelengthRecord};
 use super::validate::{at_most, limits};
 use super::Fabric;
 use crate::model::{Layer, Topology};
-use crate::pathcomp::{EdgeId, IgpSpf, Path, Segment, TeGraph};
+use crate::pathcomp::{EdgeId, IgpSpf, IgpTrees, Path, Segment, TeGraph};
 
 /// The elements to fail together.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -456,10 +456,23 @@ impl View {
     }
 
     pub fn what_if(&self, failure: &Failure) -> Result<WhatIfReport, PlanError> {
+        self.what_if_with(failure, &mut IgpTrees::default())
+    }
+
+    /// As `what_if`, starting from IGP trees an earlier what-if kept (used
+    /// only if the IGP view is the same) and leaving this run's in `trees`:
+    /// building them afresh for every what-if was a large part of its time.
+    pub fn what_if_with(
+        &self,
+        failure: &Failure,
+        trees: &mut IgpTrees,
+    ) -> Result<WhatIfReport, PlanError> {
         self.check(failure)?;
         let mut scratch = Scratch::new(self.graph.clone());
-        let mut spf = IgpSpf::new(&self.graph);
-        Ok(self.run(&mut scratch, &mut spf, failure))
+        let mut spf = IgpSpf::resume(&self.graph, std::mem::take(trees));
+        let report = self.run(&mut scratch, &mut spf, failure);
+        *trees = spf.keep();
+        Ok(report)
     }
 
     /// Fails each of `elements` alone, reusing one scratch graph (put back
@@ -476,26 +489,71 @@ impl View {
         })
     }
 
-    /// As `survivability`, stopping early (with the rows so far) once
-    /// `progress` returns false: a caller that went away stops the work.
+    /// As `survivability`, stopping early (with the rows finished so far, in
+    /// element order) once `progress` returns false: a caller that went away
+    /// stops the work. Runs on every core the machine offers.
     pub fn survivability_while(
         &self,
         elements: &[Element],
+        progress: impl FnMut(usize, usize) -> bool,
+    ) -> Vec<(Element, Summary)> {
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.survivability_on(elements, workers, progress)
+    }
+
+    /// The survivability run on `workers` threads. The elements are
+    /// independent (each run starts from the view and puts its scratch graph
+    /// back), so each thread keeps its own scratch graph and IGP trees and
+    /// takes the next element from a shared counter; `progress` is called on
+    /// the caller's thread as results arrive, and the rows come back in
+    /// element order whatever the threads' timing — the table equals the
+    /// single-threaded one.
+    pub fn survivability_on(
+        &self,
+        elements: &[Element],
+        workers: usize,
         mut progress: impl FnMut(usize, usize) -> bool,
     ) -> Vec<(Element, Summary)> {
-        let mut scratch = Scratch::new(self.graph.clone());
-        let mut spf = IgpSpf::new(&self.graph);
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
         let total = elements.len();
-        let mut out = Vec::with_capacity(total);
-        for (i, e) in elements.iter().enumerate() {
-            let report = self.run(&mut scratch, &mut spf, &e.failure());
-            scratch.undo();
-            out.push((e.clone(), report.summary()));
-            if !progress(i + 1, total) {
-                break;
+        let workers = workers.clamp(1, total.max(1));
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let mut slots: Vec<Option<Summary>> = (0..total).map(|_| None).collect();
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::channel::<(usize, Summary)>();
+            for _ in 0..workers {
+                let (tx, next, stop) = (tx.clone(), &next, &stop);
+                scope.spawn(move || {
+                    let mut scratch = Scratch::new(self.graph.clone());
+                    let mut spf = IgpSpf::new(&self.graph);
+                    while !stop.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(e) = elements.get(i) else { break };
+                        let report = self.run(&mut scratch, &mut spf, &e.failure());
+                        scratch.undo();
+                        if tx.send((i, report.summary())).is_err() {
+                            break;
+                        }
+                    }
+                });
             }
-        }
-        out
+            drop(tx);
+            let mut done = 0;
+            for (i, summary) in rx {
+                slots[i] = Some(summary);
+                done += 1;
+                if !progress(done, total) {
+                    stop.store(true, Ordering::Relaxed);
+                    break;
+                }
+            }
+        });
+        elements
+            .iter()
+            .zip(slots)
+            .filter_map(|(e, s)| s.map(|s| (e.clone(), s)))
+            .collect()
     }
 
     fn run(&self, scratch: &mut Scratch, spf: &mut IgpSpf<'_>, failure: &Failure) -> WhatIfReport {

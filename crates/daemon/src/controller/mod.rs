@@ -9,6 +9,7 @@ pub mod cabling;
 pub mod closed_loop;
 mod deletion_hold;
 mod device_writes;
+pub mod drain;
 pub mod error;
 pub mod events;
 mod osnr_watch;

@@ -163,6 +163,7 @@ impl Controller {
                 Some(Op::Policy(p)) => restore_policy(&mut inner, p)?,
                 Some(Op::Service(s)) => restore_service(&mut inner, s)?,
                 Some(Op::Wavelength(w)) => restore_wavelength(&mut inner, w)?,
+                Some(Op::Drain(d)) => super::drain::restore_drain(&mut inner, d),
                 Some(Op::Removed(_)) | None => {}
             }
         }

@@ -59,7 +59,7 @@ impl Controller {
             .await
     }
 
-    async fn replace_policies(
+    pub(super) async fn replace_policies(
         &self,
         ids: &[String],
         link: &str,

@@ -363,7 +363,29 @@ pub fn event(e: &object::Event) -> api::Event {
                     })
                     .collect(),
             }),
+            Object::Drain(d) => api::event::Object::Drain(api::DrainEvent {
+                drain: Some(api::DrainInfo {
+                    target: d.target.clone(),
+                    kind: d.kind.clone(),
+                    links: d.links.clone(),
+                    reason: d.reason.clone(),
+                    revision: e.revision,
+                }),
+                moved_policies: d.moved.clone(),
+                unmoved_policies: d.unmoved.clone(),
+            }),
         }),
+    }
+}
+
+/// A drain in force, as the API shows it.
+pub fn drain_info(d: &crate::plan::drain::Drain) -> api::DrainInfo {
+    api::DrainInfo {
+        target: d.target.clone(),
+        kind: d.kind.as_str().into(),
+        links: d.links.clone(),
+        reason: d.reason.clone(),
+        revision: d.revision,
     }
 }
 

@@ -4,6 +4,7 @@
 mod audit;
 pub mod convert;
 mod facade;
+pub mod maintenance;
 pub mod paging;
 mod topology;
 mod watch;
@@ -27,6 +28,7 @@ use crate::proto::strata::v1 as api;
 use crate::security::{AuthLayer, Authenticator};
 use api::audit_server::AuditServer;
 use api::events_server::EventsServer;
+use api::maintenance_server::MaintenanceServer;
 use api::policies_server::{Policies, PoliciesServer};
 use api::services_server::{Services, ServicesServer};
 use api::topology_server::TopologyServer;
@@ -40,6 +42,8 @@ pub struct Northbound {
     audit: Arc<AuditLog>,
     /// One permit per open Watch/WatchTelemetry stream (see `watch::MAX_STREAMS`).
     streams: Arc<tokio::sync::Semaphore>,
+    /// IGP trees what-ifs keep between calls (`whatif.rs`).
+    whatif_trees: Arc<std::sync::Mutex<crate::pathcomp::IgpTrees>>,
 }
 
 impl Northbound {
@@ -48,6 +52,7 @@ impl Northbound {
             controller,
             audit,
             streams: Arc::new(tokio::sync::Semaphore::new(watch::MAX_STREAMS)),
+            whatif_trees: Default::default(),
         }
     }
 }
@@ -108,6 +113,9 @@ pub async fn serve_with(
     health_reporter
         .set_serving::<WhatIfServer<Northbound>>()
         .await;
+    health_reporter
+        .set_serving::<MaintenanceServer<Northbound>>()
+        .await;
     // Reflection advertises exactly what this port serves (the descriptor set
     // also holds gNMI and the simulators' fault injection), in both protocol
     // versions: grpcurl 1.8 and grpcio-reflection still speak v1alpha.
@@ -119,6 +127,7 @@ pub async fn serve_with(
         name::<EventsServer<Northbound>>(),
         name::<AuditServer<Northbound>>(),
         name::<WhatIfServer<Northbound>>(),
+        name::<MaintenanceServer<Northbound>>(),
         "grpc.health.v1.Health",
     ];
     if let Some(extra) = &extra {
@@ -150,6 +159,7 @@ pub async fn serve_with(
         .add_service(WavelengthsServer::new(nb.clone()).max_decoding_message_size(max))
         .add_service(EventsServer::new(nb.clone()).max_decoding_message_size(max))
         .add_service(WhatIfServer::new(nb.clone()).max_decoding_message_size(max))
+        .add_service(MaintenanceServer::new(nb.clone()).max_decoding_message_size(max))
         .add_service(AuditServer::new(nb).max_decoding_message_size(max));
     if let Some(extra) = extra {
         (extra.add)(&mut routes);

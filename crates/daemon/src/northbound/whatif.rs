@@ -18,7 +18,7 @@ use crate::plan::whatif::{self, Element, Failure, Summary, View, WhatIfReport};
 use crate::proto::strata::v1 as api;
 use api::what_if_server::WhatIf;
 
-/// One survivability run at a time: each keeps a core busy for up to a
+/// One survivability run at a time: each keeps every core busy for up to a
 /// minute on a large fabric, and a second would only halve both.
 static SURVIVABILITY: Semaphore = Semaphore::const_new(1);
 
@@ -151,10 +151,19 @@ impl WhatIf for Northbound {
             let fabric = self.controller.read();
             View::for_failure(&fabric, &failure).map_err(ApiError::from)?
         };
-        let r = tokio::task::spawn_blocking(move || view.what_if(&failure))
-            .await
-            .map_err(|e| Status::internal(format!("what-if: {e}")))?
-            .map_err(ApiError::from)?;
+        // The IGP trees of earlier what-ifs are taken (briefly locked, not
+        // held while computing) and given back after: they stay valid while
+        // the IGP view does, and building them was much of a what-if's time.
+        let kept = self.whatif_trees.clone();
+        let r = tokio::task::spawn_blocking(move || {
+            let mut trees = std::mem::take(&mut *kept.lock().unwrap_or_else(|e| e.into_inner()));
+            let r = view.what_if_with(&failure, &mut trees);
+            *kept.lock().unwrap_or_else(|e| e.into_inner()) = trees;
+            r
+        })
+        .await
+        .map_err(|e| Status::internal(format!("what-if: {e}")))?
+        .map_err(ApiError::from)?;
         Ok(Response::new(report(r)))
     }
 

@@ -74,6 +74,13 @@ pub fn required(path: &str) -> Access {
             _ => Access::Needs(Role::Operator),
         },
         "strata.sim.v1.FaultInjection" => Access::Needs(Role::Operator),
+        // Maintenance drains (#15): moving traffic off a link before work on
+        // it acts on the network's condition, as an operator does; anyone
+        // who reads may see which drains are in force.
+        "strata.v1.Maintenance" => match method {
+            "ListDrains" => Access::Needs(Role::Viewer),
+            _ => Access::Needs(Role::Operator),
+        },
         _ => Access::Needs(Role::Admin),
     }
 }
@@ -133,6 +140,19 @@ mod tests {
             needs("/strata.v1.WhatIf/Survivability"),
             Access::Needs(Role::Operator)
         );
+        assert_eq!(
+            needs("/strata.v1.Maintenance/ListDrains"),
+            Access::Needs(Role::Viewer)
+        );
+        for op in [
+            "/strata.v1.Maintenance/Drain",
+            "/strata.v1.Maintenance/Undrain",
+        ] {
+            assert_eq!(needs(op), Access::Needs(Role::Operator), "{op}");
+        }
+        assert!(is_read("/strata.v1.Maintenance/ListDrains"));
+        assert!(!is_read("/strata.v1.Maintenance/Drain"));
+        assert!(!is_read("/strata.v1.Maintenance/Undrain"));
         for write in [
             "/strata.v1.Policies/CreatePolicy",
             "/strata.v1.Policies/DeletePolicy",

@@ -173,6 +173,7 @@ fn key_of(entry: &Entry) -> Option<(Key, bool)> {
             true,
         )),
         Op::Removed(r) => Some(((r.kind, r.id.clone()), false)),
+        Op::Drain(d) => Some(((Kind::Drain as i32, d.target.clone()), true)),
     }
 }
 
@@ -182,6 +183,7 @@ fn revision_of(entry: &Entry) -> u64 {
         Some(Op::Service(s)) => s.service.as_ref().map_or(0, |s| s.revision),
         Some(Op::Wavelength(w)) => w.wavelength.as_ref().map_or(0, |w| w.revision),
         Some(Op::Removed(r)) => r.revision,
+        Some(Op::Drain(d)) => d.revision,
         None => 0,
     }
 }

@@ -177,7 +177,7 @@ fn recent_and_live(
 
 fn feed_worthy(e: &object::Event) -> bool {
     match &e.object {
-        Object::Breach(_) | Object::Device(_) | Object::Cabling(_) => true,
+        Object::Breach(_) | Object::Device(_) | Object::Cabling(_) | Object::Drain(_) => true,
         Object::Policy(_) => e.change == Change::Updated,
         _ => false,
     }
@@ -480,6 +480,20 @@ fn event_json(e: &object::Event) -> Value {
                     Session::Down => "down",
                 },
                 "error": d.error,
+            }),
+        ),
+        Object::Drain(d) => (
+            if e.change == Change::Deleted {
+                "undrain"
+            } else {
+                "drain"
+            },
+            json!({
+                "target": d.target,
+                "kind": d.kind,
+                "links": d.links,
+                "moved": d.moved,
+                "unmoved": d.unmoved,
             }),
         ),
     };

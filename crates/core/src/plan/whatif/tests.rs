@@ -301,3 +301,57 @@ fn survivability_walks_every_srlg_and_node_and_agrees_with_each_what_if() {
     assert_eq!(srlg.stranded_policies.len(), 1, "{srlg:?}");
     assert!(!srlg.survives());
 }
+
+#[test]
+fn survivability_on_many_threads_equals_one_thread_and_can_stop_early() {
+    let mut f = small();
+    add(&mut f, "a", "pe1", "pe2", 7, 200.0);
+    add(&mut f, "b", "pe2", "pe3", 7, 300.0);
+    add(&mut f, "c", "pe1", "pe3", 7, 300.0);
+    let view = View::all(&f);
+    let elements = view.elements();
+    let one = view.survivability_on(&elements, 1, |_, _| true);
+    for workers in [2, 3, 8] {
+        let mut seen = Vec::new();
+        let many = view.survivability_on(&elements, workers, |done, total| {
+            seen.push((done, total));
+            true
+        });
+        assert_eq!(many, one, "{workers} threads");
+        // Progress counts up by one to the total, whatever order rows finish.
+        let counts: Vec<usize> = seen.iter().map(|(d, _)| *d).collect();
+        assert_eq!(counts, (1..=elements.len()).collect::<Vec<_>>());
+    }
+    // A caller that goes away after two results gets two rows (and the
+    // threads stop), each equal to its row in the full table.
+    let some = view.survivability_on(&elements, 2, |done, _| done < 2);
+    assert_eq!(some.len(), 2);
+    for row in &some {
+        assert!(one.contains(row), "{row:?}");
+    }
+}
+
+#[test]
+fn what_ifs_resuming_kept_igp_trees_answer_as_fresh_ones() {
+    let mut f = small();
+    add(&mut f, "a", "pe1", "pe2", 7, 10.0);
+    add(&mut f, "b", "pe2", "pe1", 7, 10.0);
+    add(&mut f, "c", "pe1", "pe3", 7, 10.0);
+    let mut trees = crate::pathcomp::IgpTrees::default();
+    let view = View::all(&f);
+    for e in view.elements() {
+        let fresh = view.what_if(&e.failure()).unwrap();
+        let resumed = view.what_if_with(&e.failure(), &mut trees).unwrap();
+        assert_eq!(resumed, fresh, "{e}");
+    }
+    // Kept trees from another IGP view are not used: a metric change moves
+    // the SID lists, and the answer follows it.
+    let mut g = f.graph.clone();
+    let e0 = g.edges_of_link("pe1-pe2").next().unwrap();
+    g.update_edge(e0, |e| e.igp_metric = 1000);
+    let (a, b) = (g.node_id("pe1").unwrap(), g.node_id("pe2").unwrap());
+    let mut spf = IgpSpf::resume(&g, trees.clone());
+    let fresh = IgpSpf::new(&g).distance(a, b);
+    assert_ne!(IgpSpf::resume(&f.graph, trees).distance(a, b), fresh);
+    assert_eq!(spf.distance(a, b), fresh);
+}
