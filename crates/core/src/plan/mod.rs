@@ -12,6 +12,7 @@ pub mod pools;
 pub mod records;
 pub mod reroute;
 pub mod service;
+pub mod share;
 pub mod validate;
 pub mod wavelength;
 pub mod whatif;

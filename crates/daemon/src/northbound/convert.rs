@@ -266,6 +266,14 @@ pub fn policy(p: &object::Policy) -> api::Policy {
         revision: p.revision,
         owner: p.owner.clone().unwrap_or_default(),
         endpoint_address: p.endpoint_address.clone(),
+        shares: p
+            .shares
+            .iter()
+            .map(|(service, bandwidth_gbps)| api::TransportShare {
+                service: service.clone(),
+                bandwidth_gbps: *bandwidth_gbps,
+            })
+            .collect(),
     }
 }
 
