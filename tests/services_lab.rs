@@ -49,14 +49,21 @@ fn rules(fabric: &SimFabric, device: &str) -> Vec<(u64, u64, String, Vec<u64>)> 
             let endpoint = leaf(format!("{base}/srte/config/srte-endpoint"))?
                 .as_str()?
                 .to_string();
-            let sids = (0..16)
-                .map_while(|i| {
-                    leaf(format!(
-                        "{base}/action/segment-lists/segment-list[index=1]/sids/sid[index={i}]/config/value"
-                    ))
-                    .and_then(|v| v.as_u64())
+            // The segment list is numbered by the candidate path (a move
+            // makes a new one), so take whichever the rule holds.
+            let sids = (1..=8)
+                .map(|list| {
+                    (0..16)
+                        .map_while(|i| {
+                            leaf(format!(
+                                "{base}/action/segment-lists/segment-list[index={list}]/sids/sid[index={i}]/config/value"
+                            ))
+                            .and_then(|v| v.as_u64())
+                        })
+                        .collect::<Vec<u64>>()
                 })
-                .collect();
+                .find(|l| !l.is_empty())
+                .unwrap_or_default();
             Some((seq, color, endpoint, sids))
         })
         .collect()
@@ -229,4 +236,258 @@ async fn ten_e_lines_between_one_pe_pair_share_one_transport_per_direction() {
         gone.push(svc);
         check_shared(&lab, &mut policies, &mut topology, &live, &gone).await;
     }
+}
+
+/// Whether `config` (a device's whole configuration, as the simulator
+/// exports it) holds SR-TE rule `seq` with a non-empty segment list.
+fn rule_has_path(config: &serde_json::Value, seq: u64) -> bool {
+    fn find(v: &serde_json::Value, seq: u64) -> bool {
+        match v {
+            serde_json::Value::Object(m) => {
+                let this_rule = m
+                    .get("sequence-id")
+                    .and_then(|s| s.as_u64().or_else(|| s.as_str()?.parse().ok()))
+                    == Some(seq)
+                    && m.keys().any(|k| k.ends_with("srte"));
+                if this_rule {
+                    return serde_json::to_string(v).is_ok_and(|t| t.contains("\"sid\":[{"));
+                }
+                m.values().any(|x| find(x, seq))
+            }
+            serde_json::Value::Array(a) => a.iter().any(|x| find(x, seq)),
+            _ => false,
+        }
+    }
+    find(config, seq)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_grows_in_place_then_make_before_break_and_shrinks_in_place() {
+    use api::updates_client::UpdatesClient;
+    strata::simulators::set_log::capture_config(true);
+    let topo = us_metro();
+    let lab = start_api_lab(&topo).await;
+    let fabric = &lab.lab.fabric;
+    let mut services = ServicesClient::connect(lab.endpoint.clone()).await.unwrap();
+    let mut policies = PoliciesClient::connect(lab.endpoint.clone()).await.unwrap();
+    let mut topology = TopologyClient::connect(lab.endpoint.clone()).await.unwrap();
+    let mut updates = UpdatesClient::connect(lab.endpoint.clone()).await.unwrap();
+    let svc = services
+        .create_service(api::CreateServiceRequest {
+            request_id: String::new(),
+            spec: Some(eline("grow", 100, 100.0)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let transport = |ps: &[api::Policy], headend: &str| {
+        ps.iter()
+            .find(|p| p.spec.as_ref().unwrap().headend == headend)
+            .cloned()
+            .unwrap()
+    };
+    let sets = |d: &str| fabric.device(d).unwrap().accepted_set_count();
+
+    // Grow in place: the path has room, and no device is touched.
+    let before = (sets(A), sets(B));
+    let svc = updates
+        .update_service(api::UpdateServiceRequest {
+            id: svc.id.clone(),
+            revision: svc.revision,
+            bandwidth_gbps: Some(150.0),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(svc.spec.as_ref().unwrap().bandwidth_gbps, 150.0);
+    assert_eq!(before, (sets(A), sets(B)), "bandwidth is not on the device");
+    let ps = all_policies(&mut policies).await;
+    let there = transport(&ps, A);
+    let old_links = there.path.as_ref().unwrap().links.clone();
+    let reserved = reservations(&mut topology).await;
+    for l in &old_links {
+        assert_eq!(reserved[l], 150.0, "{l}");
+    }
+
+    // A standalone policy fills that path to 10 Gb/s short of full.
+    let free = {
+        let links = topology
+            .list_links(api::ListLinksRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .links;
+        links
+            .iter()
+            .filter(|l| old_links.contains(&l.name))
+            .map(|l| l.capacity_gbps - l.reserved_gbps)
+            .fold(f64::INFINITY, f64::min)
+    };
+    let filler = policies
+        .create_policy(api::CreatePolicyRequest {
+            request_id: String::new(),
+            spec: Some(api::PolicySpec {
+                name: "filler".into(),
+                headend: A.into(),
+                endpoint: B.into(),
+                color: 7,
+                constraints: Some(api::Constraints {
+                    bandwidth_gbps: free - 10.0,
+                    ..Default::default()
+                }),
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        filler.path.as_ref().unwrap().links,
+        old_links,
+        "the filler takes the same path"
+    );
+
+    // Stale revision: ABORTED, nothing changes.
+    let stale = updates
+        .update_service(api::UpdateServiceRequest {
+            id: svc.id.clone(),
+            revision: svc.revision - 1,
+            bandwidth_gbps: Some(200.0),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), tonic::Code::Aborted, "{}", stale.message());
+    // Bad input names its field; no room anywhere is FAILED_PRECONDITION;
+    // each leaves devices and reservations as they were.
+    let snapshot = |_: ()| async {
+        let mut t = TopologyClient::connect(lab.endpoint.clone()).await.unwrap();
+        (
+            device_config(fabric, A),
+            device_config(fabric, B),
+            reservations(&mut t).await,
+        )
+    };
+    let was = snapshot(()).await;
+    for (gbps, code, starts) in [
+        (Some(-1.0), tonic::Code::InvalidArgument, "bandwidth_gbps: "),
+        (
+            None,
+            tonic::Code::InvalidArgument,
+            "bandwidth_gbps: required",
+        ),
+        (
+            Some(100_000.0),
+            tonic::Code::FailedPrecondition,
+            "shared transport",
+        ),
+    ] {
+        let e = updates
+            .update_service(api::UpdateServiceRequest {
+                id: svc.id.clone(),
+                revision: svc.revision,
+                bandwidth_gbps: gbps,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), code, "{gbps:?}: {}", e.message());
+        assert!(e.message().starts_with(starts), "{gbps:?}: {}", e.message());
+        assert_eq!(snapshot(()).await, was, "{gbps:?} changed nothing");
+    }
+    let e = updates
+        .update_service(api::UpdateServiceRequest {
+            id: "svc-404".into(),
+            revision: 1,
+            bandwidth_gbps: Some(1.0),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::NotFound, "{}", e.message());
+
+    // Grow past the room left: the A → B transport moves make-before-break.
+    let log_from = fabric.device(A).unwrap().accepted_set_count();
+    let seq = rules(fabric, A)
+        .iter()
+        .find(|r| r.1 == 100)
+        .map(|r| r.0)
+        .unwrap();
+    let svc = updates
+        .update_service(api::UpdateServiceRequest {
+            id: svc.id.clone(),
+            revision: svc.revision,
+            bandwidth_gbps: Some(200.0),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.message()))
+        .into_inner();
+    let ps = all_policies(&mut policies).await;
+    let moved = transport(&ps, A);
+    let new_links = moved.path.as_ref().unwrap().links.clone();
+    assert_ne!(new_links, old_links, "moved to a path with room");
+    assert_eq!(
+        moved
+            .spec
+            .as_ref()
+            .unwrap()
+            .constraints
+            .as_ref()
+            .unwrap()
+            .bandwidth_gbps,
+        200.0
+    );
+    // Every Set on the headend since left the rule with a programmed path.
+    let logged: Vec<_> = fabric
+        .device(A)
+        .unwrap()
+        .accepted_sets()
+        .into_iter()
+        .filter(|s| s.seq > log_from)
+        .collect();
+    assert_eq!(logged.len(), 1, "one replacing Set: {logged:?}");
+    for s in &logged {
+        let config = s.config_after.as_ref().expect("config captured");
+        assert!(
+            rule_has_path(config, seq),
+            "rule {seq} without a path after Set {}",
+            s.seq
+        );
+    }
+    let want: Vec<u64> = moved
+        .path
+        .as_ref()
+        .unwrap()
+        .segments
+        .iter()
+        .map(|s| u64::from(s.label))
+        .collect();
+    let on_device = rules(fabric, A);
+    let rule = on_device.iter().find(|r| r.0 == seq).unwrap();
+    assert_eq!(rule.3, want, "the new SIDs are on the headend");
+    let reserved = reservations(&mut topology).await;
+    for l in &new_links {
+        assert!(reserved[l] >= 200.0, "{l}: {}", reserved[l]);
+    }
+
+    // Shrink in place: no Set anywhere, the path stays.
+    let before = (sets(A), sets(B));
+    let svc = updates
+        .update_service(api::UpdateServiceRequest {
+            id: svc.id.clone(),
+            revision: svc.revision,
+            bandwidth_gbps: Some(20.0),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(before, (sets(A), sets(B)));
+    let ps = all_policies(&mut policies).await;
+    assert_eq!(transport(&ps, A).path.as_ref().unwrap().links, new_links);
+    assert_eq!(svc.spec.as_ref().unwrap().bandwidth_gbps, 20.0);
+    assert!(ps.iter().filter(|p| !p.shares.is_empty()).all(|p| p
+        .spec
+        .as_ref()
+        .unwrap()
+        .constraints
+        .as_ref()
+        .unwrap()
+        .bandwidth_gbps
+        == 20.0));
 }

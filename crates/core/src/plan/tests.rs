@@ -349,3 +349,51 @@ fn a_service_is_refused_a_transport_it_cannot_share() {
         .unwrap();
     assert!(matches!(e, error::PlanError::Aborted(_)), "{e}");
 }
+
+/// A bandwidth change as the controller stages and commits it.
+fn change_bandwidth(f: &mut Fabric, id: &str, gbps: f64) -> Result<Vec<bool>, PlanError> {
+    let revision = f.services[id].revision;
+    let c = update::plan_bandwidth(f, id, revision, gbps)?;
+    let moved = c.changes.iter().map(|x| x.moved.is_some()).collect();
+    f.hold_bandwidth(&c);
+    let revs = vec![revision + 1; c.changes.len()];
+    f.commit_bandwidth(c, &revs, revision + 1);
+    Ok(moved)
+}
+
+#[test]
+fn a_service_grows_in_place_then_by_moving_and_shrinks_in_place() {
+    let mut f = small();
+    let (id, _) = add_service(&mut f, &eline("a", 100, 100.0)).unwrap();
+    assert_eq!(
+        change_bandwidth(&mut f, &id, 200.0).unwrap(),
+        [false, false]
+    );
+    assert_eq!(reserved(&f, "pe1-pe2"), 200.0);
+    let x = hold(&mut f, spec("x", "pe1", "pe2", 150.0));
+    f.reveal([&x]);
+    // 200 → 300 does not fit the 50 left on pe1 → pe2: that one moves.
+    assert_eq!(change_bandwidth(&mut f, &id, 300.0).unwrap(), [true, false]);
+    let there = f.steered_by("pe1", 100, "pe2").unwrap();
+    assert_eq!(there.path.links(&f.graph), ["pe1-pe3", "pe2-pe3"]);
+    assert_eq!(there.constraints.bandwidth_gbps, 300.0);
+    assert_eq!(f.services[&id].spec.bandwidth_gbps, 300.0);
+    assert_eq!(change_bandwidth(&mut f, &id, 10.0).unwrap(), [false, false]);
+    assert_eq!(reserved(&f, "pe1-pe3"), 10.0, "shrunk where it is");
+    // Every hop of every path is 400 Gb/s: 500 fits nowhere, and nothing changes.
+    let before: Vec<f64> = f.graph.edges.iter().map(|e| e.reserved_gbps).collect();
+    let e = change_bandwidth(&mut f, &id, 500.0).unwrap_err();
+    assert!(matches!(e, error::PlanError::Precondition(_)), "{e}");
+    assert!(
+        e.to_string().contains("cannot grow from 10 to 500 Gbps"),
+        "{e}"
+    );
+    let after: Vec<f64> = f.graph.edges.iter().map(|e| e.reserved_gbps).collect();
+    assert_eq!(before, after);
+    let stale = update::plan_bandwidth(&f, &id, 1, 20.0).unwrap_err();
+    assert!(matches!(stale, error::PlanError::Aborted(_)), "{stale}");
+    let bad = update::plan_bandwidth(&f, &id, f.services[&id].revision, -1.0).unwrap_err();
+    assert!(bad.to_string().starts_with("bandwidth_gbps: "), "{bad}");
+    let none = update::plan_bandwidth(&f, &id, 0, 20.0).unwrap_err();
+    assert!(none.to_string().starts_with("revision: "), "{none}");
+}

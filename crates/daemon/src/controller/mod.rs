@@ -18,6 +18,7 @@ pub mod programmer;
 pub mod reconcile;
 pub mod reroute;
 mod services;
+mod updates;
 mod wavelengths;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};

@@ -8,7 +8,8 @@ use prost::Message;
 use crate::controller::error::invalid;
 use crate::controller::{ApiError, Request};
 use crate::intent::{
-    AttachmentSpec, ConstraintsSpec, PolicySpec, ServiceSpec, ServiceType, WavelengthSpec,
+    AttachmentSpec, ConstraintsSpec, PolicySpec, ServiceSpec, ServiceType, ServiceUpdate,
+    WavelengthSpec,
 };
 use crate::object;
 use crate::pathcomp::{Disjointness, Metric};
@@ -145,6 +146,21 @@ pub fn create_wavelength(
     r: api::CreateWavelengthRequest,
 ) -> Result<Request<WavelengthSpec>, ApiError> {
     request(r.request_id, r.spec, |s| Ok(wavelength_spec(s)))
+}
+
+/// A service update: today its bandwidth, which must be given.
+pub fn update_service(r: api::UpdateServiceRequest) -> Result<ServiceUpdate, ApiError> {
+    let Some(bandwidth_gbps) = r.bandwidth_gbps else {
+        return Err(invalid(
+            "bandwidth_gbps",
+            "required: the service's new bandwidth (nothing else is changed by UpdateService yet)",
+        ));
+    };
+    Ok(ServiceUpdate {
+        id: r.id,
+        revision: r.revision,
+        bandwidth_gbps,
+    })
 }
 
 // ---- objects out ----------------------------------------------------------

@@ -6,6 +6,7 @@ pub mod convert;
 mod facade;
 pub mod paging;
 mod topology;
+mod updates;
 mod watch;
 pub mod whatif;
 
@@ -30,6 +31,7 @@ use api::events_server::EventsServer;
 use api::policies_server::{Policies, PoliciesServer};
 use api::services_server::{Services, ServicesServer};
 use api::topology_server::TopologyServer;
+use api::updates_server::UpdatesServer;
 use api::wavelengths_server::{Wavelengths, WavelengthsServer};
 use api::what_if_server::WhatIfServer;
 use paging::Page;
@@ -102,6 +104,9 @@ pub async fn serve_with(
     health_reporter
         .set_serving::<WhatIfServer<Northbound>>()
         .await;
+    health_reporter
+        .set_serving::<UpdatesServer<Northbound>>()
+        .await;
     // Reflection advertises exactly what this port serves (the descriptor set
     // also holds gNMI and the simulators' fault injection), in both protocol
     // versions: grpcurl 1.8 and grpcio-reflection still speak v1alpha.
@@ -113,6 +118,7 @@ pub async fn serve_with(
         name::<EventsServer<Northbound>>(),
         name::<AuditServer<Northbound>>(),
         name::<WhatIfServer<Northbound>>(),
+        name::<UpdatesServer<Northbound>>(),
         "grpc.health.v1.Health",
     ];
     if let Some(extra) = &extra {
@@ -144,6 +150,7 @@ pub async fn serve_with(
         .add_service(WavelengthsServer::new(nb.clone()).max_decoding_message_size(max))
         .add_service(EventsServer::new(nb.clone()).max_decoding_message_size(max))
         .add_service(WhatIfServer::new(nb.clone()).max_decoding_message_size(max))
+        .add_service(UpdatesServer::new(nb.clone()).max_decoding_message_size(max))
         .add_service(AuditServer::new(nb).max_decoding_message_size(max));
     if let Some(extra) = extra {
         (extra.add)(&mut routes);
