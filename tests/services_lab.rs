@@ -491,3 +491,175 @@ async fn a_service_grows_in_place_then_make_before_break_and_shrinks_in_place() 
         .bandwidth_gbps
         == 20.0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_is_updated_in_place_or_moved_and_refusals_change_nothing() {
+    use api::updates_client::UpdatesClient;
+    strata::simulators::set_log::capture_config(true);
+    let topo = us_metro();
+    let lab = start_api_lab(&topo).await;
+    let fabric = &lab.lab.fabric;
+    let mut policies = PoliciesClient::connect(lab.endpoint.clone()).await.unwrap();
+    let mut services = ServicesClient::connect(lab.endpoint.clone()).await.unwrap();
+    let mut topology = TopologyClient::connect(lab.endpoint.clone()).await.unwrap();
+    let mut updates = UpdatesClient::connect(lab.endpoint.clone()).await.unwrap();
+    let gbps = |g: f64| api::Constraints {
+        bandwidth_gbps: g,
+        ..Default::default()
+    };
+    let p = policies
+        .create_policy(api::CreatePolicyRequest {
+            request_id: String::new(),
+            spec: Some(api::PolicySpec {
+                name: "te".into(),
+                headend: A.into(),
+                endpoint: B.into(),
+                color: 7,
+                constraints: Some(gbps(10.0)),
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let links = p.path.as_ref().unwrap().links.clone();
+    let sets = || fabric.device(A).unwrap().accepted_set_count();
+
+    let before = sets();
+    let p = updates
+        .update_policy(api::UpdatePolicyRequest {
+            id: p.id.clone(),
+            revision: p.revision,
+            constraints: Some(gbps(50.0)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(before, sets(), "grown in place: no Set");
+    assert_eq!(p.path.as_ref().unwrap().links, links);
+    let reserved = reservations(&mut topology).await;
+    assert!(links.iter().all(|l| reserved[l] == 50.0), "{reserved:?}");
+
+    // Refusals: stale, bad field, missing constraints, a service's transport.
+    let was = (device_config(fabric, A), reservations(&mut topology).await);
+    let svc = services
+        .create_service(api::CreateServiceRequest {
+            request_id: String::new(),
+            spec: Some(eline("svc", 300, 1.0)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let transport = policies
+        .get_policy(api::GetPolicyRequest {
+            id: svc.transport_policies[0].clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let was_with_svc = (device_config(fabric, A), reservations(&mut topology).await);
+    let bad_link = api::Constraints {
+        exclude_links: vec!["no-such-link".into()],
+        ..Default::default()
+    };
+    for (id, revision, c, code, starts) in [
+        (
+            &p.id,
+            p.revision - 1,
+            Some(gbps(60.0)),
+            tonic::Code::Aborted,
+            "policy",
+        ),
+        (
+            &p.id,
+            p.revision,
+            Some(bad_link),
+            tonic::Code::NotFound,
+            "constraints.exclude_links",
+        ),
+        (
+            &p.id,
+            p.revision,
+            None,
+            tonic::Code::InvalidArgument,
+            "constraints: required",
+        ),
+        (
+            &p.id,
+            0,
+            Some(gbps(60.0)),
+            tonic::Code::InvalidArgument,
+            "revision: required",
+        ),
+        (
+            &transport.id,
+            transport.revision,
+            Some(gbps(60.0)),
+            tonic::Code::FailedPrecondition,
+            "policy",
+        ),
+    ] {
+        let e = updates
+            .update_policy(api::UpdatePolicyRequest {
+                id: id.clone(),
+                revision,
+                constraints: c,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), code, "{}", e.message());
+        assert!(e.message().starts_with(starts), "{}", e.message());
+        assert_eq!(
+            was_with_svc,
+            (device_config(fabric, A), reservations(&mut topology).await)
+        );
+    }
+    services
+        .delete_service(api::DeleteServiceRequest {
+            id: svc.id,
+            revision: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        was,
+        (device_config(fabric, A), reservations(&mut topology).await)
+    );
+
+    // Excluding its first link moves it: one Set, the rule never pathless.
+    let seq = rules(fabric, A)
+        .iter()
+        .find(|r| r.1 == 7)
+        .map(|r| r.0)
+        .unwrap();
+    let from = sets();
+    let p = updates
+        .update_policy(api::UpdatePolicyRequest {
+            id: p.id.clone(),
+            revision: p.revision,
+            constraints: Some(api::Constraints {
+                bandwidth_gbps: 50.0,
+                exclude_links: vec![links[0].clone()],
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.message()))
+        .into_inner();
+    let new_links = p.path.as_ref().unwrap().links.clone();
+    assert!(!new_links.contains(&links[0]), "{new_links:?}");
+    let logged: Vec<_> = fabric
+        .device(A)
+        .unwrap()
+        .accepted_sets()
+        .into_iter()
+        .filter(|s| s.seq > from)
+        .collect();
+    assert_eq!(logged.len(), 1, "one replacing Set");
+    assert!(rule_has_path(logged[0].config_after.as_ref().unwrap(), seq));
+    let reserved = reservations(&mut topology).await;
+    assert_eq!(reserved[&links[0]], 0.0, "the old path is given back");
+    assert!(
+        new_links.iter().all(|l| reserved[l] == 50.0),
+        "{reserved:?}"
+    );
+}

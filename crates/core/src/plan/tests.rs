@@ -397,3 +397,42 @@ fn a_service_grows_in_place_then_by_moving_and_shrinks_in_place() {
     let none = update::plan_bandwidth(&f, &id, 0, 20.0).unwrap_err();
     assert!(none.to_string().starts_with("revision: "), "{none}");
 }
+
+#[test]
+fn a_policy_changes_constraints_and_bandwidth_in_place_or_by_moving() {
+    let mut f = small();
+    let id = hold(&mut f, spec("p", "pe1", "pe2", 100.0));
+    f.reveal([&id]);
+    let rev = f.policies[&id].revision;
+    let mut c = ConstraintsSpec {
+        bandwidth_gbps: 300.0,
+        ..Default::default()
+    };
+    let grow = update::plan_policy(&f, &id, rev, &c).unwrap();
+    assert!(grow.moved.is_none(), "room in place");
+    f.hold_policy_change(&grow, true);
+    f.commit_policy_change(grow, rev + 1);
+    assert_eq!(reserved(&f, "pe1-pe2"), 300.0);
+    c.exclude_links = vec!["pe1-pe2".into()];
+    let away = update::plan_policy(&f, &id, rev + 1, &c).unwrap();
+    assert!(away.moved.is_some());
+    f.hold_policy_change(&away, true);
+    assert_eq!(
+        reserved(&f, "pe1-pe2"),
+        300.0,
+        "both paths held until the commit"
+    );
+    assert_eq!(reserved(&f, "pe1-pe3"), 300.0);
+    f.commit_policy_change(away, rev + 2);
+    assert_eq!(reserved(&f, "pe1-pe2"), 0.0);
+    assert_eq!(f.policies[&id].path.links(&f.graph), ["pe1-pe3", "pe2-pe3"]);
+    assert_eq!(f.policies[&id].spec.constraints.exclude_links, ["pe1-pe2"]);
+    let stale = update::plan_policy(&f, &id, rev, &c).unwrap_err();
+    assert!(matches!(stale, error::PlanError::Aborted(_)), "{stale}");
+    c.exclude_links = vec!["nope".into()];
+    let bad = update::plan_policy(&f, &id, rev + 2, &c).unwrap_err();
+    assert!(
+        bad.to_string().starts_with("constraints.exclude_links"),
+        "{bad}"
+    );
+}

@@ -139,3 +139,77 @@ fn commit(
     );
     Ok(out)
 }
+
+impl Controller {
+    /// Standalone policy `id`, read at `revision`, under new constraints.
+    pub async fn update_policy_constraints(
+        &self,
+        id: &str,
+        revision: u64,
+        constraints: crate::intent::ConstraintsSpec,
+    ) -> Result<object::Policy, ApiError> {
+        let staged = self.stage_policy_update(id, revision, &constraints)?;
+        self.execute(staged).await
+    }
+
+    fn stage_policy_update(
+        &self,
+        id: &str,
+        revision: u64,
+        constraints: &crate::intent::ConstraintsSpec,
+    ) -> Result<Staged<'_, object::Policy>, ApiError> {
+        let mut inner = self.write();
+        let change = update::plan_policy(&inner, id, revision, constraints)?;
+        let mut plan = Plan::default();
+        if let (Some(m), Some(p)) = (&change.moved, inner.policies.get(id)) {
+            let d = self.dialect(&p.headend);
+            plan.add(
+                &p.headend,
+                p.move_to(d, &m.segments, p.discriminator + 1),
+                p.move_back(d),
+            );
+        }
+        inner.claim("policy", id)?;
+        let ticket = self.events.reserve();
+        let entries: Vec<_> = inner
+            .policy_after(&change, ticket.revision())
+            .map(|after| inner.policy_entry(&after))
+            .into_iter()
+            .collect();
+        inner.hold_policy_change(&change, true);
+        drop(inner);
+        let held = change.clone();
+        let (commit_id, revert_id) = (id.to_string(), id.to_string());
+        Ok(Staged {
+            plan,
+            entries,
+            commit: Box::new(move |inner: &mut Fabric| {
+                inner.unclaim(&commit_id);
+                let moved = change.moved.is_some();
+                let gbps = change.total_after;
+                inner.commit_policy_change(change, ticket.revision());
+                let out = inner
+                    .policies
+                    .get(&commit_id)
+                    .map(|p| p.view(&inner.graph))
+                    .ok_or_else(|| not_found("id", format!("policy {}", quote(&commit_id))))?;
+                let how = if moved {
+                    "moved make-before-break"
+                } else {
+                    "in place"
+                };
+                let revision = out.revision;
+                ticket.publish(
+                    Change::Updated,
+                    &format!("constraints changed ({gbps} Gbps reserved), {how}"),
+                    out.clone().at(revision),
+                );
+                Ok(out)
+            }),
+            revert: Box::new(move |inner: &mut Fabric| {
+                inner.hold_policy_change(&held, false);
+                inner.unclaim(&revert_id);
+            }),
+        })
+    }
+}

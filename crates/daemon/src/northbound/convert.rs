@@ -163,6 +163,23 @@ pub fn update_service(r: api::UpdateServiceRequest) -> Result<ServiceUpdate, Api
     })
 }
 
+/// A policy update: its id, the revision read and the whole new constraints.
+pub fn update_policy(
+    r: api::UpdatePolicyRequest,
+) -> Result<(String, u64, crate::intent::ConstraintsSpec), ApiError> {
+    if r.constraints.is_none() {
+        return Err(invalid(
+            "constraints",
+            "required: the policy's whole new constraints",
+        ));
+    }
+    Ok((
+        r.id,
+        r.revision,
+        constraints_spec(r.constraints, "constraints")?,
+    ))
+}
+
 // ---- objects out ----------------------------------------------------------
 
 pub fn api_constraints(c: &ConstraintsSpec) -> api::Constraints {

@@ -35,6 +35,10 @@ pub trait ControllerApi {
         &self,
         req: api::UpdateServiceRequest,
     ) -> impl Future<Output = Result<api::Service, ApiError>> + Send;
+    fn update_policy(
+        &self,
+        req: api::UpdatePolicyRequest,
+    ) -> impl Future<Output = Result<api::Policy, ApiError>> + Send;
 
     fn create_wavelength(
         &self,
@@ -116,6 +120,14 @@ impl ControllerApi for Controller {
             .update_service_bandwidth(&u.id, u.revision, u.bandwidth_gbps)
             .await?;
         Ok(convert::service(&changed))
+    }
+
+    async fn update_policy(&self, req: api::UpdatePolicyRequest) -> Result<api::Policy, ApiError> {
+        let (id, revision, constraints) = convert::update_policy(req)?;
+        let changed = self
+            .update_policy_constraints(&id, revision, constraints)
+            .await?;
+        Ok(convert::policy(&changed))
     }
 
     async fn create_wavelength(

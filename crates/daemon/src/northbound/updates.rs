@@ -17,4 +17,13 @@ impl Updates for Northbound {
             ControllerApi::update_service(self.controller.as_ref(), req.into_inner()).await?;
         Ok(audited(&changed.id.clone(), changed))
     }
+
+    async fn update_policy(
+        &self,
+        req: Request<api::UpdatePolicyRequest>,
+    ) -> Result<Response<api::Policy>, Status> {
+        let changed =
+            ControllerApi::update_policy(self.controller.as_ref(), req.into_inner()).await?;
+        Ok(audited(&changed.id.clone(), changed))
+    }
 }
