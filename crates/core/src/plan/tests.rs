@@ -436,3 +436,20 @@ fn a_policy_changes_constraints_and_bandwidth_in_place_or_by_moving() {
         "{bad}"
     );
 }
+
+#[test]
+fn a_what_if_counts_every_service_on_a_shared_transport() {
+    let mut f = small();
+    let (a, _) = add_service(&mut f, &eline("a", 100, 10.0)).unwrap();
+    let (b, _) = add_service(&mut f, &eline("b", 101, 10.0)).unwrap();
+    let report = whatif::what_if(
+        &f,
+        &whatif::Failure {
+            links: vec!["pe1-pe2".into()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let hit: Vec<&str> = report.services.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(hit, [a.as_str(), b.as_str()], "{report:?}");
+}
