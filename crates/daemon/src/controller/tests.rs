@@ -253,6 +253,65 @@ async fn a_shared_transport_is_rebuilt_from_the_journal() {
         .all(|e| e.reserved_gbps.abs() < 1e-9));
 }
 
+/// A bandwidth change (in place, and by moving) is journaled: a restart
+/// rebuilds the same records and reservations.
+#[tokio::test]
+async fn a_bandwidth_change_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = Recorder::new();
+    let (before, reserved_before) = {
+        let (store, _) = crate::store::Store::open(dir.path()).unwrap();
+        let c = Controller::with_store(small(), rec.clone(), None, Some(Arc::new(store)));
+        let s = c.create_service(lan("s", 30)).await.unwrap();
+        let s = c
+            .update_service_bandwidth(&s.id, s.revision, 150.0)
+            .await
+            .unwrap();
+        assert_eq!(s.spec.bandwidth_gbps, 150.0);
+        let stale = c
+            .update_service_bandwidth(&s.id, s.revision - 1, 10.0)
+            .await;
+        assert!(
+            matches!(
+                stale,
+                Err(crate::controller::ApiError::Plan(
+                    crate::plan::error::PlanError::Aborted(_)
+                ))
+            ),
+            "{stale:?}"
+        );
+        let reserved: Vec<f64> = c
+            .read()
+            .graph
+            .edges
+            .iter()
+            .map(|e| e.reserved_gbps)
+            .collect();
+        (everything(&c), reserved)
+    };
+    assert!(before.0.iter().all(|p| p
+        .spec
+        .as_ref()
+        .unwrap()
+        .constraints
+        .as_ref()
+        .unwrap()
+        .bandwidth_gbps
+        == 150.0));
+    let (store, replayed) = crate::store::Store::open(dir.path()).unwrap();
+    let c = Controller::with_store(small(), rec, None, Some(Arc::new(store)));
+    c.restore(&replayed).unwrap();
+    assert_eq!(everything(&c), before);
+    let reserved: Vec<f64> = c
+        .read()
+        .graph
+        .edges
+        .iter()
+        .map(|e| e.reserved_gbps)
+        .collect();
+    assert_eq!(reserved, reserved_before);
+}
+
 /// The journal holds enough to rebuild the controller exactly: objects,
 /// paths after a reroute, pools, spectrum, reservations, retry memory, and the
 /// id and revision counters.
