@@ -36,6 +36,14 @@ fn event_line(e: &api::Event) -> Option<String> {
                 e.reason
             ))
         }
+        // A live change to a service (UpdateService): what it is now, and why.
+        api::event::Object::Service(s) if e.change == api::Change::Updated as i32 => Some(format!(
+            "{t} update   {} ({}) {} Gbps  [{}]",
+            s.id,
+            s.spec.as_ref().map(|s| s.name.as_str()).unwrap_or(""),
+            s.spec.as_ref().map_or(0.0, |s| s.bandwidth_gbps),
+            e.reason
+        )),
         api::event::Object::Breach(b) if b.cleared => Some(format!("{t} cleared  {}", b.link)),
         api::event::Object::Breach(b) => Some(format!(
             "{t} BREACH   {} {} {:.1} (threshold {:.1})",
@@ -184,5 +192,33 @@ pub async fn run(
                 if once { return Ok(()); }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_update_is_shown_with_its_bandwidth_and_reason() {
+        let e = api::Event {
+            revision: 9,
+            timestamp_ns: 0,
+            change: api::Change::Updated as i32,
+            reason: "bandwidth now 200 Gbps".into(),
+            object: Some(api::event::Object::Service(api::Service {
+                id: "svc-1".into(),
+                spec: Some(api::ServiceSpec {
+                    name: "dci".into(),
+                    bandwidth_gbps: 200.0,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })),
+        };
+        assert_eq!(
+            event_line(&e).as_deref(),
+            Some("00:00:00.000 update   svc-1 (dci) 200 Gbps  [bandwidth now 200 Gbps]")
+        );
     }
 }

@@ -80,6 +80,15 @@ pub struct ServiceSpec {
     pub transport: ConstraintsSpec,
 }
 
+/// A change to a live service, against the revision its caller read.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServiceUpdate {
+    pub id: String,
+    pub revision: u64,
+    /// The new bandwidth on each transport.
+    pub bandwidth_gbps: f64,
+}
+
 /// A wavelength between two optical terminals.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct WavelengthSpec {

@@ -47,9 +47,13 @@ pub struct Policy {
     pub path: PathView,
     pub state: PolicyState,
     pub revision: u64,
-    /// The service that created it as transport, if any.
+    /// The service that created it as transport, if any (with shared
+    /// transport, the longest-standing service still using it).
     pub owner: Option<String>,
     pub endpoint_address: String,
+    /// Services whose traffic it carries and the bandwidth each reserved
+    /// (the policy reserves their sum); empty for a standalone policy.
+    pub shares: Vec<(String, f64)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,6 +265,11 @@ impl Footprint for Policy {
             + self.id.len()
             + self.owner.as_ref().map_or(0, String::len)
             + self.endpoint_address.len()
+            + self
+                .shares
+                .iter()
+                .map(|(s, _)| s.len() + std::mem::size_of::<(String, f64)>())
+                .sum::<usize>()
     }
 }
 

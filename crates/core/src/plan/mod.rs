@@ -13,6 +13,8 @@ pub mod pools;
 pub mod records;
 pub mod reroute;
 pub mod service;
+pub mod share;
+pub mod update;
 pub mod validate;
 pub mod wavelength;
 pub mod whatif;

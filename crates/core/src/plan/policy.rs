@@ -10,7 +10,7 @@ use crate::intent::PolicySpec;
 use crate::pathcomp::{self, IgpSpf, Path, PathError, Segment, TeGraph};
 
 /// Where a policy goes and how it is spelled on the headend.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Placement {
     pub path: Path,
     pub segments: Vec<Segment>,
@@ -203,6 +203,7 @@ impl PolicyPlan {
             sequence_id,
             displaced_by: Default::default(),
             stranded: None,
+            shares: Vec::new(),
         }
     }
 }

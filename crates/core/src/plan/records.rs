@@ -30,6 +30,10 @@ pub struct PolicyRecord {
     pub displaced_by: BTreeSet<String>,
     /// Why the policy has no feasible path right now (it is reported down).
     pub stranded: Option<String>,
+    /// Services sharing this transport, oldest first, with the bandwidth
+    /// each reserved: the policy reserves their sum and lives while one
+    /// remains (`plan::share`). Empty for a standalone policy.
+    pub shares: Vec<(String, f64)>,
 }
 
 pub fn label_of(s: &Segment) -> u32 {
@@ -84,6 +88,7 @@ impl PolicyRecord {
             revision: self.revision,
             owner: self.owner.clone(),
             endpoint_address: self.endpoint_address.clone(),
+            shares: self.shares.clone(),
         }
     }
 
@@ -107,6 +112,26 @@ impl PolicyRecord {
     /// The headend configuration for the current path.
     pub fn config(&self, d: Dialect) -> DeviceEdit {
         self.render(|p| d.policy(p))
+    }
+
+    /// The Set moving the policy onto `segments` as candidate path
+    /// `discriminator`: the rule replaced with only the new segment list, so
+    /// the new list is in and the old one out in one commit.
+    pub fn move_to(&self, d: Dialect, segments: &[Segment], discriminator: u32) -> DeviceEdit {
+        let labels = labels(segments);
+        d.reroute(&SrtePolicy {
+            name: &self.spec.name,
+            sequence_id: self.sequence_id,
+            endpoint: &self.endpoint_address,
+            color: self.color,
+            labels: &labels,
+            discriminator,
+        })
+    }
+
+    /// The Set putting the policy back on its current path (undoes `move_to`).
+    pub fn move_back(&self, d: Dialect) -> DeviceEdit {
+        self.move_to(d, &self.segments, self.discriminator)
     }
 
     /// What takes the policy off its headend.

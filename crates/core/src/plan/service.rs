@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::error::{not_found, precondition, quote, PlanError};
 use super::policy::{place_with, reserve, Placement, PolicyPlan};
 use super::records::{PolicyRecord, ServiceRecord};
+use super::share::{self, ShareChange};
 use super::validate::{self, PolicyIntent};
 use super::{Fabric, Kind};
 use crate::intent::{ConstraintsSpec, PolicySpec, ServiceSpec};
@@ -30,7 +31,10 @@ pub struct ServicePlan {
     pub route_distinguishers: BTreeMap<String, String>,
     /// PE → (interface, VLAN) attachments.
     pub attachments: BTreeMap<String, Vec<(String, u32)>>,
+    /// New policies, one per ordered PE pair no compatible policy serves.
     pub transports: Vec<Transport>,
+    /// Shared policies the service joins (its bandwidth added to theirs).
+    pub joins: Vec<ShareChange>,
 }
 
 impl ServicePlan {
@@ -76,6 +80,7 @@ pub fn plan_create(fabric: &Fabric, spec: &ServiceSpec) -> Result<ServicePlan, P
     let mut scratch = (si.transport.bandwidth_gbps > 0.0).then(|| fabric.graph.clone());
     let mut spf = IgpSpf::new(&fabric.graph);
     let mut transports = Vec::new();
+    let mut joins = Vec::new();
     // Rule numbers handed to this service's transports, per headend.
     let mut numbered: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
     let pes: Vec<&String> = si.attachments.keys().collect();
@@ -97,11 +102,26 @@ pub fn plan_create(fabric: &Fabric, spec: &ServiceSpec) -> Result<ServicePlan, P
                 disjoint: None,
                 max_sid_depth: si.max_sid_depth,
             };
+            // Automated steering: a policy of this color to that PE already
+            // carries services; this one rides it if it asks the same.
             if let Some(p) = fabric.steered_by(&pi.headend, pi.color, &pi.endpoint) {
-                return Err(precondition(format!(
-                    "spec.color: {} already has a color {} policy to {} ({}); pick another transport color",
-                    pi.headend, pi.color, pi.endpoint, p.id
-                )));
+                if !share::compatible(p, &pi.constraints, pi.max_sid_depth) {
+                    return Err(share::incompatible(p, "spec.transport"));
+                }
+                share::check_free(fabric, p)?;
+                let change = share::plan_change(
+                    fabric,
+                    scratch.as_ref().unwrap_or(&fabric.graph),
+                    &mut spf,
+                    p,
+                    "",
+                    si.transport.bandwidth_gbps,
+                )?;
+                if let Some(g) = scratch.as_mut() {
+                    share::reserve_on(g, p, &change);
+                }
+                joins.push(change);
+                continue;
             }
             let placement = place_with(
                 fabric,
@@ -131,6 +151,7 @@ pub fn plan_create(fabric: &Fabric, spec: &ServiceSpec) -> Result<ServicePlan, P
         route_distinguishers: rds,
         attachments: si.attachments,
         transports,
+        joins,
     })
 }
 
@@ -160,7 +181,9 @@ impl Transport {
             placement: self.placement,
             sequence_id: self.sequence_id,
         };
-        planned.into_record(id, spec, Some(service.to_string()), revision)
+        let mut record = planned.into_record(id, spec, Some(service.to_string()), revision);
+        record.shares = vec![(service.to_string(), record.constraints.bandwidth_gbps)];
+        record
     }
 }
 

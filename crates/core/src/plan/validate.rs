@@ -132,7 +132,7 @@ fn a_role_node(role: crate::model::Role) -> &'static str {
     }
 }
 
-fn finite_non_negative(v: f64, field: &str, max: f64) -> Result<f64, PlanError> {
+pub(super) fn finite_non_negative(v: f64, field: &str, max: f64) -> Result<f64, PlanError> {
     if !v.is_finite() || v < 0.0 || v > max {
         return Err(invalid(
             field,

@@ -93,6 +93,8 @@ pub struct PolicyImpact {
     pub name: String,
     /// The service whose transport this is.
     pub owner: Option<String>,
+    /// Every service riding it (a shared transport carries several).
+    pub riders: Vec<String>,
     pub old_links: Vec<String>,
     pub old_latency_us: u64,
     pub outcome: Outcome,
@@ -414,7 +416,7 @@ impl View {
             None => fabric.services.clone(),
             Some(_) => policies
                 .values()
-                .filter_map(|p| p.owner.as_ref())
+                .flat_map(|p| p.owner.iter().chain(p.shares.iter().map(|(s, _)| s)))
                 .filter_map(|s| fabric.services.get(s).map(|r| (s.clone(), r.clone())))
                 .collect(),
         };
@@ -610,6 +612,11 @@ impl View {
                 id: id.clone(),
                 name: p.spec.name.clone(),
                 owner: p.owner.clone(),
+                riders: if p.shares.is_empty() {
+                    p.owner.iter().cloned().collect()
+                } else {
+                    p.shares.iter().map(|(s, _)| s.clone()).collect()
+                },
                 old_links: p.path.links(g),
                 old_latency_us: p.path.latency_us,
                 outcome,
@@ -618,8 +625,8 @@ impl View {
         }
         let mut by_service: BTreeMap<&String, Vec<&PolicyImpact>> = BTreeMap::new();
         for p in &policies {
-            if let Some(owner) = &p.owner {
-                by_service.entry(owner).or_default().push(p);
+            for rider in &p.riders {
+                by_service.entry(rider).or_default().push(p);
             }
         }
         let services = by_service

@@ -20,6 +20,7 @@ pub mod programmer;
 pub mod reconcile;
 pub mod reroute;
 mod services;
+mod updates;
 mod wavelengths;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};

@@ -280,10 +280,20 @@ fn restore_policy(inner: &mut Fabric, p: &store::PolicyRecord) -> Result<(), Str
     let cp = policy.path.clone().unwrap_or_default();
     let (path, segments) = path_of(&inner.graph, &cp, id)?;
     let sequence_id = free_or_zero(inner, &intent.headend, p.sequence_id, id);
+    let owner = (!policy.owner.is_empty()).then(|| policy.owner.clone());
+    // Journals from before shared transport name the one owner only.
+    let shares = match (&owner, policy.shares.is_empty()) {
+        (Some(o), true) => vec![(o.clone(), intent.constraints.bandwidth_gbps)],
+        _ => policy
+            .shares
+            .iter()
+            .map(|s| (s.service.clone(), s.bandwidth_gbps))
+            .collect(),
+    };
     let record = PolicyRecord {
         id: id.clone(),
         spec,
-        owner: (!policy.owner.is_empty()).then(|| policy.owner.clone()),
+        owner,
         headend: intent.headend,
         endpoint: intent.endpoint,
         endpoint_address: policy.endpoint_address.clone(),
@@ -298,6 +308,7 @@ fn restore_policy(inner: &mut Fabric, p: &store::PolicyRecord) -> Result<(), Str
         sequence_id,
         displaced_by: p.displaced_by.iter().cloned().collect(),
         stranded: (!p.stranded.is_empty()).then(|| p.stranded.clone()),
+        shares,
     };
     remember_origin(inner, Kind::Policy, id, &p.origin);
     inner.insert_policy(record);

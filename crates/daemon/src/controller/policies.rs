@@ -96,7 +96,9 @@ impl Controller {
         let (page, more) = super::keyset_page(&inner.policies, after, limit, |p| {
             !inner.pending.contains(&p.id)
                 && (headend.is_empty() || p.headend == headend)
-                && (owner.is_empty() || p.owner.as_deref() == Some(owner))
+                && (owner.is_empty()
+                    || p.owner.as_deref() == Some(owner)
+                    || p.shares.iter().any(|(s, _)| s == owner))
         });
         (page.iter().map(|p| p.view(&inner.graph)).collect(), more)
     }

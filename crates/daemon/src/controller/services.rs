@@ -10,6 +10,7 @@ use super::{Controller, Fabric, Kind};
 use crate::intent::ServiceSpec;
 use crate::object::{self, Change, Revisioned};
 use crate::plan::service::{self, ServicePlan};
+use crate::plan::share;
 use crate::plan::ServiceRecord;
 use crate::render::EvpnInstance;
 use crate::render::Need;
@@ -59,6 +60,7 @@ impl Controller {
             route_distinguishers,
             attachments,
             transports,
+            mut joins,
         } = planned;
         let mut plan = Plan::default();
         for (pe, atts) in &attachments {
@@ -79,8 +81,18 @@ impl Controller {
         // Ids, revisions, identifiers and bandwidth are held now, under the
         // state lock, so the next request plans around them; the objects stay
         // pending (invisible) until the devices and the journal have them.
+        // Shared policies it joins are claimed, so no other request changes
+        // them until this one is done (planning refused any in flight).
+        for (i, change) in joins.iter().enumerate() {
+            if let Err(e) = inner.claim("policy", &change.policy) {
+                for c in &joins[..i] {
+                    inner.unclaim(&c.policy);
+                }
+                return Err(e.into());
+            }
+        }
         let mut tickets = Vec::new();
-        let (service_id, policy_ids, entries) = {
+        let (service_id, policy_ids, entries, join_tickets) = {
             let id = inner.new_id("svc");
             let mut policies = Vec::new();
             for t in transports {
@@ -93,6 +105,26 @@ impl Controller {
                 let d = self.dialect(&p.headend);
                 plan.add(&p.headend, p.config(d), p.removal(d));
             }
+            // Shared policies it joins: a move is programmed (and undone) as
+            // one replacing Set; growth in place needs no Set at all.
+            let mut join_tickets = Vec::new();
+            let mut join_entries = Vec::new();
+            for change in &mut joins {
+                change.service = id.clone();
+                let ticket = self.events.reserve();
+                if let (Some(m), Some(p)) = (&change.moved, inner.policies.get(&change.policy)) {
+                    let d = self.dialect(&p.headend);
+                    plan.add(
+                        &p.headend,
+                        p.move_to(d, &m.segments, p.discriminator + 1),
+                        p.move_back(d),
+                    );
+                }
+                if let Some(after) = inner.shared_after(change, ticket.revision()) {
+                    join_entries.push(inner.policy_entry(&after));
+                }
+                join_tickets.push(ticket);
+            }
             let ticket = self.events.reserve();
             let record = ServiceRecord {
                 id: id.clone(),
@@ -102,19 +134,27 @@ impl Controller {
                 route_target,
                 route_distinguishers,
                 attachments,
-                policies: policies.iter().map(|p| p.id.clone()).collect(),
+                policies: policies
+                    .iter()
+                    .map(|p| p.id.clone())
+                    .chain(joins.iter().map(|c| c.policy.clone()))
+                    .collect(),
                 revision: ticket.revision(),
             };
             tickets.push(ticket);
             inner.remember(Kind::Service, request_id, fingerprint, &id);
             let mut entries: Vec<_> = policies.iter().map(|p| inner.policy_entry(p)).collect();
+            entries.extend(join_entries);
             entries.push(inner.service_entry(&record));
             let policy_ids: Vec<String> = policies.iter().map(|p| p.id.clone()).collect();
             for p in policies {
                 inner.hold_policy(p);
             }
+            for change in &joins {
+                inner.hold_share(change);
+            }
             inner.hold_service(record);
-            (id, policy_ids, entries)
+            (id, policy_ids, entries, join_tickets)
         };
         drop(inner);
         let ids: Vec<String> = policy_ids
@@ -123,6 +163,7 @@ impl Controller {
             .chain([service_id.clone()])
             .collect();
         let revert_ids = ids.clone();
+        let revert_joins = joins.clone();
         Ok(Staged {
             plan,
             entries,
@@ -135,6 +176,28 @@ impl Controller {
                         ticket.publish(
                             Change::Created,
                             &format!("transport of service {service_id}"),
+                            view.at(p.revision),
+                        );
+                    }
+                }
+                for (change, ticket) in joins.into_iter().zip(join_tickets) {
+                    let pid = change.policy.clone();
+                    let moved = change.moved.is_some();
+                    inner.unclaim(&pid);
+                    inner.commit_share(change, ticket.revision());
+                    if let Some(p) = inner.policies.get(&pid) {
+                        let view = p.view(&inner.graph);
+                        let how = if moved {
+                            ", moved to a path with room"
+                        } else {
+                            ""
+                        };
+                        ticket.publish(
+                            Change::Updated,
+                            &format!(
+                                "service {service_id} joined shared transport {pid}: {} Gbps reserved{how}",
+                                p.constraints.bandwidth_gbps
+                            ),
                             view.at(p.revision),
                         );
                     }
@@ -152,6 +215,10 @@ impl Controller {
             }),
             // Give back everything held; the revisions are dropped unseen.
             revert: Box::new(move |inner: &mut Fabric| {
+                for change in &revert_joins {
+                    inner.release_share(change);
+                    inner.unclaim(&change.policy);
+                }
                 let Some((service, policies)) = revert_ids.split_last() else {
                     return;
                 };
@@ -192,7 +259,9 @@ impl Controller {
         self.execute(staged).await
     }
 
-    /// Checks the delete and claims the service and its transports.
+    /// Checks the delete and claims the service and its transports. A
+    /// transport other services still ride only gives back this one's share
+    /// (no device is touched for it); the last service takes it away.
     fn stage_service_delete(&self, id: &str, revision: u64) -> Result<Staged<'_, u64>, ApiError> {
         let mut inner = self.write();
         let s = service::check_delete(&inner, id, revision)?;
@@ -201,12 +270,29 @@ impl Controller {
             let d = self.dialect(pe);
             plan.add(pe, s.removal_on(pe, d), s.config_on(pe, d));
         }
+        let mut leaves = Vec::new();
+        let mut removed = Vec::new();
+        let mut spf = crate::pathcomp::IgpSpf::new(&inner.graph);
         for pid in &s.policies {
-            if let Some(p) = inner.policies.get(pid) {
+            let Some(p) = inner.policies.get(pid) else {
+                continue;
+            };
+            if p.shares.iter().any(|(other, _)| other != id) {
+                leaves.push(share::plan_change(
+                    &inner,
+                    &inner.graph,
+                    &mut spf,
+                    p,
+                    id,
+                    0.0,
+                )?);
+            } else {
                 let d = self.dialect(&p.headend);
                 plan.add(&p.headend, p.removal(d), p.config(d));
+                removed.push(pid.clone());
             }
         }
+        drop(spf);
         let policies = s.policies.clone();
         inner.claim("service", id)?;
         let mut claimed = vec![id.to_string()];
@@ -220,10 +306,18 @@ impl Controller {
             claimed.push(pid.clone());
         }
         let ticket = self.events.reserve();
-        let mut entries: Vec<_> = policies
+        let mut entries: Vec<_> = removed
             .iter()
             .map(|pid| inner.removed_entry(Kind::Policy, pid, ticket.revision()))
             .collect();
+        let mut leave_tickets = Vec::new();
+        for change in &leaves {
+            let t = self.events.reserve();
+            if let Some(after) = inner.shared_after(change, t.revision()) {
+                entries.push(inner.policy_entry(&after));
+            }
+            leave_tickets.push(t);
+        }
         entries.push(inner.removed_entry(Kind::Service, id, ticket.revision()));
         let (commit_id, revert_claims) = (id.to_string(), claimed.clone());
         let events = &self.events;
@@ -238,12 +332,27 @@ impl Controller {
                 let Some(record) = inner.remove_service(&id) else {
                     return Err(not_found("id", format!("service {}", quote(&id))));
                 };
-                for pid in &record.policies {
+                for pid in &removed {
                     if let Some(p) = inner.remove_policy(pid) {
                         let view = p.view(&inner.graph);
                         events.publish(Change::Deleted, &format!("service {id} deleted"), |rev| {
                             view.at(rev)
                         });
+                    }
+                }
+                for (change, t) in leaves.into_iter().zip(leave_tickets) {
+                    let pid = change.policy.clone();
+                    inner.commit_share(change, t.revision());
+                    if let Some(p) = inner.policies.get(&pid) {
+                        let view = p.view(&inner.graph);
+                        t.publish(
+                            Change::Updated,
+                            &format!(
+                                "service {id} left shared transport {pid}: {} Gbps reserved",
+                                p.constraints.bandwidth_gbps
+                            ),
+                            view.at(p.revision),
+                        );
                     }
                 }
                 let revision = ticket.revision();

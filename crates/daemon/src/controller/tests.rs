@@ -171,6 +171,147 @@ fn everything(c: &Controller) -> (Vec<api::Policy>, Vec<api::Service>, Vec<api::
     )
 }
 
+/// Shared transport survives a restart: the policy still names every
+/// service on it and reserves their sum, and the last delete after the
+/// restart still takes it away.
+#[tokio::test]
+async fn a_shared_transport_is_rebuilt_from_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = Recorder::new();
+    let shared = |name: &str, vlan: u32| {
+        let mut r = lan(name, vlan);
+        if let Some(s) = r.spec.as_mut() {
+            s.color = 100;
+        }
+        r
+    };
+    let (before, reserved_before, ids) = {
+        let (store, replayed) = crate::store::Store::open(dir.path()).unwrap();
+        assert!(replayed.entries.is_empty());
+        let c = Controller::with_store(small(), rec.clone(), None, Some(Arc::new(store)));
+        let a = c.create_service(shared("a", 30)).await.unwrap();
+        let b = c.create_service(shared("b", 31)).await.unwrap();
+        assert_eq!(a.transport_policies.len(), 6);
+        let sorted = |v: &[String]| {
+            let mut v = v.to_vec();
+            v.sort();
+            v
+        };
+        assert_eq!(sorted(&a.transport_policies), sorted(&b.transport_policies));
+        let reserved: Vec<f64> = c
+            .read()
+            .graph
+            .edges
+            .iter()
+            .map(|e| e.reserved_gbps)
+            .collect();
+        (everything(&c), reserved, [a.id, b.id])
+    };
+    assert_eq!(before.0.len(), 6);
+    for p in &before.0 {
+        let riders: Vec<&str> = p.shares.iter().map(|s| s.service.as_str()).collect();
+        assert_eq!(riders, [ids[0].as_str(), ids[1].as_str()]);
+        assert_eq!(
+            p.spec
+                .as_ref()
+                .unwrap()
+                .constraints
+                .as_ref()
+                .unwrap()
+                .bandwidth_gbps,
+            20.0
+        );
+    }
+    let (store, replayed) = crate::store::Store::open(dir.path()).unwrap();
+    let c = Controller::with_store(small(), rec.clone(), None, Some(Arc::new(store)));
+    c.restore(&replayed).unwrap();
+    assert_eq!(everything(&c), before);
+    let reserved: Vec<f64> = c
+        .read()
+        .graph
+        .edges
+        .iter()
+        .map(|e| e.reserved_gbps)
+        .collect();
+    assert_eq!(reserved, reserved_before);
+    rec.take();
+    c.delete_service(&ids[0], 0).await.unwrap();
+    let sets = rec.take();
+    assert!(!sets.is_empty(), "the EVPN instances go");
+    assert!(
+        !format!("{sets:?}").contains("strata-srte"),
+        "a transport still in use is not touched: {sets:?}"
+    );
+    assert_eq!(c.list_policies("", "").len(), 6);
+    c.delete_service(&ids[1], 0).await.unwrap();
+    assert!(c.list_policies("", "").is_empty());
+    assert!(c
+        .read()
+        .graph
+        .edges
+        .iter()
+        .all(|e| e.reserved_gbps.abs() < 1e-9));
+}
+
+/// A bandwidth change (in place, and by moving) is journaled: a restart
+/// rebuilds the same records and reservations.
+#[tokio::test]
+async fn a_bandwidth_change_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = Recorder::new();
+    let (before, reserved_before) = {
+        let (store, _) = crate::store::Store::open(dir.path()).unwrap();
+        let c = Controller::with_store(small(), rec.clone(), None, Some(Arc::new(store)));
+        let s = c.create_service(lan("s", 30)).await.unwrap();
+        let s = c
+            .update_service_bandwidth(&s.id, s.revision, 150.0)
+            .await
+            .unwrap();
+        assert_eq!(s.spec.bandwidth_gbps, 150.0);
+        let stale = c
+            .update_service_bandwidth(&s.id, s.revision - 1, 10.0)
+            .await;
+        assert!(
+            matches!(
+                stale,
+                Err(crate::controller::ApiError::Plan(
+                    crate::plan::error::PlanError::Aborted(_)
+                ))
+            ),
+            "{stale:?}"
+        );
+        let reserved: Vec<f64> = c
+            .read()
+            .graph
+            .edges
+            .iter()
+            .map(|e| e.reserved_gbps)
+            .collect();
+        (everything(&c), reserved)
+    };
+    assert!(before.0.iter().all(|p| p
+        .spec
+        .as_ref()
+        .unwrap()
+        .constraints
+        .as_ref()
+        .unwrap()
+        .bandwidth_gbps
+        == 150.0));
+    let (store, replayed) = crate::store::Store::open(dir.path()).unwrap();
+    let c = Controller::with_store(small(), rec, None, Some(Arc::new(store)));
+    c.restore(&replayed).unwrap();
+    assert_eq!(everything(&c), before);
+    let reserved: Vec<f64> = c
+        .read()
+        .graph
+        .edges
+        .iter()
+        .map(|e| e.reserved_gbps)
+        .collect();
+    assert_eq!(reserved, reserved_before);
+}
+
 /// The journal holds enough to rebuild the controller exactly: objects,
 /// paths after a reroute, pools, spectrum, reservations, retry memory, and the
 /// id and revision counters.

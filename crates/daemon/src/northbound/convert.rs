@@ -8,7 +8,8 @@ use prost::Message;
 use crate::controller::error::invalid;
 use crate::controller::{ApiError, Request};
 use crate::intent::{
-    AttachmentSpec, ConstraintsSpec, PolicySpec, ServiceSpec, ServiceType, WavelengthSpec,
+    AttachmentSpec, ConstraintsSpec, PolicySpec, ServiceSpec, ServiceType, ServiceUpdate,
+    WavelengthSpec,
 };
 use crate::object;
 use crate::pathcomp::{Disjointness, Metric};
@@ -147,6 +148,38 @@ pub fn create_wavelength(
     request(r.request_id, r.spec, |s| Ok(wavelength_spec(s)))
 }
 
+/// A service update: today its bandwidth, which must be given.
+pub fn update_service(r: api::UpdateServiceRequest) -> Result<ServiceUpdate, ApiError> {
+    let Some(bandwidth_gbps) = r.bandwidth_gbps else {
+        return Err(invalid(
+            "bandwidth_gbps",
+            "required: the service's new bandwidth (nothing else is changed by UpdateService yet)",
+        ));
+    };
+    Ok(ServiceUpdate {
+        id: r.id,
+        revision: r.revision,
+        bandwidth_gbps,
+    })
+}
+
+/// A policy update: its id, the revision read and the whole new constraints.
+pub fn update_policy(
+    r: api::UpdatePolicyRequest,
+) -> Result<(String, u64, crate::intent::ConstraintsSpec), ApiError> {
+    if r.constraints.is_none() {
+        return Err(invalid(
+            "constraints",
+            "required: the policy's whole new constraints",
+        ));
+    }
+    Ok((
+        r.id,
+        r.revision,
+        constraints_spec(r.constraints, "constraints")?,
+    ))
+}
+
 // ---- objects out ----------------------------------------------------------
 
 pub fn api_constraints(c: &ConstraintsSpec) -> api::Constraints {
@@ -266,6 +299,14 @@ pub fn policy(p: &object::Policy) -> api::Policy {
         revision: p.revision,
         owner: p.owner.clone().unwrap_or_default(),
         endpoint_address: p.endpoint_address.clone(),
+        shares: p
+            .shares
+            .iter()
+            .map(|(service, bandwidth_gbps)| api::TransportShare {
+                service: service.clone(),
+                bandwidth_gbps: *bandwidth_gbps,
+            })
+            .collect(),
     }
 }
 

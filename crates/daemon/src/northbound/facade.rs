@@ -31,6 +31,14 @@ pub trait ControllerApi {
     fn get_service(&self, id: &str) -> Result<api::Service, ApiError>;
     fn list_services(&self) -> Vec<api::Service>;
     fn list_services_page(&self, after: Option<&str>, limit: usize) -> (Vec<api::Service>, bool);
+    fn update_service(
+        &self,
+        req: api::UpdateServiceRequest,
+    ) -> impl Future<Output = Result<api::Service, ApiError>> + Send;
+    fn update_policy(
+        &self,
+        req: api::UpdatePolicyRequest,
+    ) -> impl Future<Output = Result<api::Policy, ApiError>> + Send;
 
     fn create_wavelength(
         &self,
@@ -101,6 +109,25 @@ impl ControllerApi for Controller {
 
     fn list_services_page(&self, after: Option<&str>, limit: usize) -> (Vec<api::Service>, bool) {
         page(self.services_page(after, limit), convert::service)
+    }
+
+    async fn update_service(
+        &self,
+        req: api::UpdateServiceRequest,
+    ) -> Result<api::Service, ApiError> {
+        let u = convert::update_service(req)?;
+        let changed = self
+            .update_service_bandwidth(&u.id, u.revision, u.bandwidth_gbps)
+            .await?;
+        Ok(convert::service(&changed))
+    }
+
+    async fn update_policy(&self, req: api::UpdatePolicyRequest) -> Result<api::Policy, ApiError> {
+        let (id, revision, constraints) = convert::update_policy(req)?;
+        let changed = self
+            .update_policy_constraints(&id, revision, constraints)
+            .await?;
+        Ok(convert::policy(&changed))
     }
 
     async fn create_wavelength(

@@ -7,6 +7,7 @@ mod facade;
 pub mod maintenance;
 pub mod paging;
 mod topology;
+mod updates;
 mod watch;
 pub mod whatif;
 
@@ -32,6 +33,7 @@ use api::maintenance_server::MaintenanceServer;
 use api::policies_server::{Policies, PoliciesServer};
 use api::services_server::{Services, ServicesServer};
 use api::topology_server::TopologyServer;
+use api::updates_server::UpdatesServer;
 use api::wavelengths_server::{Wavelengths, WavelengthsServer};
 use api::what_if_server::WhatIfServer;
 use paging::Page;
@@ -116,6 +118,9 @@ pub async fn serve_with(
     health_reporter
         .set_serving::<MaintenanceServer<Northbound>>()
         .await;
+    health_reporter
+        .set_serving::<UpdatesServer<Northbound>>()
+        .await;
     // Reflection advertises exactly what this port serves (the descriptor set
     // also holds gNMI and the simulators' fault injection), in both protocol
     // versions: grpcurl 1.8 and grpcio-reflection still speak v1alpha.
@@ -128,6 +133,7 @@ pub async fn serve_with(
         name::<AuditServer<Northbound>>(),
         name::<WhatIfServer<Northbound>>(),
         name::<MaintenanceServer<Northbound>>(),
+        name::<UpdatesServer<Northbound>>(),
         "grpc.health.v1.Health",
     ];
     if let Some(extra) = &extra {
@@ -160,6 +166,7 @@ pub async fn serve_with(
         .add_service(EventsServer::new(nb.clone()).max_decoding_message_size(max))
         .add_service(WhatIfServer::new(nb.clone()).max_decoding_message_size(max))
         .add_service(MaintenanceServer::new(nb.clone()).max_decoding_message_size(max))
+        .add_service(UpdatesServer::new(nb.clone()).max_decoding_message_size(max))
         .add_service(AuditServer::new(nb).max_decoding_message_size(max));
     if let Some(extra) = extra {
         (extra.add)(&mut routes);

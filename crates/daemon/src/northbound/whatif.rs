@@ -229,6 +229,7 @@ mod tests {
                 id: "pol-1".into(),
                 name: "a".into(),
                 owner: None,
+                riders: Vec::new(),
                 old_links: vec!["x".into()],
                 old_latency_us: 10,
                 outcome: whatif::Outcome::Stranded {

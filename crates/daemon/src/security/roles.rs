@@ -81,6 +81,8 @@ pub fn required(path: &str) -> Access {
             "ListDrains" => Access::Needs(Role::Viewer),
             _ => Access::Needs(Role::Operator),
         },
+        // Changes to live intents (#14): an orchestrator's, as creates are.
+        "strata.v1.Updates" => Access::Needs(Role::Orchestrator),
         _ => Access::Needs(Role::Admin),
     }
 }
@@ -115,6 +117,7 @@ mod tests {
         assert!(!is_read("/strata.v1.Policies/CreatePolicy"));
         assert!(!is_read("/strata.sim.v1.FaultInjection/CrashDevice"));
         assert!(!is_read("/strata.v1.Services/UpdateService"));
+        assert!(!is_read("/strata.v1.Updates/UpdateService"));
     }
 
     use super::*;
@@ -160,6 +163,7 @@ mod tests {
             "/strata.v1.Wavelengths/DeleteWavelength",
             // a method added later is a write until a rule says otherwise
             "/strata.v1.Services/UpdateService",
+            "/strata.v1.Updates/UpdateService",
         ] {
             assert_eq!(needs(write), Access::Needs(Role::Orchestrator), "{write}");
         }

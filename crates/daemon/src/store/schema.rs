@@ -138,6 +138,14 @@ pub fn policy(p: &object::Policy) -> store::Policy {
         revision: p.revision,
         owner: p.owner.clone().unwrap_or_default(),
         endpoint_address: p.endpoint_address.clone(),
+        shares: p
+            .shares
+            .iter()
+            .map(|(service, bandwidth_gbps)| store::TransportShare {
+                service: service.clone(),
+                bandwidth_gbps: *bandwidth_gbps,
+            })
+            .collect(),
     }
 }
 
@@ -292,6 +300,8 @@ mod tests {
             revision: 9,
             owner: "svc-2".into(),
             endpoint_address: "10.0.0.2".into(),
+            // Not in the old schema.
+            shares: Vec::new(),
         };
         let new = store::Policy::decode(old.encode_to_vec().as_slice()).unwrap();
         let spec = policy_spec_of(new.spec.as_ref().unwrap()).unwrap();
