@@ -2,7 +2,8 @@
 //! per link) carrying TE attributes plus the state the controller changes at
 //! run time (up/down, measured latency, reservations).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::sync::OnceLock;
 
@@ -73,6 +74,80 @@ impl<'a> IntoIterator for &'a Edges {
     }
 }
 
+/// An edge's attributes as path computation sees them, as the change log
+/// records them: enough to say whether a path computed earlier is still
+/// the best (see `plan::repair`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EdgeState {
+    pub latency_us: u32,
+    pub te_metric: u32,
+    pub igp_metric: u32,
+    pub up: bool,
+    pub pruned: bool,
+    /// capacity − reserved + 1e-9: what `usable` compares with a request.
+    pub slack_gbps: f64,
+    /// A hash of the SRLG and admin-group sets: only whether they changed.
+    pub sets: u64,
+}
+
+impl EdgeState {
+    pub fn of(e: &TeEdge) -> EdgeState {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        e.srlgs.hash(&mut h);
+        e.admin_groups.hash(&mut h);
+        EdgeState {
+            latency_us: e.latency_us,
+            te_metric: e.te_metric,
+            igp_metric: e.igp_metric,
+            up: e.up,
+            pruned: e.pruned,
+            slack_gbps: e.capacity_gbps - e.reserved_gbps + 1e-9,
+            sets: h.finish(),
+        }
+    }
+}
+
+/// The last `LOG_CAP` attribute changes, each with the edge's state before
+/// it, numbered by the graph's version. A clone starts an empty log at the
+/// same version (a scratch copy's readers never ask about its past).
+#[derive(Debug, Default)]
+struct ChangeLog {
+    /// Version of `records[0]`; the graph's version is `first + len`.
+    first: u64,
+    records: VecDeque<(EdgeId, EdgeState)>,
+}
+
+/// Bounds the log's memory (~48 bytes a record); a reader asking about an
+/// older version is told it cannot know.
+const LOG_CAP: usize = 1 << 16;
+
+impl Clone for ChangeLog {
+    fn clone(&self) -> Self {
+        ChangeLog {
+            first: self.version(),
+            records: VecDeque::new(),
+        }
+    }
+}
+
+impl ChangeLog {
+    fn version(&self) -> u64 {
+        self.first + self.records.len() as u64
+    }
+    fn push(&mut self, e: EdgeId, before: EdgeState) {
+        if self.records.len() == LOG_CAP {
+            self.records.pop_front();
+            self.first += 1;
+        }
+        self.records.push_back((e, before));
+    }
+    /// Forgets everything: no earlier version can be answered for.
+    fn reset(&mut self) {
+        self.first = self.version() + 1;
+        self.records.clear();
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct TeGraph {
     pub nodes: Vec<TeNode>,
@@ -89,6 +164,7 @@ pub struct TeGraph {
     /// Built on the first search after the last `add_edge`, patched by
     /// `update_edge`; `None` inside when ids overflow its 32-bit records.
     compact: OnceLock<Option<Compact>>,
+    log: ChangeLog,
 }
 
 /// Two graphs are equal when their nodes and edges are: the indexes and the
@@ -116,6 +192,7 @@ impl TeGraph {
             by_name,
             by_link: HashMap::new(),
             compact: OnceLock::new(),
+            log: ChangeLog::default(),
         }
     }
 
@@ -134,6 +211,7 @@ impl TeGraph {
         self.by_link.entry(e.link.clone()).or_default().push(id);
         self.edges.0.push(e);
         self.compact = OnceLock::new();
+        self.log.reset();
         Some(id)
     }
 
@@ -145,6 +223,7 @@ impl TeGraph {
             return false;
         };
         let (from, to, adj_sid) = (edge.from, edge.to, edge.adj_sid);
+        let before = EdgeState::of(edge);
         f(edge);
         edge.from = from;
         edge.to = to;
@@ -152,7 +231,32 @@ impl TeGraph {
         if let Some(Some(c)) = self.compact.get_mut() {
             c.refresh(e, edge);
         }
+        if EdgeState::of(edge) != before {
+            self.log.push(e, before);
+        }
         true
+    }
+
+    /// Counts attribute changes: a result computed at version `v` saw the
+    /// graph as it was before change `v`.
+    pub fn version(&self) -> u64 {
+        self.log.version()
+    }
+
+    /// The changes since version `v`, oldest first, each as (edge, its state
+    /// before that change); `None` when the log no longer reaches back to `v`
+    /// (or `v` is from before the last structural change).
+    pub fn changes_since(&self, v: u64) -> Option<impl Iterator<Item = (EdgeId, EdgeState)> + '_> {
+        if v < self.log.first || v > self.log.version() {
+            return None;
+        }
+        Some(
+            self.log
+                .records
+                .iter()
+                .skip((v - self.log.first) as usize)
+                .copied(),
+        )
     }
 
     /// The searches' view of the edges, built on first use.

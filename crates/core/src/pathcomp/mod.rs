@@ -29,7 +29,7 @@ mod tests;
 pub use constraints::{edge_cost, Constraints, Metric};
 pub use cspf::{cspf, cspf_with, SID_DEPTH_CANDIDATES};
 pub use disjoint::{are_disjoint, disjoint_from, disjoint_pair, Disjointness, PAIR_CANDIDATES};
-pub use graph::{EdgeId, Edges, NodeId, TeEdge, TeGraph, TeNode, ADJ_SID_BASE};
+pub use graph::{EdgeId, EdgeState, Edges, NodeId, TeEdge, TeGraph, TeNode, ADJ_SID_BASE};
 pub use path::{Path, PathError};
 pub use sids::{compress, compress_with, expand, IgpSpf, IgpTrees, Segment};
 pub use yen::k_shortest;

@@ -9,23 +9,50 @@ use super::constraints::{groups_ok, Constraints, Metric};
 use super::graph::{EdgeId, NodeId, TeGraph};
 use super::search::{Arcs, Topo};
 
-/// A few ids, sorted: scanned when short (the usual one or two exclusions),
-/// binary-searched when long.
-struct Ids(Vec<usize>);
+/// A few ids: up to `INLINE` of them (the usual one or two exclusions, both
+/// directions of a link) compared in place, more binary-searched. Checked on
+/// every arc relaxed, so the common case must not chase a pointer or call.
+const INLINE: usize = 4;
+
+struct Ids {
+    few: [usize; INLINE],
+    len: usize,
+    /// Sorted, when more than `INLINE`.
+    many: Vec<usize>,
+}
 
 impl Ids {
     fn new(mut ids: Vec<usize>) -> Ids {
         ids.sort_unstable();
         ids.dedup();
-        Ids(ids)
-    }
-    #[inline]
-    fn has(&self, x: usize) -> bool {
-        if self.0.len() <= 8 {
-            self.0.contains(&x)
-        } else {
-            self.0.binary_search(&x).is_ok()
+        let mut few = [usize::MAX; INLINE];
+        if ids.len() <= INLINE {
+            few[..ids.len()].copy_from_slice(&ids);
+            return Ids {
+                few,
+                len: ids.len(),
+                many: Vec::new(),
+            };
         }
+        Ids {
+            few,
+            len: ids.len(),
+            many: ids,
+        }
+    }
+    // the loop over a fixed array is what was profiled (see BENCHMARKS.md)
+    #[allow(clippy::manual_contains)]
+    #[inline(always)]
+    fn has(&self, x: usize) -> bool {
+        if self.len <= INLINE {
+            // unused slots hold usize::MAX, which no edge or node id reaches
+            self.few.iter().any(|&f| f == x)
+        } else {
+            self.many.binary_search(&x).is_ok()
+        }
+    }
+    fn is_empty(&self) -> bool {
+        self.len == 0
     }
 }
 
@@ -44,6 +71,9 @@ pub(crate) struct CompactView<'g> {
     excluded_edges: Ids,
     /// Excluded transit nodes (never the endpoints).
     excluded_nodes: Ids,
+    /// Nothing but up/not-pruned/not-overbooked to check: the plain query's
+    /// arc test is one mask.
+    only_flags: bool,
 }
 
 impl<'g> CompactView<'g> {
@@ -55,9 +85,13 @@ impl<'g> CompactView<'g> {
         dst: NodeId,
     ) -> Self {
         let zero = c.bandwidth_gbps == 0.0;
-        let mut nodes = g.nodes_named(&c.exclude_nodes);
+        let mut nodes = if c.exclude_nodes.is_empty() {
+            Vec::new()
+        } else {
+            g.nodes_named(&c.exclude_nodes)
+        };
         nodes.retain(|&n| n != src && n != dst);
-        CompactView {
+        let mut v = CompactView {
             g,
             k,
             c,
@@ -75,13 +109,31 @@ impl<'g> CompactView<'g> {
                     .collect(),
             ),
             excluded_nodes: Ids::new(nodes),
-        }
+            only_flags: false,
+        };
+        v.only_flags = v.bandwidth.is_none()
+            && !v.groups
+            && !v.srlgs
+            && v.excluded_edges.is_empty()
+            && v.excluded_nodes.is_empty();
+        v
     }
 
     /// The arc at position `p` (tail `u`) may be used: exactly `usable`.
-    #[inline]
+    #[inline(always)]
     fn ok_at(&self, p: usize, u: NodeId) -> bool {
+        !self.excluded_nodes.has(u) && self.ok_leaving_at(p)
+    }
+
+    /// As `ok_at`, for an arc whose tail is known not to be excluded: a
+    /// node the search settles was reached over an arc whose head passed the
+    /// check, or is the source, which is never excluded.
+    #[inline(always)]
+    fn ok_leaving_at(&self, p: usize) -> bool {
         let arc = &self.k.arcs[p];
+        if self.only_flags {
+            return arc.flags & self.need == self.need;
+        }
         let e = arc.edge as usize;
         arc.flags & self.need == self.need
             && self.bandwidth.is_none_or(|bw| self.k.slack[p] >= bw)
@@ -98,11 +150,10 @@ impl<'g> CompactView<'g> {
                     .srlgs
                     .iter()
                     .any(|s| self.c.exclude_srlgs.contains(s)))
-            && !self.excluded_nodes.has(u)
             && !self.excluded_nodes.has(arc.head as usize)
     }
 
-    #[inline]
+    #[inline(always)]
     fn cost_at(&self, p: usize) -> u64 {
         match self.c.metric {
             Metric::Latency => u64::from(self.k.arcs[p].lat),
@@ -130,8 +181,13 @@ impl Arcs for CompactView<'_> {
     /// Reads `u`'s arcs in place: contiguous records, no edge-id lookup.
     #[inline]
     fn each_out<G: Topo>(&self, _g: &G, u: NodeId, mut f: impl FnMut(EdgeId, NodeId, u64, u64)) {
+        // only a settled node's arcs are walked (see `ok_leaving_at`), but an
+        // outside caller may ask about any node
+        if self.excluded_nodes.has(u) {
+            return;
+        }
         for p in self.k.range(u) {
-            if self.ok_at(p, u) {
+            if self.ok_leaving_at(p) {
                 let arc = &self.k.arcs[p];
                 f(
                     arc.edge as usize,

@@ -11,6 +11,7 @@ pub mod margins;
 pub mod policy;
 pub mod pools;
 pub mod records;
+pub mod repair;
 pub mod reroute;
 pub mod service;
 pub mod share;
@@ -159,6 +160,10 @@ pub struct Fabric {
     /// second change of one object is refused until the first is done.
     pub busy: std::collections::HashSet<String>,
     pub next_id: u64,
+    /// Per policy and link it rides, where it goes if that link fails
+    /// (`repair`): read by `reroute::plan_all`, refreshed by whoever has
+    /// time after placements and TE changes. Empty is correct, only slower.
+    pub repairs: repair::RepairCache,
 }
 
 impl Fabric {
@@ -189,6 +194,7 @@ impl Fabric {
             sequences: HashMap::new(),
             attachment_index: HashMap::new(),
             next_id: 0,
+            repairs: repair::RepairCache::default(),
         }
     }
     /// Records a placed policy: reserves its bandwidth and indexes its links.

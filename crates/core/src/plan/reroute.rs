@@ -103,13 +103,14 @@ pub fn plan_all(fabric: &Fabric, ids: &[String], condition: &LinkCondition) -> V
         .unwrap_or(1)
         .min(ids.len() / (PARALLEL_FROM / 2).max(1))
         .max(1);
+    let link = condition_link(fabric, ids);
     let run = |chunk: &[String]| -> Vec<Outcome> {
         // One set of IGP trees per batch: the IGP view does not change while
         // these policies are re-placed.
         let mut spf = IgpSpf::new(&fabric.graph);
         chunk
             .iter()
-            .filter_map(|id| plan_one(fabric, &mut spf, id, condition))
+            .filter_map(|id| plan_one(fabric, &mut spf, id, condition, link.as_deref()))
             .collect()
     };
     if threads == 1 || ids.len() < PARALLEL_FROM {
@@ -128,14 +129,44 @@ pub fn plan_all(fabric: &Fabric, ids: &[String], condition: &LinkCondition) -> V
     })
 }
 
+/// The one degraded link every policy in `ids` rides, if there is one: what
+/// a repair path avoids. (`plan_all` is not told the link; a breach's
+/// policies all ride it, so it is the link they share that is degraded.)
+fn condition_link(fabric: &Fabric, ids: &[String]) -> Option<String> {
+    let first = fabric.policies.get(ids.first()?)?;
+    let links = first.path.links(&fabric.graph);
+    let mut shared = links.into_iter().filter(|l| {
+        fabric.degraded.contains(l)
+            && ids.iter().all(|id| {
+                fabric
+                    .link_index
+                    .get(l)
+                    .is_some_and(|users| users.contains(id))
+            })
+    });
+    let link = shared.next()?;
+    // two degraded links shared by all: ambiguous, compute
+    shared.next().is_none().then_some(link)
+}
+
 fn plan_one(
     fabric: &Fabric,
     spf: &mut IgpSpf<'_>,
     id: &String,
     condition: &LinkCondition,
+    link: Option<&str>,
 ) -> Option<Outcome> {
     let p = fabric.policies.get(id)?;
-    Some(match policy::replan(fabric, spf, p) {
+    // A repair path known to be what `replan` would compute is taken as is.
+    let known = match (condition, link) {
+        (LinkCondition::Nominal, _) | (_, None) => None,
+        (_, Some(l)) => fabric.repairs.lookup(fabric, p, l),
+    };
+    let planned = match known {
+        Some(found) => Ok(found),
+        None => policy::replan(fabric, spf, p),
+    };
+    Some(match planned {
         Ok((path, segments)) if path.edges != p.path.edges => Outcome::Move(Move {
             id: id.clone(),
             headend: p.headend.clone(),

@@ -18,6 +18,7 @@ mod pipeline;
 mod policies;
 pub mod programmer;
 pub mod reconcile;
+mod repairs;
 pub mod reroute;
 mod services;
 mod updates;
@@ -77,6 +78,8 @@ pub struct Controller {
     /// `osnr_watch`: readings this far (dB, f64 bits) below the prediction
     /// flag their wavelength.
     osnr_alarm_db: std::sync::atomic::AtomicU64,
+    /// Itself, for work it hands to a blocking thread (`repairs`).
+    me: std::sync::Weak<Controller>,
 }
 
 impl Controller {
@@ -114,7 +117,8 @@ impl Controller {
             inner: programmer,
             writes: writes.clone(),
         });
-        let controller = Arc::new(Controller {
+        let controller = Arc::new_cyclic(|me| Controller {
+            me: me.clone(),
             inner: RwLock::new(Fabric::new(topology, pools)),
             reroutes: tokio::sync::Mutex::new(()),
             programmer,

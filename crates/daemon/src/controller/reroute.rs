@@ -55,8 +55,12 @@ impl Controller {
             let mut inner = self.write();
             reroute::apply(&mut inner, link, &condition)
         };
-        self.replace_policies(&affected, link, &condition, reason)
-            .await
+        let report = self
+            .replace_policies(&affected, link, &condition, reason)
+            .await;
+        // Off the critical path: the next breach finds its repair paths.
+        Controller::spawn_repairs(self.me.clone());
+        report
     }
 
     pub(super) async fn replace_policies(
