@@ -271,6 +271,7 @@ fn daemon_options(data: &std::path::Path, recover: bool) -> strata::daemon::Daem
         pools: lab.pools,
         metrics: None,
         data_dir: lab.data_dir,
+        etcd: None,
         reconcile_interval: Duration::from_millis(500),
         recover_journal: recover,
         web: None,

@@ -95,6 +95,7 @@ impl LabOptions {
             pools: self.pools,
             metrics: self.metrics,
             data_dir: self.data_dir.clone(),
+            etcd: None,
             reconcile_interval: self.reconcile_interval,
             recover_journal: self.recover_journal,
             web: self.web,
@@ -279,7 +280,7 @@ pub async fn run_lab(topology: &Topology, options: LabOptions) -> anyhow::Result
         Some(r) => {
             println!(
                 "intents journaled in {}: {} restored{}",
-                r.dir.display(),
+                r.from,
                 r.objects,
                 r.recovery
                     .problem
