@@ -170,7 +170,12 @@ impl Daemon {
         let from = store.as_ref().map(|s| s.describe()).unwrap_or_default();
         let state = Arc::new(FabricState::default());
         let ingest = Arc::new(Ingest::default());
-        let southbound = Southbound::new(state.clone(), ingest.clone(), options.sessions.clone());
+        let mut sessions = options.sessions.clone();
+        if let Some(crate::store::Store::Etcd(etcd)) = store.as_deref() {
+            // Device writes are fenced with this controller's etcd term.
+            sessions.election = crate::southbound::fence::Election::fixed(etcd.term() as u128);
+        }
+        let southbound = Southbound::new(state.clone(), ingest.clone(), sessions);
         let controller = Controller::with_pools(
             topology.clone(),
             southbound.clone(),

@@ -187,3 +187,63 @@ async fn a_stale_controllers_write_is_refused_and_put_back() {
     assert_eq!(b.list_services().len(), 1);
     b.create_service(lan("second", 51)).await.unwrap();
 }
+
+/// Each controller that opens the store takes a term greater than every
+/// earlier one's: the election id its device writes are fenced with.
+#[tokio::test]
+async fn a_later_controller_takes_a_higher_term() {
+    let Some(etcd) = etcd_server::for_test("a_later_controller_takes_a_higher_term").await else {
+        return;
+    };
+    let config = etcd.config_with_prefix("/term/");
+    let mut terms = Vec::new();
+    for _ in 0..3 {
+        let (store, _) = Store::open_etcd(&config).await.unwrap();
+        let Store::Etcd(e) = &store else {
+            panic!("not an etcd store")
+        };
+        terms.push(e.term());
+    }
+    assert!(
+        terms[0] > 0 && terms[0] < terms[1] && terms[1] < terms[2],
+        "{terms:?}"
+    );
+}
+
+/// TLS to etcd: with the members' CA the store works; without it (plaintext
+/// to a TLS member) start-up fails, naming the cluster.
+#[tokio::test]
+async fn the_store_talks_tls_to_etcd_with_the_given_ca() {
+    if etcd_server::etcd_binary().is_none() {
+        // Reported (or failed, in CI) the same way as the other tests.
+        let _ = etcd_server::for_test("the_store_talks_tls_to_etcd").await;
+        return;
+    }
+    let certs = tempfile::tempdir().unwrap();
+    let creds = crate::security::pki::generate(certs.path()).unwrap();
+    let tls = etcd_server::ServerTls {
+        cert: creds.tls.cert.clone(),
+        key: creds.tls.key.clone(),
+        ca: certs.path().join(crate::security::pki::CA_FILE),
+    };
+    let etcd = etcd_server::EtcdServer::start_with(Some(tls))
+        .await
+        .unwrap();
+    let config = etcd.config_with_prefix("/tls/");
+    assert!(config.ca.is_some());
+    let rec = Recorder::new();
+    {
+        let c = open(&config, &rec).await;
+        c.create_service(lan("over-tls", 60)).await.unwrap();
+    }
+    let c = open(&config, &rec).await;
+    assert_eq!(c.list_services().len(), 1);
+    let plaintext = crate::store::etcd::EtcdConfig {
+        ca: None,
+        ..config.clone()
+    };
+    let Err(e) = Store::open_etcd(&plaintext).await else {
+        panic!("plaintext to a TLS member was accepted")
+    };
+    assert!(e.to_string().contains("etcd://127.0.0.1:"), "{e}");
+}

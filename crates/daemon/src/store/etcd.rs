@@ -253,6 +253,31 @@ async fn load(
     Ok((replayed, head))
 }
 
+/// Takes a term: a write to `term` under the prefix, whose revision (etcd's
+/// cluster-wide, ever-growing counter) is the term.
+async fn take_term(kv: &mut KvClient<Channel>, cfg: &EtcdConfig) -> Result<i64, StoreError> {
+    let mut key = cfg.prefix_bytes();
+    key.extend_from_slice(b"term");
+    let value = format!(
+        "pid {} at {} ns",
+        std::process::id(),
+        crate::controller::events::now_ns()
+    );
+    let resp = kv
+        .put(PutRequest {
+            key,
+            value: value.into_bytes(),
+            ..Default::default()
+        })
+        .await
+        .map_err(|s| etcd_err(cfg)(format!("cannot take a term: {}", s.message())))?
+        .into_inner();
+    resp.header
+        .map(|h| h.revision)
+        .filter(|r| *r > 0)
+        .ok_or_else(|| etcd_err(cfg)("the term write returned no revision".into()))
+}
+
 struct Command {
     entries: Vec<Entry>,
     done: Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
@@ -261,6 +286,8 @@ struct Command {
 /// The store on etcd. Commits go through one writer task, in order.
 pub struct EtcdStore {
     config: EtcdConfig,
+    /// The etcd revision of this controller's term (see `open`).
+    term: i64,
     stats: Arc<Stats>,
     tx: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Command>>>,
 }
@@ -270,6 +297,7 @@ impl EtcdStore {
     pub async fn open(config: &EtcdConfig) -> Result<(EtcdStore, Replayed), StoreError> {
         let mut client = kv(channel(config).await?);
         let (replayed, head) = load(&mut client, config).await?;
+        let term = take_term(&mut client, config).await?;
         let stats = Arc::new(Stats::default());
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let writer = Writer {
@@ -283,6 +311,7 @@ impl EtcdStore {
         Ok((
             EtcdStore {
                 config: config.clone(),
+                term,
                 stats,
                 tx: Mutex::new(Some(tx)),
             },
@@ -292,6 +321,14 @@ impl EtcdStore {
 
     pub fn config(&self) -> &EtcdConfig {
         &self.config
+    }
+
+    /// This controller's term: an etcd revision, greater than that of every
+    /// controller that opened the prefix before it. Devices are fenced with
+    /// it (the master-arbitration election id), so once this controller has
+    /// written to a device, an older one is refused there.
+    pub fn term(&self) -> i64 {
+        self.term
     }
 
     pub fn stats(&self) -> &Stats {

@@ -15,10 +15,20 @@ use super::etcd::EtcdConfig;
 const READY_WITHIN: Duration = Duration::from_secs(15);
 const ATTEMPTS: usize = 5;
 
+/// TLS on the client URL: the member's certificate and key, and the CA
+/// clients verify it with (PEM files).
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub ca: PathBuf,
+}
+
 /// A running etcd; killed, and its directory removed, on drop.
 pub struct EtcdServer {
     child: Child,
     dir: PathBuf,
+    tls: Option<ServerTls>,
     /// `127.0.0.1:PORT` of its client URL.
     pub endpoint: String,
 }
@@ -26,7 +36,7 @@ pub struct EtcdServer {
 /// The etcd binary: `$STRATA_ETCD`, else `etcd` on the PATH.
 pub fn etcd_binary() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("STRATA_ETCD") {
-        return Some(PathBuf::from(p));
+        return Some(PathBuf::from(p)).filter(|p| p.is_file());
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -44,7 +54,10 @@ pub async fn for_test(name: &str) -> Option<EtcdServer> {
         if std::env::var("STRATA_REQUIRE_ETCD").is_ok_and(|v| v == "1") {
             panic!("{msg}, and STRATA_REQUIRE_ETCD=1 requires it");
         }
-        eprintln!("\n!!!!!!!! {msg} !!!!!!!!\n");
+        // Straight to the process's stderr: the test harness captures
+        // eprintln!, and a skip must be seen.
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "\n!!!!!!!! {msg} !!!!!!!!\n");
         return None;
     }
     match EtcdServer::start().await {
@@ -62,6 +75,11 @@ fn free_ports() -> std::io::Result<(u16, u16)> {
 
 impl EtcdServer {
     pub async fn start() -> Result<EtcdServer, String> {
+        Self::start_with(None).await
+    }
+
+    /// With `tls`, clients must use TLS and trust `tls.ca`.
+    pub async fn start_with(tls: Option<ServerTls>) -> Result<EtcdServer, String> {
         let bin = etcd_binary().ok_or("no etcd binary")?;
         let mut last = String::new();
         for attempt in 0..ATTEMPTS {
@@ -71,7 +89,7 @@ impl EtcdServer {
                 crate::controller::events::now_ns()
             ));
             std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            match Self::try_start(&bin, &dir).await {
+            match Self::try_start(&bin, &dir, tls.clone()).await {
                 Ok(s) => return Ok(s),
                 Err(e) => {
                     let _ = std::fs::remove_dir_all(&dir);
@@ -82,12 +100,23 @@ impl EtcdServer {
         Err(format!("after {ATTEMPTS} attempts: {last}"))
     }
 
-    async fn try_start(bin: &Path, dir: &Path) -> Result<EtcdServer, String> {
+    async fn try_start(
+        bin: &Path,
+        dir: &Path,
+        tls: Option<ServerTls>,
+    ) -> Result<EtcdServer, String> {
         let (client, peer) = free_ports().map_err(|e| e.to_string())?;
-        let client_url = format!("http://127.0.0.1:{client}");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let client_url = format!("{scheme}://127.0.0.1:{client}");
         let peer_url = format!("http://127.0.0.1:{peer}");
         let log = std::fs::File::create(dir.join("etcd.log")).map_err(|e| e.to_string())?;
-        let child = Command::new(bin)
+        let mut command = Command::new(bin);
+        if let Some(t) = &tls {
+            command
+                .arg(format!("--cert-file={}", t.cert.display()))
+                .arg(format!("--key-file={}", t.key.display()));
+        }
+        let child = command
             .arg("--name=strata-test")
             .arg(format!("--data-dir={}", dir.join("data").display()))
             .arg(format!("--listen-client-urls={client_url}"))
@@ -104,6 +133,7 @@ impl EtcdServer {
         let mut server = EtcdServer {
             child,
             dir: dir.to_path_buf(),
+            tls,
             endpoint: format!("127.0.0.1:{client}"),
         };
         let deadline = Instant::now() + READY_WITHIN;
@@ -144,7 +174,7 @@ impl EtcdServer {
         EtcdConfig {
             endpoints: vec![self.endpoint.clone()],
             prefix: prefix.to_string(),
-            ca: None,
+            ca: self.tls.as_ref().map(|t| t.ca.clone()),
         }
     }
 
