@@ -907,14 +907,24 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let topology = load(topology.as_ref())?;
             strata::bench::provision::print_header();
             for &c in &concurrency {
-                for durable in [true, false] {
+                use strata::bench::provision::Durability;
+                // etcd only where there is an etcd binary to start.
+                let kinds: Vec<Durability> =
+                    [Durability::Journal, Durability::Etcd, Durability::Off]
+                        .into_iter()
+                        .filter(|d| {
+                            *d != Durability::Etcd
+                                || strata::store::etcd_server::etcd_binary().is_some()
+                        })
+                        .collect();
+                for durability in kinds {
                     eprintln!(
-                        "bench provision: {services} services, concurrency {c}, journal {} …",
-                        if durable { "on" } else { "off" }
+                        "bench provision: {services} services, concurrency {c}, store {durability:?} …"
                     );
-                    let row = strata::bench::provision::provision(&topology, services, c, durable)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    let row =
+                        strata::bench::provision::provision(&topology, services, c, durability)
+                            .await
+                            .map_err(|e| e.to_string())?;
                     strata::bench::provision::print_row(&row);
                 }
             }

@@ -127,12 +127,25 @@ pub struct Lab {
 
 impl Lab {
     pub async fn start(topology: &Topology, options: &LabOptions) -> anyhow::Result<Lab> {
+        Self::start_on(topology, options, None).await
+    }
+
+    /// As `start`, keeping intents on etcd when `etcd` is given (instead of
+    /// the options' data directory).
+    pub async fn start_on(
+        topology: &Topology,
+        options: &LabOptions,
+        etcd: Option<strata_daemon::store::etcd::EtcdConfig>,
+    ) -> anyhow::Result<Lab> {
         let (sim_security, device_credentials) = device_security(topology, &options.security)?;
         let fabric = SimFabric::with_security(topology, options.sim.clone(), sim_security);
         fabric.start().await?;
         let sims = fabric.clone();
         let mut daemon_options = options.daemon();
         daemon_options.sessions.credentials = device_credentials;
+        if etcd.is_some() {
+            daemon_options.etcd = etcd;
+        }
         let daemon = Daemon::start(
             topology,
             &daemon_options,
