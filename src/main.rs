@@ -78,6 +78,16 @@ enum Command {
         /// $XDG_STATE_HOME/strata, else ~/.local/state/strata).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Keep intents on etcd instead of the journal:
+        /// etcd://HOST:PORT[,HOST:PORT...] (the journal section's `store`).
+        #[arg(long, value_name = "etcd://HOST:PORT[,...]")]
+        store: Option<String>,
+        /// Talk TLS to etcd, trusting this CA (PEM) for its members.
+        #[arg(long, value_name = "FILE")]
+        etcd_ca: Option<PathBuf>,
+        /// Key prefix of this controller's state on etcd [default: /strata/].
+        #[arg(long, value_name = "PREFIX")]
+        etcd_prefix: Option<String>,
     },
     /// Run the gNMI device simulators of a topology (one port per device).
     Sim {
@@ -437,6 +447,7 @@ impl DaemonArgs {
             pools: file.pools,
             metrics: self.metrics.or(file.metrics.flatten()),
             data_dir: data_dir.or(file.journal.data_dir.clone()),
+            etcd: None,
             reconcile_interval,
             recover_journal: self.recover_journal || file.journal.recover_journal == Some(true),
             web: self.web(file, None)?,
@@ -732,6 +743,32 @@ fn main() -> ExitCode {
     code
 }
 
+/// `--store etcd://…` (else the config file's `journal.store`), with its CA
+/// and prefix from the flags, else the file.
+fn etcd_store(
+    file: &strata::config::Config,
+    store: Option<String>,
+    ca: Option<PathBuf>,
+    prefix: Option<String>,
+) -> Result<Option<strata::store::etcd::EtcdConfig>, String> {
+    let Some(url) = store.or(file.journal.store.clone()) else {
+        if ca.is_some() || prefix.is_some() {
+            return Err("--etcd-ca and --etcd-prefix need --store etcd://...".into());
+        }
+        return Ok(None);
+    };
+    let mut etcd =
+        strata::store::etcd::EtcdConfig::parse(&url).map_err(|e| format!("--store: {e}"))?;
+    etcd.ca = ca.or(file.journal.etcd_ca.clone());
+    if let Some(p) = prefix.or(file.journal.etcd_prefix.clone()) {
+        if !p.starts_with('/') {
+            return Err(format!("--etcd-prefix {p:?}: must start with /"));
+        }
+        etcd.prefix = p;
+    }
+    Ok(Some(etcd))
+}
+
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Completions { shell } => {
@@ -807,11 +844,15 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             daemon,
             tls,
             data_dir,
+            store,
+            etcd_ca,
+            etcd_prefix,
         } => {
             let topology = load(topology.topology.as_ref())?;
             let file = daemon.config()?;
             let mut options = daemon.options(&file, data_dir)?;
-            if options.data_dir.is_none() {
+            options.etcd = etcd_store(&file, store, etcd_ca, etcd_prefix)?;
+            if options.data_dir.is_none() && options.etcd.is_none() {
                 options.data_dir = Some(strata::daemon::default_data_dir());
             }
             let insecure = daemon.insecure(&file);
@@ -901,14 +942,24 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let topology = load(topology.as_ref())?;
             strata::bench::provision::print_header();
             for &c in &concurrency {
-                for durable in [true, false] {
+                use strata::bench::provision::Durability;
+                // etcd only where there is an etcd binary to start.
+                let kinds: Vec<Durability> =
+                    [Durability::Journal, Durability::Etcd, Durability::Off]
+                        .into_iter()
+                        .filter(|d| {
+                            *d != Durability::Etcd
+                                || strata::store::etcd_server::etcd_binary().is_some()
+                        })
+                        .collect();
+                for durability in kinds {
                     eprintln!(
-                        "bench provision: {services} services, concurrency {c}, journal {} …",
-                        if durable { "on" } else { "off" }
+                        "bench provision: {services} services, concurrency {c}, store {durability:?} …"
                     );
-                    let row = strata::bench::provision::provision(&topology, services, c, durable)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    let row =
+                        strata::bench::provision::provision(&topology, services, c, durability)
+                            .await
+                            .map_err(|e| e.to_string())?;
                     strata::bench::provision::print_row(&row);
                 }
             }

@@ -280,3 +280,35 @@ fn a_link_override_for_a_link_the_fabric_lacks_stops_the_controller() {
         "{err}"
     );
 }
+
+/// `strata controller --store etcd://…` keeps its intents on etcd: it
+/// starts from the cluster (not a data directory) and says so.
+#[tokio::test]
+async fn the_controller_starts_from_an_etcd_store() {
+    let Some(etcd) =
+        strata::store::etcd_server::for_test("the_controller_starts_from_an_etcd_store").await
+    else {
+        return;
+    };
+    let url = etcd.url();
+    let lines = controller_until(
+        &[
+            "--topology",
+            "examples/small.yaml",
+            "--listen",
+            "127.0.0.1:0",
+            "--insecure",
+            "--gnmi-insecure",
+            "--store",
+            &url,
+            "--etcd-prefix",
+            "/cli/",
+        ],
+        &[
+            "strata controller: 0 intents restored from etcd://127.0.0.1:",
+            "strata controller: fabric \"small\"",
+        ],
+    );
+    let all = lines.join("\n");
+    assert!(all.contains("(prefix /cli/)"), "{all}");
+}

@@ -271,6 +271,7 @@ fn daemon_options(data: &std::path::Path, recover: bool) -> strata::daemon::Daem
         pools: lab.pools,
         metrics: None,
         data_dir: lab.data_dir,
+        etcd: None,
         reconcile_interval: Duration::from_millis(500),
         recover_journal: recover,
         web: None,
@@ -373,4 +374,60 @@ async fn after_recovery_reconcile_keeps_the_config_of_lost_intents_until_acknowl
     );
     daemon.shutdown().await;
     fabric.shutdown().await;
+}
+
+/// A controller on etcd, stopped and started again against the same
+/// devices: the acknowledged services come back from etcd, and the new
+/// controller's device writes carry its new, higher term (the devices'
+/// master-arbitration election id), so the old one is fenced off them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_controller_on_etcd_restarts_with_its_services_and_a_higher_term() {
+    use strata::daemon::Daemon;
+    let Some(etcd) = strata::store::etcd_server::for_test("a_controller_on_etcd_restarts").await
+    else {
+        return;
+    };
+    let topo = small_topology();
+    let fabric = start_sims_every(&topo, Duration::from_millis(200)).await;
+    let options = strata::daemon::DaemonOptions {
+        data_dir: None,
+        etcd: Some(etcd.config_with_prefix("/durability/")),
+        ..daemon_options(std::path::Path::new("/nonexistent"), false)
+    };
+    let start = || {
+        let f = fabric.clone();
+        Daemon::start(&topo, &options, move |name| f.address(name), None)
+    };
+    let up = |d: &Daemon| d.state.counts().up == topo.nodes.len();
+    let first = start().await.unwrap();
+    assert!(eventually(Duration::from_secs(20), || up(&first)).await);
+    let mut made = Vec::new();
+    for i in 1..=3 {
+        made.push(first.controller.create_service(eline(i)).await.unwrap());
+    }
+    let pe1 = fabric.device("pe1").unwrap().clone();
+    let first_term = pe1.arbiter.highest();
+    assert!(
+        first_term > 1,
+        "Sets carried the etcd term, not the journal's 1"
+    );
+    first.shutdown().await;
+
+    let second = start().await.unwrap();
+    assert!(second
+        .restored
+        .as_ref()
+        .unwrap()
+        .from
+        .starts_with("etcd://"));
+    for svc in &made {
+        assert_eq!(&second.controller.get_service(&svc.id).unwrap(), svc);
+    }
+    assert!(eventually(Duration::from_secs(20), || up(&second)).await);
+    let fourth = second.controller.create_service(eline(4)).await.unwrap();
+    assert!(!made
+        .iter()
+        .any(|s| s.evi == fourth.evi || s.vni == fourth.vni));
+    assert!(pe1.arbiter.highest() > first_term);
+    second.shutdown().await;
 }

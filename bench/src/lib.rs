@@ -37,6 +37,7 @@ pub(crate) fn daemon_options(
         pools: Default::default(),
         metrics: None,
         data_dir: None,
+        etcd: None,
         reconcile_interval: std::time::Duration::from_secs(24 * 3600),
         recover_journal: false,
         web: None,

@@ -16,8 +16,20 @@ use crate::simulators::fabric::SimOptions;
 use crate::southbound::SessionConfig;
 use strata_daemon::northbound::ControllerApi;
 
+/// Where accepted services are made durable in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// The embedded journal (fsync, group commit).
+    Journal,
+    /// etcd: one transaction per commit, on a single local member started
+    /// for the run.
+    Etcd,
+    /// Memory only: the in-run peer.
+    Off,
+}
+
 pub struct ProvisionFigures {
-    pub durable: bool,
+    pub durability: Durability,
     pub concurrency: usize,
     pub services: usize,
     pub elapsed: Duration,
@@ -57,7 +69,7 @@ pub async fn provision(
     topology: &Topology,
     services: usize,
     concurrency: usize,
-    durable: bool,
+    durability: Durability,
 ) -> anyhow::Result<ProvisionFigures> {
     let pes: Vec<(String, Vec<String>)> = topology
         .nodes
@@ -81,14 +93,22 @@ pub async fn provision(
         pools: Default::default(),
         duration: None,
         metrics: None,
-        data_dir: durable.then(|| dir.clone()),
+        data_dir: (durability == Durability::Journal).then(|| dir.clone()),
         reconcile_interval: Duration::from_secs(3600),
         recover_journal: false,
         web: None,
         // The path an orchestrator takes: TLS and a bearer token.
         security: LabSecurity::generate(&dir.join("credentials"))?,
     };
-    let lab = Lab::start(topology, &options).await?;
+    let etcd = match durability {
+        Durability::Etcd => Some(
+            strata_daemon::store::etcd_server::EtcdServer::start()
+                .await
+                .map_err(anyhow::Error::msg)?,
+        ),
+        _ => None,
+    };
+    let lab = Lab::start_on(topology, &options, etcd.as_ref().map(|e| e.config())).await?;
     let started = Instant::now();
     while lab.state.counts().up < topology.nodes.len() {
         anyhow::ensure!(
@@ -142,11 +162,12 @@ pub async fn provision(
         "not every service was created"
     );
     lab.shutdown().await;
+    drop(etcd);
     let _ = std::fs::remove_dir_all(&dir);
     latencies.sort();
     let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize];
     Ok(ProvisionFigures {
-        durable,
+        durability,
         concurrency,
         services,
         elapsed,
@@ -185,7 +206,11 @@ pub fn print_header() {
 pub fn print_row(r: &ProvisionFigures) {
     println!(
         "{:<10} {:>11} {:>9} {:>10.2} {:>10.0} {:>10.2?} {:>10.2?} {:>8} {:>13.1}",
-        if r.durable { "fsync" } else { "off (peer)" },
+        match r.durability {
+            Durability::Journal => "fsync",
+            Durability::Etcd => "etcd txn",
+            Durability::Off => "off (peer)",
+        },
         r.concurrency,
         r.services,
         r.elapsed.as_secs_f64(),

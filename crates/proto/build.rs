@@ -27,5 +27,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(true)
         .build_client(true)
         .compile_fds(descriptors)?;
+    // etcd's API (the store's etcd backend is a client of it) is compiled on
+    // its own, outside the descriptor set above: reflection must not
+    // advertise services Strata does not serve.
+    let etcd = protox::compile(["etcd/v3/rpc.proto"], [ROOT])?;
+    tonic_prost_build::configure()
+        .build_server(false)
+        .build_client(true)
+        .compile_fds(etcd)?;
     Ok(())
 }

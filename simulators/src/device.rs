@@ -38,6 +38,8 @@ pub struct SimDevice {
     /// Subscribers dropped for not reading (their queue hit its bound).
     pub subscribers_dropped: AtomicU64,
     pub(crate) set_log: super::set_log::SetLog,
+    /// gNMI master arbitration of Sets (see `arbitration`).
+    pub arbiter: super::arbitration::Arbiter,
 }
 
 /// A Set that failed: the gNMI status to return (spec 3.4.7).
@@ -66,6 +68,7 @@ impl SimDevice {
             sets_rejected: AtomicU64::new(0),
             subscribers_dropped: AtomicU64::new(0),
             set_log: Default::default(),
+            arbiter: Default::default(),
         }
     }
 
@@ -148,7 +151,8 @@ impl SimDevice {
     /// applied to a copy that replaces the live tree only if every operation
     /// succeeded (spec 3.4.3). A failure leaves the tree exactly as it was.
     pub fn apply_set(&self, req: &SetRequest) -> Result<SetResponse, SetError> {
-        let result = self.try_apply(req);
+        // A deposed master's Set never reaches the tree.
+        let result = self.arbiter.admit(req).and_then(|()| self.try_apply(req));
         if result.is_ok() {
             self.set_log
                 .record(req, || self.read(super::set_log::config_of));

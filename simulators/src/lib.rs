@@ -12,6 +12,7 @@ pub(crate) use strata_core::model;
 pub(crate) use strata_gnmi::{self as gnmi, net};
 pub(crate) use strata_proto as proto;
 
+pub mod arbitration;
 pub mod control;
 pub mod device;
 pub mod fabric;

@@ -56,6 +56,12 @@ pub struct Devices {
 pub struct Journal {
     pub data_dir: Option<PathBuf>,
     pub recover_journal: Option<bool>,
+    /// `etcd://HOST:PORT[,…]`: intents on etcd instead of the journal.
+    pub store: Option<String>,
+    /// CA (PEM) of the etcd members; TLS to etcd when set.
+    pub etcd_ca: Option<PathBuf>,
+    /// Key prefix on etcd (default `/strata/`).
+    pub etcd_prefix: Option<String>,
 }
 
 /// Bounds on what the controller holds.
@@ -212,7 +218,13 @@ const DEVICES: &[&str] = &[
     "connect_timeout",
     "rpc_timeout",
 ];
-const JOURNAL: &[&str] = &["data_dir", "recover_journal"];
+const JOURNAL: &[&str] = &[
+    "data_dir",
+    "recover_journal",
+    "store",
+    "etcd_ca",
+    "etcd_prefix",
+];
 const RECONCILE: &[&str] = &["interval"];
 const LISTEN: &[&str] = &["listen"];
 const THRESHOLDS: &[&str] = &[
@@ -543,9 +555,30 @@ impl Cx<'_> {
         }
         if let Some(t) = self.table(doc, "", "journal") {
             self.known_keys(t, "journal", JOURNAL);
+            let store = self.string(t, "journal", "store").and_then(|(url, span)| {
+                match crate::store::etcd::EtcdConfig::parse(&url) {
+                    Ok(_) => Some(url),
+                    Err(e) => {
+                        self.problem(span, format!("journal.store: {e}"));
+                        None
+                    }
+                }
+            });
+            let etcd_prefix =
+                self.string(t, "journal", "etcd_prefix")
+                    .and_then(|(p, span)| match p.starts_with('/') {
+                        true => Some(p),
+                        false => {
+                            self.problem(span, "journal.etcd_prefix: must start with /".into());
+                            None
+                        }
+                    });
             c.journal = Journal {
                 data_dir: self.path(t, "journal", "data_dir"),
                 recover_journal: self.bool(t, "journal", "recover_journal"),
+                store,
+                etcd_ca: self.path(t, "journal", "etcd_ca"),
+                etcd_prefix,
             };
         }
         if let Some(t) = self.table(doc, "", "reconcile") {
@@ -787,6 +820,9 @@ impl Config {
         if let Some(dir) = show(&self.journal.data_dir) {
             lines.push(format!("journal: {dir}"));
         }
+        if let Some(store) = &self.journal.store {
+            lines.push(format!("store: {store}"));
+        }
         if let Some(i) = self.reconcile_interval {
             lines.push(format!("reconcile: every {i:?}"));
         }
@@ -856,6 +892,36 @@ mod tests {
         assert_eq!(c, Config::default());
         assert_eq!(c.closed_loop.global, HealthConfig::default());
         assert_eq!(c.pools, Pools::default());
+    }
+
+    #[test]
+    fn the_store_on_etcd_is_read_and_checked() {
+        let c = ok(r#"
+[journal]
+store = "etcd://10.0.0.1:2379,10.0.0.2:2379"
+etcd_ca = "etcd-ca.pem"
+etcd_prefix = "/fabric-a/"
+"#);
+        assert_eq!(
+            c.journal.store.as_deref(),
+            Some("etcd://10.0.0.1:2379,10.0.0.2:2379")
+        );
+        assert_eq!(
+            c.journal.etcd_ca,
+            Some(PathBuf::from("/etc/strata/etcd-ca.pem"))
+        );
+        assert_eq!(c.journal.etcd_prefix.as_deref(), Some("/fabric-a/"));
+        let e = errors("[journal]\nstore = \"10.0.0.1:2379\"\netcd_prefix = \"x\"\n");
+        assert!(
+            e.iter()
+                .any(|e| e.contains("line 2") && e.contains("journal.store")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter()
+                .any(|e| e.contains("line 3") && e.contains("journal.etcd_prefix")),
+            "{e:?}"
+        );
     }
 
     #[test]

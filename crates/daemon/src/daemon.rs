@@ -28,8 +28,11 @@ pub struct DaemonOptions {
     pub pools: crate::controller::Pools,
     /// Serve Prometheus text metrics on this address (off when `None`).
     pub metrics: Option<SocketAddr>,
-    /// Journal intents here; `None` keeps them in memory only.
+    /// Journal intents here; `None` keeps them in memory only (unless
+    /// `etcd` is set). The audit trail lives here too.
     pub data_dir: Option<PathBuf>,
+    /// Keep intents on etcd instead of the journal (`--store etcd://…`).
+    pub etcd: Option<crate::store::etcd::EtcdConfig>,
     /// Every device is reconciled this often (and whenever it connects).
     pub reconcile_interval: Duration,
     /// Start even from a damaged journal (the operator's `--recover-journal`),
@@ -68,7 +71,8 @@ pub fn default_data_dir() -> PathBuf {
 /// What start-up restored from the journal.
 #[derive(Debug, Clone)]
 pub struct Restored {
-    pub dir: PathBuf,
+    /// Where they came from: the journal's directory, or the etcd cluster.
+    pub from: String,
     pub objects: usize,
     pub recovery: Recovery,
 }
@@ -147,21 +151,31 @@ impl Daemon {
         options.pools.validate().map_err(anyhow::Error::msg)?;
         // The journal first: nothing is served, and no device is touched,
         // until the intents it holds are back.
-        let (store, replayed) = match &options.data_dir {
-            Some(dir) => {
+        let (store, replayed) = match (&options.etcd, &options.data_dir) {
+            (Some(etcd), _) => {
+                let (store, replayed) = Store::open_etcd(etcd).await?;
+                (Some(Arc::new(store)), Some(replayed))
+            }
+            (None, Some(dir)) => {
                 let policy = if options.recover_journal {
                     DamagePolicy::Recover
                 } else {
                     DamagePolicy::Refuse
                 };
                 let (store, replayed) = Store::open_with(dir, policy)?;
-                (Some(Arc::new(store)), Some((dir.clone(), replayed)))
+                (Some(Arc::new(store)), Some(replayed))
             }
-            None => (None, None),
+            (None, None) => (None, None),
         };
+        let from = store.as_ref().map(|s| s.describe()).unwrap_or_default();
         let state = Arc::new(FabricState::default());
         let ingest = Arc::new(Ingest::default());
-        let southbound = Southbound::new(state.clone(), ingest.clone(), options.sessions.clone());
+        let mut sessions = options.sessions.clone();
+        if let Some(crate::store::Store::Etcd(etcd)) = store.as_deref() {
+            // Device writes are fenced with this controller's etcd term.
+            sessions.election = crate::southbound::fence::Election::fixed(etcd.term() as u128);
+        }
+        let southbound = Southbound::new(state.clone(), ingest.clone(), sessions);
         let controller = Controller::with_pools(
             topology.clone(),
             southbound.clone(),
@@ -170,14 +184,14 @@ impl Daemon {
             options.pools,
         );
         let restored = match replayed {
-            Some((dir, replayed)) => {
-                let objects = controller.restore(&replayed).map_err(|e| {
-                    anyhow::anyhow!("cannot restore intents from {}: {e}", dir.display())
-                })?;
+            Some(replayed) => {
+                let objects = controller
+                    .restore(&replayed)
+                    .map_err(|e| anyhow::anyhow!("cannot restore intents from {from}: {e}"))?;
                 let r = &replayed.recovery;
                 if let Some(problem) = &r.problem {
                     tracing::warn!(
-                        dir = %dir.display(),
+                        store = %from,
                         problem,
                         kept = r.frames,
                         discarded_bytes = r.discarded_bytes,
@@ -186,7 +200,7 @@ impl Daemon {
                 }
                 if !r.damage.is_empty() {
                     tracing::error!(
-                        dir = %dir.display(),
+                        store = %from,
                         lost = %crate::store::describe(&r.damage),
                         kept_frames = r.frames,
                         undecodable_frames = r.undecodable,
@@ -201,7 +215,7 @@ impl Daemon {
                     );
                 }
                 Some(Restored {
-                    dir,
+                    from,
                     objects,
                     recovery: replayed.recovery,
                 })
@@ -346,6 +360,10 @@ impl Daemon {
         }
         self.southbound.shutdown();
         if let Some(store) = self.store.take() {
+            // Waits for queued records (an etcd store's are in flight).
+            if let Err(e) = store.commit(&[]).await {
+                tracing::warn!(error = %e, "the store did not flush before closing");
+            }
             store.close();
         }
     }
@@ -447,10 +465,8 @@ pub async fn run_controller(topology: &Topology, options: DaemonOptions) -> anyh
     match &daemon.restored {
         Some(r) => {
             println!(
-                "strata controller: {} intents restored from {} ({} journal frames)",
-                r.objects,
-                r.dir.display(),
-                r.recovery.frames
+                "strata controller: {} intents restored from {} ({} entries)",
+                r.objects, r.from, r.recovery.frames
             );
             for warning in r.recovery_warnings() {
                 println!("strata controller: {warning}");

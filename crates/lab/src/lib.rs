@@ -95,6 +95,7 @@ impl LabOptions {
             pools: self.pools,
             metrics: self.metrics,
             data_dir: self.data_dir.clone(),
+            etcd: None,
             reconcile_interval: self.reconcile_interval,
             recover_journal: self.recover_journal,
             web: self.web,
@@ -126,12 +127,25 @@ pub struct Lab {
 
 impl Lab {
     pub async fn start(topology: &Topology, options: &LabOptions) -> anyhow::Result<Lab> {
+        Self::start_on(topology, options, None).await
+    }
+
+    /// As `start`, keeping intents on etcd when `etcd` is given (instead of
+    /// the options' data directory).
+    pub async fn start_on(
+        topology: &Topology,
+        options: &LabOptions,
+        etcd: Option<strata_daemon::store::etcd::EtcdConfig>,
+    ) -> anyhow::Result<Lab> {
         let (sim_security, device_credentials) = device_security(topology, &options.security)?;
         let fabric = SimFabric::with_security(topology, options.sim.clone(), sim_security);
         fabric.start().await?;
         let sims = fabric.clone();
         let mut daemon_options = options.daemon();
         daemon_options.sessions.credentials = device_credentials;
+        if etcd.is_some() {
+            daemon_options.etcd = etcd;
+        }
         let daemon = Daemon::start(
             topology,
             &daemon_options,
@@ -279,7 +293,7 @@ pub async fn run_lab(topology: &Topology, options: LabOptions) -> anyhow::Result
         Some(r) => {
             println!(
                 "intents journaled in {}: {} restored{}",
-                r.dir.display(),
+                r.from,
                 r.objects,
                 r.recovery
                     .problem

@@ -14,6 +14,12 @@ pub mod gnmi {
     tonic::include_proto!("gnmi");
 }
 
+/// etcd's v3 API, the subset the store's etcd backend calls (client only).
+#[allow(clippy::all, clippy::pedantic)]
+pub mod etcd {
+    tonic::include_proto!("etcdserverpb");
+}
+
 /// The northbound API.
 pub mod strata {
     #[allow(clippy::all, clippy::pedantic)]

@@ -314,6 +314,8 @@ async fn forward_device_events(state: Arc<FabricState>, events: Arc<EventLog>) {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_etcd;
+#[cfg(test)]
 mod tests_openconfig;
 #[cfg(test)]
 mod tests_optical;

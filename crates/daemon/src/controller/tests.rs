@@ -9,12 +9,17 @@ use super::Controller;
 use crate::gnmi::format_path;
 use crate::proto::strata::v1 as api;
 
-fn small() -> crate::model::Topology {
+pub(super) fn small() -> crate::model::Topology {
     crate::topology::parse_str(include_str!("../../../../examples/small.yaml"))
         .expect("valid example")
 }
 
-fn policy(name: &str, headend: &str, endpoint: &str, color: u32) -> api::CreatePolicyRequest {
+pub(super) fn policy(
+    name: &str,
+    headend: &str,
+    endpoint: &str,
+    color: u32,
+) -> api::CreatePolicyRequest {
     api::CreatePolicyRequest {
         request_id: format!("req-{name}"),
         spec: Some(api::PolicySpec {
@@ -129,7 +134,7 @@ async fn deleting_a_service_releases_its_identifiers_and_transport() {
         .all(|e| e.reserved_gbps.abs() < 1e-9));
 }
 
-fn lan(name: &str, vlan: u32) -> api::CreateServiceRequest {
+pub(super) fn lan(name: &str, vlan: u32) -> api::CreateServiceRequest {
     api::CreateServiceRequest {
         request_id: format!("req-{name}"),
         spec: Some(api::ServiceSpec {
@@ -151,7 +156,7 @@ fn lan(name: &str, vlan: u32) -> api::CreateServiceRequest {
 }
 
 /// A wavelength between the two optical terminals of the small fabric.
-fn ot1_ot2(name: &str, request_id: &str) -> api::CreateWavelengthRequest {
+pub(super) fn ot1_ot2(name: &str, request_id: &str) -> api::CreateWavelengthRequest {
     api::CreateWavelengthRequest {
         request_id: request_id.into(),
         spec: Some(api::WavelengthSpec {
@@ -163,7 +168,9 @@ fn ot1_ot2(name: &str, request_id: &str) -> api::CreateWavelengthRequest {
     }
 }
 
-fn everything(c: &Controller) -> (Vec<api::Policy>, Vec<api::Service>, Vec<api::Wavelength>) {
+pub(super) fn everything(
+    c: &Controller,
+) -> (Vec<api::Policy>, Vec<api::Service>, Vec<api::Wavelength>) {
     (
         c.list_policies("", ""),
         c.list_services(),

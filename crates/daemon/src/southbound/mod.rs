@@ -10,6 +10,7 @@ pub mod coalesce;
 mod codec;
 pub mod credentials;
 pub mod facts;
+pub mod fence;
 pub mod request;
 pub mod session;
 

@@ -40,6 +40,8 @@ pub struct SessionConfig {
     /// The largest response accepted from a device; reconciliation reads a
     /// container that would exceed it entry by entry.
     pub max_response_bytes: usize,
+    /// The master-arbitration election id every Set carries (see `fence`).
+    pub election: super::fence::Election,
 }
 
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 << 20;
@@ -55,6 +57,7 @@ impl Default for SessionConfig {
             queue_depth: 1024,
             credentials: DeviceCredentials::default(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            election: Default::default(),
         }
     }
 }
@@ -446,7 +449,9 @@ impl SessionTask {
         if batch.len() > 1 {
             let reqs: Vec<SetRequest> = batch.iter().map(|(r, _)| r.clone()).collect();
             let sent = std::time::Instant::now();
-            let r = client.set(coalesce::merge(&reqs)).await;
+            let r = client
+                .set(self.config.election.fence(coalesce::merge(&reqs)))
+                .await;
             tracing::trace!(device = %self.target.name, merged = reqs.len(), rtt = ?sent.elapsed(), "merged set");
             match r {
                 Ok(resp) => {
@@ -468,7 +473,7 @@ impl SessionTask {
         }
         let mut rest = batch.into_iter();
         for (req, tx) in rest.by_ref() {
-            let r = client.set(req).await;
+            let r = client.set(self.config.election.fence(req)).await;
             let broken = transport_broken(&r);
             let _ = tx.send(self.outcome(r));
             if let Some(reason) = &broken {

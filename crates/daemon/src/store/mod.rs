@@ -19,6 +19,8 @@
 //! file stops reconciliation from deleting anything until the operator has
 //! checked the intents and removed it.
 
+pub mod etcd;
+pub mod etcd_server;
 mod frame;
 pub mod schema;
 
@@ -256,7 +258,100 @@ pub struct Stats {
     pub held_deletions: std::sync::atomic::AtomicU64,
 }
 
-pub struct Store {
+/// Where accepted changes are made durable: the embedded journal (the
+/// default) or a shared etcd cluster (see [`etcd`]). The pipeline's persist
+/// step sees only this; both keep the same entries and replay them the same
+/// way at start-up.
+pub enum Store {
+    Journal(Journal),
+    Etcd(etcd::EtcdStore),
+}
+
+impl Store {
+    /// The journal in `dir`, refusing a damaged one.
+    pub fn open(dir: &Path) -> Result<(Store, Replayed), StoreError> {
+        Journal::open(dir).map(|(j, r)| (Store::Journal(j), r))
+    }
+
+    /// The journal in `dir` (see [`Journal::open_with`]).
+    pub fn open_with(dir: &Path, policy: DamagePolicy) -> Result<(Store, Replayed), StoreError> {
+        Journal::open_with(dir, policy).map(|(j, r)| (Store::Journal(j), r))
+    }
+
+    /// The state under `config`'s prefix on etcd.
+    pub async fn open_etcd(config: &etcd::EtcdConfig) -> Result<(Store, Replayed), StoreError> {
+        etcd::EtcdStore::open(config)
+            .await
+            .map(|(e, r)| (Store::Etcd(e), r))
+    }
+
+    /// The journal's directory, or `etcd://… (prefix …)`, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Store::Journal(j) => j.dir().display().to_string(),
+            Store::Etcd(e) => e.config().describe(),
+        }
+    }
+
+    /// Whether reconciliation holds deletions (a journal recovered from
+    /// damage; etcd is never recovered that way).
+    pub fn deletions_held(&self) -> bool {
+        match self {
+            Store::Journal(j) => j.deletions_held(),
+            Store::Etcd(_) => false,
+        }
+    }
+
+    /// The journal's hold file (nothing on etcd, which never holds).
+    pub fn deletion_hold(&self) -> PathBuf {
+        match self {
+            Store::Journal(j) => j.deletion_hold(),
+            Store::Etcd(_) => PathBuf::new(),
+        }
+    }
+
+    pub fn note_held_deletions(&self, n: usize) {
+        self.stats()
+            .held_deletions
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Commits (fsyncs, or etcd transactions) and the entries they carried.
+    pub fn stats(&self) -> &Stats {
+        match self {
+            Store::Journal(j) => j.stats(),
+            Store::Etcd(e) => e.stats(),
+        }
+    }
+
+    /// Makes `entries` durable; returns once they are. An empty commit
+    /// waits for everything queued before it.
+    pub async fn commit(&self, entries: &[Entry]) -> Result<(), StoreError> {
+        match self {
+            Store::Journal(j) => j.commit(entries).await,
+            Store::Etcd(e) => e.commit(entries).await,
+        }
+    }
+
+    /// Queues `entries` without waiting; they are made durable in order, no
+    /// later than the next `commit`.
+    pub fn record(&self, entries: &[Entry]) -> Result<(), StoreError> {
+        match self {
+            Store::Journal(j) => j.record(entries),
+            Store::Etcd(e) => e.record(entries),
+        }
+    }
+
+    pub fn close(&self) {
+        match self {
+            Store::Journal(j) => j.close(),
+            Store::Etcd(e) => e.close(),
+        }
+    }
+}
+
+/// The embedded journal (one data directory, one process).
+pub struct Journal {
     dir: PathBuf,
     stats: std::sync::Arc<Stats>,
     tx: Mutex<Option<mpsc::Sender<Command>>>,
@@ -265,10 +360,10 @@ pub struct Store {
     lock: Mutex<Option<File>>,
 }
 
-impl Store {
+impl Journal {
     /// Opens (or creates) the journal in `dir`, replays it, and starts the
     /// writer, refusing a damaged journal (see `open_with`).
-    pub fn open(dir: &Path) -> Result<(Store, Replayed), StoreError> {
+    pub fn open(dir: &Path) -> Result<(Journal, Replayed), StoreError> {
         Self::open_with(dir, DamagePolicy::Refuse)
     }
 
@@ -276,7 +371,7 @@ impl Store {
     /// writer. A torn tail is reported, saved beside the journal, and cut
     /// off. Damage is copied aside, then refused or, under
     /// `DamagePolicy::Recover`, stepped over with the deletion hold set.
-    pub fn open_with(dir: &Path, policy: DamagePolicy) -> Result<(Store, Replayed), StoreError> {
+    pub fn open_with(dir: &Path, policy: DamagePolicy) -> Result<(Journal, Replayed), StoreError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let lock_path = dir.join(LOCK);
         let lock = OpenOptions::new()
@@ -423,7 +518,7 @@ impl Store {
             .spawn(move || writer.run(rx))
             .map_err(io(dir))?;
         Ok((
-            Store {
+            Journal {
                 dir: dir.to_path_buf(),
                 stats,
                 tx: Mutex::new(Some(tx)),
@@ -512,7 +607,7 @@ impl Store {
     }
 }
 
-impl Drop for Store {
+impl Drop for Journal {
     fn drop(&mut self) {
         self.close();
     }
