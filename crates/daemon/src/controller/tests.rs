@@ -9,6 +9,24 @@ use super::Controller;
 use crate::gnmi::format_path;
 use crate::proto::strata::v1 as api;
 
+/// Every edge's reserved bandwidth, in edge order.
+pub(super) fn reservations(c: &Controller) -> Vec<f64> {
+    c.read()
+        .graph
+        .edges
+        .iter()
+        .map(|e| e.reserved_gbps)
+        .collect()
+}
+
+/// A controller on the journal in `dir` (the small fabric), restored from it.
+pub(super) fn reopen(dir: &std::path::Path, rec: Arc<Recorder>) -> Arc<Controller> {
+    let (store, replayed) = crate::store::Store::open(dir).unwrap();
+    let c = Controller::with_store(small(), rec, None, Some(Arc::new(store)));
+    c.restore(&replayed).unwrap();
+    c
+}
+
 pub(super) fn small() -> crate::model::Topology {
     crate::topology::parse_str(include_str!("../../../../examples/small.yaml"))
         .expect("valid example")
@@ -205,13 +223,7 @@ async fn a_shared_transport_is_rebuilt_from_the_journal() {
             v
         };
         assert_eq!(sorted(&a.transport_policies), sorted(&b.transport_policies));
-        let reserved: Vec<f64> = c
-            .read()
-            .graph
-            .edges
-            .iter()
-            .map(|e| e.reserved_gbps)
-            .collect();
+        let reserved = reservations(&c);
         (everything(&c), reserved, [a.id, b.id])
     };
     assert_eq!(before.0.len(), 6);
@@ -229,17 +241,9 @@ async fn a_shared_transport_is_rebuilt_from_the_journal() {
             20.0
         );
     }
-    let (store, replayed) = crate::store::Store::open(dir.path()).unwrap();
-    let c = Controller::with_store(small(), rec.clone(), None, Some(Arc::new(store)));
-    c.restore(&replayed).unwrap();
+    let c = reopen(dir.path(), rec.clone());
     assert_eq!(everything(&c), before);
-    let reserved: Vec<f64> = c
-        .read()
-        .graph
-        .edges
-        .iter()
-        .map(|e| e.reserved_gbps)
-        .collect();
+    let reserved = reservations(&c);
     assert_eq!(reserved, reserved_before);
     rec.take();
     c.delete_service(&ids[0], 0).await.unwrap();
@@ -287,13 +291,7 @@ async fn a_bandwidth_change_survives_a_restart() {
             ),
             "{stale:?}"
         );
-        let reserved: Vec<f64> = c
-            .read()
-            .graph
-            .edges
-            .iter()
-            .map(|e| e.reserved_gbps)
-            .collect();
+        let reserved = reservations(&c);
         (everything(&c), reserved)
     };
     assert!(before.0.iter().all(|p| p
@@ -305,17 +303,9 @@ async fn a_bandwidth_change_survives_a_restart() {
         .unwrap()
         .bandwidth_gbps
         == 150.0));
-    let (store, replayed) = crate::store::Store::open(dir.path()).unwrap();
-    let c = Controller::with_store(small(), rec, None, Some(Arc::new(store)));
-    c.restore(&replayed).unwrap();
+    let c = reopen(dir.path(), rec);
     assert_eq!(everything(&c), before);
-    let reserved: Vec<f64> = c
-        .read()
-        .graph
-        .edges
-        .iter()
-        .map(|e| e.reserved_gbps)
-        .collect();
+    let reserved = reservations(&c);
     assert_eq!(reserved, reserved_before);
 }
 
@@ -348,29 +338,15 @@ async fn a_restart_from_the_journal_rebuilds_the_same_controller() {
             .link_condition("pe1-pe2", LinkCondition::Down, "test")
             .await;
         assert!(!report.rerouted.is_empty(), "{report:?}");
-        let reserved: Vec<f64> = c
-            .read()
-            .graph
-            .edges
-            .iter()
-            .map(|e| e.reserved_gbps)
-            .collect();
+        let reserved = reservations(&c);
         assert!(keep.evi > 0);
         (everything(&c), reserved, c.events().revision())
     };
 
-    let (store, replayed) = crate::store::Store::open(dir.path()).unwrap();
-    let c = Controller::with_store(small(), rec.clone(), None, Some(Arc::new(store)));
-    c.restore(&replayed).unwrap();
+    let c = reopen(dir.path(), rec.clone());
     assert_eq!(everything(&c), before);
     assert_eq!(before.0.len(), 7, "p plus the 6 transports of keep");
-    let reserved: Vec<f64> = c
-        .read()
-        .graph
-        .edges
-        .iter()
-        .map(|e| e.reserved_gbps)
-        .collect();
+    let reserved = reservations(&c);
     assert_eq!(reserved, reserved_before);
     assert!(c.events().revision() >= last_revision);
     rec.take();
@@ -476,13 +452,7 @@ async fn overlapping_service_creates_hold_resources_but_stay_invisible_until_don
 
     // A refused device: the create fails and holds nothing afterwards.
     *rec.refuse.lock().unwrap() = Some("pe3".into());
-    let reserved: Vec<f64> = c
-        .read()
-        .graph
-        .edges
-        .iter()
-        .map(|e| e.reserved_gbps)
-        .collect();
+    let reserved = reservations(&c);
     let err = c.create_service(lan("c", 32)).await.unwrap_err();
     assert!(matches!(err, super::ApiError::Device(_)), "{err:?}");
     let inner = c.read();

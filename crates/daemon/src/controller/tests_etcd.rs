@@ -49,13 +49,7 @@ async fn intents_survive_a_restart_on_etcd_with_their_resources() {
             .link_condition("pe1-pe2", LinkCondition::Down, "test")
             .await;
         assert!(!report.rerouted.is_empty(), "{report:?}");
-        let reserved: Vec<f64> = c
-            .read()
-            .graph
-            .edges
-            .iter()
-            .map(|e| e.reserved_gbps)
-            .collect();
+        let reserved = super::tests::reservations(&c);
         // The reroute is recorded without waiting; an empty commit is the
         // barrier behind it, as at shutdown.
         c.store.as_ref().unwrap().commit(&[]).await.unwrap();
@@ -65,13 +59,7 @@ async fn intents_survive_a_restart_on_etcd_with_their_resources() {
 
     let c = open(&config, &rec).await;
     assert_eq!(everything(&c), before);
-    let reserved: Vec<f64> = c
-        .read()
-        .graph
-        .edges
-        .iter()
-        .map(|e| e.reserved_gbps)
-        .collect();
+    let reserved = super::tests::reservations(&c);
     assert_eq!(reserved, reserved_before);
     assert!(c.events().revision() >= last_revision);
     // New objects get fresh identifiers, ids and revisions.
