@@ -4,11 +4,11 @@
 //! agrees again. A port on which nothing is heard (the link is down, or the
 //! device does not run LLDP) is no evidence either way: the verdict stays.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::Controller;
-use crate::model::{Layer, Link, Topology};
+use crate::model::{Layer, Topology};
 use crate::object::{CablingEnd, CablingEvent, Change, Object};
 use crate::telemetry::lldp::Neighbors;
 use crate::telemetry::Ingest;
@@ -22,21 +22,20 @@ pub struct Cabling {
 impl Cabling {
     /// Judges the packet links of `devices` on what `heard` says each device
     /// hears; returns the events of the links whose verdict changed.
-    pub fn judge<'t>(
+    pub fn judge(
         &mut self,
-        topology: &'t Topology,
-        devices: &'t [String],
+        topology: &Topology,
+        devices: &[String],
         heard: impl Fn(&str) -> Neighbors,
     ) -> Vec<CablingEvent> {
         let mut neighbors: HashMap<&str, Neighbors> = HashMap::new();
-        let mut links: Vec<&'t Link> = Vec::new();
-        for d in devices {
-            for l in topology.links_of(d).filter(|l| l.layer == Layer::Packet) {
-                if !links.iter().any(|seen| seen.name == l.name) {
-                    links.push(l);
-                }
-            }
-        }
+        let changed: HashSet<&str> = devices.iter().map(String::as_str).collect();
+        // One pass over the links, each once, whatever number of devices
+        // changed (a session start on every device marks them all).
+        let links = topology.links.iter().filter(|l| {
+            l.layer == Layer::Packet
+                && (changed.contains(l.a.node.as_str()) || changed.contains(l.b.node.as_str()))
+        });
         let mut events = Vec::new();
         for link in links {
             let ends: Vec<CablingEnd> = [(&link.a, &link.b), (&link.b, &link.a)]
@@ -120,9 +119,13 @@ pub fn spawn(
                 d = ingest.cabling_changes() => d,
                 _ = halted.wait_for(|h| *h) => return,
             };
-            // The topology is read under the lock; the verdicts are ours.
-            let topology = controller.read().topology.clone();
-            for e in cabling.judge(&topology, &devices, |d| ingest.neighbors(d)) {
+            // Judged under the read lock (no I/O inside: the neighbors are
+            // the ingest's memory), published after it.
+            let events = {
+                let fabric = controller.read();
+                cabling.judge(&fabric.topology, &devices, |d| ingest.neighbors(d))
+            };
+            for e in events {
                 let reason = describe(&e);
                 if e.miscabled {
                     tracing::warn!(link = %e.link, %reason, "cabling disagrees with the topology");
@@ -194,7 +197,7 @@ mod tests {
             c.judge(&t, &all, hearing(&t, &[])).is_empty(),
             "all agree: no news"
         );
-        let packet: Vec<&Link> = t
+        let packet: Vec<&crate::model::Link> = t
             .links
             .iter()
             .filter(|l| l.layer == Layer::Packet)
