@@ -80,6 +80,8 @@ pub struct Controller {
     osnr_alarm_db: std::sync::atomic::AtomicU64,
     /// Itself, for work it hands to a blocking thread (`repairs`).
     me: std::sync::Weak<Controller>,
+    /// Whether a background repair refresh runs or is wanted (`repairs`).
+    repairs_pass: std::sync::atomic::AtomicU8,
 }
 
 impl Controller {
@@ -119,6 +121,7 @@ impl Controller {
         });
         let controller = Arc::new_cyclic(|me| Controller {
             me: me.clone(),
+            repairs_pass: std::sync::atomic::AtomicU8::new(repairs::IDLE),
             inner: RwLock::new(Fabric::new(topology, pools)),
             reroutes: tokio::sync::Mutex::new(()),
             programmer,

@@ -19,6 +19,20 @@ pub(super) fn reservations(c: &Controller) -> Vec<f64> {
         .collect()
 }
 
+/// Waits (up to 10 s) until nothing holds the controller any more: work it
+/// handed to a background thread (a repair refresh after a reroute) holds it,
+/// and with it the journal's lock, for a moment after the last handle drops.
+pub(super) async fn released(c: std::sync::Weak<Controller>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while c.strong_count() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the controller is still held 10 s after its last handle dropped"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
 /// A controller on the journal in `dir` (the small fabric), restored from it.
 pub(super) fn reopen(dir: &std::path::Path, rec: Arc<Recorder>) -> Arc<Controller> {
     let (store, replayed) = crate::store::Store::open(dir).unwrap();
@@ -317,7 +331,7 @@ async fn a_restart_from_the_journal_rebuilds_the_same_controller() {
     use super::reroute::LinkCondition;
     let dir = tempfile::tempdir().unwrap();
     let rec = Recorder::new();
-    let (before, reserved_before, last_revision) = {
+    let (before, reserved_before, last_revision, held) = {
         let (store, replayed) = crate::store::Store::open(dir.path()).unwrap();
         assert!(replayed.entries.is_empty());
         let c = Controller::with_store(small(), rec.clone(), None, Some(Arc::new(store)));
@@ -340,8 +354,10 @@ async fn a_restart_from_the_journal_rebuilds_the_same_controller() {
         assert!(!report.rerouted.is_empty(), "{report:?}");
         let reserved = reservations(&c);
         assert!(keep.evi > 0);
-        (everything(&c), reserved, c.events().revision())
+        let held = Arc::downgrade(&c);
+        (everything(&c), reserved, c.events().revision(), held)
     };
+    released(held).await;
 
     let c = reopen(dir.path(), rec.clone());
     assert_eq!(everything(&c), before);
