@@ -509,6 +509,10 @@ enum BenchSuite {
         /// Concurrent client requests.
         #[arg(long, value_delimiter = ',', default_values_t = vec![1, 64, 256])]
         concurrency: Vec<usize>,
+        /// Run the simulators in this process, as `strata lab` does (the CPU
+        /// figures then cover both); by default they run in a child process.
+        #[arg(long)]
+        sims_in_process: bool,
     },
     /// Per-path CSPF / shortest / k-shortest / disjoint-pair time against petgraph and networkx.
     Pathcomp {
@@ -547,11 +551,15 @@ enum BenchSuite {
         #[arg(long, default_value_t = 200)]
         trials: usize,
     },
-    /// The simulators of `bench ingest` (its child process).
+    /// The simulators of `bench ingest` and `bench provision` (their child
+    /// process): a generated fabric streaming flat out (`--devices N`), or a
+    /// topology file (default: the built-in example fabric).
     #[command(hide = true)]
-    IngestSims {
+    Sims {
+        #[arg(long, conflicts_with = "topology")]
+        devices: Option<usize>,
         #[arg(long)]
-        devices: usize,
+        topology: Option<PathBuf>,
     },
     /// Resident memory of the controller at scale, one fresh process per
     /// configuration, with a half-size peer run.
@@ -934,12 +942,19 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Bench {
             suite:
                 BenchSuite::Provision {
-                    topology,
+                    topology: file,
                     services,
                     concurrency,
+                    sims_in_process,
                 },
         } => {
-            let topology = load(topology.as_ref())?;
+            let topology = load(file.as_ref())?;
+            use strata::bench::provision::SimsPlace;
+            let place = if sims_in_process {
+                SimsPlace::InProcess
+            } else {
+                SimsPlace::Child(strata::bench::sims::SimsFabric::File(file.clone()))
+            };
             strata::bench::provision::print_header();
             for &c in &concurrency {
                 use strata::bench::provision::Durability;
@@ -956,10 +971,15 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                     eprintln!(
                         "bench provision: {services} services, concurrency {c}, store {durability:?} …"
                     );
-                    let row =
-                        strata::bench::provision::provision(&topology, services, c, durability)
-                            .await
-                            .map_err(|e| e.to_string())?;
+                    let row = strata::bench::provision::provision(
+                        &topology,
+                        services,
+                        c,
+                        durability,
+                        place.clone(),
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
                     strata::bench::provision::print_row(&row);
                 }
             }
@@ -1000,9 +1020,13 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
-            suite: BenchSuite::IngestSims { devices },
+            suite: BenchSuite::Sims { devices, topology },
         } => {
-            strata::bench::ingest::serve_sims(devices)
+            let (t, burst) = match devices {
+                Some(d) => (strata::bench::generated_fabric(d, 7), true),
+                None => (load(topology.as_ref())?, false),
+            };
+            strata::bench::sims::serve(t, burst)
                 .await
                 .map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)

@@ -1,7 +1,7 @@
 //! `strata bench ingest`: telemetry samples/s the controller sustains from
 //! streaming gNMI subscriptions of N simulated devices, and the CPU it spends.
 //!
-//! The simulators run in a child process (`strata bench ingest-sims`), so the
+//! The simulators run in a child process (`strata bench sims --devices N`), so the
 //! controller's own CPU (this process's utime + stime) is measured apart from
 //! the devices producing the stream. Devices stream flat out (burst sampling:
 //! back to back, one notification per interface), so the figure is what the
@@ -11,9 +11,6 @@
 //! decode alone (the floor any gNMI client pays) and decode + `Ingest`, each
 //! on one thread, as samples per CPU-second.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use prost::Message;
@@ -30,6 +27,7 @@ use crate::telemetry::health::HealthConfig;
 use crate::telemetry::Ingest;
 
 use super::generated_fabric;
+use super::sims::{cpu_time, self_cpu, ChildSims, SimsFabric};
 
 const SEED: u64 = 7;
 /// How long the in-process peers run (CPU time, per peer).
@@ -56,21 +54,6 @@ impl IngestFigures {
     pub fn samples_per_cpu_s(&self) -> f64 {
         self.samples_per_s / self.controller_cpu.max(1e-9)
     }
-}
-
-/// CPU time (utime + stime) of a process or thread from its /proc stat file.
-fn cpu_time(stat: &str) -> Option<Duration> {
-    let text = std::fs::read_to_string(stat).ok()?;
-    // Fields after the parenthesised command name: state is the first, utime the 12th.
-    let rest = text.get(text.rfind(')')? + 1..)?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    // USER_HZ is 100 on every Linux architecture Strata targets.
-    Some(Duration::from_millis(ticks * 10))
-}
-
-fn self_cpu() -> Duration {
-    cpu_time("/proc/self/stat").unwrap_or_default()
 }
 
 fn thread_cpu() -> Duration {
@@ -181,90 +164,11 @@ fn peers(t: &Topology) -> (f64, f64) {
     (floor, with_ingest)
 }
 
-/// The simulators' child process: starts, reports its devices' addresses.
-struct Sims {
-    child: Child,
-    addresses: Vec<(String, SocketAddr)>,
-}
-
-impl Sims {
-    fn spawn(devices: usize) -> anyhow::Result<Sims> {
-        let exe = std::env::current_exe()?;
-        let mut child = Command::new(exe)
-            .args(["bench", "ingest-sims", "--devices", &devices.to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| anyhow::anyhow!("no stdout from the simulators"))?;
-        let mut addresses = Vec::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line?;
-            if line == "ready" {
-                return Ok(Sims { child, addresses });
-            }
-            let mut parts = line.split_whitespace();
-            if let (Some(name), Some(addr)) = (parts.next(), parts.next()) {
-                addresses.push((name.to_string(), addr.parse()?));
-            }
-        }
-        let _ = child.kill();
-        anyhow::bail!("the simulators exited before they were ready")
-    }
-
-    fn cpu(&self) -> Duration {
-        cpu_time(&format!("/proc/{}/stat", self.child.id())).unwrap_or_default()
-    }
-}
-
-impl Drop for Sims {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The child side: the fabric's simulators in burst mode until stdin closes.
-pub async fn serve_sims(devices: usize) -> anyhow::Result<()> {
-    let t = generated_fabric(devices, SEED);
-    let fabric = SimFabric::new(
-        &t,
-        SimOptions {
-            // Measurements change the cached batch; once a second is plenty.
-            measure_interval: Duration::from_secs(1),
-            ephemeral_ports: true,
-        },
-    );
-    fabric.burst_sampling();
-    fabric.start().await?;
-    {
-        let mut out = std::io::stdout().lock();
-        for n in &t.nodes {
-            if let Some(a) = fabric.address(&n.name) {
-                writeln!(out, "{} {a}", n.name)?;
-            }
-        }
-        writeln!(out, "ready")?;
-        out.flush()?;
-    }
-    // The parent holds our stdin: when it goes, so do we.
-    tokio::task::spawn_blocking(|| {
-        let mut sink = String::new();
-        while std::io::stdin().read_line(&mut sink).is_ok_and(|n| n > 0) {
-            sink.clear();
-        }
-    })
-    .await?;
-    fabric.shutdown().await;
-    Ok(())
-}
-
 pub async fn ingest(devices: usize, window: Duration) -> anyhow::Result<IngestFigures> {
     let t = generated_fabric(devices, SEED);
-    let sims = tokio::task::spawn_blocking(move || Sims::spawn(devices)).await??;
+    let sims =
+        tokio::task::spawn_blocking(move || ChildSims::spawn(&SimsFabric::Generated { devices }))
+            .await??;
     let sessions = SessionConfig {
         sample_interval: Duration::from_millis(10),
         rpc_timeout: Duration::from_secs(30),
@@ -281,11 +185,7 @@ pub async fn ingest(devices: usize, window: Duration) -> anyhow::Result<IngestFi
         }
         .into(),
     )?;
-    let addresses: std::collections::HashMap<String, SocketAddr> = sims
-        .addresses
-        .iter()
-        .map(|(n, a)| (n.clone(), *a))
-        .collect();
+    let addresses = sims.addresses().clone();
     let daemon =
         Daemon::start(&t, &options, move |name| addresses.get(name).copied(), None).await?;
     let ingest = daemon.ingest.clone();

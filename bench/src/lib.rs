@@ -19,6 +19,7 @@ pub mod plot;
 pub mod provision;
 pub mod reroute;
 pub mod rng;
+pub mod sims;
 pub mod whatif;
 
 pub use reroute::{generated_fabric, print_header, print_row, reroute};

@@ -1,13 +1,16 @@
 //! `strata bench provision`: EVPN E-Line services per second, each accepted
 //! through the northbound gRPC API, journaled (fsync'd) and programmed on its
-//! two PEs — on the lab (simulators of the example fabric, in process). The
-//! in-run peer is the same load with the journal off, so the table shows what
-//! durability costs.
+//! two PEs. The simulators of the example fabric run in their own process by
+//! default (`strata bench sims`), so the controller's CPU per service is
+//! measured apart from the devices'; `--sims-in-process` runs the lab as one
+//! process instead. The in-run peer is the same load with the journal off, so
+//! the table shows what durability costs.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::sims::{self_cpu, ChildSims, SimsFabric};
 use crate::lab::{Lab, LabOptions, LabSecurity};
 use crate::model::{Role, Topology};
 use crate::proto::strata::v1 as api;
@@ -28,8 +31,24 @@ pub enum Durability {
     Off,
 }
 
+/// Where the simulated devices run.
+#[derive(Debug, Clone)]
+pub enum SimsPlace {
+    /// In a child process (plaintext gNMI, as `strata sim` serves it): the
+    /// controller's CPU is this process's.
+    Child(SimsFabric),
+    /// In this process, as `strata lab` runs them (TLS and logins): the CPU
+    /// figures cover both.
+    InProcess,
+}
+
 pub struct ProvisionFigures {
     pub durability: Durability,
+    /// This process's CPU over the load (the controller, and the simulators
+    /// when they run in process).
+    pub cpu: Duration,
+    /// The simulators' process's CPU over the load, when they have their own.
+    pub sims_cpu: Option<Duration>,
     pub concurrency: usize,
     pub services: usize,
     pub elapsed: Duration,
@@ -42,6 +61,61 @@ pub struct ProvisionFigures {
 impl ProvisionFigures {
     pub fn per_second(&self) -> f64 {
         self.services as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// CPU per service of this process (µs).
+    pub fn cpu_per_service_us(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.services.max(1) as f64
+    }
+}
+
+/// The controller under load: the lab in one process, or the daemon on a
+/// child's simulators.
+enum Running {
+    Lab(Lab),
+    Split {
+        daemon: crate::daemon::Daemon,
+        sims: ChildSims,
+    },
+}
+
+impl Running {
+    fn api(&self) -> std::net::SocketAddr {
+        match self {
+            Running::Lab(l) => l.api,
+            Running::Split { daemon, .. } => daemon.api,
+        }
+    }
+
+    fn controller(&self) -> &Arc<crate::controller::Controller> {
+        match self {
+            Running::Lab(l) => &l.controller,
+            Running::Split { daemon, .. } => &daemon.controller,
+        }
+    }
+
+    fn up(&self) -> usize {
+        match self {
+            Running::Lab(l) => l.state.counts().up,
+            Running::Split { daemon, .. } => daemon.state.counts().up,
+        }
+    }
+
+    fn sims_cpu(&self) -> Option<Duration> {
+        match self {
+            Running::Lab(_) => None,
+            Running::Split { sims, .. } => Some(sims.cpu()),
+        }
+    }
+
+    async fn shutdown(self) {
+        match self {
+            Running::Lab(l) => l.shutdown().await,
+            Running::Split { daemon, sims } => {
+                daemon.shutdown().await;
+                drop(sims);
+            }
+        }
     }
 }
 
@@ -70,6 +144,7 @@ pub async fn provision(
     services: usize,
     concurrency: usize,
     durability: Durability,
+    sims: SimsPlace,
 ) -> anyhow::Result<ProvisionFigures> {
     let pes: Vec<(String, Vec<String>)> = topology
         .nodes
@@ -82,24 +157,6 @@ pub async fn provision(
         "the fabric needs two PEs with access interfaces"
     );
     let dir = tempfile_dir()?;
-    let options = LabOptions {
-        listen: "127.0.0.1:0".parse()?,
-        sim: SimOptions {
-            measure_interval: Duration::from_millis(200),
-            ephemeral_ports: true,
-        },
-        sessions: SessionConfig::default(),
-        health: Default::default(),
-        pools: Default::default(),
-        duration: None,
-        metrics: None,
-        data_dir: (durability == Durability::Journal).then(|| dir.clone()),
-        reconcile_interval: Duration::from_secs(3600),
-        recover_journal: false,
-        web: None,
-        // The path an orchestrator takes: TLS and a bearer token.
-        security: LabSecurity::generate(&dir.join("credentials"))?,
-    };
     let etcd = match durability {
         Durability::Etcd => Some(
             strata_daemon::store::etcd_server::EtcdServer::start()
@@ -108,25 +165,69 @@ pub async fn provision(
         ),
         _ => None,
     };
-    let lab = Lab::start_on(topology, &options, etcd.as_ref().map(|e| e.config())).await?;
+    let data_dir = (durability == Durability::Journal).then(|| dir.clone());
+    // The path an orchestrator takes: TLS and a bearer token.
+    let security = LabSecurity::generate(&dir.join("credentials"))?;
+    let credentials = security.client()?;
+    let running = match sims {
+        SimsPlace::InProcess => {
+            let options = LabOptions {
+                listen: "127.0.0.1:0".parse()?,
+                sim: SimOptions {
+                    measure_interval: Duration::from_millis(200),
+                    ephemeral_ports: true,
+                },
+                sessions: SessionConfig::default(),
+                health: Default::default(),
+                pools: Default::default(),
+                duration: None,
+                metrics: None,
+                data_dir,
+                reconcile_interval: Duration::from_secs(3600),
+                recover_journal: false,
+                web: None,
+                security,
+            };
+            Running::Lab(
+                Lab::start_on(topology, &options, etcd.as_ref().map(|e| e.config())).await?,
+            )
+        }
+        SimsPlace::Child(fabric) => {
+            let sims = tokio::task::spawn_blocking(move || ChildSims::spawn(&fabric)).await??;
+            let mut options = crate::daemon_options(SessionConfig::default(), Default::default())?;
+            options.data_dir = data_dir;
+            options.etcd = etcd.as_ref().map(|e| e.config());
+            options.reconcile_interval = Duration::from_secs(3600);
+            options.security = security.api_security();
+            let addresses = sims.addresses().clone();
+            let daemon = crate::daemon::Daemon::start(
+                topology,
+                &options,
+                move |name| addresses.get(name).copied(),
+                None,
+            )
+            .await?;
+            Running::Split { daemon, sims }
+        }
+    };
     let started = Instant::now();
-    while lab.state.counts().up < topology.nodes.len() {
+    while running.up() < topology.nodes.len() {
         anyhow::ensure!(
             started.elapsed() < Duration::from_secs(30),
             "devices did not come up"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let credentials = options.security.client()?;
     // A few HTTP/2 connections, as an orchestrator's client pool would have.
     let mut clients = Vec::new();
     for _ in 0..concurrency.clamp(1, 8) {
         clients.push(ServicesClient::new(
-            credentials.connect(&lab.api.to_string()).await?,
+            credentials.connect(&running.api().to_string()).await?,
         ));
     }
     let next = Arc::new(AtomicUsize::new(0));
     let pes = Arc::new(pes);
+    let (cpu0, sims0) = (self_cpu(), running.sims_cpu());
     let t0 = Instant::now();
     let workers: Vec<_> = (0..concurrency)
         .map(|w| {
@@ -156,18 +257,25 @@ pub async fn provision(
         latencies.extend(w.await??);
     }
     let elapsed = t0.elapsed();
-    let (syncs, entries) = lab.controller.journal_stats().unwrap_or((0, 0));
+    let cpu = self_cpu().saturating_sub(cpu0);
+    let sims_cpu = running
+        .sims_cpu()
+        .zip(sims0)
+        .map(|(now, then)| now.saturating_sub(then));
+    let (syncs, entries) = running.controller().journal_stats().unwrap_or((0, 0));
     anyhow::ensure!(
-        lab.controller.list_services().len() == services,
+        running.controller().list_services().len() == services,
         "not every service was created"
     );
-    lab.shutdown().await;
+    running.shutdown().await;
     drop(etcd);
     let _ = std::fs::remove_dir_all(&dir);
     latencies.sort();
     let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize];
     Ok(ProvisionFigures {
         durability,
+        cpu,
+        sims_cpu,
         concurrency,
         services,
         elapsed,
@@ -190,7 +298,7 @@ fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
 
 pub fn print_header() {
     println!(
-        "{:<10} {:>11} {:>9} {:>10} {:>10} {:>10} {:>10} {:>8} {:>13}",
+        "{:<10} {:>11} {:>9} {:>10} {:>10} {:>10} {:>10} {:>8} {:>13} {:>12} {:>13}",
         "journal",
         "concurrency",
         "services",
@@ -199,13 +307,15 @@ pub fn print_header() {
         "p50",
         "p99",
         "fsyncs",
-        "entries/fsync"
+        "entries/fsync",
+        "cpu µs/svc",
+        "sims µs/svc"
     );
 }
 
 pub fn print_row(r: &ProvisionFigures) {
     println!(
-        "{:<10} {:>11} {:>9} {:>10.2} {:>10.0} {:>10.2?} {:>10.2?} {:>8} {:>13.1}",
+        "{:<10} {:>11} {:>9} {:>10.2} {:>10.0} {:>10.2?} {:>10.2?} {:>8} {:>13.1} {:>12.0} {:>13}",
         match r.durability {
             Durability::Journal => "fsync",
             Durability::Etcd => "etcd txn",
@@ -222,6 +332,10 @@ pub fn print_row(r: &ProvisionFigures) {
             r.entries as f64 / r.syncs as f64
         } else {
             0.0
-        }
+        },
+        r.cpu_per_service_us(),
+        r.sims_cpu
+            .map(|c| format!("{:.0}", c.as_secs_f64() * 1e6 / r.services.max(1) as f64))
+            .unwrap_or_else(|| "(in process)".into())
     );
 }

@@ -257,7 +257,17 @@ pub async fn reroute(
         queue_depth: 100_000,
         ..SessionConfig::default()
     };
-    let options = crate::daemon_options(sessions, Default::default())?;
+    // The simulators report every 30 s (the trials feed their own readings),
+    // so the daemon's own loop must not call a link silent in between: with
+    // the default 5 s it degraded links while the policies were being placed.
+    let options = crate::daemon_options(
+        sessions,
+        HealthConfig {
+            silence_timeout: Duration::from_secs(3600),
+            ..Default::default()
+        }
+        .into(),
+    )?;
     let sims = fabric.clone();
     let daemon = Daemon::start(&t, &options, move |name| sims.address(name), None).await?;
     crate::all_up(&daemon, devices).await?;

@@ -66,7 +66,8 @@ impl LabSecurity {
         Ok(LabSecurity::Generated(Box::new(pki::generate(dir)?)))
     }
 
-    fn security(&self) -> Security {
+    /// What the northbound API enforces with these credentials.
+    pub fn api_security(&self) -> Security {
         match self {
             LabSecurity::Insecure => Security::insecure(),
             LabSecurity::Generated(c) => Security {
@@ -99,7 +100,7 @@ impl LabOptions {
             reconcile_interval: self.reconcile_interval,
             recover_journal: self.recover_journal,
             web: self.web,
-            security: self.security.security(),
+            security: self.security.api_security(),
         }
     }
 }
