@@ -226,6 +226,7 @@ impl Fabric {
             ),
             record.id.clone(),
         );
+        self.repairs.touch(&record.id);
         self.policies.insert(record.id.clone(), record);
     }
 
