@@ -793,6 +793,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             data_dir,
             credentials,
         } => {
+            let topology_file = topology.topology.clone();
             let topology = load(topology.topology.as_ref())?;
             let file = daemon.config()?;
             // The lab makes its own API credentials and device logins.
@@ -837,7 +838,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 web,
                 security,
             };
-            let outcome = lab::run_lab(&topology, options)
+            let outcome = lab::run_lab(&topology, topology_file, options)
                 .await
                 .map_err(|e| e.to_string())?;
             // A timed run is a smoke test: it fails unless every device came up.
@@ -856,6 +857,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             etcd_ca,
             etcd_prefix,
         } => {
+            let topology_file = topology.topology.clone();
             let topology = load(topology.topology.as_ref())?;
             let file = daemon.config()?;
             let mut options = daemon.options(&file, data_dir)?;
@@ -873,7 +875,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                     options.listen
                 );
             }
-            strata::daemon::run_controller(&topology, options)
+            strata::daemon::run_controller(&topology, topology_file, options)
                 .await
                 .map_err(|e| format!("{e:#}"))?;
             Ok(ExitCode::SUCCESS)

@@ -245,7 +245,10 @@ impl Daemon {
         };
         let listener = crate::northbound::bind(options.listen).await?;
         let api = listener.local_addr()?;
-        for node in &topology.nodes {
+        // The topology in force: the file's, with the nodes added and
+        // removed at run time that the store gave back.
+        let nodes = controller.read().topology.nodes.clone();
+        for node in &nodes {
             southbound.add_device(DeviceTarget {
                 name: node.name.clone(),
                 role: node.role,
@@ -253,6 +256,9 @@ impl Daemon {
                 router_id: node.router_id,
             });
         }
+        controller.set_node_devices(Arc::new(SouthboundDevices {
+            southbound: southbound.clone(),
+        }));
         // Telemetry → link health → reroute.
         // One slot per notification's readings (a handful each).
         let (readings_tx, readings_rx) = tokio::sync::mpsc::channel(16_384);
@@ -458,10 +464,88 @@ pub async fn stop_signal() {
     }
 }
 
+/// Devices of nodes added at run time are reached at the node's address.
+pub struct SouthboundDevices {
+    pub southbound: Arc<Southbound>,
+}
+
+impl crate::controller::topology::NodeDevices for SouthboundDevices {
+    fn prepare<'a>(
+        &'a self,
+        node: &'a crate::model::Node,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<SocketAddr, String>> + Send + 'a>>
+    {
+        Box::pin(async move { Ok(node.address) })
+    }
+
+    fn discard(&self, _name: &str) {}
+
+    fn connect(&self, node: &crate::model::Node) {
+        self.southbound.add_device(DeviceTarget {
+            name: node.name.clone(),
+            role: node.role,
+            address: node.address,
+            router_id: node.router_id,
+        });
+    }
+
+    fn disconnect(&self, name: &str) {
+        self.southbound.remove_device(name);
+    }
+}
+
+/// Reloads the topology file on every SIGHUP, as `ReloadTopology` does,
+/// logging the diff (or why it was refused), until the stop signal.
+pub async fn reload_on_hangup(controller: Arc<Controller>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match controller.reload_topology(None, false).await {
+                Ok(r) if r.steps.is_empty() => {
+                    tracing::info!("SIGHUP: topology file unchanged");
+                    println!("strata controller: SIGHUP: topology file unchanged");
+                }
+                Ok(r) => {
+                    let steps: Vec<String> = r.steps.iter().map(ToString::to_string).collect();
+                    tracing::info!(steps = %steps.join("; "), revision = r.revision, "SIGHUP: topology reloaded");
+                    println!(
+                        "strata controller: SIGHUP: topology reloaded: {}",
+                        steps.join("; ")
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "SIGHUP: topology reload refused, nothing changed");
+                    println!(
+                        "strata controller: SIGHUP: topology reload refused, nothing changed: {e}"
+                    );
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = controller;
+        std::future::pending::<()>().await;
+    }
+}
+
 /// `strata controller`: the daemon against the topology's devices until a
-/// stop signal.
-pub async fn run_controller(topology: &Topology, options: DaemonOptions) -> anyhow::Result<()> {
+/// stop signal; SIGHUP reloads `file` (the topology's file, when it came
+/// from one).
+pub async fn run_controller(
+    topology: &Topology,
+    file: Option<PathBuf>,
+    options: DaemonOptions,
+) -> anyhow::Result<()> {
     let daemon = Daemon::start(topology, &options, |_| None, None).await?;
+    let hangups = file.map(|f| {
+        daemon.controller.set_topology_file(f);
+        tokio::spawn(reload_on_hangup(daemon.controller.clone()))
+    });
     match &daemon.restored {
         Some(r) => {
             println!(
@@ -502,6 +586,9 @@ pub async fn run_controller(topology: &Topology, options: DaemonOptions) -> anyh
         );
     }
     stop_signal().await;
+    if let Some(h) = hangups {
+        h.abort();
+    }
     println!("strata controller: stopping (draining requests, flushing the journal)");
     daemon.shutdown().await;
     Ok(())

@@ -176,6 +176,27 @@ fn expand(fabric: &Fabric, diff: &Diff) -> Diff {
     Diff { changes: out }.ordered()
 }
 
+/// Fills in what a topology file would derive for a packet link given
+/// through the API: latency from length, TE metric from latency, the IGP
+/// metric's default, and the SRLGs of what it rides.
+pub fn complete_link(t: &Topology, l: &mut Link) {
+    if l.latency_us == 0 {
+        // Float-to-int `as` saturates; a bad length is refused by `check`.
+        l.latency_us = (l.length_km.max(0.0) * crate::topology::MICROS_PER_KM).round() as u32;
+    }
+    if l.te_metric == 0 {
+        l.te_metric = l.latency_us.max(1);
+    }
+    if l.igp_metric == 0 {
+        l.igp_metric = crate::topology::DEFAULT_IGP_METRIC;
+    }
+    for r in &l.rides {
+        if let Some(x) = t.link(r) {
+            l.srlgs.extend(x.srlgs.iter().copied());
+        }
+    }
+}
+
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64

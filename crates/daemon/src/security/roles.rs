@@ -83,6 +83,10 @@ pub fn required(path: &str) -> Access {
         },
         // Changes to live intents (#14): an orchestrator's, as creates are.
         "strata.v1.Updates" => Access::Needs(Role::Orchestrator),
+        // Runtime topology (#15): changing what the controller believes the
+        // network is, nodes and links, is above any intent — an admin's,
+        // said here rather than left to the default.
+        "strata.v1.TopologyChanges" => Access::Needs(Role::Admin),
         _ => Access::Needs(Role::Admin),
     }
 }
