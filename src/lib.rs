@@ -23,5 +23,6 @@ pub use strata_sim as simulators;
 
 pub mod drain;
 pub mod pages;
+pub mod topo;
 pub mod watch;
 pub mod whatif;

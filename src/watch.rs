@@ -81,6 +81,16 @@ fn event_line(e: &api::Event) -> Option<String> {
                 )
             })
         }
+        api::event::Object::Topology(x) => {
+            let sign = if e.change == api::Change::Created as i32 {
+                '+'
+            } else if e.change == api::Change::Deleted as i32 {
+                '-'
+            } else {
+                '~'
+            };
+            Some(format!("{t} topology {sign} {} {}", x.kind, x.name))
+        }
         _ => None,
     }
 }
