@@ -223,27 +223,19 @@ impl Lab {
     }
 }
 
+/// A runtime node's simulator and its measurement loop.
+type AddedSim = (Arc<SimFabric>, tokio::task::JoinHandle<()>);
+
 /// The simulators started for nodes added at run time.
 #[derive(Clone, Default)]
-pub struct AddedSims(
-    Arc<
-        std::sync::Mutex<
-            std::collections::BTreeMap<String, (Arc<SimFabric>, tokio::task::JoinHandle<()>)>,
-        >,
-    >,
-);
+pub struct AddedSims(Arc<std::sync::Mutex<std::collections::BTreeMap<String, AddedSim>>>);
 
 impl AddedSims {
     pub fn get(&self, name: &str) -> Option<Arc<SimFabric>> {
         self.lock().get(name).map(|(f, _)| f.clone())
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<
-        '_,
-        std::collections::BTreeMap<String, (Arc<SimFabric>, tokio::task::JoinHandle<()>)>,
-    > {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<String, AddedSim>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -256,7 +248,7 @@ impl AddedSims {
         }
     }
 
-    fn take_all(&self) -> Vec<(Arc<SimFabric>, tokio::task::JoinHandle<()>)> {
+    fn take_all(&self) -> Vec<AddedSim> {
         std::mem::take(&mut *self.lock()).into_values().collect()
     }
 }

@@ -178,6 +178,23 @@ mod tests {
     }
 
     #[test]
+    fn topology_changes_are_for_admins_and_are_changes() {
+        for m in [
+            "AddNode",
+            "UpdateNode",
+            "RemoveNode",
+            "AddLink",
+            "UpdateLink",
+            "RemoveLink",
+            "ReloadTopology",
+        ] {
+            let path = format!("/strata.v1.TopologyChanges/{m}");
+            assert_eq!(required(&path), Access::Needs(Role::Admin), "{path}");
+            assert!(!is_read(&path), "{path} is audited as a change");
+        }
+    }
+
+    #[test]
     fn anything_without_a_rule_is_for_admins_only() {
         for odd in [
             "",
