@@ -495,41 +495,44 @@ impl crate::controller::topology::NodeDevices for SouthboundDevices {
 }
 
 /// Reloads the topology file on every SIGHUP, as `ReloadTopology` does,
-/// logging the diff (or why it was refused), until the stop signal.
-pub async fn reload_on_hangup(controller: Arc<Controller>) {
+/// printing and logging the diff (or why it was refused). The handler is in
+/// place when this returns (a SIGHUP before it would end the process); the
+/// task runs until aborted.
+pub fn reload_on_hangup(controller: Arc<Controller>) -> Option<tokio::task::JoinHandle<()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else {
-            return;
+        let mut hup = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP: topology reloads only through the API");
+                return None;
+            }
         };
-        while hup.recv().await.is_some() {
-            match controller.reload_topology(None, false).await {
-                Ok(r) if r.steps.is_empty() => {
-                    tracing::info!("SIGHUP: topology file unchanged");
-                    println!("strata controller: SIGHUP: topology file unchanged");
-                }
-                Ok(r) => {
-                    let steps: Vec<String> = r.steps.iter().map(ToString::to_string).collect();
-                    tracing::info!(steps = %steps.join("; "), revision = r.revision, "SIGHUP: topology reloaded");
-                    println!(
-                        "strata controller: SIGHUP: topology reloaded: {}",
-                        steps.join("; ")
-                    );
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "SIGHUP: topology reload refused, nothing changed");
-                    println!(
-                        "strata controller: SIGHUP: topology reload refused, nothing changed: {e}"
-                    );
+        Some(tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                match controller.reload_topology(None, false).await {
+                    Ok(r) if r.steps.is_empty() => {
+                        tracing::info!("SIGHUP: topology file unchanged");
+                        println!("strata: SIGHUP: topology file unchanged");
+                    }
+                    Ok(r) => {
+                        let steps: Vec<String> = r.steps.iter().map(ToString::to_string).collect();
+                        tracing::info!(steps = %steps.join("; "), revision = r.revision, "SIGHUP: topology reloaded");
+                        println!("strata: SIGHUP: topology reloaded: {}", steps.join("; "));
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "SIGHUP: topology reload refused, nothing changed");
+                        println!("strata: SIGHUP: topology reload refused, nothing changed: {e}");
+                    }
                 }
             }
-        }
+        }))
     }
     #[cfg(not(unix))]
     {
         let _ = controller;
-        std::future::pending::<()>().await;
+        None
     }
 }
 
@@ -542,9 +545,9 @@ pub async fn run_controller(
     options: DaemonOptions,
 ) -> anyhow::Result<()> {
     let daemon = Daemon::start(topology, &options, |_| None, None).await?;
-    let hangups = file.map(|f| {
+    let hangups = file.and_then(|f| {
         daemon.controller.set_topology_file(f);
-        tokio::spawn(reload_on_hangup(daemon.controller.clone()))
+        reload_on_hangup(daemon.controller.clone())
     });
     match &daemon.restored {
         Some(r) => {

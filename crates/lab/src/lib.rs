@@ -380,11 +380,9 @@ pub async fn run_lab(
     options: LabOptions,
 ) -> anyhow::Result<LabOutcome> {
     let lab = Lab::start(topology, &options).await?;
-    let hangups = file.map(|f| {
+    let hangups = file.and_then(|f| {
         lab.controller.set_topology_file(f);
-        tokio::spawn(strata_daemon::daemon::reload_on_hangup(
-            lab.controller.clone(),
-        ))
+        strata_daemon::daemon::reload_on_hangup(lab.controller.clone())
     });
     let (fabric, state, ingest, listen) = (
         lab.fabric.clone(),
