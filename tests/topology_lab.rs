@@ -378,3 +378,112 @@ async fn a_pe_added_at_run_time_carries_an_e_line_and_links_in_use_are_guarded()
         e.message()
     );
 }
+
+/// A restart keeps what was added at run time: the node, its link, and the
+/// E-Line on them. The lab gives the node a fresh simulated device, and
+/// reconciliation programs the service on it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_added_at_run_time_survive_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let options = strata::lab::LabOptions {
+        data_dir: Some(data.path().to_path_buf()),
+        ..closed_loop_lab_options()
+    };
+    let topo = small_topology();
+    let start = || async {
+        let lab = strata::lab::Lab::start(&topo, &options)
+            .await
+            .expect("lab starts");
+        let endpoint = format!("http://{}", lab.api);
+        (lab, endpoint)
+    };
+    let up = |lab: &strata::lab::Lab, n: &str| {
+        lab.state
+            .device(n)
+            .is_some_and(|d| d.state == strata::state::SessionState::Up)
+    };
+    let svc = {
+        let (lab, endpoint) = start().await;
+        let mut changes = TopologyChangesClient::connect(endpoint.clone())
+            .await
+            .unwrap();
+        changes
+            .add_node(api::AddNodeRequest {
+                node: Some(pe4()),
+                dry_run: false,
+            })
+            .await
+            .unwrap();
+        changes
+            .add_link(api::AddLinkRequest {
+                link: Some(link("pe2-pe4", ("pe2", "et-0/0/9"), ("pe4", "et-0/0/1"))),
+                dry_run: false,
+            })
+            .await
+            .unwrap();
+        assert!(eventually(Duration::from_secs(20), || up(&lab, "pe4")).await);
+        let svc = ServicesClient::connect(endpoint)
+            .await
+            .unwrap()
+            .create_service(api::CreateServiceRequest {
+                request_id: String::new(),
+                spec: Some(api::ServiceSpec {
+                    name: "to-pe4".into(),
+                    r#type: api::ServiceType::ELine as i32,
+                    attachments: ["pe1", "pe4"]
+                        .iter()
+                        .map(|d| api::Attachment {
+                            device: d.to_string(),
+                            interface: "ce-0/1/0".into(),
+                            vlan: 301,
+                        })
+                        .collect(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("E-Line to pe4: {}", e.message()))
+            .into_inner();
+        lab.shutdown().await;
+        svc
+    };
+    let (lab, endpoint) = start().await;
+    let mut topology = TopologyClient::connect(endpoint.clone()).await.unwrap();
+    let node = topology
+        .get_node(api::GetNodeRequest { name: "pe4".into() })
+        .await
+        .expect("pe4 is back")
+        .into_inner();
+    let sims = lab.sims_of("pe4").expect("a fresh simulated pe4");
+    assert_eq!(node.address, sims.address("pe4").unwrap().to_string());
+    assert_eq!(node.interfaces, ["et-0/0/1"]);
+    topology
+        .get_link(api::GetLinkRequest {
+            name: "pe2-pe4".into(),
+        })
+        .await
+        .expect("pe2-pe4 is back");
+    let services = ServicesClient::connect(endpoint)
+        .await
+        .unwrap()
+        .list_services(api::ListServicesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(services.services.len(), 1);
+    assert!(eventually(Duration::from_secs(20), || up(&lab, "pe4")).await);
+    let vni_path = format!(
+        "{NI}[name=strata-evpn-{}]/evpn/evpn-instances/evpn-instance[evi={}]/vxlan/config/vni",
+        svc.evi, svc.evi
+    );
+    assert!(
+        eventually(Duration::from_secs(20), || device_leaf(
+            &sims, "pe4", &vni_path
+        )
+        .and_then(|v| v.as_u64())
+            == Some(u64::from(svc.vni)))
+        .await,
+        "the E-Line is reconciled onto the restarted pe4"
+    );
+    lab.shutdown().await;
+}

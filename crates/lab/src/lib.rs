@@ -159,7 +159,7 @@ impl Lab {
         )
         .await?;
         let added = AddedSims::default();
-        daemon.controller.set_node_devices(Arc::new(LabDevices {
+        let devices = Arc::new(LabDevices {
             daemon: strata_daemon::daemon::SouthboundDevices {
                 southbound: daemon.southbound.clone(),
             },
@@ -170,7 +170,40 @@ impl Lab {
             },
             login,
             added: added.clone(),
-        }));
+        });
+        daemon.controller.set_node_devices(devices.clone());
+        // Nodes the store gave back that the file lacks were added at run
+        // time; their simulators went with the last run. Each gets a fresh
+        // one, and its new address is a node update like any other.
+        let runtime: Vec<crate::model::Node> = daemon
+            .controller
+            .read()
+            .topology
+            .nodes
+            .iter()
+            .filter(|n| topology.node(&n.name).is_none())
+            .cloned()
+            .collect();
+        for mut node in runtime {
+            use strata_daemon::controller::topology::NodeDevices;
+            use strata_daemon::plan::topology::{Change, Diff};
+            node.address = match devices.prepare(&node).await {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(device = %node.name, error = %e, "no simulator for a node added in an earlier run");
+                    continue;
+                }
+            };
+            let name = node.name.clone();
+            if let Err(e) = daemon
+                .controller
+                .change_topology(Diff::one(Change::UpdateNode(node)), false, "node")
+                .await
+            {
+                tracing::warn!(device = %name, error = %e, "the restarted simulator's address was refused");
+                devices.discard(&name);
+            }
+        }
         Ok(Lab {
             added,
             fabric,
