@@ -263,9 +263,11 @@ impl Daemon {
         // One slot per notification's readings (a handful each).
         let (readings_tx, readings_rx) = tokio::sync::mpsc::channel(16_384);
         ingest.feed_batches(readings_tx);
+        // The topology in force, runtime links the store gave back included.
+        let in_force = controller.read().topology.clone();
         let closed_loop = crate::controller::closed_loop::ClosedLoop::new(
             controller.clone(),
-            topology,
+            &in_force,
             options.health.clone(),
         );
         tasks.push(crate::controller::closed_loop::spawn(
