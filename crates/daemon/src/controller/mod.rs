@@ -90,6 +90,9 @@ pub struct Controller {
     topology_file: RwLock<Option<std::path::PathBuf>>,
     /// Topology changes take turns (`topology`).
     topology_turn: tokio::sync::Mutex<()>,
+    /// Counts committed topology changes, so the closed loop knows when to
+    /// look at the links again.
+    topology_generation: std::sync::atomic::AtomicU64,
 }
 
 impl Controller {
@@ -133,6 +136,7 @@ impl Controller {
             node_devices: RwLock::new(None),
             topology_file: RwLock::new(None),
             topology_turn: tokio::sync::Mutex::new(()),
+            topology_generation: std::sync::atomic::AtomicU64::new(0),
             inner: RwLock::new(Fabric::new(topology, pools)),
             reroutes: tokio::sync::Mutex::new(()),
             programmer,

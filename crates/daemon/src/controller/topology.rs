@@ -119,6 +119,12 @@ impl Controller {
             .clone()
     }
 
+    /// How many topology changes have been committed (0 at start).
+    pub fn topology_generation(&self) -> u64 {
+        self.topology_generation
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// The topology file `ReloadTopology` and SIGHUP read again.
     pub fn set_topology_file(&self, path: PathBuf) {
         *self
@@ -285,6 +291,8 @@ impl Controller {
             entries,
             commit: Box::new(move |fabric: &mut Fabric| {
                 topology::apply(fabric, &diff);
+                self.topology_generation
+                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
                 let mut last = 0;
                 for (c, ticket) in diff.changes.iter().zip(tickets) {
                     last = ticket.revision();
