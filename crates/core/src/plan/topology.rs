@@ -197,25 +197,44 @@ pub fn complete_link(t: &Topology, l: &mut Link) {
     }
 }
 
+/// At most this many entries in a node's or link's list fields.
+pub const MAX_LIST: usize = 256;
+
+/// A link, interface or group name: what a topology file takes, bounded.
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | ':'))
+        && name.len() <= MAX_NAME
+        && !name.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
+/// At most this many bytes in a name.
+pub const MAX_NAME: usize = 128;
+
+/// A node name as a topology file has it, `[a-z0-9][a-z0-9-_.]*` (names
+/// appear in gNMI paths, file names and CLI arguments), bounded.
+fn valid_node_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= MAX_NAME
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
 }
 
 fn check_node_fields(n: &Node, field: &str) -> Result<(), PlanError> {
-    if !valid_name(&n.name) {
+    if !valid_node_name(&n.name) {
         return Err(invalid(
             format!("{field}.name"),
-            format!("{} is not 1-64 of [A-Za-z0-9._/:-]", quote(&n.name)),
+            format!(
+                "{} is not [a-z0-9][a-z0-9-_.]* of at most {MAX_NAME} bytes",
+                quote(&n.name)
+            ),
         ));
     }
     if n.role != Role::Packet {
         return Err(invalid(
             format!("{field}.role"),
-            "only packet nodes can be added at run time (optical ones come from the topology file)",
+            "only packet nodes change at run time (optical ones change in the topology file)",
         ));
     }
     if n.router_id.is_none() {
@@ -230,14 +249,26 @@ fn check_node_fields(n: &Node, field: &str) -> Result<(), PlanError> {
             "a packet node needs a node SID",
         ));
     }
+    if n.access_interfaces.len() > MAX_LIST {
+        return Err(invalid(
+            format!("{field}.access_interfaces"),
+            format!(
+                "at most {MAX_LIST} entries, got {}",
+                n.access_interfaces.len()
+            ),
+        ));
+    }
     let mut seen = BTreeSet::new();
     for i in &n.access_interfaces {
-        if i.is_empty() || !seen.insert(i) {
+        if !valid_name(i) || !seen.insert(i) {
             return Err(invalid(
                 format!("{field}.access_interfaces"),
-                format!("{} is empty or repeated", quote(i)),
+                format!("{} is empty, too long or repeated", quote(i)),
             ));
         }
+    }
+    if n.site.as_ref().is_some_and(|s| s.len() > 256) {
+        return Err(invalid(format!("{field}.site"), "at most 256 bytes"));
     }
     Ok(())
 }
@@ -246,25 +277,43 @@ fn check_link_fields(l: &Link, field: &str) -> Result<(), PlanError> {
     if !valid_name(&l.name) {
         return Err(invalid(
             format!("{field}.name"),
-            format!("{} is not 1-64 of [A-Za-z0-9._/:-]", quote(&l.name)),
+            format!("{} is empty, too long or has spaces", quote(&l.name)),
         ));
     }
     if l.layer != Layer::Packet {
         return Err(invalid(
             format!("{field}.layer"),
-            "only packet links can be added at run time (optical links and fibers come from the topology file)",
+            "only packet links change at run time (optical links and fibers change in the topology file)",
         ));
     }
     for (end, e) in [("a", &l.a), ("b", &l.b)] {
         if e.node.is_empty() {
             return Err(invalid(format!("{field}.{end}.node"), "must name a node"));
         }
-        if e.interface.is_empty() {
+        if !valid_name(&e.interface) {
             return Err(invalid(
                 format!("{field}.{end}.interface"),
-                "must name an interface",
+                format!("{} is empty, too long or has spaces", quote(&e.interface)),
             ));
         }
+    }
+    for (name, len) in [
+        ("srlgs", l.srlgs.len()),
+        ("admin_groups", l.admin_groups.len()),
+        ("rides", l.rides.len()),
+    ] {
+        if len > MAX_LIST {
+            return Err(invalid(
+                format!("{field}.{name}"),
+                format!("at most {MAX_LIST} entries, got {len}"),
+            ));
+        }
+    }
+    if let Some(g) = l.admin_groups.iter().find(|g| !valid_name(g)) {
+        return Err(invalid(
+            format!("{field}.admin_groups"),
+            format!("{} is empty, too long or has spaces", quote(g)),
+        ));
     }
     if l.a.node == l.b.node {
         return Err(invalid(

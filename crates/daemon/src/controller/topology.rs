@@ -190,6 +190,21 @@ impl Controller {
                 ..Default::default()
             });
         }
+        // A node update restarts its session only if where or who it is
+        // changed.
+        let reached_before: std::collections::HashMap<String, _> = {
+            let fabric = self.read();
+            diff.changes
+                .iter()
+                .filter_map(|c| match c {
+                    Change::UpdateNode(n) => fabric
+                        .topology
+                        .node(&n.name)
+                        .map(|old| (n.name.clone(), (old.address, old.router_id))),
+                    _ => None,
+                })
+                .collect()
+        };
         let devices = self.node_devices();
         let mut prepared: Vec<String> = Vec::new();
         if let Some(d) = &devices {
@@ -237,7 +252,10 @@ impl Controller {
                 diff.changes
                     .iter()
                     .filter_map(|c| match c {
-                        Change::AddNode(n) | Change::UpdateNode(n) => {
+                        Change::AddNode(n) => fabric.topology.node(&n.name).cloned(),
+                        Change::UpdateNode(n)
+                            if reached_before.get(&n.name) != Some(&(n.address, n.router_id)) =>
+                        {
                             fabric.topology.node(&n.name).cloned()
                         }
                         _ => None,

@@ -305,3 +305,27 @@ fn a_topology_change_makes_every_earlier_repair_path_stale() {
     let (via, _) = f.repairs.lookup(&f, &p, "pe1-pe2").expect("recomputed");
     assert_eq!(via.links(&f.graph), ["pe1-pe4", "pe2-pe4"]);
 }
+
+#[test]
+fn names_and_lists_are_bounded_as_a_file_bounds_them() {
+    let mut f = small();
+    let mut n = pe4();
+    n.name = "PE 4".into();
+    let e = change(&mut f, Diff::one(Change::AddNode(n))).unwrap_err();
+    assert!(e.to_string().starts_with("change.name:"), "{e}");
+    let mut n = pe4();
+    n.access_interfaces = (0..=MAX_LIST).map(|i| format!("ce-{i}")).collect();
+    let e = change(&mut f, Diff::one(Change::AddNode(n))).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("change.access_interfaces: at most"),
+        "{e}"
+    );
+    let mut l = link("x", ("pe1", "et 9"), ("pe2", "et-9"), 5);
+    let e = change(&mut f, Diff::one(Change::AddLink(l.clone()))).unwrap_err();
+    assert!(e.to_string().starts_with("change.a.interface:"), "{e}");
+    l.a.interface = "et-9".into();
+    l.capacity_gbps = f64::NAN;
+    let e = change(&mut f, Diff::one(Change::AddLink(l))).unwrap_err();
+    assert!(e.to_string().starts_with("change.capacity_gbps:"), "{e}");
+}

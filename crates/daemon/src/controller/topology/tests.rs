@@ -231,13 +231,17 @@ async fn the_closed_loop_judges_links_added_at_run_time_and_forgets_removed_ones
     let c = Controller::new(small(), Recorder::new(), None);
     let mut lp = ClosedLoop::new(c.clone(), &small(), HealthConfig::default());
     // pe1-pe2 has a reading behind it, which a topology change must not lose.
-    lp.observe("pe1", "et-0/0/1", Reading::DelayUs(300.0), 1).await;
+    lp.observe("pe1", "et-0/0/1", Reading::DelayUs(300.0), 1)
+        .await;
     let before = format!("{:?}", lp.health("pe1-pe2"));
     grow(&c).await;
     assert!(lp.health("pe1-pe4").is_none(), "not before it looks");
     lp.follow_topology();
     assert!(lp.health("pe1-pe4").is_some());
-    assert_eq!(lp.link_of("pe4", "et-0/0/1").map(String::as_str), Some("pe1-pe4"));
+    assert_eq!(
+        lp.link_of("pe4", "et-0/0/1").map(String::as_str),
+        Some("pe1-pe4")
+    );
     assert_eq!(format!("{:?}", lp.health("pe1-pe2")), before);
     c.change_topology(Diff::one(Change::RemoveNode("pe4".into())), false, "name")
         .await
