@@ -292,6 +292,15 @@ async fn a_pe_added_at_run_time_carries_an_e_line_and_links_in_use_are_guarded()
         .unwrap()
         .into_inner();
     assert_eq!(steps(&r), ["- link pe2-pe4"]);
+    let drains = maintenance
+        .list_drains(api::ListDrainsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        drains.drains.is_empty(),
+        "the drain ended with its link: {drains:?}"
+    );
     assert!(topology
         .get_link(api::GetLinkRequest {
             name: "pe2-pe4".into()

@@ -664,6 +664,19 @@ fn edge_srlgs(fabric: &Fabric, l: &Link) -> BTreeSet<u32> {
     s
 }
 
+/// The drains a diff ends: those whose target (a link or node) it removes.
+pub fn drains_ended(fabric: &Fabric, diff: &Diff) -> Vec<String> {
+    diff.changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::RemoveLink(n) | Change::RemoveNode(n) => {
+                fabric.drains.contains_key(n).then(|| n.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// Applies a diff [`check`] returned. Every step was checked, so none can
 /// fail here; the TE graph's structure changes (its version moves past
 /// every repair entry computed before), a removed link leaves the drains
@@ -679,6 +692,9 @@ pub fn apply(fabric: &mut Fabric, diff: &Diff) {
                 fabric.graph.remove_link(name);
                 fabric.degraded.remove(name);
                 fabric.link_index.remove(name);
+                // A drain of the link itself ends with it; others (a node's,
+                // a fiber's) just no longer list it.
+                fabric.drains.retain(|target, _| target != name);
                 for d in fabric.drains.values_mut() {
                     d.links.retain(|l| l != name);
                 }

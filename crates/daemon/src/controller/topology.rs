@@ -298,12 +298,24 @@ impl Controller {
             }
         }
         let tickets: Vec<_> = diff.changes.iter().map(|_| self.events.reserve()).collect();
-        let entries = diff
+        let mut entries: Vec<store::Entry> = diff
             .changes
             .iter()
             .zip(&tickets)
             .map(|(c, t)| entry(&fabric, c, t.revision()))
             .collect();
+        // A drain of what goes away ends with it, in the journal too.
+        let last = tickets.last().map_or(0, |t| t.revision());
+        for target in topology::drains_ended(&fabric, &diff) {
+            entries.push(store::Entry {
+                next_id: fabric.next_id,
+                op: Some(store::entry::Op::Removed(store::Removed {
+                    kind: store::Kind::Drain as i32,
+                    id: target,
+                    revision: last,
+                })),
+            });
+        }
         Ok(Staged {
             plan: Plan::default(),
             entries,

@@ -188,8 +188,10 @@ fn a_link_in_use_is_refused_with_its_users_until_they_are_moved_off() {
         "pe1-pe2".into(),
         crate::plan::drain::resolve(&f, "pe1-pe2", "target").unwrap(),
     );
-    change(&mut f, Diff::one(Change::RemoveLink("pe1-pe2".into()))).unwrap();
-    assert!(f.drains["pe1-pe2"].links.is_empty());
+    let d = check(&f, &Diff::one(Change::RemoveLink("pe1-pe2".into())), "name").unwrap();
+    assert_eq!(drains_ended(&f, &d), ["pe1-pe2"]);
+    apply(&mut f, &d);
+    assert!(f.drains.is_empty(), "the link's drain ends with it");
     // Edges after a removed one keep their ids and adjacency SIDs.
     let e = f.graph.edges_of_link("pe1-pe3").next().unwrap();
     assert_eq!(

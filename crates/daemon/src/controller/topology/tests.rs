@@ -70,7 +70,9 @@ async fn runtime_nodes_and_links_survive_a_restart_with_the_policies_on_them() {
     let (policy_before, revision, weak) = {
         let c = reopen(dir.path(), rec.clone());
         grow(&c).await;
-        // A link of the file, unused: removed, and stays removed.
+        // A link of the file, drained and so unused: removed, and stays
+        // removed; its drain ends with it.
+        c.drain("pe2-pe3", "decommission").await.unwrap();
         let r = c
             .change_topology(
                 Diff::one(Change::RemoveLink("pe2-pe3".into())),
@@ -105,6 +107,7 @@ async fn runtime_nodes_and_links_survive_a_restart_with_the_policies_on_them() {
         "derived from its 10 km as a file's would be"
     );
     assert!(f.topology.link("pe2-pe3").is_none(), "a removal is kept");
+    assert!(f.drains.is_empty(), "the drain ended with its link");
     assert_eq!(f.graph.edges_of_link("pe2-pe3").count(), 0);
     assert!(f.graph.node_id("pe4").is_some());
     let p = f
