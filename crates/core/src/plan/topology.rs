@@ -430,6 +430,18 @@ pub fn check(fabric: &Fabric, diff: &Diff, field: &str) -> Result<Diff, PlanErro
                 if !users.is_empty() {
                     return Err(in_use("link", name, &users));
                 }
+                // Bandwidth held with no policy recorded on the link: a
+                // move onto it is being programmed right now.
+                if fabric
+                    .graph
+                    .edges_of_link(name)
+                    .any(|e| fabric.graph.edges[e].reserved_gbps > 1e-9)
+                {
+                    return Err(PlanError::Aborted(format!(
+                        "link {} has bandwidth held by a change in progress; retry",
+                        quote(name)
+                    )));
+                }
                 t.links.remove(pos);
             }
             Change::RemoveNode(name) => {

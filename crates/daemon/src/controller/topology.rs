@@ -228,10 +228,15 @@ impl Controller {
                 }
             }
         }
+        // No reroute or drain runs while the change is staged and
+        // journaled: a move planned before a link's removal must not land
+        // on it after.
+        let reroutes = self.reroutes.lock().await;
         let outcome = match self.stage_topology(diff.clone(), field) {
             Ok(staged) => self.execute(staged).await,
             Err(e) => Err(e),
         };
+        drop(reroutes);
         let revision = match outcome {
             Ok(r) => r,
             Err(e) => {

@@ -331,3 +331,13 @@ fn names_and_lists_are_bounded_as_a_file_bounds_them() {
     let e = change(&mut f, Diff::one(Change::AddLink(l))).unwrap_err();
     assert!(e.to_string().starts_with("change.capacity_gbps:"), "{e}");
 }
+
+#[test]
+fn a_link_with_bandwidth_held_by_a_move_in_flight_is_not_removed_yet() {
+    let mut f = small();
+    // As a make-before-break move holds its new path before it is recorded.
+    f.graph.update_link("pe2-pe3", |e| e.reserved_gbps = 5.0);
+    let e = change(&mut f, Diff::one(Change::RemoveLink("pe2-pe3".into()))).unwrap_err();
+    assert!(matches!(e, PlanError::Aborted(_)), "{e}");
+    assert!(f.topology.link("pe2-pe3").is_some());
+}
