@@ -13,7 +13,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub use strata_bench as bench;
-pub use strata_core::{intent, model, object, pathcomp, topology};
+pub use strata_core::{intent, model, object, pathcomp, plan, topology};
 pub use strata_daemon::{
     config, controller, daemon, gnmi, metrics, net, northbound, otel, proto, render, security,
     southbound, state, store, telemetry,

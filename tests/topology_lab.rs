@@ -496,3 +496,48 @@ async fn nodes_added_at_run_time_survive_a_restart() {
     );
     lab.shutdown().await;
 }
+
+/// In a secure lab a device added at run time is guarded like the others
+/// (TLS with a certificate from the lab CA naming it, the run's login), and
+/// the controller still reaches it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_added_to_a_secure_lab_is_guarded_and_reached() {
+    let creds = tempfile::tempdir().unwrap();
+    let security = strata::lab::LabSecurity::generate(creds.path()).unwrap();
+    let options = strata::lab::LabOptions {
+        security,
+        ..closed_loop_lab_options()
+    };
+    let lab = strata::lab::Lab::start(&small_topology(), &options)
+        .await
+        .expect("lab starts");
+    let node = strata::northbound::topology_changes::node_of(Some(pe4())).unwrap();
+    lab.controller
+        .change_topology(
+            strata::plan::topology::Diff::one(strata::plan::topology::Change::AddNode(node)),
+            false,
+            "node",
+        )
+        .await
+        .unwrap();
+    assert!(
+        eventually(Duration::from_secs(20), || lab
+            .state
+            .device("pe4")
+            .is_some_and(|d| d.state == strata::state::SessionState::Up))
+        .await,
+        "pe4's session over TLS comes up: {:?}",
+        lab.state.device("pe4")
+    );
+    // Plaintext gNMI to it is refused: it serves TLS only.
+    let address = lab.sims_of("pe4").unwrap().address("pe4").unwrap();
+    let plain =
+        strata::proto::gnmi::g_nmi_client::GNmiClient::connect(format!("http://{address}")).await;
+    if let Ok(mut c) = plain {
+        assert!(c
+            .capabilities(strata::proto::gnmi::CapabilityRequest::default())
+            .await
+            .is_err());
+    }
+    lab.shutdown().await;
+}
