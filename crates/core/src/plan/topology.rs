@@ -465,9 +465,11 @@ pub fn check(fabric: &Fabric, diff: &Diff, field: &str) -> Result<Diff, PlanErro
             }
             Change::AddNode(n) => {
                 check_node_fields(n, field)?;
-                if t.node(&n.name).is_some() {
+                // Drains and what-ifs name links and nodes alike: one name,
+                // one thing.
+                if t.node(&n.name).is_some() || t.link(&n.name).is_some() {
                     return Err(PlanError::AlreadyExists(format!(
-                        "{field}.name: node {} already exists",
+                        "{field}.name: a node or link {} already exists",
                         quote(&n.name)
                     )));
                 }
@@ -532,9 +534,9 @@ pub fn check(fabric: &Fabric, diff: &Diff, field: &str) -> Result<Diff, PlanErro
             }
             Change::AddLink(l) => {
                 check_link_fields(l, field)?;
-                if t.link(&l.name).is_some() {
+                if t.link(&l.name).is_some() || t.node(&l.name).is_some() {
                     return Err(PlanError::AlreadyExists(format!(
-                        "{field}.name: link {} already exists",
+                        "{field}.name: a link or node {} already exists",
                         quote(&l.name)
                     )));
                 }

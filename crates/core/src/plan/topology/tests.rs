@@ -145,6 +145,20 @@ fn bad_changes_name_their_field_and_change_nothing() {
     )
     .unwrap_err();
     assert_eq!(e.to_string(), "change.b.node: node \"nope\" not found");
+    let e = change(
+        &mut f,
+        Diff::one(Change::AddLink(link(
+            "pe1",
+            ("pe1", "et-9"),
+            ("pe2", "et-9"),
+            5,
+        ))),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, PlanError::AlreadyExists(_)),
+        "a link named as a node: {e}"
+    );
     let e = change(&mut f, Diff::one(Change::RemoveLink("nope".into()))).unwrap_err();
     assert!(matches!(e, PlanError::NotFound { .. }), "{e}");
     let e = change(&mut f, Diff::one(Change::RemoveLink("ot1-ot2".into()))).unwrap_err();
