@@ -268,3 +268,65 @@ impl TopologyChanges for Northbound {
         Ok(response("topology", r))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(e: ApiError) -> String {
+        let s = tonic::Status::from(e);
+        assert_eq!(s.code(), tonic::Code::InvalidArgument, "{s:?}");
+        s.message()
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    #[test]
+    fn bad_nodes_and_links_name_the_field() {
+        assert_eq!(field_of(node_of(None).unwrap_err()), "node");
+        let n = api::Node {
+            name: "pe9".into(),
+            address: "nowhere".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            field_of(node_of(Some(n.clone())).unwrap_err()),
+            "node.address"
+        );
+        let n = api::Node {
+            address: "127.0.0.1:0".into(),
+            router_id: "10.0.0".into(),
+            ..n
+        };
+        assert_eq!(
+            field_of(node_of(Some(n.clone())).unwrap_err()),
+            "node.router_id"
+        );
+        let n = api::Node { role: 9, ..n };
+        assert_eq!(field_of(node_of(Some(n)).unwrap_err()), "node.role");
+        assert_eq!(field_of(link_of(None).unwrap_err()), "link");
+        let l = api::Link {
+            name: "x".into(),
+            a: Some(api::Endpoint::default()),
+            ..Default::default()
+        };
+        assert_eq!(field_of(link_of(Some(l)).unwrap_err()), "link.b");
+        // What converts is checked by the planner, which names its fields too.
+        let n = node_of(Some(node(&Node {
+            name: "pe9".into(),
+            role: Role::Packet,
+            site: Some("annex".into()),
+            location: None,
+            address: "127.0.0.1:7".parse().unwrap(),
+            router_id: Some("10.0.0.9".parse().unwrap()),
+            node_sid: Some(16009),
+            interfaces: vec![],
+            access_interfaces: vec!["ce-1".into()],
+        })))
+        .unwrap();
+        assert_eq!(n.node_sid, Some(16009));
+        assert_eq!(n.site.as_deref(), Some("annex"));
+    }
+}
