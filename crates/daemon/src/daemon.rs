@@ -142,12 +142,8 @@ impl Daemon {
         // Security is settled before anything else: a controller that would
         // serve an open API without being told to does not start at all.
         let secured = crate::northbound::Secured::from(&options.security)?;
-        // So are thresholds and pools: an override for a link the fabric does
-        // not have is a typo that would leave that link on the defaults.
-        options
-            .health
-            .check_links(topology)
-            .map_err(anyhow::Error::msg)?;
+        // So are pools; thresholds are checked once the topology in force is
+        // known (runtime links from the store included).
         options.pools.validate().map_err(anyhow::Error::msg)?;
         // The journal first: nothing is served, and no device is touched,
         // until the intents it holds are back.
@@ -222,6 +218,12 @@ impl Daemon {
             }
             None => None,
         };
+        // An override for a link the fabric does not have is a typo that
+        // would leave that link on the defaults.
+        options
+            .health
+            .check_links(&controller.read().topology)
+            .map_err(anyhow::Error::msg)?;
         // Background tasks stop on this signal and finish what they are doing
         // (a reconcile pass or a reroute mid-Set) instead of being aborted.
         let (halt, halted) = tokio::sync::watch::channel(false);
