@@ -21,6 +21,7 @@ pub mod reconcile;
 mod repairs;
 pub mod reroute;
 mod services;
+pub mod topology;
 mod updates;
 mod wavelengths;
 
@@ -82,6 +83,16 @@ pub struct Controller {
     me: std::sync::Weak<Controller>,
     /// Whether a background repair refresh runs or is wanted (`repairs`).
     repairs_pass: std::sync::atomic::AtomicU8,
+    /// Starts and stops device sessions for nodes added and removed at run
+    /// time (`topology`).
+    node_devices: RwLock<Option<Arc<dyn topology::NodeDevices>>>,
+    /// The topology file a reload reads again.
+    topology_file: RwLock<Option<std::path::PathBuf>>,
+    /// Topology changes take turns (`topology`).
+    topology_turn: tokio::sync::Mutex<()>,
+    /// Counts committed topology changes, so the closed loop knows when to
+    /// look at the links again.
+    topology_generation: std::sync::atomic::AtomicU64,
 }
 
 impl Controller {
@@ -122,6 +133,10 @@ impl Controller {
         let controller = Arc::new_cyclic(|me| Controller {
             me: me.clone(),
             repairs_pass: std::sync::atomic::AtomicU8::new(repairs::IDLE),
+            node_devices: RwLock::new(None),
+            topology_file: RwLock::new(None),
+            topology_turn: tokio::sync::Mutex::new(()),
+            topology_generation: std::sync::atomic::AtomicU64::new(0),
             inner: RwLock::new(Fabric::new(topology, pools)),
             reroutes: tokio::sync::Mutex::new(()),
             programmer,

@@ -158,13 +158,14 @@ impl Controller {
     /// fits the topology — starting without it would silently lose an intent.
     pub fn restore(&self, replayed: &Replayed) -> Result<usize, String> {
         let mut inner = self.write();
+        super::topology::restore_topology(&mut inner, &replayed.entries);
         for entry in &replayed.entries {
             match &entry.op {
                 Some(Op::Policy(p)) => restore_policy(&mut inner, p)?,
                 Some(Op::Service(s)) => restore_service(&mut inner, s)?,
                 Some(Op::Wavelength(w)) => restore_wavelength(&mut inner, w)?,
                 Some(Op::Drain(d)) => super::drain::restore_drain(&mut inner, d),
-                Some(Op::Removed(_)) | None => {}
+                Some(Op::Removed(_) | Op::TopologyNode(_) | Op::TopologyLink(_)) | None => {}
             }
         }
         inner.next_id = inner.next_id.max(replayed.next_id);
