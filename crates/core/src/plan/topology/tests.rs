@@ -1,7 +1,11 @@
 use super::*;
 use crate::intent::{ConstraintsSpec, PolicySpec};
 use crate::model::Endpoint;
-use crate::plan::{policy, repair::RepairCache, Pools};
+use crate::plan::{
+    policy,
+    repair::{Changes, RepairCache},
+    Pools,
+};
 
 fn small() -> Fabric {
     let t = crate::topology::parse_str(include_str!("../../../../../examples/small.yaml")).unwrap();
@@ -294,7 +298,7 @@ fn a_topology_change_makes_every_earlier_repair_path_stale() {
     let p = f.policies[&id].clone();
     let (via, _) = f
         .repairs
-        .lookup(&f, &p, "pe1-pe2")
+        .lookup(&f, &mut Changes::new(&f.graph), &p, "pe1-pe2")
         .expect("a fresh repair path");
     assert_eq!(via.links(&f.graph), ["pe1-pe3", "pe2-pe3"]);
     f.graph.set_link_pruned("pe1-pe2", false);
@@ -312,13 +316,18 @@ fn a_topology_change_makes_every_earlier_repair_path_stale() {
     .unwrap();
     f.graph.set_link_pruned("pe1-pe2", true);
     assert!(
-        f.repairs.lookup(&f, &p, "pe1-pe2").is_none(),
+        f.repairs
+            .lookup(&f, &mut Changes::new(&f.graph), &p, "pe1-pe2")
+            .is_none(),
         "stale entry used"
     );
     f.graph.set_link_pruned("pe1-pe2", false);
     RepairCache::refresh_all(&mut f);
     f.graph.set_link_pruned("pe1-pe2", true);
-    let (via, _) = f.repairs.lookup(&f, &p, "pe1-pe2").expect("recomputed");
+    let (via, _) = f
+        .repairs
+        .lookup(&f, &mut Changes::new(&f.graph), &p, "pe1-pe2")
+        .expect("recomputed");
     assert_eq!(via.links(&f.graph), ["pe1-pe4", "pe2-pe4"]);
 }
 
