@@ -242,7 +242,10 @@ pub async fn reroute(
         "bench reroute: {devices} devices, {policies} policies: {repair_paths} repair paths computed in {warm:.2?} (offline controller)"
     );
     let stage = Instant::now();
+    let before = offline.read().repairs.lookups.counts();
     let (compute, _) = trials(&offline, &t, n_trials, 13).await;
+    let lookups = offline.read().repairs.lookups.counts().since(before);
+    eprintln!("bench reroute: repair-path lookups offline: {lookups:?}");
     eprintln!(
         "bench reroute: {n_trials} offline trials in {:.2?}; starting {devices} simulated devices …",
         stage.elapsed()
@@ -292,9 +295,9 @@ pub async fn reroute(
     );
     let before = online.read().repairs.lookups.counts();
     let (times, mean_affected) = trials(&online, &t, n_trials, 13).await;
-    let after = online.read().repairs.lookups.counts();
-    let (hits, misses) = (after.0 - before.0, after.1 - before.1);
-    let repair_hit_rate = hits as f64 / (hits + misses).max(1) as f64;
+    let lookups = online.read().repairs.lookups.counts().since(before);
+    eprintln!("bench reroute: repair-path lookups on the devices: {lookups:?}");
+    let repair_hit_rate = lookups.hits as f64 / lookups.total().max(1) as f64;
     daemon.shutdown().await;
     fabric.shutdown().await;
     Ok(RerouteFigures {

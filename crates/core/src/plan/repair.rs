@@ -92,20 +92,59 @@ struct Entry {
     avoiding: HashMap<String, Two<Placed>>,
 }
 
-/// How often a reroute found its answer here: what the benches report.
+/// How often a reroute found its answer here, and why not: what the
+/// benches report.
 #[derive(Debug, Default)]
 pub struct Lookups {
     hits: AtomicU64,
-    misses: AtomicU64,
+    /// No entry for the policy and link (not refreshed yet, or not covered).
+    missing: AtomicU64,
+    /// An entry, but the graph changed since in a way that may matter (or a
+    /// stored "no path", which the reroute computes to say why).
+    stale: AtomicU64,
+    /// Fresh, but the link is only slower: the repair path may not be the
+    /// best any more.
+    uncertain: AtomicU64,
+}
+
+/// `Lookups` read at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LookupCounts {
+    pub hits: u64,
+    pub missing: u64,
+    pub stale: u64,
+    pub uncertain: u64,
+}
+
+impl LookupCounts {
+    pub fn since(self, earlier: LookupCounts) -> LookupCounts {
+        LookupCounts {
+            hits: self.hits.saturating_sub(earlier.hits),
+            missing: self.missing.saturating_sub(earlier.missing),
+            stale: self.stale.saturating_sub(earlier.stale),
+            uncertain: self.uncertain.saturating_sub(earlier.uncertain),
+        }
+    }
+    pub fn total(&self) -> u64 {
+        self.hits + self.missing + self.stale + self.uncertain
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Miss {
+    Missing,
+    Stale,
+    Uncertain,
 }
 
 impl Lookups {
-    /// (hits, misses) so far.
-    pub fn counts(&self) -> (u64, u64) {
-        (
-            self.hits.load(Ordering::Relaxed),
-            self.misses.load(Ordering::Relaxed),
-        )
+    pub fn counts(&self) -> LookupCounts {
+        LookupCounts {
+            hits: self.hits.load(Ordering::Relaxed),
+            missing: self.missing.load(Ordering::Relaxed),
+            stale: self.stale.load(Ordering::Relaxed),
+            uncertain: self.uncertain.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -377,11 +416,13 @@ impl RepairCache {
     ) -> Option<(Path, Vec<Segment>)> {
         let found = self.known(fabric, changes, p, link);
         let counter = match found {
-            Some(_) => &self.lookups.hits,
-            None => &self.lookups.misses,
+            Ok(_) => &self.lookups.hits,
+            Err(Miss::Missing) => &self.lookups.missing,
+            Err(Miss::Stale) => &self.lookups.stale,
+            Err(Miss::Uncertain) => &self.lookups.uncertain,
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        found
+        found.ok()
     }
 
     fn known(
@@ -390,19 +431,23 @@ impl RepairCache {
         changes: &mut Changes<'_>,
         p: &PolicyRecord,
         link: &str,
-    ) -> Option<(Path, Vec<Segment>)> {
-        if !eligible(p) {
-            return None;
-        }
+    ) -> Result<(Path, Vec<Segment>), Miss> {
         let g = &fabric.graph;
-        let entry = self.entries.get(&key_of(g, p)?)?;
+        let entry = key_of(g, p)
+            .filter(|_| eligible(p))
+            .and_then(|k| self.entries.get(&k))
+            .ok_or(Miss::Missing)?;
+        let two = entry.avoiding.get(link).ok_or(Miss::Missing)?;
         let skip: Vec<EdgeId> = g.edges_of_link(link).collect();
-        let (path, segments) = entry.avoiding.get(link)?.iter().find_map(|placed| {
-            let (path, segments) = placed.found.as_ref()?;
-            changes
-                .fresh(placed.version, &path.edges, &p.constraints, &skip)
-                .then_some((path, segments))
-        })?;
+        let (path, segments) = two
+            .iter()
+            .find_map(|placed| {
+                let (path, segments) = placed.found.as_ref()?;
+                changes
+                    .fresh(placed.version, &path.edges, &p.constraints, &skip)
+                    .then_some((path, segments))
+            })
+            .ok_or(Miss::Stale)?;
         let pruned = skip
             .iter()
             .all(|&e| g.edges.get(e).is_some_and(|x| x.pruned || !x.up));
@@ -412,7 +457,11 @@ impl RepairCache {
                 .iter()
                 .flat_map(Two::iter)
                 .any(|best| Self::beats_any_over(g, changes, best, p, path, &skip));
-        certain.then(|| (path.clone(), segments.clone()))
+        if certain {
+            Ok((path.clone(), segments.clone()))
+        } else {
+            Err(Miss::Uncertain)
+        }
     }
 
     /// Whether `repair` (avoiding the link of edges `link`) is strictly

@@ -376,7 +376,7 @@ fn a_link_that_recovers_makes_the_answers_from_before_its_degradation_fresh_agai
     for id in &ids {
         let p = &f.policies[id];
         let found = f.repairs.known(&f, &mut Changes::new(&f.graph), p, &link);
-        if let Some((path, _)) = found {
+        if let Ok((path, _)) = found {
             let key = format!("{:?}", key_of(&f.graph, p).unwrap());
             assert!(before.contains(&(key, link.clone(), Some(path.edges))));
             hits += 1;
