@@ -82,6 +82,8 @@ pub struct Controller {
     me: std::sync::Weak<Controller>,
     /// Whether a background repair refresh runs or is wanted (`repairs`).
     repairs_pass: std::sync::atomic::AtomicU8,
+    /// What the fabric was built with, for a replica's reload (`reload`).
+    pools: Pools,
 }
 
 impl Controller {
@@ -123,6 +125,7 @@ impl Controller {
             me: me.clone(),
             repairs_pass: std::sync::atomic::AtomicU8::new(repairs::IDLE),
             inner: RwLock::new(Fabric::new(topology, pools)),
+            pools,
             reroutes: tokio::sync::Mutex::new(()),
             programmer,
             direct,

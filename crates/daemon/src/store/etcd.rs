@@ -93,7 +93,7 @@ impl EtcdConfig {
         )
     }
 
-    fn prefix_bytes(&self) -> Vec<u8> {
+    pub(crate) fn prefix_bytes(&self) -> Vec<u8> {
         let mut p = self.prefix.clone().into_bytes();
         if !p.ends_with(b"/") {
             p.push(b'/');
@@ -103,7 +103,7 @@ impl EtcdConfig {
 }
 
 /// The first key after every key starting with `prefix` (etcd's range end).
-fn range_end(prefix: &[u8]) -> Vec<u8> {
+pub(crate) fn range_end(prefix: &[u8]) -> Vec<u8> {
     let mut end = prefix.to_vec();
     while let Some(last) = end.pop() {
         if last < 0xff {
@@ -148,7 +148,7 @@ pub async fn channel(cfg: &EtcdConfig) -> Result<Channel, StoreError> {
     Ok(Channel::balance_list(endpoints.into_iter()))
 }
 
-fn kv(channel: Channel) -> KvClient<Channel> {
+pub(crate) fn kv(channel: Channel) -> KvClient<Channel> {
     KvClient::new(channel)
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE)
@@ -186,11 +186,21 @@ struct Head {
     revision: u64,
 }
 
+/// Reads the state under the prefix at one etcd revision, and that
+/// revision: what a replica follower replays (see `replica::mirror`).
+pub async fn snapshot(
+    kv: &mut KvClient<Channel>,
+    cfg: &EtcdConfig,
+) -> Result<(Replayed, i64), StoreError> {
+    let (replayed, _, at) = load(kv, cfg).await?;
+    Ok((replayed, at))
+}
+
 /// Reads everything under the prefix at one etcd revision.
 async fn load(
     kv: &mut KvClient<Channel>,
     cfg: &EtcdConfig,
-) -> Result<(Replayed, Head), StoreError> {
+) -> Result<(Replayed, Head, i64), StoreError> {
     let prefix = cfg.prefix_bytes();
     let end = range_end(&prefix);
     let head_key = head_key(&prefix);
@@ -250,7 +260,7 @@ async fn load(
     };
     replayed.recovery.frames = objects.len();
     replayed.entries = objects.into_iter().map(|(_, e)| e).collect();
-    Ok((replayed, head))
+    Ok((replayed, head, at))
 }
 
 /// Takes a term: a write to `term` under the prefix, whose revision (etcd's
@@ -296,7 +306,7 @@ impl EtcdStore {
     /// Connects, loads the state under the prefix, and starts the writer.
     pub async fn open(config: &EtcdConfig) -> Result<(EtcdStore, Replayed), StoreError> {
         let mut client = kv(channel(config).await?);
-        let (replayed, head) = load(&mut client, config).await?;
+        let (replayed, head, _) = load(&mut client, config).await?;
         let term = take_term(&mut client, config).await?;
         let stats = Arc::new(Stats::default());
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();

@@ -1,0 +1,253 @@
+//! Replicas: any number of controllers on one etcd prefix, one of them the
+//! leader (`election`). The leader is an ordinary controller on the etcd
+//! store — it programs devices, runs the closed loop and reconciliation,
+//! and commits — fenced on the devices by its term. Followers program
+//! nothing: they keep a hot copy of the state (`mirror`) and serve reads
+//! (Get, List, Watch, what-if), and refuse every change with UNAVAILABLE,
+//! naming the leader in the message and in the `strata-leader` metadata
+//! (its advertised API address), which Strata's own clients follow.
+//!
+//! A replica runs in turns (`run`): follower until it wins the leader key,
+//! then leader until it stops or its lease is lost, then follower again.
+//! Each turn is its own `Daemon`; a new leader's start-up is exactly a
+//! controller's on etcd — load at the latest revision, take a term (the
+//! election id its Sets carry, above every earlier leader's), reconcile
+//! every device as it connects, start the closed loop.
+
+pub mod election;
+pub mod mirror;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use election::{Elector, Leader, Outcome};
+
+/// The metadata key a follower names the leader's address in.
+pub const LEADER_METADATA: &str = "strata-leader";
+
+/// `--replica-id`, `--lease-ttl`, `--advertise` (or the config's `[replica]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicaOptions {
+    /// This replica's name (unique among the replicas of one prefix).
+    pub id: String,
+    /// The leader's lease: a killed leader is replaced after about this long.
+    pub lease_ttl: Duration,
+    /// Where clients reach this replica's API (followers send them here when
+    /// it leads).
+    pub advertise: String,
+}
+
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(1);
+
+/// Who leads, as this replica last heard.
+#[derive(Debug, Default)]
+pub struct Board(RwLock<Option<Leader>>);
+
+impl Board {
+    pub fn set(&self, leader: Option<Leader>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = leader;
+    }
+
+    pub fn get(&self) -> Option<Leader> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// Whether one turn's API may change anything. A follower's never may; a
+/// leader's may until it steps down (then at once, before its server is
+/// even stopped, so no change is accepted after the lease is in doubt).
+#[derive(Debug)]
+pub struct Gate {
+    me: String,
+    leading: AtomicBool,
+    board: Arc<Board>,
+}
+
+impl Gate {
+    pub fn follower(me: &str, board: Arc<Board>) -> Arc<Gate> {
+        Arc::new(Gate {
+            me: me.to_string(),
+            leading: AtomicBool::new(false),
+            board,
+        })
+    }
+
+    pub fn leader(me: &str, board: Arc<Board>) -> Arc<Gate> {
+        Arc::new(Gate {
+            me: me.to_string(),
+            leading: AtomicBool::new(true),
+            board,
+        })
+    }
+
+    pub fn leading(&self) -> bool {
+        self.leading.load(Ordering::SeqCst)
+    }
+
+    pub fn step_down(&self) {
+        self.leading.store(false, Ordering::SeqCst);
+    }
+
+    /// The answer to a change asked of a replica that does not lead: none
+    /// while it leads.
+    pub fn refusal(&self, method: &str) -> Option<tonic::Status> {
+        if self.leading() {
+            return None;
+        }
+        let leader = self.board.get().filter(|l| l.id != self.me);
+        let mut status = tonic::Status::unavailable(match &leader {
+            Some(l) => format!(
+                "replica {} is a follower: {method} must be sent to the leader, replica {} at {}",
+                self.me, l.id, l.address
+            ),
+            None => format!(
+                "replica {} is a follower and no leader is elected yet: retry {method} shortly",
+                self.me
+            ),
+        });
+        if let Some(v) = leader.and_then(|l| l.address.parse().ok()) {
+            status.metadata_mut().insert(LEADER_METADATA, v);
+        }
+        Some(status)
+    }
+}
+
+/// The leader a refusal names (`strata-leader`), if it names one.
+pub fn leader_of(status: &tonic::Status) -> Option<String> {
+    (status.code() == tonic::Code::Unavailable)
+        .then(|| status.metadata().get(LEADER_METADATA))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+}
+
+/// What a replica is doing now (for logs and tests: `strata controller`
+/// prints a line at every change).
+fn announce(me: &str, what: &str) {
+    println!("strata controller: replica {me} {what}");
+    tracing::info!(replica = me, "{what}");
+}
+
+/// `strata controller` as a replica: turns of follower and leader on the
+/// etcd store until `stop` resolves.
+pub async fn run(
+    topology: &crate::model::Topology,
+    options: &crate::daemon::DaemonOptions,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let replica = options
+        .replica
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("not a replica"))?;
+    let etcd = options
+        .etcd
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("replicas need the etcd store (--store etcd://...)"))?;
+    let me = Leader {
+        id: replica.id.clone(),
+        address: replica.advertise.clone(),
+    };
+    let elector = Elector::connect(&etcd, me.clone(), replica.lease_ttl)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let board = Arc::new(Board::default());
+    tokio::pin!(stop);
+    loop {
+        // A follower's turn: serve reads, campaign until we win.
+        let gate = Gate::follower(&me.id, board.clone());
+        let follower = crate::daemon::Daemon::start_replica(topology, options, gate).await?;
+        announce(
+            &me.id,
+            &format!("follows (API on {}, reads only)", follower.api),
+        );
+        let lease = tokio::select! {
+            lease = campaign(&elector, &board) => lease,
+            _ = &mut stop => {
+                follower.shutdown().await;
+                return Ok(());
+            }
+        };
+        follower.abort().await;
+        // The leader's turn.
+        let gate = Gate::leader(&me.id, board.clone());
+        board.set(Some(me.clone()));
+        let started = tokio::select! {
+            d = crate::daemon::Daemon::start_replica(topology, options, gate.clone()) => d,
+            _ = lease.lost() => {
+                gate.step_down();
+                announce(&me.id, "lost its lease while taking over; following again");
+                continue;
+            }
+        };
+        let leader = match started {
+            Ok(d) => d,
+            Err(e) => {
+                // Give the key back so another replica can lead.
+                elector.revoke(&lease).await;
+                return Err(e);
+            }
+        };
+        announce(
+            &me.id,
+            &format!(
+                "leads (API on {}, lease {:?}, term {})",
+                leader.api,
+                lease.ttl,
+                leader.term().unwrap_or_default()
+            ),
+        );
+        tokio::select! {
+            _ = lease.lost() => {
+                gate.step_down();
+                announce(&me.id, "lost its lease: stepped down");
+                leader.abort().await;
+            }
+            _ = &mut stop => {
+                gate.step_down();
+                leader.shutdown().await;
+                elector.revoke(&lease).await;
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Campaigns until this replica holds the leader key; returns its lease.
+async fn campaign(elector: &Elector, board: &Board) -> Lease {
+    let mut lease: Option<election::Lease> = None;
+    loop {
+        let held = match lease.take().filter(|l| !l.is_lost()) {
+            Some(l) => Ok(l),
+            None => elector.grant().await,
+        };
+        let l = match held {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "replica: cannot get a lease; retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        let patience = l.ttl / 3;
+        match elector.try_win(&l).await {
+            Ok(Outcome::Won { .. }) if l.remaining() > Duration::ZERO => return l,
+            Ok(Outcome::Won { .. }) => {}
+            Ok(Outcome::Held { leader, revision }) => {
+                if !leader.id.is_empty() {
+                    board.set(Some(leader));
+                }
+                lease = Some(l);
+                elector.wait_change(revision, patience).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "replica: campaign step failed; retrying");
+                lease = Some(l);
+                tokio::time::sleep(patience).await;
+            }
+        }
+    }
+}
+
+use election::Lease;
