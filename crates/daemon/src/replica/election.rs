@@ -293,6 +293,12 @@ async fn keep_alive(
     let current = || *deadline.lock().unwrap_or_else(|e| e.into_inner());
     'reopen: loop {
         let (tx, rx) = tokio::sync::mpsc::channel::<LeaseKeepAliveRequest>(4);
+        // Queued before the call: etcd sends the stream's headers with its
+        // first answer, so the call does not return until a renewal is out.
+        let mut sent = Instant::now();
+        if tx.try_send(LeaseKeepAliveRequest { id }).is_err() {
+            break 'reopen;
+        }
         let mut client = leases.clone();
         let opened = tokio::select! {
             r = client.lease_keep_alive(tokio_stream::wrappers::ReceiverStream::new(rx)) => r,
@@ -306,10 +312,6 @@ async fn keep_alive(
         };
         let mut stream = stream.into_inner();
         loop {
-            let sent = Instant::now();
-            if tx.send(LeaseKeepAliveRequest { id }).await.is_err() {
-                continue 'reopen;
-            }
             let answer = tokio::select! {
                 a = stream.message() => a,
                 _ = tokio::time::sleep_until(current()) => break 'reopen,
@@ -323,10 +325,13 @@ async fn keep_alive(
                 Ok(Some(_)) => break 'reopen,
                 Ok(None) | Err(_) => continue 'reopen,
             }
-            let next = sent + every;
             tokio::select! {
-                _ = tokio::time::sleep_until(next) => {}
+                _ = tokio::time::sleep_until(sent + every) => {}
                 _ = tokio::time::sleep_until(current()) => break 'reopen,
+            }
+            sent = Instant::now();
+            if tx.send(LeaseKeepAliveRequest { id }).await.is_err() {
+                continue 'reopen;
             }
         }
     }

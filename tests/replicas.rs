@@ -1,0 +1,423 @@
+//! Replicas on one real etcd: three `strata controller` processes against the
+//! same simulated devices. Exactly one leads; followers serve reads from
+//! their mirror and refuse changes with UNAVAILABLE naming the leader (which
+//! the CLI follows); killing the leader (SIGKILL) again and again while
+//! services are being created loses no acknowledged service and allocates
+//! nothing twice, and the time from the kill to the first accepted write on
+//! the new leader is measured and printed (p50/p99).
+
+mod common;
+
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use strata::proto::strata::v1 as api;
+use strata::store::etcd_server::EtcdServer;
+
+const PREFIX: &str = "/replicas/";
+
+/// A topology file for the simulators' ephemeral ports (the small fabric
+/// with each node's `address`).
+fn topology_file(dir: &std::path::Path, fabric: &strata::simulators::fabric::SimFabric) -> String {
+    let mut out = String::new();
+    for line in SMALL.lines() {
+        out.push_str(line);
+        out.push('\n');
+        if let Some(name) = line.trim().strip_prefix("- name: ") {
+            if let Some(addr) = fabric.address(name) {
+                out.push_str(&format!("    address: {addr}\n"));
+            }
+        }
+    }
+    let path = dir.join("fabric.yaml");
+    std::fs::write(&path, out).unwrap();
+    path.display().to_string()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One `strata controller` replica process and the lines it printed.
+struct Replica {
+    id: String,
+    api: String,
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Replica {
+    fn spawn(id: &str, api: &str, topology: &str, etcd: &EtcdServer) -> Replica {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args([
+                "controller",
+                "--topology",
+                topology,
+                "--store",
+                &etcd.url(),
+                "--etcd-prefix",
+                PREFIX,
+                "--replica-id",
+                id,
+                "--lease-ttl",
+                "1",
+                "--listen",
+                api,
+                "--insecure",
+                "--gnmi-insecure",
+                "--sample-interval-ms",
+                "200",
+            ])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(std::env::temp_dir().join(format!("strata-replica-{id}-{}.log", std::process::id()))).unwrap())
+            .spawn()
+            .expect("strata runs");
+        let stdout = child.stdout.take().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Replica {
+            id: id.to_string(),
+            api: api.to_string(),
+            child,
+            lines,
+        }
+    }
+
+    fn printed(&self, what: &str) -> usize {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(what))
+            .count()
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn services(
+    api: &str,
+) -> Result<api::services_client::ServicesClient<tonic::transport::Channel>, String> {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{api}"))
+        .map_err(|e| e.to_string())?
+        .connect_timeout(Duration::from_millis(300))
+        .timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(api::services_client::ServicesClient::new(channel))
+}
+
+async fn create(api: &str, req: &api::CreateServiceRequest) -> Result<api::Service, tonic::Status> {
+    let mut client = services(api).await.map_err(tonic::Status::unavailable)?;
+    client
+        .create_service(req.clone())
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn list(api: &str) -> Result<Vec<api::Service>, String> {
+    let mut client = services(api).await?;
+    client
+        .list_services(api::ListServicesRequest::default())
+        .await
+        .map(|r| r.into_inner().services)
+        .map_err(|s| s.to_string())
+}
+
+/// Whether `api`'s List satisfies `ok` within `within`.
+async fn listed(api: &str, within: Duration, ok: impl Fn(&[api::Service]) -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if list(api).await.is_ok_and(|l| ok(&l)) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+fn eline(i: usize) -> api::CreateServiceRequest {
+    api::CreateServiceRequest {
+        request_id: format!("replicas-{i}"),
+        spec: Some(api::ServiceSpec {
+            name: format!("svc-{i}"),
+            r#type: api::ServiceType::ELine as i32,
+            attachments: ["pe1", "pe3"]
+                .iter()
+                .map(|d| api::Attachment {
+                    device: d.to_string(),
+                    interface: format!("ce-0/1/{}", i % 4),
+                    vlan: 100 + i as u32,
+                })
+                .collect(),
+            color: 1000 + i as u32,
+            ..Default::default()
+        }),
+    }
+}
+
+/// Sends `req` to every replica in turn until one accepts it; returns which
+/// and the service. The same request id every time, so a create whose
+/// answer was lost with its leader is answered, not made twice.
+async fn create_somewhere(
+    replicas: &[Replica],
+    req: &api::CreateServiceRequest,
+    within: Duration,
+) -> (usize, api::Service) {
+    let deadline = Instant::now() + within;
+    let mut last = String::new();
+    loop {
+        for (i, r) in replicas.iter().enumerate() {
+            match create(&r.api, req).await {
+                Ok(svc) => return (i, svc),
+                Err(s) => last = format!("{}: {:?} {}", r.id, s.code(), s.message()),
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no replica accepted {} within {within:?}; last: {last}",
+            req.request_id
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// What every replica printed, for a failure's message.
+fn story(replicas: &[Replica]) -> String {
+    replicas
+        .iter()
+        .map(|r| format!("{}: {:?}", r.id, r.lines.lock().unwrap()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_leader_followers_redirect_and_failover_loses_nothing() {
+    let Some(etcd) = strata::store::etcd_server::for_test("replicas").await else {
+        return;
+    };
+    let topo = small_topology();
+    let fabric = start_sims(&topo).await;
+    let dir = tempfile::tempdir().unwrap();
+    let topology = topology_file(dir.path(), &fabric);
+    let apis: Vec<String> = (0..3)
+        .map(|_| format!("127.0.0.1:{}", free_port()))
+        .collect();
+    let mut replicas: Vec<Replica> = (0..3)
+        .map(|i| Replica::spawn(&format!("r{i}"), &apis[i], &topology, &etcd))
+        .collect();
+
+    // Exactly one leads; the first service goes through it.
+    let (leader, first) = create_somewhere(&replicas, &eline(0), Duration::from_secs(30)).await;
+    let leaders: Vec<&str> = replicas
+        .iter()
+        .filter(|r| r.printed("leads") > 0)
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(
+        leaders,
+        vec![replicas[leader].id.as_str()],
+        "exactly one leader"
+    );
+
+    // A follower serves reads from its mirror, and refuses a change naming
+    // the leader, in the message and in the strata-leader metadata.
+    let follower = (leader + 1) % 3;
+    assert!(
+        listed(&replicas[follower].api, Duration::from_secs(10), |l| l
+            .iter()
+            .any(|s| s.id == first.id))
+        .await,
+        "the follower's List shows the leader's service"
+    );
+    let mut client = services(&replicas[follower].api).await.unwrap();
+    let got = client
+        .get_service(api::GetServiceRequest {
+            id: first.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.id, first.id);
+    assert_eq!((got.evi, got.vni), (first.evi, first.vni));
+    let refused = create(&replicas[follower].api, &eline(1))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+    assert_eq!(
+        strata::replica::leader_of(&refused).as_deref(),
+        Some(replicas[leader].api.as_str())
+    );
+    assert!(
+        refused
+            .message()
+            .contains(&format!("replica {}", replicas[leader].id)),
+        "{}",
+        refused.message()
+    );
+
+    // The CLI sent to a follower follows it to the leader.
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "drain",
+            "--api",
+            &replicas[follower].api,
+            "--insecure",
+            "pe2-pe3",
+            "--reason",
+            "replica test",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "strata drain via a follower: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "undrain",
+            "--api",
+            &replicas[follower].api,
+            "--insecure",
+            "pe2-pe3",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "strata undrain via a follower: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Failover, again and again: kill the leader while a create is being
+    // sent, time the kill to the first accepted write on the new leader.
+    let cycles: usize = std::env::var("STRATA_REPLICA_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let pe1 = fabric.device("pe1").unwrap().clone();
+    let mut acknowledged = vec![first];
+    let mut leader = leader;
+    let mut term = pe1.arbiter.highest();
+    let mut failovers = Vec::new();
+    let mut next = 1;
+    for _ in 0..cycles {
+        let (at, svc) = create_somewhere(&replicas, &eline(next), Duration::from_secs(20)).await;
+        assert_eq!(at, leader, "the leader took the write: {}", story(&replicas));
+        acknowledged.push(svc);
+        next += 1;
+        // A create in flight as the leader dies: its outcome is unknown to
+        // the client, which retries it by request id.
+        let inflight = eline(next);
+        let api = replicas[leader].api.clone();
+        let racing = tokio::spawn({
+            let req = inflight.clone();
+            async move { create(&api, &req).await }
+        });
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        let killed = Instant::now();
+        replicas[leader].kill();
+        let _ = racing.await;
+        let (at, svc) = create_somewhere(&replicas, &inflight, Duration::from_secs(20)).await;
+        let took = killed.elapsed();
+        failovers.push(took);
+        assert_ne!(at, leader, "a live replica took over");
+        acknowledged.push(svc);
+        next += 1;
+        // Its Sets carry a higher term than any before (the fence).
+        assert!(
+            pe1.arbiter.highest() > term,
+            "the new leader's term {} is above the old {term}",
+            pe1.arbiter.highest()
+        );
+        term = pe1.arbiter.highest();
+        // The killed replica comes back, as a follower.
+        let (id, api) = (replicas[leader].id.clone(), replicas[leader].api.clone());
+        replicas[leader] = Replica::spawn(&id, &api, &topology, &etcd);
+        let back = &replicas[leader];
+        assert!(
+            eventually(Duration::from_secs(20), || back.printed("follows") > 0).await,
+            "{id} rejoined as a follower"
+        );
+        leader = at;
+    }
+
+    // Every acknowledged service survives, once, with ids nobody else has.
+    let held = list(&replicas[leader].api).await.unwrap();
+    for svc in &acknowledged {
+        let found: Vec<_> = held.iter().filter(|s| s.id == svc.id).collect();
+        assert_eq!(found.len(), 1, "{} survives once", svc.id);
+        assert_eq!((found[0].evi, found[0].vni), (svc.evi, svc.vni));
+    }
+    let mut evis: Vec<u32> = held.iter().map(|s| s.evi).collect();
+    let mut vnis: Vec<u32> = held.iter().map(|s| s.vni).collect();
+    evis.sort_unstable();
+    vnis.sort_unstable();
+    let n = evis.len();
+    evis.dedup();
+    vnis.dedup();
+    assert_eq!(
+        (evis.len(), vnis.len()),
+        (n, n),
+        "no EVI or VNI allocated twice"
+    );
+    assert_eq!(n, acknowledged.len(), "nothing but what was acknowledged");
+    // Followers agree.
+    for r in replicas.iter() {
+        assert!(
+            listed(&r.api, Duration::from_secs(10), |l| l.len() == n).await,
+            "{} mirrors all {n} services",
+            r.id
+        );
+    }
+
+    failovers.sort();
+    let (p50, p99) = (percentile(&failovers, 50.0), percentile(&failovers, 99.0));
+    println!(
+        "replica failover, SIGKILL of the leader → first accepted write on the new leader \
+         (lease TTL 1 s, {} cycles): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        failovers.len(),
+        p50.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3,
+        failovers.last().map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    );
+    assert!(
+        p50 < Duration::from_secs(5),
+        "failover p50 {p50:?} is far beyond the 2 s target"
+    );
+    fabric.shutdown().await;
+}
