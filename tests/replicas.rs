@@ -78,7 +78,13 @@ impl Replica {
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(std::env::temp_dir().join(format!("strata-replica-{id}-{}.log", std::process::id()))).unwrap())
+            .stderr(
+                std::fs::File::create(
+                    std::env::temp_dir()
+                        .join(format!("strata-replica-{id}-{}.log", std::process::id())),
+                )
+                .unwrap(),
+            )
             .spawn()
             .expect("strata runs");
         let stdout = child.stdout.take().unwrap();
@@ -337,7 +343,12 @@ async fn one_leader_followers_redirect_and_failover_loses_nothing() {
     let mut next = 1;
     for _ in 0..cycles {
         let (at, svc) = create_somewhere(&replicas, &eline(next), Duration::from_secs(20)).await;
-        assert_eq!(at, leader, "the leader took the write: {}", story(&replicas));
+        assert_eq!(
+            at,
+            leader,
+            "the leader took the write: {}",
+            story(&replicas)
+        );
         acknowledged.push(svc);
         next += 1;
         // A create in flight as the leader dies: its outcome is unknown to

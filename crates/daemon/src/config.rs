@@ -1163,6 +1163,29 @@ hold_down = "30s"
     }
 
     #[test]
+    fn the_replica_section_is_read_and_checked() {
+        let c =
+            ok("[replica]\nid = \"ctl-a\"\nlease_ttl = \"2s\"\nadvertise = \"10.0.0.21:50051\"\n");
+        assert_eq!(c.replica.id.as_deref(), Some("ctl-a"));
+        assert_eq!(c.replica.lease_ttl, Some(Duration::from_secs(2)));
+        assert_eq!(c.replica.advertise.as_deref(), Some("10.0.0.21:50051"));
+        let e = errors(
+            "[replica]\nid = \"a\"\nlease_ttl = \"100ms\"\nadvertise = \"nowhere\"\nleader = 1\n",
+        );
+        for (line, what) in [
+            (3, "replica.lease_ttl"),
+            (4, "replica.advertise"),
+            (5, "replica.leader"),
+        ] {
+            assert!(
+                e.iter()
+                    .any(|e| e.contains(&format!("line {line}")) && e.contains(what)),
+                "{what}: {e:?}"
+            );
+        }
+    }
+
+    #[test]
     fn durations_need_a_unit() {
         assert_eq!(parse_duration("800ms"), Ok(Duration::from_millis(800)));
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));

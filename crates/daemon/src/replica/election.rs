@@ -137,9 +137,7 @@ impl Elector {
     }
 
     fn leader_key(&self) -> Vec<u8> {
-        let mut k = self.cfg.prefix_bytes();
-        k.extend_from_slice(b"leader");
-        k
+        crate::store::etcd::leader_key(&self.cfg.prefix_bytes())
     }
 
     /// Grants a lease and keeps it alive at a third of its TTL.
@@ -342,6 +340,75 @@ async fn keep_alive(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::strata::store::v1::{entry::Op, Entry, Kind, Removed};
+
+    fn me(id: &str) -> Leader {
+        Leader {
+            id: id.into(),
+            address: format!("127.0.0.1:{}", id.len()),
+        }
+    }
+
+    fn removal(id: &str) -> Entry {
+        Entry {
+            next_id: 1,
+            op: Some(Op::Removed(Removed {
+                kind: Kind::Policy as i32,
+                id: id.into(),
+                revision: 1,
+            })),
+        }
+    }
+
+    /// One key, one winner; the loser learns who leads; a leader whose
+    /// lease is gone can no longer commit, and the next one wins at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_lease_wins_and_a_lapsed_leader_cannot_commit() {
+        let Some(etcd) = crate::store::etcd_server::for_test("replica election").await else {
+            return;
+        };
+        let cfg = etcd.config_with_prefix("/election/");
+        let ttl = Duration::from_secs(1);
+        let a = Elector::connect(&cfg, me("a"), ttl).await.unwrap();
+        let b = Elector::connect(&cfg, me("bb"), ttl).await.unwrap();
+        let (la, lb) = (a.grant().await.unwrap(), b.grant().await.unwrap());
+        assert_eq!(la.ttl, ttl);
+        assert!(matches!(a.try_win(&la).await.unwrap(), Outcome::Won { .. }));
+        // Winning again with the same lease is still ours (a retried step).
+        assert!(matches!(a.try_win(&la).await.unwrap(), Outcome::Won { .. }));
+        match b.try_win(&lb).await.unwrap() {
+            Outcome::Held { leader, .. } => assert_eq!(leader, me("a")),
+            other => panic!("b won too: {other:?}"),
+        }
+        // Renewals keep the lease well past its TTL.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert!(!la.is_lost() && la.remaining() > Duration::ZERO);
+
+        let guarded = EtcdConfig {
+            leader_lease: Some(la.id),
+            ..cfg.clone()
+        };
+        let (store, _) = crate::store::Store::open_etcd(&guarded).await.unwrap();
+        store.commit(&[removal("p-1")]).await.unwrap();
+
+        a.revoke(&la).await;
+        assert!(matches!(b.try_win(&lb).await.unwrap(), Outcome::Won { .. }));
+        let e = store.commit(&[removal("p-2")]).await.unwrap_err();
+        assert!(e.to_string().contains("no longer leads"), "{e}");
+        // And a lease nobody renews is lost on time.
+        let lc = a.grant().await.unwrap();
+        drop(lb);
+        let started = Instant::now();
+        lc.keeper.abort();
+        tokio::time::timeout(Duration::from_secs(3), async {
+            while lc.remaining() > Duration::ZERO {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .unwrap();
+        assert!(started.elapsed() <= ttl + Duration::from_millis(100));
+    }
 
     #[test]
     fn the_leader_value_round_trips_and_tolerates_a_bare_id() {

@@ -173,8 +173,14 @@ pub async fn run(
         // The leader's turn.
         let gate = Gate::leader(&me.id, board.clone());
         board.set(Some(me.clone()));
+        // Its commits hold only while the leader key is its lease's.
+        let mut leading = options.clone();
+        leading.etcd = Some(crate::store::etcd::EtcdConfig {
+            leader_lease: Some(lease.id),
+            ..etcd.clone()
+        });
         let started = tokio::select! {
-            d = crate::daemon::Daemon::start_replica(topology, options, gate.clone()) => d,
+            d = crate::daemon::Daemon::start_replica(topology, &leading, gate.clone()) => d,
             _ = lease.lost() => {
                 gate.step_down();
                 announce(&me.id, "lost its lease while taking over; following again");
@@ -251,3 +257,49 @@ async fn campaign(elector: &Elector, board: &Board) -> Lease {
 }
 
 use election::Lease;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_follower_refuses_changes_naming_the_leader_and_a_leader_until_it_steps_down() {
+        let board = Arc::new(Board::default());
+        let follower = Gate::follower("r2", board.clone());
+        let refused = follower
+            .refusal("/strata.v1.Services/CreateService")
+            .unwrap();
+        assert_eq!(refused.code(), tonic::Code::Unavailable);
+        assert!(refused.message().contains("no leader is elected yet"));
+        assert_eq!(leader_of(&refused), None);
+        board.set(Some(Leader {
+            id: "r1".into(),
+            address: "127.0.0.1:50051".into(),
+        }));
+        let refused = follower
+            .refusal("/strata.v1.Services/CreateService")
+            .unwrap();
+        assert!(
+            refused
+                .message()
+                .contains("the leader, replica r1 at 127.0.0.1:50051"),
+            "{}",
+            refused.message()
+        );
+        assert_eq!(leader_of(&refused).as_deref(), Some("127.0.0.1:50051"));
+
+        let leader = Gate::leader("r1", board);
+        assert!(leader
+            .refusal("/strata.v1.Services/CreateService")
+            .is_none());
+        leader.step_down();
+        // Stepped down, it names nobody (the board still says itself).
+        let refused = leader.refusal("/strata.v1.Services/CreateService").unwrap();
+        assert_eq!(leader_of(&refused), None);
+        assert_eq!(
+            leader_of(&tonic::Status::aborted("busy")),
+            None,
+            "only UNAVAILABLE redirects"
+        );
+    }
+}

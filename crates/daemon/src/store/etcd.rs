@@ -52,6 +52,10 @@ pub struct EtcdConfig {
     /// With a CA, connections use TLS and the members' certificates must
     /// chain to it.
     pub ca: Option<PathBuf>,
+    /// A replica leader's lease (`crate::replica`): every commit also
+    /// requires the leader key to be held by it, so a leader whose lease has
+    /// lapsed can never commit after its successor loaded the state.
+    pub leader_lease: Option<i64>,
 }
 
 pub const DEFAULT_PREFIX: &str = "/strata/";
@@ -80,6 +84,7 @@ impl EtcdConfig {
             endpoints,
             prefix: DEFAULT_PREFIX.to_string(),
             ca: None,
+            leader_lease: None,
         })
     }
 
@@ -168,6 +173,12 @@ fn watermark(next_id: u64, revision: u64) -> Entry {
 fn object_key(prefix: &[u8], key: &Key) -> Vec<u8> {
     let mut k = prefix.to_vec();
     k.extend_from_slice(format!("obj/{}/{}", key.0, key.1).as_bytes());
+    k
+}
+
+pub(crate) fn leader_key(prefix: &[u8]) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    k.extend_from_slice(b"leader");
     k
 }
 
@@ -316,6 +327,7 @@ impl EtcdStore {
             head,
             stats: stats.clone(),
             describe: config.describe(),
+            leader_lease: config.leader_lease,
         };
         tokio::spawn(writer.run(rx));
         Ok((
@@ -387,6 +399,7 @@ struct Writer {
     head: Head,
     stats: Arc<Stats>,
     describe: String,
+    leader_lease: Option<i64>,
 }
 
 impl Writer {
@@ -439,20 +452,37 @@ impl Writer {
                 ..Default::default()
             })),
         });
-        let txn = TxnRequest {
-            compare: vec![Compare {
+        let mut compare = vec![Compare {
+            result: compare::CompareResult::Equal as i32,
+            target: compare::CompareTarget::Mod as i32,
+            key: head.clone(),
+            target_union: Some(compare::TargetUnion::ModRevision(self.head.mod_revision)),
+        }];
+        let mut failure = vec![RequestOp {
+            request: Some(request_op::Request::RequestRange(RangeRequest {
+                key: head,
+                ..Default::default()
+            })),
+        }];
+        if let Some(lease) = self.leader_lease {
+            let key = leader_key(&self.prefix);
+            compare.push(Compare {
                 result: compare::CompareResult::Equal as i32,
-                target: compare::CompareTarget::Mod as i32,
-                key: head.clone(),
-                target_union: Some(compare::TargetUnion::ModRevision(self.head.mod_revision)),
-            }],
-            success: ops,
-            failure: vec![RequestOp {
+                target: compare::CompareTarget::Lease as i32,
+                key: key.clone(),
+                target_union: Some(compare::TargetUnion::Lease(lease)),
+            });
+            failure.push(RequestOp {
                 request: Some(request_op::Request::RequestRange(RangeRequest {
-                    key: head,
+                    key,
                     ..Default::default()
                 })),
-            }],
+            });
+        }
+        let txn = TxnRequest {
+            compare,
+            success: ops,
+            failure,
         };
         let resp = tokio::time::timeout(CALL_TIMEOUT, self.kv.txn(txn))
             .await
@@ -460,6 +490,21 @@ impl Writer {
             .map_err(|s| format!("{}: {}", self.describe, s.message()))?
             .into_inner();
         if !resp.succeeded {
+            if let Some(lease) = self.leader_lease {
+                let holder = resp.responses.get(1).and_then(|r| match &r.response {
+                    Some(crate::proto::etcd::response_op::Response::ResponseRange(r)) => {
+                        Some(r.kvs.first().map_or(0, |kv| kv.lease))
+                    }
+                    _ => None,
+                });
+                if holder.is_some_and(|h| h != lease) {
+                    return Err(format!(
+                        "this replica no longer leads at {} (its lease lapsed and the leader key \
+                         is gone or another's): its write was refused",
+                        self.describe
+                    ));
+                }
+            }
             let theirs = resp
                 .responses
                 .first()

@@ -180,6 +180,7 @@ impl EtcdServer {
             endpoints: vec![self.endpoint.clone()],
             prefix: prefix.to_string(),
             ca: self.tls.as_ref().map(|t| t.ca.clone()),
+            leader_lease: None,
         }
     }
 
