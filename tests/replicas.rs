@@ -432,3 +432,87 @@ async fn one_leader_followers_redirect_and_failover_loses_nothing() {
     );
     fabric.shutdown().await;
 }
+
+fn signal(r: &Replica, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &r.child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig} {}", r.id);
+}
+
+/// The term a replica printed when it last took the lead.
+fn term_of(r: &Replica) -> u128 {
+    let lines = r.lines.lock().unwrap();
+    let line = lines
+        .iter()
+        .rev()
+        .find(|l| l.contains(" leads "))
+        .expect("it led");
+    line.rsplit("term ")
+        .next()
+        .and_then(|t| t.trim_end_matches(')').parse().ok())
+        .expect("a term")
+}
+
+/// A leader frozen (SIGSTOP) past its lease is replaced; thawed, it steps
+/// down on its own before accepting anything, refuses changes naming the
+/// new leader, and the devices hold the new leader's higher term, so a Set
+/// it still had in flight is refused there (`tests/fencing.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_leader_is_replaced_and_steps_down_when_it_thaws() {
+    let Some(etcd) = strata::store::etcd_server::for_test("replicas frozen").await else {
+        return;
+    };
+    let topo = small_topology();
+    let fabric = start_sims(&topo).await;
+    let dir = tempfile::tempdir().unwrap();
+    let topology = topology_file(dir.path(), &fabric);
+    let replicas: Vec<Replica> = (0..2)
+        .map(|i| {
+            let api = format!("127.0.0.1:{}", free_port());
+            Replica::spawn(&format!("f{i}"), &api, &topology, &etcd)
+        })
+        .collect();
+    let (old, _) = create_somewhere(&replicas, &eline(0), Duration::from_secs(30)).await;
+    let new = 1 - old;
+    signal(&replicas[old], "-STOP");
+    let frozen = Instant::now();
+    let (at, _) = create_somewhere(&replicas[new..=new], &eline(1), Duration::from_secs(20)).await;
+    assert_eq!(at, 0);
+    let took = frozen.elapsed();
+    let (old_term, new_term) = (term_of(&replicas[old]), term_of(&replicas[new]));
+    assert!(new_term > old_term, "{new_term} > {old_term}");
+    let pe1 = fabric.device("pe1").unwrap().clone();
+    assert_eq!(pe1.arbiter.highest(), new_term);
+
+    signal(&replicas[old], "-CONT");
+    assert!(
+        eventually(Duration::from_secs(5), || replicas[old]
+            .printed("lost its lease: stepped down")
+            > 0)
+        .await,
+        "{}",
+        story(&replicas)
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || replicas[old].printed("follows")
+            > 1)
+        .await,
+        "{}",
+        story(&replicas)
+    );
+    let refused = create(&replicas[old].api, &eline(2)).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+    assert_eq!(
+        strata::replica::leader_of(&refused).as_deref(),
+        Some(replicas[new].api.as_str())
+    );
+    // Nothing the thawed replica did moved the fence back.
+    assert_eq!(pe1.arbiter.highest(), new_term);
+    let held = list(&replicas[new].api).await.unwrap();
+    assert_eq!(held.len(), 2);
+    println!("frozen leader replaced after {took:?}");
+    fabric.shutdown().await;
+}
