@@ -36,6 +36,23 @@ struct Cli {
     command: Command,
 }
 
+/// `strata controller` as one of several replicas (README "Replicas").
+#[derive(clap::Args)]
+struct ReplicaArgs {
+    /// Run as one of several replicas on the etcd store, under this
+    /// name: one leads, the others serve reads and refuse changes,
+    /// naming the leader (`[replica] id`).
+    #[arg(long, value_name = "NAME")]
+    replica_id: Option<String>,
+    /// The leader's lease in whole seconds: a killed leader is replaced
+    /// after about this long [default: 1].
+    #[arg(long, value_name = "SECONDS")]
+    lease_ttl: Option<u64>,
+    /// HOST:PORT clients reach this replica's API on [default: --listen].
+    #[arg(long, value_name = "HOST:PORT")]
+    advertise: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Simulators + controller southbound in one process, with a live summary.
@@ -73,7 +90,7 @@ enum Command {
         #[command(flatten)]
         daemon: DaemonArgs,
         #[command(flatten)]
-        tls: ControllerTlsArgs,
+        tls: Box<ControllerTlsArgs>,
         /// Intent journal directory (default: $STRATA_DATA_DIR, else
         /// $XDG_STATE_HOME/strata, else ~/.local/state/strata).
         #[arg(long)]
@@ -88,18 +105,8 @@ enum Command {
         /// Key prefix of this controller's state on etcd [default: /strata/].
         #[arg(long, value_name = "PREFIX")]
         etcd_prefix: Option<String>,
-        /// Run as one of several replicas on the etcd store, under this
-        /// name: one leads, the others serve reads and refuse changes,
-        /// naming the leader (`[replica] id`).
-        #[arg(long, value_name = "NAME")]
-        replica_id: Option<String>,
-        /// The leader's lease in whole seconds: a killed leader is replaced
-        /// after about this long [default: 1].
-        #[arg(long, value_name = "SECONDS")]
-        lease_ttl: Option<u64>,
-        /// HOST:PORT clients reach this replica's API on [default: --listen].
-        #[arg(long, value_name = "HOST:PORT")]
-        advertise: Option<String>,
+        #[command(flatten)]
+        replica: Box<ReplicaArgs>,
     },
     /// Run the gNMI device simulators of a topology (one port per device).
     Sim {
@@ -792,7 +799,7 @@ fn etcd_store(
 
 /// `--replica-id` (else `[replica] id`) with its lease and advertised
 /// address; `None` runs a lone controller.
-fn replica(
+fn replica_options(
     file: &strata::config::Config,
     id: Option<String>,
     lease_ttl: Option<u64>,
@@ -912,15 +919,19 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             store,
             etcd_ca,
             etcd_prefix,
-            replica_id,
-            lease_ttl,
-            advertise,
+            replica,
         } => {
+            let ReplicaArgs {
+                replica_id,
+                lease_ttl,
+                advertise,
+            } = *replica;
             let topology = load(topology.topology.as_ref())?;
             let file = daemon.config()?;
             let mut options = daemon.options(&file, data_dir)?;
             options.etcd = etcd_store(&file, store, etcd_ca, etcd_prefix)?;
-            options.replica = replica(&file, replica_id, lease_ttl, advertise, options.listen)?;
+            options.replica =
+                replica_options(&file, replica_id, lease_ttl, advertise, options.listen)?;
             if options.replica.is_some() && options.etcd.is_none() {
                 return Err("--replica-id needs the etcd store (--store etcd://...)".into());
             }
@@ -1253,7 +1264,7 @@ mod tests {
     fn controller(args: &[&str]) -> (DaemonArgs, ControllerTlsArgs) {
         let argv = ["strata", "controller"].iter().chain(args);
         match Cli::try_parse_from(argv).map(|c| c.command) {
-            Ok(Command::Controller { daemon, tls, .. }) => (daemon, tls),
+            Ok(Command::Controller { daemon, tls, .. }) => (daemon, *tls),
             Ok(_) => panic!("not the controller"),
             Err(e) => panic!("{e}"),
         }
