@@ -503,12 +503,21 @@ async fn a_frozen_leader_is_replaced_and_steps_down_when_it_thaws() {
         "{}",
         story(&replicas)
     );
-    let refused = create(&replicas[old].api, &eline(2)).await.unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
-    assert_eq!(
-        strata::replica::leader_of(&refused).as_deref(),
-        Some(replicas[new].api.as_str())
-    );
+    // Refused from the start; naming the new leader once its first
+    // campaign step has read the key.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let refused = create(&replicas[old].api, &eline(2)).await.unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+        match strata::replica::leader_of(&refused) {
+            Some(leader) => {
+                assert_eq!(leader, replicas[new].api);
+                break;
+            }
+            None => assert!(Instant::now() < deadline, "{refused:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // Nothing the thawed replica did moved the fence back.
     assert_eq!(pe1.arbiter.highest(), new_term);
     let held = list(&replicas[new].api).await.unwrap();

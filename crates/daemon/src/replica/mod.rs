@@ -183,6 +183,7 @@ pub async fn run(
             d = crate::daemon::Daemon::start_replica(topology, &leading, gate.clone()) => d,
             _ = lease.lost() => {
                 gate.step_down();
+                board.set(None);
                 announce(&me.id, "lost its lease while taking over; following again");
                 continue;
             }
@@ -207,6 +208,9 @@ pub async fn run(
         tokio::select! {
             _ = lease.lost() => {
                 gate.step_down();
+                // Until the next campaign step reads the key, nobody is
+                // known to lead (least of all this replica).
+                board.set(None);
                 announce(&me.id, "lost its lease: stepped down");
                 leader.abort().await;
             }
