@@ -341,6 +341,20 @@ async fn one_leader_followers_redirect_and_failover_loses_nothing() {
     let mut term = pe1.arbiter.highest();
     let mut failovers = Vec::new();
     let mut next = 1;
+    // A follower's Watch announces what the leader commits.
+    let channel =
+        tonic::transport::Endpoint::from_shared(format!("http://{}", replicas[follower].api))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+    let mut watch = Some(
+        api::events_client::EventsClient::new(channel)
+            .watch(api::WatchRequest { from_revision: 0 })
+            .await
+            .unwrap()
+            .into_inner(),
+    );
     for _ in 0..cycles {
         let (at, svc) = create_somewhere(&replicas, &eline(next), Duration::from_secs(20)).await;
         assert_eq!(
@@ -349,6 +363,20 @@ async fn one_leader_followers_redirect_and_failover_loses_nothing() {
             "the leader took the write: {}",
             story(&replicas)
         );
+        if let Some(mut events) = watch.take() {
+            let seen = tokio::time::timeout(Duration::from_secs(10), async {
+                while let Ok(Some(ev)) = events.message().await {
+                    if let Some(api::event::Object::Service(s)) = &ev.object {
+                        if s.id == svc.id && ev.change == api::Change::Created as i32 {
+                            return true;
+                        }
+                    }
+                }
+                false
+            })
+            .await;
+            assert_eq!(seen, Ok(true), "the follower's Watch announced {}", svc.id);
+        }
         acknowledged.push(svc);
         next += 1;
         // A create in flight as the leader dies: its outcome is unknown to
