@@ -505,6 +505,12 @@ async fn a_frozen_leader_is_replaced_and_steps_down_when_it_thaws() {
         .collect();
     let (old, _) = create_somewhere(&replicas, &eline(0), Duration::from_secs(30)).await;
     let new = 1 - old;
+    // A client that keeps its connection to the follower across its
+    // promotion gets the leader's answers on it.
+    let mut kept = services(&replicas[new].api).await.unwrap();
+    kept.list_services(api::ListServicesRequest::default())
+        .await
+        .unwrap();
     signal(&replicas[old], "-STOP");
     let frozen = Instant::now();
     let (at, _) = create_somewhere(&replicas[new..=new], &eline(1), Duration::from_secs(20)).await;
@@ -548,8 +554,20 @@ async fn a_frozen_leader_is_replaced_and_steps_down_when_it_thaws() {
     }
     // Nothing the thawed replica did moved the fence back.
     assert_eq!(pe1.arbiter.highest(), new_term);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let third = loop {
+        match kept.create_service(eline(3)).await {
+            Ok(r) => break r.into_inner(),
+            Err(s) => assert!(
+                Instant::now() < deadline,
+                "the kept connection never reached the leader: {s:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     let held = list(&replicas[new].api).await.unwrap();
-    assert_eq!(held.len(), 2);
+    assert_eq!(held.len(), 3);
+    assert!(held.iter().any(|s| s.id == third.id));
     println!("frozen leader replaced after {took:?}");
     fabric.shutdown().await;
 }
