@@ -158,7 +158,7 @@ impl Elector {
             return Err(err(&self.cfg, "lease grant", granted.error));
         }
         let ttl = Duration::from_secs(granted.ttl as u64);
-        let deadline = Arc::new(Mutex::new(asked + ttl));
+        let deadline = Arc::new(Mutex::new(asked + ttl - margin(ttl)));
         let (lost_tx, lost) = tokio::sync::watch::channel(false);
         let keeper = tokio::spawn(keep_alive(
             self.leases.clone(),
@@ -277,6 +277,12 @@ impl Elector {
 
 use futures::StreamExt as _;
 
+/// Stepping down takes a moment (the next poll of the runtime, the gate
+/// flipping): it begins this much before the lease could lapse.
+fn margin(ttl: Duration) -> Duration {
+    (ttl / 10).min(Duration::from_millis(100))
+}
+
 /// Renews the lease every third of its TTL over one keep-alive stream
 /// (reopened when it breaks), moving the deadline on each acknowledgement;
 /// declares it lost when the deadline passes or etcd says it is gone.
@@ -288,6 +294,7 @@ async fn keep_alive(
     lost: tokio::sync::watch::Sender<bool>,
 ) {
     let every = ttl / 3;
+    let margin = margin(ttl);
     let current = || *deadline.lock().unwrap_or_else(|e| e.into_inner());
     'reopen: loop {
         let (tx, rx) = tokio::sync::mpsc::channel::<LeaseKeepAliveRequest>(4);
@@ -317,7 +324,7 @@ async fn keep_alive(
             match answer {
                 Ok(Some(r)) if r.ttl > 0 => {
                     let mut d = deadline.lock().unwrap_or_else(|e| e.into_inner());
-                    *d = (*d).max(sent + Duration::from_secs(r.ttl as u64));
+                    *d = (*d).max(sent + Duration::from_secs(r.ttl as u64) - margin);
                 }
                 // etcd no longer knows the lease: it expired or was revoked.
                 Ok(Some(_)) => break 'reopen,

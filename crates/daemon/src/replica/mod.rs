@@ -154,10 +154,25 @@ pub async fn run(
         .map_err(anyhow::Error::msg)?;
     let board = Arc::new(Board::default());
     tokio::pin!(stop);
+    let mut first = true;
     loop {
         // A follower's turn: serve reads, campaign until we win.
         let gate = Gate::follower(&me.id, board.clone());
-        let follower = crate::daemon::Daemon::start_replica(topology, options, gate).await?;
+        let follower = match crate::daemon::Daemon::start_replica(topology, options, gate).await {
+            Ok(d) => d,
+            // The first start's errors are the operator's (flags, files, an
+            // unreachable etcd) and stop the process; a later turn's are
+            // etcd being away for a moment, waited out.
+            Err(e) if first => return Err(e),
+            Err(e) => {
+                tracing::warn!(replica = %me.id, error = %format!("{e:#}"), "cannot start following; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => continue,
+                    _ = &mut stop => return Ok(()),
+                }
+            }
+        };
+        first = false;
         announce(
             &me.id,
             &format!("follows (API on {}, reads only)", follower.api),
