@@ -444,6 +444,21 @@ async fn one_leader_followers_redirect_and_failover_loses_nothing() {
         );
     }
 
+    // A leader stopped gracefully (SIGTERM) gives its lease back: another
+    // replica leads without waiting out the TTL.
+    signal(&replicas[leader], "-TERM");
+    let stopped = Instant::now();
+    let _ = replicas[leader].child.wait();
+    let alive: Vec<Replica> = replicas
+        .drain(..)
+        .enumerate()
+        .filter(|(i, _)| *i != leader)
+        .map(|(_, r)| r)
+        .collect();
+    create_somewhere(&alive, &eline(next), Duration::from_secs(20)).await;
+    let handover = stopped.elapsed();
+    println!("graceful handover (SIGTERM → first accepted write): {handover:?}");
+
     failovers.sort();
     let (p50, p99) = (percentile(&failovers, 50.0), percentile(&failovers, 99.0));
     println!(
