@@ -197,10 +197,11 @@ impl Controller {
         let topology = self.read().topology.clone();
         let mut fresh = Fabric::new(topology, self.pools);
         replay_into(&mut fresh, replayed)?;
-        let mut inner = self.write();
-        let old = std::mem::replace(&mut *inner, fresh);
-        let changes = changes_between(&old, &inner);
-        drop(inner);
+        // Compared under the read lock, swapped under a brief write lock:
+        // the mirror is the only writer of a follower's fabric.
+        let changes = changes_between(&self.read(), &fresh);
+        let old = std::mem::replace(&mut *self.write(), fresh);
+        drop(old);
         for (change, object) in changes {
             self.events.publish(change, "replicated", |_| object);
         }

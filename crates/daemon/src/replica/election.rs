@@ -100,6 +100,15 @@ impl Lease {
         let _ = lost.wait_for(|l| *l).await;
     }
 
+    /// Resolves once the lease is lost, without borrowing it (for a task
+    /// of its own).
+    pub fn lost_signal(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut lost = self.lost.clone();
+        async move {
+            let _ = lost.wait_for(|l| *l).await;
+        }
+    }
+
     pub fn is_lost(&self) -> bool {
         *self.lost.borrow()
     }

@@ -194,21 +194,37 @@ pub async fn run(
             leader_lease: Some(lease.id),
             ..etcd.clone()
         });
-        let started = tokio::select! {
-            d = crate::daemon::Daemon::start_replica(topology, &leading, gate.clone()) => d,
-            _ = lease.lost() => {
+        // The gate closes the moment the lease is in doubt, whatever the
+        // turn is doing then (starting up included).
+        let closer = tokio::spawn({
+            let (gate, lost) = (gate.clone(), lease.lost_signal());
+            async move {
+                lost.await;
+                gate.step_down();
+            }
+        });
+        // Not raced against the lease: a start cut off half-way would leave
+        // its sessions and tasks running. Checked right after instead.
+        let started = crate::daemon::Daemon::start_replica(topology, &leading, gate.clone()).await;
+        let leader = match started {
+            Ok(d) if lease.is_lost() => {
+                closer.abort();
                 gate.step_down();
                 board.set(None);
                 announce(&me.id, "lost its lease while taking over; following again");
+                d.abort().await;
                 continue;
             }
-        };
-        let leader = match started {
             Ok(d) => d,
             Err(e) => {
+                closer.abort();
+                gate.step_down();
+                board.set(None);
                 // Give the key back so another replica can lead.
                 elector.revoke(&lease).await;
-                return Err(e);
+                tracing::error!(replica = %me.id, error = %format!("{e:#}"), "cannot take over; following again");
+                announce(&me.id, "could not take over; following again");
+                continue;
             }
         };
         announce(
@@ -222,6 +238,7 @@ pub async fn run(
         );
         tokio::select! {
             _ = lease.lost() => {
+                closer.abort();
                 gate.step_down();
                 // Until the next campaign step reads the key, nobody is
                 // known to lead (least of all this replica).
@@ -230,6 +247,7 @@ pub async fn run(
                 leader.abort().await;
             }
             _ = &mut stop => {
+                closer.abort();
                 gate.step_down();
                 leader.shutdown().await;
                 elector.revoke(&lease).await;
