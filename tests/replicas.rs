@@ -55,6 +55,16 @@ struct Replica {
 
 impl Replica {
     fn spawn(id: &str, api: &str, topology: &str, etcd: &EtcdServer) -> Replica {
+        Self::spawn_with(id, api, topology, etcd, &[])
+    }
+
+    fn spawn_with(
+        id: &str,
+        api: &str,
+        topology: &str,
+        etcd: &EtcdServer,
+        extra: &[&str],
+    ) -> Replica {
         let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
             .args([
                 "controller",
@@ -75,6 +85,7 @@ impl Replica {
                 "--sample-interval-ms",
                 "200",
             ])
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -523,6 +534,20 @@ async fn one_leader_followers_redirect_and_failover_loses_nothing() {
     fabric.shutdown().await;
 }
 
+/// The `strata_replica_leading` line of a replica's /metrics.
+fn leading_metric(addr: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: strata\r\n\r\n")
+        .ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    body.lines()
+        .find(|l| l.starts_with("strata_replica_leading "))
+        .map(str::to_string)
+}
+
 fn signal(r: &Replica, sig: &str) {
     let ok = Command::new("kill")
         .args([sig, &r.child.id().to_string()])
@@ -559,10 +584,19 @@ async fn a_frozen_leader_is_replaced_and_steps_down_when_it_thaws() {
     let fabric = start_sims(&topo).await;
     let dir = tempfile::tempdir().unwrap();
     let topology = topology_file(dir.path(), &fabric);
+    let metrics: Vec<String> = (0..2)
+        .map(|_| format!("127.0.0.1:{}", free_port()))
+        .collect();
     let replicas: Vec<Replica> = (0..2)
         .map(|i| {
             let api = format!("127.0.0.1:{}", free_port());
-            Replica::spawn(&format!("f{i}"), &api, &topology, &etcd)
+            Replica::spawn_with(
+                &format!("f{i}"),
+                &api,
+                &topology,
+                &etcd,
+                &["--metrics", &metrics[i]],
+            )
         })
         .collect();
     let (old, _) = create_somewhere(&replicas, &eline(0), Duration::from_secs(30)).await;
@@ -613,6 +647,19 @@ async fn a_frozen_leader_is_replaced_and_steps_down_when_it_thaws() {
             None => assert!(Instant::now() < deadline, "{refused:?}"),
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Each says on /metrics whether it leads.
+    for (i, want) in [(old, 0), (new, 1)] {
+        let want = format!("strata_replica_leading {want}");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while leading_metric(&metrics[i]).is_none_or(|l| l != want) {
+            assert!(
+                Instant::now() < deadline,
+                "{} never said {want}",
+                replicas[i].id
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
     // Nothing the thawed replica did moved the fence back.
     assert_eq!(pe1.arbiter.highest(), new_term);

@@ -340,6 +340,7 @@ impl Daemon {
                     &state,
                     &ingest,
                     store.clone(),
+                    gate.clone(),
                     halted.clone(),
                 )?;
                 tasks.push(task);
@@ -484,6 +485,7 @@ fn serve_metrics(
     state: &Arc<FabricState>,
     ingest: &Arc<Ingest>,
     store: Option<Arc<Store>>,
+    gate: Option<Arc<crate::replica::Gate>>,
     halted: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = crate::net::listen(addr)
@@ -500,7 +502,7 @@ fn serve_metrics(
                 .load(std::sync::atomic::Ordering::Relaxed);
             (held as f64, f64::from(u8::from(s.deletions_held())))
         });
-        c.metrics().render(&[
+        let mut gauges = vec![
             (
                 "strata_reconcile_deletions_held_total",
                 "counter",
@@ -538,7 +540,16 @@ fn serve_metrics(
                 counts.down as f64,
             ),
             ("strata_policies", "gauge", "SR-TE policies held.", policies),
-        ])
+        ];
+        if let Some(gate) = &gate {
+            gauges.push((
+                "strata_replica_leading",
+                "gauge",
+                "1 while this replica leads (programs devices and accepts changes).",
+                f64::from(u8::from(gate.leading())),
+            ));
+        }
+        c.metrics().render(&gauges)
     });
     let task = tokio::spawn(crate::metrics::serve(listener, render, halted));
     Ok((bound, task))

@@ -278,6 +278,9 @@ async fn campaign(elector: &Elector, board: &Board) -> Lease {
             Ok(Outcome::Won { .. }) if l.remaining() > Duration::ZERO => return l,
             Ok(Outcome::Won { .. }) => {}
             Ok(Outcome::Held { leader, revision }) => {
+                if leader.id == elector.me().id {
+                    tracing::warn!(replica = %leader.id, address = %leader.address, "another replica holds the leader key under this replica's name: replica ids must be unique");
+                }
                 if !leader.id.is_empty() {
                     board.set(Some(leader));
                 }
