@@ -402,14 +402,34 @@ async fn one_leader_followers_redirect_and_failover_loses_nothing() {
             .unwrap()
             .into_inner(),
     );
+    let mut lags = Vec::new();
     for _ in 0..cycles {
+        // Connected beforehand, so the lag measured is the mirror's.
+        let mut reader = services(&replicas[(leader + 1) % 3].api).await.unwrap();
         let (at, svc) = create_somewhere(&replicas, &eline(next), Duration::from_secs(20)).await;
+        let acked = Instant::now();
         assert_eq!(
             at,
             leader,
             "the leader took the write: {}",
             story(&replicas)
         );
+        // How far behind the leader a follower's reads are.
+        loop {
+            let got = reader
+                .get_service(api::GetServiceRequest { id: svc.id.clone() })
+                .await;
+            if got.is_ok() {
+                lags.push(acked.elapsed());
+                break;
+            }
+            assert!(
+                acked.elapsed() < Duration::from_secs(10),
+                "the follower never showed {}",
+                svc.id
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         if let Some(mut events) = watch.take() {
             let seen = tokio::time::timeout(Duration::from_secs(10), async {
                 while let Ok(Some(ev)) = events.message().await {
@@ -517,6 +537,13 @@ async fn one_leader_followers_redirect_and_failover_loses_nothing() {
     let handover = stopped.elapsed();
     println!("graceful handover (SIGTERM → first accepted write): {handover:?}");
 
+    lags.sort();
+    println!(
+        "follower read lag, leader's OK → the follower's Get finds it ({} creates): p50 {:.1} ms, p99 {:.1} ms",
+        lags.len(),
+        percentile(&lags, 50.0).as_secs_f64() * 1e3,
+        percentile(&lags, 99.0).as_secs_f64() * 1e3
+    );
     failovers.sort();
     let (p50, p99) = (percentile(&failovers, 50.0), percentile(&failovers, 99.0));
     println!(
