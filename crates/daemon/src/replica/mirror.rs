@@ -2,7 +2,8 @@
 //! whenever a commit lands, reads the state at one revision and replays it
 //! into its controller (`Controller::reload`: the replay start-up uses, on a
 //! fresh fabric swapped in under the lock), so Get/List/Watch on a follower
-//! answer what the leader committed, a few milliseconds behind it.
+//! answer what the leader committed, one replay behind it (README "Replicas"
+//! has the measured lag).
 //!
 //! Each catch-up replays the whole state rather than the changed keys: the
 //! replay is the one code path that turns entries into reservations, pools
