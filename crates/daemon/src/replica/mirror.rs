@@ -80,7 +80,15 @@ pub async fn follow(
                     .iter()
                     .filter_map(|e| e.kv.as_ref())
                     .any(|kv| kv.key.starts_with(&objects) || kv.key == head);
-                let seen = resp.header.as_ref().map_or(0, |h| h.revision);
+                // Events the last replay already read are skipped: that is
+                // how commits landing during a replay fold into it.
+                let seen = resp
+                    .events
+                    .iter()
+                    .filter_map(|e| e.kv.as_ref())
+                    .map(|kv| kv.mod_revision)
+                    .max()
+                    .unwrap_or(0);
                 if relevant && seen > revision {
                     revision = catch_up(&controller, &mut kv, &cfg).await?.max(revision);
                 }
