@@ -626,7 +626,7 @@ async fn a_frozen_leader_is_replaced_and_steps_down_when_it_thaws() {
             )
         })
         .collect();
-    let (old, _) = create_somewhere(&replicas, &eline(0), Duration::from_secs(30)).await;
+    let (old, first) = create_somewhere(&replicas, &eline(0), Duration::from_secs(30)).await;
     let new = 1 - old;
     // A client that keeps its connection to the follower across its
     // promotion gets the leader's answers on it.
@@ -636,9 +636,28 @@ async fn a_frozen_leader_is_replaced_and_steps_down_when_it_thaws() {
         .unwrap();
     signal(&replicas[old], "-STOP");
     let frozen = Instant::now();
+    // While nobody leads, pe3 loses its configuration: the new leader's
+    // reconciliation puts the first service back on it.
+    fabric.crash("pe3").await.unwrap();
+    fabric.restart("pe3", true).await.unwrap();
+    let instance = format!(
+        "/network-instances/network-instance[name=strata-evpn-{}]/config/name",
+        first.evi
+    );
+    // (Nobody can have put it back yet: the lease has a second to run.)
+    assert!(device_leaf(&fabric, "pe3", &instance).is_none());
     let (at, _) = create_somewhere(&replicas[new..=new], &eline(1), Duration::from_secs(20)).await;
     assert_eq!(at, 0);
     let took = frozen.elapsed();
+    assert!(
+        eventually(Duration::from_secs(10), || device_leaf(
+            &fabric, "pe3", &instance
+        )
+        .is_some())
+        .await,
+        "the new leader did not restore {} on pe3",
+        first.id
+    );
     let (old_term, new_term) = (term_of(&replicas[old]), term_of(&replicas[new]));
     assert!(new_term > old_term, "{new_term} > {old_term}");
     let pe1 = fabric.device("pe1").unwrap().clone();
