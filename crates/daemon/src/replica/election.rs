@@ -270,15 +270,17 @@ impl Elector {
         // half-closes.
         let requests = futures::stream::iter([request]).chain(futures::stream::pending());
         let wait = async {
-            let Ok(stream) = self.watch.clone().watch(requests).await else {
-                return;
-            };
-            let mut stream = stream.into_inner();
-            while let Ok(Some(resp)) = stream.message().await {
-                if !resp.events.is_empty() || resp.canceled {
-                    return;
+            if let Ok(stream) = self.watch.clone().watch(requests).await {
+                let mut stream = stream.into_inner();
+                while let Ok(Some(resp)) = stream.message().await {
+                    if !resp.events.is_empty() || resp.canceled {
+                        return;
+                    }
                 }
             }
+            // A watch that cannot be had is waited out, not retried at
+            // once: the campaign would spin on the key otherwise.
+            std::future::pending::<()>().await
         };
         let _ = tokio::time::timeout(patience, wait).await;
     }
