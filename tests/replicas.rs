@@ -89,12 +89,14 @@ impl Replica {
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
+            // Beside the topology file, in the test's own temp directory
+            // (a respawned replica appends to its predecessor's log).
             .stderr(
-                std::fs::File::create(
-                    std::env::temp_dir()
-                        .join(format!("strata-replica-{id}-{}.log", std::process::id())),
-                )
-                .unwrap(),
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(std::path::Path::new(topology).with_file_name(format!("{id}.log")))
+                    .unwrap(),
             )
             .spawn()
             .expect("strata runs");
