@@ -13,7 +13,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub use strata_bench as bench;
-pub use strata_core::{intent, model, object, pathcomp, topology};
+pub use strata_core::{intent, model, object, pathcomp, plan, topology};
 pub use strata_daemon::{
     config, controller, daemon, gnmi, metrics, net, northbound, otel, proto, render, replica,
     security, southbound, state, store, telemetry,
@@ -23,5 +23,6 @@ pub use strata_sim as simulators;
 
 pub mod drain;
 pub mod pages;
+pub mod topo;
 pub mod watch;
 pub mod whatif;

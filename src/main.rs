@@ -172,6 +172,85 @@ enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Reload the topology: the difference between the topology in force
+    /// and the file (`--file`, else the controller's own file read again)
+    /// is applied as one change, or only shown with --dry-run.
+    ReloadTopology {
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        api: std::net::SocketAddr,
+        #[command(flatten)]
+        client: ClientArgs,
+        /// A topology file to send (default: the controller re-reads its own).
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Show the steps without applying them.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Add a packet node at run time (a lab starts a simulated device for it).
+    AddNode {
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        api: std::net::SocketAddr,
+        #[command(flatten)]
+        client: ClientArgs,
+        name: String,
+        /// The device's gNMI address (a lab replaces it with its simulator's).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        address: String,
+        #[arg(long)]
+        router_id: String,
+        #[arg(long)]
+        node_sid: u32,
+        /// Customer-facing ports, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        access_interfaces: Vec<String>,
+        #[arg(long, default_value = "")]
+        site: String,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Add a packet link at run time between two nodes' interfaces.
+    AddLink {
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        api: std::net::SocketAddr,
+        #[command(flatten)]
+        client: ClientArgs,
+        name: String,
+        /// NODE:INTERFACE
+        #[arg(long)]
+        a: String,
+        /// NODE:INTERFACE
+        #[arg(long)]
+        b: String,
+        #[arg(long, default_value_t = 100.0)]
+        capacity_gbps: f64,
+        #[arg(long, default_value_t = 0.0)]
+        length_km: f64,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Remove a packet link (refused, listing its users, while anything
+    /// rides it: drain it first).
+    RemoveLink {
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        api: std::net::SocketAddr,
+        #[command(flatten)]
+        client: ClientArgs,
+        name: String,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Remove a packet node and its links (refused, listing its users, while
+    /// anything uses it).
+    RemoveNode {
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        api: std::net::SocketAddr,
+        #[command(flatten)]
+        client: ClientArgs,
+        name: String,
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Inject a fault into a running lab or simulator.
     Fault {
         /// The lab's API address, or the simulator's --control address.
@@ -857,6 +936,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             data_dir,
             credentials,
         } => {
+            let topology_file = topology.topology.clone();
             let topology = load(topology.topology.as_ref())?;
             let file = daemon.config()?;
             // The lab makes its own API credentials and device logins.
@@ -901,7 +981,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 web,
                 security,
             };
-            let outcome = lab::run_lab(&topology, options)
+            let outcome = lab::run_lab(&topology, topology_file, options)
                 .await
                 .map_err(|e| e.to_string())?;
             // A timed run is a smoke test: it fails unless every device came up.
@@ -926,6 +1006,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 lease_ttl,
                 advertise,
             } = *replica;
+            let topology_file = topology.topology.clone();
             let topology = load(topology.topology.as_ref())?;
             let file = daemon.config()?;
             let mut options = daemon.options(&file, data_dir)?;
@@ -948,7 +1029,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                     options.listen
                 );
             }
-            strata::daemon::run_controller(&topology, options)
+            strata::daemon::run_controller(&topology, topology_file, options)
                 .await
                 .map_err(|e| format!("{e:#}"))?;
             Ok(ExitCode::SUCCESS)
@@ -1177,6 +1258,94 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Drains { api, client } => {
             let out = strata::drain::drains(api, &client.credentials()?)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            print!("{out}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ReloadTopology {
+            api,
+            client,
+            file,
+            dry_run,
+        } => {
+            let out = strata::topo::reload(api, file.as_deref(), dry_run, &client.credentials()?)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            print!("{out}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::AddNode {
+            api,
+            client,
+            name,
+            address,
+            router_id,
+            node_sid,
+            access_interfaces,
+            site,
+            dry_run,
+        } => {
+            let node = strata::proto::strata::v1::Node {
+                name,
+                role: strata::proto::strata::v1::Role::Packet as i32,
+                address,
+                router_id,
+                node_sid,
+                access_interfaces,
+                site,
+                ..Default::default()
+            };
+            let out = strata::topo::add_node(api, node, dry_run, &client.credentials()?)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            print!("{out}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::AddLink {
+            api,
+            client,
+            name,
+            a,
+            b,
+            capacity_gbps,
+            length_km,
+            dry_run,
+        } => {
+            let link = strata::proto::strata::v1::Link {
+                name,
+                layer: strata::proto::strata::v1::Layer::Packet as i32,
+                a: Some(strata::topo::endpoint(&a)?),
+                b: Some(strata::topo::endpoint(&b)?),
+                capacity_gbps,
+                length_km,
+                ..Default::default()
+            };
+            let out = strata::topo::add_link(api, link, dry_run, &client.credentials()?)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            print!("{out}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::RemoveLink {
+            api,
+            client,
+            name,
+            dry_run,
+        } => {
+            let out = strata::topo::remove_link(api, &name, dry_run, &client.credentials()?)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            print!("{out}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::RemoveNode {
+            api,
+            client,
+            name,
+            dry_run,
+        } => {
+            let out = strata::topo::remove_node(api, &name, dry_run, &client.credentials()?)
                 .await
                 .map_err(|e| format!("{e:#}"))?;
             print!("{out}");

@@ -81,6 +81,16 @@ fn event_line(e: &api::Event) -> Option<String> {
                 )
             })
         }
+        api::event::Object::Topology(x) => {
+            let sign = if e.change == api::Change::Created as i32 {
+                '+'
+            } else if e.change == api::Change::Deleted as i32 {
+                '-'
+            } else {
+                '~'
+            };
+            Some(format!("{t} topology {sign} {} {}", x.kind, x.name))
+        }
         _ => None,
     }
 }
@@ -219,6 +229,29 @@ mod tests {
         assert_eq!(
             event_line(&e).as_deref(),
             Some("00:00:00.000 update   svc-1 (dci) 200 Gbps  [bandwidth now 200 Gbps]")
+        );
+    }
+
+    #[test]
+    fn topology_changes_are_shown_as_steps() {
+        let e = |change: api::Change, kind: &str, name: &str| api::Event {
+            revision: 3,
+            timestamp_ns: 0,
+            change: change as i32,
+            reason: String::new(),
+            object: Some(api::event::Object::Topology(api::TopologyEvent {
+                kind: kind.into(),
+                name: name.into(),
+                ..Default::default()
+            })),
+        };
+        assert_eq!(
+            event_line(&e(api::Change::Created, "node", "pe4")).as_deref(),
+            Some("00:00:00.000 topology + node pe4")
+        );
+        assert_eq!(
+            event_line(&e(api::Change::Deleted, "link", "pe2-pe4")).as_deref(),
+            Some("00:00:00.000 topology - link pe2-pe4")
         );
     }
 }

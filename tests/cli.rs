@@ -33,6 +33,12 @@ fn completions_cover_every_shell_and_know_the_subcommands_and_flags() {
             "fault",
             "ephemeral-ports",
             "reconcile-interval",
+            "reload-topology",
+            "add-node",
+            "add-link",
+            "remove-link",
+            "remove-node",
+            "dry-run",
         ] {
             assert!(script.contains(word), "{shell} completion lacks {word}");
         }
@@ -354,5 +360,73 @@ fn replica_flags_are_checked_before_anything_starts() {
     assert!(
         err.contains("--advertise: the API listens on 0.0.0.0:0"),
         "{err}"
+    );
+}
+
+/// SIGHUP makes `strata controller` read its topology file again and apply
+/// the difference through the same path as `ReloadTopology`, saying what
+/// it did.
+#[cfg(unix)]
+#[test]
+fn sighup_reloads_the_controllers_topology_file() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("small.yaml");
+    let small = include_str!("../examples/small.yaml");
+    std::fs::write(&file, small).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "controller",
+            "--insecure",
+            "--gnmi-insecure",
+            "--web",
+            "off",
+        ])
+        .args(["--listen", "127.0.0.1:0", "--topology"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("strata controller starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut wait_for = |what: &str| -> Result<String, String> {
+        let mut seen = Vec::new();
+        for line in lines.by_ref() {
+            let line = line.map_err(|e| e.to_string())?;
+            if line.contains(what) {
+                return Ok(line);
+            }
+            seen.push(line);
+        }
+        Err(format!("no {what:?} in {seen:?}"))
+    };
+    let outcome = (|| {
+        wait_for("northbound strata.v1 on")?;
+        std::fs::write(
+            &file,
+            small.replace(
+                "    length_km: 90\n",
+                "    length_km: 90\n    te_metric: 7\n",
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        let hup = Command::new("kill")
+            .args(["-HUP", &child.id().to_string()])
+            .status()
+            .map_err(|e| e.to_string())?;
+        assert!(hup.success());
+        wait_for("SIGHUP: topology")
+    })();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let line = outcome.unwrap();
+    assert!(
+        line.ends_with("strata: SIGHUP: topology reloaded: ~ link pe1-pe3"),
+        "{line}"
     );
 }

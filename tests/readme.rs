@@ -8,7 +8,8 @@
 //! of lines; everything else is literal. `strata watch --once` is repeated
 //! until it matches (its view follows asynchronous telemetry); other commands
 //! run once. Addresses are the lab's: `--api` is added to `strata fault`, `strata whatif`,
-//! `strata drain`, `strata undrain`, `strata drains`,
+//! `strata drain`, `strata undrain`, `strata drains`, `strata reload-topology`,
+//! `strata add-node`, `strata add-link`, `strata remove-link`, `strata remove-node`,
 //! `strata watch` and `examples/orchestrator.py`.
 
 mod common;
@@ -114,7 +115,11 @@ fn command_for(words: &[String], api: &str, python: &Path) -> Command {
         Some("strata") => {
             let mut c = Command::new(env!("CARGO_BIN_EXE_strata"));
             match words.get(1).map(String::as_str) {
-                Some(sub @ ("fault" | "watch" | "whatif" | "drain" | "undrain" | "drains")) => {
+                Some(
+                    sub @ ("fault" | "watch" | "whatif" | "drain" | "undrain" | "drains"
+                    | "reload-topology" | "add-node" | "add-link" | "remove-link"
+                    | "remove-node"),
+                ) => {
                     c.arg(sub).arg("--api").arg(&api).args(&words[2..]);
                 }
                 _ => {

@@ -62,6 +62,7 @@ async fn reflection_v1_and_v1alpha_list_exactly_the_served_services() {
         "strata.v1.WhatIf",
         "strata.v1.Maintenance",
         "strata.v1.Updates",
+        "strata.v1.TopologyChanges",
         "grpc.health.v1.Health",
         // the lab adds fault injection to its API port
         "strata.sim.v1.FaultInjection",

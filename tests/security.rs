@@ -197,6 +197,25 @@ async fn a_lab_lets_in_only_known_callers_and_only_as_their_role_allows() {
     assert_eq!(lab.controller.list_policies("", "").len(), 1);
     assert_eq!(made.spec.unwrap().name, "admin-policy");
 
+    // Changing the topology is an admin's: an operator is refused, an admin
+    // may (a dry run here, which changes nothing).
+    let remove = |dry_run| api::RemoveLinkRequest {
+        name: "pe2-pe3".into(),
+        dry_run,
+    };
+    let refused =
+        api::topology_changes_client::TopologyChangesClient::new(channel(&lab, &operator).await)
+            .remove_link(remove(false))
+            .await;
+    assert_eq!(code(refused), Code::PermissionDenied);
+    let dry = api::topology_changes_client::TopologyChangesClient::new(channel(&lab, &admin).await)
+        .remove_link(remove(true))
+        .await
+        .expect("an admin may change the topology")
+        .into_inner();
+    assert!(!dry.applied);
+    assert_eq!(dry.steps.len(), 1);
+
     // Revoked: the viewer's token stops working without a restart.
     std::fs::write(&creds.principals, &original).unwrap();
     let mut revoked = false;

@@ -109,6 +109,9 @@ pub struct RerouteFigures {
     pub max: Duration,
     pub compute_p50: Duration,
     pub compute_p99: Duration,
+    /// Share of the moved policies whose new path was a repair-path lookup
+    /// (the rest computed), on the devices.
+    pub repair_hit_rate: f64,
     /// Every trial (breach → acked), sorted: the latency distribution plot.
     pub samples: Vec<Duration>,
 }
@@ -238,7 +241,12 @@ pub async fn reroute(
     eprintln!(
         "bench reroute: {devices} devices, {policies} policies: {repair_paths} repair paths computed in {warm:.2?} (offline controller)"
     );
+    let stage = Instant::now();
     let (compute, _) = trials(&offline, &t, n_trials, 13).await;
+    eprintln!(
+        "bench reroute: {n_trials} offline trials in {:.2?}; starting {devices} simulated devices …",
+        stage.elapsed()
+    );
 
     let fabric = SimFabric::new(
         &t,
@@ -272,9 +280,21 @@ pub async fn reroute(
     let daemon = Daemon::start(&t, &options, move |name| sims.address(name), None).await?;
     crate::all_up(&daemon, devices).await?;
     let online = daemon.controller.clone();
+    let stage = Instant::now();
     populate(&online, t.nodes.len(), policies, 11).await?;
-    warm_repairs(&online).await?;
+    eprintln!(
+        "bench reroute: {policies} policies placed and programmed in {:.2?}",
+        stage.elapsed()
+    );
+    let (warm, _) = warm_repairs(&online).await?;
+    eprintln!(
+        "bench reroute: repair paths warmed in {warm:.2?}; {n_trials} trials on the devices …"
+    );
+    let before = online.read().repairs.lookups.counts();
     let (times, mean_affected) = trials(&online, &t, n_trials, 13).await;
+    let after = online.read().repairs.lookups.counts();
+    let (hits, misses) = (after.0 - before.0, after.1 - before.1);
+    let repair_hit_rate = hits as f64 / (hits + misses).max(1) as f64;
     daemon.shutdown().await;
     fabric.shutdown().await;
     Ok(RerouteFigures {
@@ -287,6 +307,7 @@ pub async fn reroute(
         max: times.last().copied().unwrap_or_default(),
         compute_p50: percentile(&compute, 0.5),
         compute_p99: percentile(&compute, 0.99),
+        repair_hit_rate,
         samples: times,
     })
 }
@@ -294,7 +315,7 @@ pub async fn reroute(
 pub fn print_header() {
     println!("\nreroute: breach sample received → all affected headends acked (make-before-break, one Set per headend)");
     println!(
-        "{:>8} {:>9} {:>7} {:>13} {:>10} {:>10} {:>10} {:>12} {:>12} {:>10}",
+        "{:>8} {:>9} {:>7} {:>13} {:>10} {:>10} {:>10} {:>12} {:>12} {:>10} {:>8}",
         "devices",
         "policies",
         "trials",
@@ -304,14 +325,15 @@ pub fn print_header() {
         "max",
         "compute p50",
         "compute p99",
-        "p99/comp"
+        "p99/comp",
+        "lookups"
     );
 }
 
 pub fn print_row(r: &RerouteFigures) {
     let ratio = r.p99.as_secs_f64() / r.compute_p99.as_secs_f64().max(1e-9);
     println!(
-        "{:>8} {:>9} {:>7} {:>13.1} {:>10.2?} {:>10.2?} {:>10.2?} {:>12.2?} {:>12.2?} {:>9.1}x",
+        "{:>8} {:>9} {:>7} {:>13.1} {:>10.2?} {:>10.2?} {:>10.2?} {:>12.2?} {:>12.2?} {:>9.1}x {:>7.1}%",
         r.devices,
         r.policies,
         r.trials,
@@ -321,7 +343,8 @@ pub fn print_row(r: &RerouteFigures) {
         r.max,
         r.compute_p50,
         r.compute_p99,
-        ratio
+        ratio,
+        r.repair_hit_rate * 100.0
     );
 }
 

@@ -625,6 +625,10 @@ fn event_json(line: usize, ev: &api::Event) -> Value {
             out.insert("moved".into(), json!(d.moved_policies));
             out.insert("unmoved".into(), json!(d.unmoved_policies));
         }
+        Some(Object::Topology(t)) => {
+            out.insert("kind".into(), json!(format!("topology-{}", t.kind)));
+            out.insert("id".into(), json!(t.name));
+        }
         None => {}
     }
     out.insert("reason".into(), json!(ev.reason));

@@ -165,6 +165,18 @@ pub struct DrainEvent {
     pub unmoved: Vec<String>,
 }
 
+/// A node or link added (created), changed (updated) or removed (deleted)
+/// at run time, as the topology shows it after the change (`node`/`link`
+/// empty for a removal).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopologyEvent {
+    /// "node" or "link".
+    pub kind: String,
+    pub name: String,
+    pub node: Option<crate::model::Node>,
+    pub link: Option<crate::model::Link>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Object {
     Policy(Policy),
@@ -174,6 +186,7 @@ pub enum Object {
     Breach(BreachEvent),
     Cabling(CablingEvent),
     Drain(DrainEvent),
+    Topology(TopologyEvent),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -345,6 +358,8 @@ impl Footprint for Event {
                             .map(|x| x.len() + 24)
                             .sum::<usize>()
                 }
+                // Names and a node's or link's attributes: a few hundred bytes.
+                Object::Topology(t) => t.kind.len() + t.name.len() + 512,
             }
     }
 }

@@ -170,12 +170,8 @@ impl Daemon {
         // serve an open API without being told to does not start at all.
         let mut secured = crate::northbound::Secured::from(&options.security)?;
         secured.gate = gate.clone();
-        // So are thresholds and pools: an override for a link the fabric does
-        // not have is a typo that would leave that link on the defaults.
-        options
-            .health
-            .check_links(topology)
-            .map_err(anyhow::Error::msg)?;
+        // So are pools; thresholds are checked once the topology in force is
+        // known (runtime links from the store included).
         options.pools.validate().map_err(anyhow::Error::msg)?;
         // The journal first: nothing is served, and no device is touched,
         // until the intents it holds are back.
@@ -266,6 +262,12 @@ impl Daemon {
             }
             None => None,
         };
+        // An override for a link the fabric does not have is a typo that
+        // would leave that link on the defaults.
+        options
+            .health
+            .check_links(&controller.read().topology)
+            .map_err(anyhow::Error::msg)?;
         // Background tasks stop on this signal and finish what they are doing
         // (a reconcile pass or a reroute mid-Set) instead of being aborted.
         let (halt, halted) = tokio::sync::watch::channel(false);
@@ -301,7 +303,15 @@ impl Daemon {
         };
         let listener = bind_soon(options.listen, gate.is_some()).await?;
         let api = listener.local_addr()?;
-        for node in topology.nodes.iter().filter(|_| !follower) {
+        // The topology in force: the file's, with the nodes added and
+        // removed at run time that the store gave back. A follower talks to
+        // none of them.
+        let nodes = if follower {
+            Vec::new()
+        } else {
+            controller.read().topology.nodes.clone()
+        };
+        for node in &nodes {
             southbound.add_device(DeviceTarget {
                 name: node.name.clone(),
                 role: node.role,
@@ -310,13 +320,18 @@ impl Daemon {
             });
         }
         if !follower {
+            controller.set_node_devices(Arc::new(SouthboundDevices {
+                southbound: southbound.clone(),
+            }));
             // Telemetry → link health → reroute.
             // One slot per notification's readings (a handful each).
             let (readings_tx, readings_rx) = tokio::sync::mpsc::channel(16_384);
             ingest.feed_batches(readings_tx);
+            // The topology in force, runtime links the store gave back included.
+            let in_force = controller.read().topology.clone();
             let closed_loop = crate::controller::closed_loop::ClosedLoop::new(
                 controller.clone(),
-                topology,
+                &in_force,
                 options.health.clone(),
             );
             tasks.push(crate::controller::closed_loop::spawn(
@@ -578,11 +593,105 @@ pub async fn stop_signal() {
     }
 }
 
+/// Devices of nodes added at run time are reached at the node's address.
+pub struct SouthboundDevices {
+    pub southbound: Arc<Southbound>,
+}
+
+impl crate::controller::topology::NodeDevices for SouthboundDevices {
+    fn prepare<'a>(
+        &'a self,
+        node: &'a crate::model::Node,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<SocketAddr, String>> + Send + 'a>>
+    {
+        Box::pin(async move { Ok(node.address) })
+    }
+
+    fn discard(&self, _name: &str) {}
+
+    fn connect(&self, node: &crate::model::Node) {
+        self.southbound.add_device(DeviceTarget {
+            name: node.name.clone(),
+            role: node.role,
+            address: node.address,
+            router_id: node.router_id,
+        });
+    }
+
+    fn disconnect(&self, name: &str) {
+        self.southbound.remove_device(name);
+    }
+}
+
+/// Reloads the topology file on every SIGHUP, as `ReloadTopology` does,
+/// printing and logging the diff (or why it was refused). The handler is in
+/// place when this returns (a SIGHUP before it would end the process); the
+/// task runs until aborted.
+pub fn reload_on_hangup(controller: Arc<Controller>) -> Option<tokio::task::JoinHandle<()>> {
+    reload_on_hangup_with(move || Ok(controller.clone()))
+}
+
+/// As [`reload_on_hangup`], reloading whichever controller `target` names
+/// at each SIGHUP; when it names none (a replica that does not lead), the
+/// reason is printed and nothing changes.
+pub fn reload_on_hangup_with(
+    target: impl Fn() -> Result<Arc<Controller>, String> + Send + 'static,
+) -> Option<tokio::task::JoinHandle<()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hup = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP: topology reloads only through the API");
+                return None;
+            }
+        };
+        Some(tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                let controller = match target() {
+                    Ok(c) => c,
+                    Err(why) => {
+                        tracing::warn!(reason = %why, "SIGHUP: topology not reloaded, nothing changed");
+                        println!("strata: SIGHUP: topology not reloaded, nothing changed: {why}");
+                        continue;
+                    }
+                };
+                match controller.reload_topology(None, false).await {
+                    Ok(r) if r.steps.is_empty() => {
+                        tracing::info!("SIGHUP: topology file unchanged");
+                        println!("strata: SIGHUP: topology file unchanged");
+                    }
+                    Ok(r) => {
+                        let steps: Vec<String> = r.steps.iter().map(ToString::to_string).collect();
+                        tracing::info!(steps = %steps.join("; "), revision = r.revision, "SIGHUP: topology reloaded");
+                        println!("strata: SIGHUP: topology reloaded: {}", steps.join("; "));
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "SIGHUP: topology reload refused, nothing changed");
+                        println!("strata: SIGHUP: topology reload refused, nothing changed: {e}");
+                    }
+                }
+            }
+        }))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = target;
+        None
+    }
+}
+
 /// `strata controller`: the daemon against the topology's devices until a
-/// stop signal.
-pub async fn run_controller(topology: &Topology, options: DaemonOptions) -> anyhow::Result<()> {
+/// stop signal; SIGHUP reloads `file` (the topology's file, when it came
+/// from one) — on a replica, only while it leads.
+pub async fn run_controller(
+    topology: &Topology,
+    file: Option<PathBuf>,
+    options: DaemonOptions,
+) -> anyhow::Result<()> {
     if options.replica.is_some() {
-        let outcome = crate::replica::run(topology, &options, async {
+        let outcome = crate::replica::run(topology, file, &options, async {
             stop_signal().await;
             println!("strata controller: stopping (draining requests, giving up the lease)");
         })
@@ -590,6 +699,10 @@ pub async fn run_controller(topology: &Topology, options: DaemonOptions) -> anyh
         return outcome;
     }
     let daemon = Daemon::start(topology, &options, |_| None, None).await?;
+    let hangups = file.and_then(|f| {
+        daemon.controller.set_topology_file(f);
+        reload_on_hangup(daemon.controller.clone())
+    });
     match &daemon.restored {
         Some(r) => {
             println!(
@@ -630,6 +743,9 @@ pub async fn run_controller(topology: &Topology, options: DaemonOptions) -> anyh
         );
     }
     stop_signal().await;
+    if let Some(h) = hangups {
+        h.abort();
+    }
     println!("strata controller: stopping (draining requests, flushing the journal)");
     daemon.shutdown().await;
     Ok(())

@@ -119,6 +119,9 @@ pub struct LabOutcome {
 /// closed loop, reconciliation, northbound API with fault injection) on them.
 pub struct Lab {
     pub fabric: Arc<SimFabric>,
+    /// Simulated devices started for nodes added at run time, one fabric
+    /// each (by node name).
+    pub added: AddedSims,
     pub state: Arc<FabricState>,
     pub ingest: Arc<Ingest>,
     pub southbound: Arc<Southbound>,
@@ -140,6 +143,7 @@ impl Lab {
         etcd: Option<strata_daemon::store::etcd::EtcdConfig>,
     ) -> anyhow::Result<Lab> {
         let (sim_security, device_credentials) = device_security(topology, &options.security)?;
+        let login = sim_security.login.clone();
         let fabric = SimFabric::with_security(topology, options.sim.clone(), sim_security);
         fabric.start().await?;
         let sims = fabric.clone();
@@ -155,7 +159,54 @@ impl Lab {
             Some(fault_injection(fabric.clone())),
         )
         .await?;
+        let added = AddedSims::default();
+        let devices = Arc::new(LabDevices {
+            daemon: strata_daemon::daemon::SouthboundDevices {
+                southbound: daemon.southbound.clone(),
+            },
+            sim: options.sim.clone(),
+            ca: match &options.security {
+                LabSecurity::Generated(c) => c.ca.clone(),
+                LabSecurity::Insecure => None,
+            },
+            login,
+            added: added.clone(),
+        });
+        daemon.controller.set_node_devices(devices.clone());
+        // Nodes the store gave back that the file lacks were added at run
+        // time; their simulators went with the last run. Each gets a fresh
+        // one, and its new address is a node update like any other.
+        let runtime: Vec<crate::model::Node> = daemon
+            .controller
+            .read()
+            .topology
+            .nodes
+            .iter()
+            .filter(|n| topology.node(&n.name).is_none())
+            .cloned()
+            .collect();
+        for mut node in runtime {
+            use strata_daemon::controller::topology::NodeDevices;
+            use strata_daemon::plan::topology::{Change, Diff};
+            node.address = match devices.prepare(&node).await {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(device = %node.name, error = %e, "no simulator for a node added in an earlier run");
+                    continue;
+                }
+            };
+            let name = node.name.clone();
+            if let Err(e) = daemon
+                .controller
+                .change_topology(Diff::one(Change::UpdateNode(node)), false, "node")
+                .await
+            {
+                tracing::warn!(device = %name, error = %e, "the restarted simulator's address was refused");
+                devices.discard(&name);
+            }
+        }
         Ok(Lab {
+            added,
             fabric,
             state: daemon.state.clone(),
             ingest: daemon.ingest.clone(),
@@ -187,9 +238,119 @@ impl Lab {
         self.daemon.restored.as_ref()
     }
 
+    /// The simulated fabric holding `device`: the lab's own, or the one
+    /// started for it when it was added at run time.
+    pub fn sims_of(&self, device: &str) -> Option<Arc<SimFabric>> {
+        if self.fabric.device(device).is_some() {
+            return Some(self.fabric.clone());
+        }
+        self.added.get(device)
+    }
+
     pub async fn shutdown(self) {
         self.daemon.shutdown().await;
         self.fabric.shutdown().await;
+        for (fabric, measure) in self.added.take_all() {
+            measure.abort();
+            fabric.shutdown().await;
+        }
+    }
+}
+
+/// A runtime node's simulator and its measurement loop.
+type AddedSim = (Arc<SimFabric>, tokio::task::JoinHandle<()>);
+
+/// The simulators started for nodes added at run time.
+#[derive(Clone, Default)]
+pub struct AddedSims(Arc<std::sync::Mutex<std::collections::BTreeMap<String, AddedSim>>>);
+
+impl AddedSims {
+    pub fn get(&self, name: &str) -> Option<Arc<SimFabric>> {
+        self.lock().get(name).map(|(f, _)| f.clone())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<String, AddedSim>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Stops the simulator of `name`, if there is one, in the background.
+    fn stop(&self, name: &str) {
+        let gone = self.lock().remove(name);
+        if let Some((fabric, measure)) = gone {
+            measure.abort();
+            tokio::spawn(async move { fabric.shutdown().await });
+        }
+    }
+
+    fn take_all(&self) -> Vec<AddedSim> {
+        std::mem::take(&mut *self.lock()).into_values().collect()
+    }
+}
+
+/// A lab answers for a node added at run time with a simulated device of
+/// its own, on an ephemeral loopback port, guarded like the others; the
+/// controller's session to it is the daemon's as for any node.
+struct LabDevices {
+    daemon: strata_daemon::daemon::SouthboundDevices,
+    sim: SimOptions,
+    ca: Option<pki::LabCa>,
+    login: Option<(String, String)>,
+    added: AddedSims,
+}
+
+impl strata_daemon::controller::topology::NodeDevices for LabDevices {
+    fn prepare<'a>(
+        &'a self,
+        node: &'a crate::model::Node,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<std::net::SocketAddr, String>> + Send + 'a>,
+    > {
+        Box::pin(async move {
+            let mut node = node.clone();
+            node.address = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            // The device alone: its links are the controller's to add, and
+            // the lab's measurement of them stays with the lab's own fabric.
+            let topology = Topology {
+                name: format!("runtime-{}", node.name),
+                nodes: vec![node.clone()],
+                links: Vec::new(),
+            };
+            let mut identities = std::collections::HashMap::new();
+            if let Some(ca) = &self.ca {
+                let (cert, key) = ca.issue_device(&node.name).map_err(|e| e.to_string())?;
+                identities.insert(node.name.clone(), (cert.into_bytes(), key.into_bytes()));
+            }
+            let security = SimSecurity {
+                identities: Arc::new(identities),
+                login: self.login.clone(),
+            };
+            let mut options = self.sim.clone();
+            options.ephemeral_ports = true;
+            let fabric = SimFabric::with_security(&topology, options, security);
+            let measure = fabric.start().await.map_err(|e| e.to_string())?;
+            let address = fabric
+                .address(&node.name)
+                .ok_or_else(|| format!("the simulated {} did not start", node.name))?;
+            self.added.stop(&node.name);
+            self.added
+                .lock()
+                .insert(node.name.clone(), (fabric, measure));
+            tracing::info!(device = %node.name, %address, "simulated device started for a node added at run time");
+            Ok(address)
+        })
+    }
+
+    fn discard(&self, name: &str) {
+        self.added.stop(name);
+    }
+
+    fn connect(&self, node: &crate::model::Node) {
+        self.daemon.connect(node);
+    }
+
+    fn disconnect(&self, name: &str) {
+        self.daemon.disconnect(name);
+        self.added.stop(name);
     }
 }
 
@@ -246,8 +407,17 @@ fn device_security(
 }
 
 /// Starts the lab and reports until Ctrl-C or the optional duration.
-pub async fn run_lab(topology: &Topology, options: LabOptions) -> anyhow::Result<LabOutcome> {
+/// `file`: the topology's file, which `ReloadTopology` and SIGHUP read again.
+pub async fn run_lab(
+    topology: &Topology,
+    file: Option<std::path::PathBuf>,
+    options: LabOptions,
+) -> anyhow::Result<LabOutcome> {
     let lab = Lab::start(topology, &options).await?;
+    let hangups = file.and_then(|f| {
+        lab.controller.set_topology_file(f);
+        strata_daemon::daemon::reload_on_hangup(lab.controller.clone())
+    });
     let (fabric, state, ingest, listen) = (
         lab.fabric.clone(),
         lab.state.clone(),
@@ -317,6 +487,9 @@ pub async fn run_lab(topology: &Topology, options: LabOptions) -> anyhow::Result
         options.duration,
     )
     .await;
+    if let Some(h) = hangups {
+        h.abort();
+    }
     lab.shutdown().await;
     Ok(outcome)
 }

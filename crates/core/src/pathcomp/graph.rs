@@ -210,8 +210,7 @@ impl TeGraph {
         self.tails.push(e.from);
         self.by_link.entry(e.link.clone()).or_default().push(id);
         self.edges.0.push(e);
-        self.compact = OnceLock::new();
-        self.log.reset();
+        self.structure_changed();
         Some(id)
     }
 
@@ -280,28 +279,112 @@ impl TeGraph {
             .collect();
         let mut g = TeGraph::new(nodes);
         for l in t.links.iter().filter(|l| l.layer == Layer::Packet) {
-            let (Some(a), Some(b)) = (g.node_id(&l.a.node), g.node_id(&l.b.node)) else {
-                continue;
-            };
-            for (from, to) in [(a, b), (b, a)] {
-                g.add_edge(TeEdge {
-                    link: l.name.clone(),
-                    from,
-                    to,
-                    latency_us: l.latency_us,
-                    te_metric: l.te_metric,
-                    igp_metric: l.igp_metric,
-                    capacity_gbps: l.capacity_gbps,
-                    reserved_gbps: 0.0,
-                    srlgs: l.srlgs.clone(),
-                    admin_groups: l.admin_groups.clone(),
-                    up: true,
-                    pruned: false,
-                    adj_sid: 0,
-                });
-            }
+            g.add_link(l);
         }
         g
+    }
+
+    /// Adds a packet node at run time (a new id; ids of removed nodes are
+    /// not reused, so every recorded path keeps meaning what it meant).
+    /// `None` if a live node already has the name.
+    pub fn add_node(&mut self, node: TeNode) -> Option<NodeId> {
+        if self.by_name.contains_key(&node.name) {
+            return None;
+        }
+        let id = self.nodes.len();
+        self.by_name.insert(node.name.clone(), id);
+        self.nodes.push(node);
+        self.out.push(Vec::new());
+        self.inn.push(Vec::new());
+        self.structure_changed();
+        Some(id)
+    }
+
+    /// Removes a node that no live edge touches; `false` if it is unknown
+    /// or still has edges. Its id stays, nameless and isolated, so the ids
+    /// of the nodes after it do not shift.
+    pub fn remove_node(&mut self, name: &str) -> bool {
+        let Some(&id) = self.by_name.get(name) else {
+            return false;
+        };
+        if !self.out[id].is_empty() || !self.inn[id].is_empty() {
+            return false;
+        }
+        self.by_name.remove(name);
+        self.nodes[id] = TeNode {
+            name: String::new(),
+            node_sid: None,
+        };
+        self.structure_changed();
+        true
+    }
+
+    /// Adds both directions of packet link `l` (a→b then b→a); `None` if an
+    /// end is not a node of the graph or the link is already there.
+    pub fn add_link(&mut self, l: &crate::model::Link) -> Option<[EdgeId; 2]> {
+        let (Some(a), Some(b)) = (self.node_id(&l.a.node), self.node_id(&l.b.node)) else {
+            return None;
+        };
+        if self.by_link.contains_key(&l.name) {
+            return None;
+        }
+        let mut ids = [0; 2];
+        for (i, (from, to)) in [(a, b), (b, a)].into_iter().enumerate() {
+            ids[i] = self.add_edge(TeEdge {
+                link: l.name.clone(),
+                from,
+                to,
+                latency_us: l.latency_us,
+                te_metric: l.te_metric,
+                igp_metric: l.igp_metric,
+                capacity_gbps: l.capacity_gbps,
+                reserved_gbps: 0.0,
+                srlgs: l.srlgs.clone(),
+                admin_groups: l.admin_groups.clone(),
+                up: true,
+                pruned: false,
+                adj_sid: 0,
+            })?;
+        }
+        Some(ids)
+    }
+
+    /// Takes both directions of `link` out of the graph; `false` for an
+    /// unknown link. The edges stay in place as tombstones (down, pruned,
+    /// nameless, in no adjacency list) so that the other edges keep their
+    /// ids and adjacency SIDs.
+    pub fn remove_link(&mut self, link: &str) -> bool {
+        let Some(ids) = self.by_link.remove(link) else {
+            return false;
+        };
+        for e in ids {
+            let (from, to) = (self.edges.0[e].from, self.edges.0[e].to);
+            self.out[from].retain(|&x| x != e);
+            self.inn[to].retain(|&x| x != e);
+            let edge = &mut self.edges.0[e];
+            edge.up = false;
+            edge.pruned = true;
+            edge.capacity_gbps = 0.0;
+            edge.reserved_gbps = 0.0;
+            edge.link = String::new();
+            edge.srlgs.clear();
+            edge.admin_groups.clear();
+        }
+        self.structure_changed();
+        true
+    }
+
+    /// Whether `e` is a removed link's tombstone.
+    pub fn is_removed(&self, e: EdgeId) -> bool {
+        self.edges.get(e).is_some_and(|x| x.link.is_empty())
+    }
+
+    /// Nodes or edges came or went: the searches' compact copy is rebuilt on
+    /// first use, and the change log can no longer vouch for any result
+    /// computed before (a new edge may be a better path for anything).
+    fn structure_changed(&mut self) {
+        self.compact = OnceLock::new();
+        self.log.reset();
     }
 
     pub fn node_id(&self, name: &str) -> Option<NodeId> {

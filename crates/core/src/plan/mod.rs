@@ -15,6 +15,7 @@ pub mod repair;
 pub mod reroute;
 pub mod service;
 pub mod share;
+pub mod topology;
 pub mod update;
 pub mod validate;
 pub mod wavelength;
@@ -226,6 +227,7 @@ impl Fabric {
             ),
             record.id.clone(),
         );
+        self.repairs.touch(&record.id);
         self.policies.insert(record.id.clone(), record);
     }
 

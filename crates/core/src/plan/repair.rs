@@ -11,16 +11,21 @@
 //! an edge off the path got no better, an edge on it did not change, the IGP
 //! view and the SRLG/group sets did not change. Anything else is a miss and
 //! the reroute computes, so with or without this cache it gives the same
-//! answers. `refresh` recomputes only missing and stale entries.
+//! answers. `refresh` recomputes only missing and stale entries; the answer
+//! each replaced is kept beside it, fresh again once a degraded link is back.
 //!
 //! Covered: policies with no bandwidth and no disjointness constraint (their
 //! re-placement depends on the graph alone, not on their own reservation or
 //! a partner's path). Others always compute.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Bound;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::policy::{self, REPLAN_WHAT};
 use super::records::PolicyRecord;
+use super::validate::PolicyIntent;
 use super::Fabric;
 use crate::pathcomp::{
     cspf, Constraints, EdgeId, EdgeState, IgpSpf, Metric, NodeId, Path, Segment, TeGraph,
@@ -53,10 +58,61 @@ struct Best {
     cost: u64,
 }
 
+/// The latest answer and the one before it. A degraded link makes the
+/// answers around it stale and the refresh replaces them; when the link
+/// recovers, the graph is back to what the earlier answers saw, so they are
+/// fresh again and a flapping link costs no computation.
+#[derive(Debug, Clone)]
+struct Two<T> {
+    now: T,
+    then: Option<T>,
+}
+
+impl<T> Two<T> {
+    fn new(now: T) -> Self {
+        Two { now, then: None }
+    }
+    /// Returns how many more answers are held (0 or 1).
+    fn push(&mut self, newer: T) -> usize {
+        let added = usize::from(self.then.is_none());
+        self.then = Some(std::mem::replace(&mut self.now, newer));
+        added
+    }
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        std::iter::once(&self.now).chain(self.then.as_ref())
+    }
+    fn len(&self) -> usize {
+        1 + usize::from(self.then.is_some())
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 struct Entry {
-    best: Option<Best>,
-    avoiding: HashMap<String, Placed>,
+    best: Option<Two<Best>>,
+    avoiding: HashMap<String, Two<Placed>>,
+}
+
+/// How often a reroute found its answer here: what the benches report.
+#[derive(Debug, Default)]
+pub struct Lookups {
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl Lookups {
+    /// (hits, misses) so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+}
+
+impl Clone for Lookups {
+    fn clone(&self) -> Self {
+        Lookups::default()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -65,7 +121,15 @@ pub struct RepairCache {
     /// Paths held now, and at most.
     paths: usize,
     pub max_paths: usize,
+    /// Policies placed or moved since the last pass took them.
+    dirty: HashSet<String>,
+    /// The graph's version when the last complete pass started.
+    scanned: Option<u64>,
+    pub lookups: Lookups,
 }
+
+/// Beyond this many touched policies a pass walks them all.
+const MAX_DIRTY: usize = 100_000;
 
 /// Enough for 10,000 policies riding ~20 links each, each path its own.
 pub const DEFAULT_MAX_PATHS: usize = 250_000;
@@ -76,6 +140,9 @@ impl Default for RepairCache {
             entries: HashMap::new(),
             paths: 0,
             max_paths: DEFAULT_MAX_PATHS,
+            dirty: HashSet::new(),
+            scanned: None,
+            lookups: Lookups::default(),
         }
     }
 }
@@ -86,10 +153,6 @@ impl Default for RepairCache {
 pub struct Refresh {
     best: Vec<(Key, Best)>,
     avoiding: Vec<(Key, String, Placed)>,
-    /// Every entry needed is present and fresh.
-    pub complete: bool,
-    /// Keys some eligible policy still uses (only when the walk finished).
-    used: Option<HashSet<Key>>,
 }
 
 impl Refresh {
@@ -127,45 +190,131 @@ fn open(s: &EdgeState, c: &Constraints) -> bool {
     s.up && !s.pruned && s.slack_gbps >= c.bandwidth_gbps
 }
 
-/// Each changed edge's state at version `v` (its first record after `v`),
-/// or `None` if the log does not reach back.
-fn then_states(g: &TeGraph, v: u64) -> Option<HashMap<EdgeId, EdgeState>> {
-    let mut then = HashMap::new();
-    for (e, s) in g.changes_since(v)? {
-        then.entry(e).or_insert(s);
-    }
-    Some(then)
+/// The edges whose state now differs from their state at a version, each
+/// with both states, one log walk per version asked about (a refresh asks
+/// about a few versions for thousands of entries). An edge that changed and
+/// changed back is not in it: a degraded link that recovered leaves every
+/// entry fresh.
+pub struct Changes<'g> {
+    g: &'g TeGraph,
+    memo: HashMap<u64, Option<Rc<Vec<Changed>>>>,
 }
 
-/// Whether the best path computed at `v` (edges `on`) is still the best:
-/// no edge changed since `v` can have changed the answer. Edges in `skip`
-/// (the avoided link) are not looked at.
-fn fresh(g: &TeGraph, v: u64, on: &[EdgeId], c: &Constraints, skip: &[EdgeId]) -> bool {
-    let Some(then) = then_states(g, v) else {
-        return false;
-    };
-    then.iter().all(|(&e, was)| {
-        if skip.contains(&e) {
-            return true;
+#[derive(Debug, Clone, Copy)]
+struct Changed {
+    edge: EdgeId,
+    was: EdgeState,
+    now: EdgeState,
+}
+
+impl<'g> Changes<'g> {
+    pub fn new(g: &'g TeGraph) -> Self {
+        Changes {
+            g,
+            memo: HashMap::new(),
         }
-        let Some(now) = g.edges.get(e).map(EdgeState::of) else {
+    }
+
+    /// `None` if the log does not reach back to `v`.
+    fn since(&mut self, v: u64) -> Option<Rc<Vec<Changed>>> {
+        let g = self.g;
+        self.memo
+            .entry(v)
+            .or_insert_with(|| {
+                let mut first: HashMap<EdgeId, EdgeState> = HashMap::new();
+                for (e, s) in g.changes_since(v)? {
+                    first.entry(e).or_insert(s);
+                }
+                let mut changed: Vec<Changed> = first
+                    .into_iter()
+                    .filter_map(|(edge, was)| {
+                        let now = g.edges.get(edge).map(EdgeState::of)?;
+                        (now != was).then_some(Changed { edge, was, now })
+                    })
+                    .collect();
+                changed.sort_by_key(|c| c.edge);
+                Some(Rc::new(changed))
+            })
+            .clone()
+    }
+
+    /// Whether the best path computed at `v` (edges `on`) is still the
+    /// best: no edge changed since `v` can have changed the answer. Edges in
+    /// `skip` (the avoided link) are not looked at.
+    fn fresh(&mut self, v: u64, on: &[EdgeId], c: &Constraints, skip: &[EdgeId]) -> bool {
+        let Some(changed) = self.since(v) else {
             return false;
         };
-        if now == *was {
-            return true;
-        }
-        // SID lists and the SID-depth fit follow the IGP view
-        if now.up != was.up || now.igp_metric != was.igp_metric || now.sets != was.sets {
-            return false;
-        }
-        let (cn, cw) = (cost_of(&now, c.metric), cost_of(was, c.metric));
-        if on.contains(&e) {
-            open(&now, c) && cn == cw && now.latency_us == was.latency_us
-        } else {
-            // no better than it was: not newly usable, not cheaper, not faster
-            !open(&now, c) || (open(was, c) && cn >= cw && now.latency_us >= was.latency_us)
-        }
-    })
+        changed.iter().all(|ch| {
+            let (e, was, now) = (ch.edge, &ch.was, &ch.now);
+            if skip.contains(&e) {
+                return true;
+            }
+            // SID lists and the SID-depth fit follow the IGP view
+            if now.up != was.up || now.igp_metric != was.igp_metric || now.sets != was.sets {
+                return false;
+            }
+            let (cn, cw) = (cost_of(now, c.metric), cost_of(was, c.metric));
+            if on.contains(&e) {
+                open(now, c) && cn == cw && now.latency_us == was.latency_us
+            } else {
+                // no better than it was: not newly usable, not cheaper, not faster
+                !open(now, c) || (open(was, c) && cn >= cw && now.latency_us >= was.latency_us)
+            }
+        })
+    }
+
+    /// Each edge's state at `v` where it differs from now.
+    fn was_at(&mut self, v: u64) -> Option<HashMap<EdgeId, EdgeState>> {
+        Some(self.since(v)?.iter().map(|c| (c.edge, c.was)).collect())
+    }
+
+    /// Whether nothing but reservations changed since `v`: repair paths
+    /// (of policies holding no bandwidth) cannot have gone stale.
+    fn only_reservations_since(&mut self, v: u64) -> bool {
+        self.since(v).is_some_and(|changed| {
+            changed.iter().all(|c| {
+                EdgeState {
+                    slack_gbps: c.now.slack_gbps,
+                    ..c.was
+                } == c.now
+            })
+        })
+    }
+}
+
+/// One piece of work a scan found: an entry missing or stale.
+#[derive(Debug, Clone)]
+pub struct Work {
+    key: Key,
+    /// `None`: the best path (no link avoided, no SID-depth limit).
+    link: Option<String>,
+    intent: PolicyIntent,
+}
+
+/// A walk over the placed policies in chunks (each under its own read of
+/// the fabric), resuming at `next`, the first policy not yet looked at.
+#[derive(Debug, Default)]
+pub struct Pass {
+    next: Option<String>,
+    done: bool,
+    /// Only the policies touched since the last complete pass: nothing but
+    /// reservations changed in the graph since it started.
+    incremental: Option<bool>,
+    /// The graph's version when this pass started.
+    version: u64,
+    planned: HashSet<(Key, Option<String>)>,
+    used: HashSet<Key>,
+    /// Skipped because in flight: looked at again by the next pass.
+    skipped: Vec<String>,
+    /// The dirty ids this pass took (an incremental pass walks only these).
+    taken: Vec<String>,
+}
+
+impl Pass {
+    pub fn done(&self) -> bool {
+        self.done
+    }
 }
 
 impl RepairCache {
@@ -173,20 +322,41 @@ impl RepairCache {
         self.paths
     }
 
+    /// Marks a policy's entries to be looked at by the next pass (it was
+    /// placed or moved).
+    pub fn touch(&mut self, id: &str) {
+        if self.dirty.len() < MAX_DIRTY {
+            self.dirty.insert(id.to_string());
+        } else {
+            // too many to track: the next pass walks everything
+            self.dirty.clear();
+            self.scanned = None;
+        }
+    }
+
     /// Stored edge ids and SIDs, roughly: what the cache costs in memory.
     pub fn approx_bytes(&self) -> usize {
         self.entries
             .values()
             .map(|e| {
-                e.best.as_ref().map_or(0, |b| b.edges.len() * 8 + 48)
+                e.best
+                    .iter()
+                    .flat_map(Two::iter)
+                    .map(|b| b.edges.len() * 8 + 48)
+                    .sum::<usize>()
                     + e.avoiding
                         .iter()
-                        .map(|(l, p)| {
+                        .map(|(l, two)| {
                             l.len()
                                 + 64
-                                + p.found.as_ref().map_or(0, |(path, segs)| {
-                                    path.edges.len() * 16 + segs.len() * 16 + 64
-                                })
+                                + two
+                                    .iter()
+                                    .map(|p| {
+                                        p.found.as_ref().map_or(24, |(path, segs)| {
+                                            path.edges.len() * 16 + segs.len() * 16 + 64
+                                        })
+                                    })
+                                    .sum::<usize>()
                         })
                         .sum::<usize>()
             })
@@ -201,6 +371,23 @@ impl RepairCache {
     pub fn lookup(
         &self,
         fabric: &Fabric,
+        changes: &mut Changes<'_>,
+        p: &PolicyRecord,
+        link: &str,
+    ) -> Option<(Path, Vec<Segment>)> {
+        let found = self.known(fabric, changes, p, link);
+        let counter = match found {
+            Some(_) => &self.lookups.hits,
+            None => &self.lookups.misses,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    fn known(
+        &self,
+        fabric: &Fabric,
+        changes: &mut Changes<'_>,
         p: &PolicyRecord,
         link: &str,
     ) -> Option<(Path, Vec<Segment>)> {
@@ -209,19 +396,23 @@ impl RepairCache {
         }
         let g = &fabric.graph;
         let entry = self.entries.get(&key_of(g, p)?)?;
-        let placed = entry.avoiding.get(link)?;
-        let (path, segments) = placed.found.as_ref()?;
         let skip: Vec<EdgeId> = g.edges_of_link(link).collect();
-        if !fresh(g, placed.version, &path.edges, &p.constraints, &skip) {
-            return None;
-        }
+        let (path, segments) = entry.avoiding.get(link)?.iter().find_map(|placed| {
+            let (path, segments) = placed.found.as_ref()?;
+            changes
+                .fresh(placed.version, &path.edges, &p.constraints, &skip)
+                .then_some((path, segments))
+        })?;
         let pruned = skip
             .iter()
             .all(|&e| g.edges.get(e).is_some_and(|x| x.pruned || !x.up));
-        if pruned || self.beats_any_over(g, entry.best.as_ref()?, p, path, &skip) {
-            return Some((path.clone(), segments.clone()));
-        }
-        None
+        let certain = pruned
+            || entry
+                .best
+                .iter()
+                .flat_map(Two::iter)
+                .any(|best| Self::beats_any_over(g, changes, best, p, path, &skip));
+        certain.then(|| (path.clone(), segments.clone()))
     }
 
     /// Whether `repair` (avoiding the link of edges `link`) is strictly
@@ -229,18 +420,18 @@ impl RepairCache {
     /// at its version; since then only the link's edges may have changed
     /// (checked), each at least `delta` dearer.
     fn beats_any_over(
-        &self,
         g: &TeGraph,
+        changes: &mut Changes<'_>,
         best: &Best,
         p: &PolicyRecord,
         repair: &Path,
         link: &[EdgeId],
     ) -> bool {
         let c = &p.constraints;
-        if !fresh(g, best.version, &best.edges, c, link) {
+        if !changes.fresh(best.version, &best.edges, c, link) {
             return false;
         }
-        let Some(then) = then_states(g, best.version) else {
+        let Some(then) = changes.was_at(best.version) else {
             return false;
         };
         let mut delta = u64::MAX;
@@ -264,115 +455,212 @@ impl RepairCache {
         repair.cost < best.cost.saturating_add(delta)
     }
 
-    /// Computes up to `budget` missing or stale entries for the placed
-    /// policies (those not in flight). Pure: reads the fabric only.
-    pub fn refresh(&self, fabric: &Fabric, budget: usize) -> Refresh {
+    /// Walks up to `budget` policies from where `pass` stopped and returns
+    /// the entries among theirs that are missing or stale (at most what the
+    /// cache has room for). Pure and cheap: no path is computed here, so a
+    /// caller can scan under a read of the fabric and compute on a copy of
+    /// the graph with no lock held.
+    pub fn scan(&self, fabric: &Fabric, pass: &mut Pass, budget: usize) -> Vec<Work> {
         let g = &fabric.graph;
-        let mut spf = IgpSpf::new(g);
-        let mut out = Refresh::default();
-        let mut used = HashSet::new();
-        let mut planned: HashSet<(Key, Option<String>)> = HashSet::new();
-        let mut room = self.max_paths.saturating_sub(self.paths);
-        for p in fabric.policies.values() {
-            if !eligible(p) || fabric.in_flight(&p.id) {
-                continue;
+        let mut changes = Changes::new(g);
+        let incremental = *pass.incremental.get_or_insert_with(|| {
+            pass.version = g.version();
+            pass.taken = self.dirty.iter().cloned().collect();
+            pass.taken.sort();
+            self.scanned
+                .is_some_and(|v| changes.only_reservations_since(v))
+        });
+        let mut room = self
+            .max_paths
+            .saturating_sub(self.paths + pass.planned.len());
+        let mut work = Vec::new();
+        let mut walked = 0;
+        let mut visit = |p: &PolicyRecord, pass: &mut Pass, work: &mut Vec<Work>| {
+            if !eligible(p) {
+                return;
             }
-            let Some(key) = key_of(g, p) else { continue };
-            used.insert(key.clone());
+            if fabric.in_flight(&p.id) {
+                pass.skipped.push(p.id.clone());
+                return;
+            }
+            let Some(key) = key_of(g, p) else { return };
+            pass.used.insert(key.clone());
             let entry = self.entries.get(&key);
             let mut wanted: Vec<Option<String>> = vec![None];
             wanted.extend(p.path.links(g).into_iter().map(Some));
             for link in wanted {
-                let have = entry.and_then(|e| match &link {
+                let fresh = entry.is_some_and(|e| match &link {
                     None => e
                         .best
-                        .as_ref()
-                        .map(|b| (b.version, b.edges.as_slice(), vec![])),
-                    Some(l) => e.avoiding.get(l).map(|pl| {
-                        let edges = pl.found.as_ref().map_or(&[][..], |f| f.0.edges.as_slice());
-                        (pl.version, edges, g.edges_of_link(l).collect())
+                        .iter()
+                        .flat_map(Two::iter)
+                        .any(|b| changes.fresh(b.version, &b.edges, &p.constraints, &[])),
+                    Some(l) => e.avoiding.get(l).is_some_and(|two| {
+                        let skip: Vec<EdgeId> = g.edges_of_link(l).collect();
+                        two.iter().any(|pl| {
+                            let edges = pl.found.as_ref().map_or(&[][..], |f| f.0.edges.as_slice());
+                            changes.fresh(pl.version, edges, &p.constraints, &skip)
+                        })
                     }),
                 });
-                if let Some((v, edges, skip)) = have {
-                    if fresh(g, v, edges, &p.constraints, &skip) {
-                        continue;
-                    }
-                }
-                if !planned.insert((key.clone(), link.clone())) {
+                if fresh {
                     continue;
                 }
-                if out.computed() >= budget || room == 0 {
-                    return out;
+                if room == 0 || !pass.planned.insert((key.clone(), link.clone())) {
+                    continue;
                 }
                 room -= 1;
-                let version = g.version();
-                match link {
-                    None => {
-                        let c = Constraints {
-                            max_sid_depth: None,
-                            ..p.constraints.clone()
-                        };
-                        if let Ok(path) = cspf(g, key.src, key.dst, &c) {
-                            out.best.push((
-                                key.clone(),
-                                Best {
-                                    version,
-                                    cost: path.cost,
-                                    edges: path.edges,
-                                },
-                            ));
-                        }
-                    }
-                    Some(l) => {
-                        let mut intent = policy::intent_of(p);
-                        intent.constraints.exclude_links.insert(l.clone());
-                        let found = policy::place_on(g, &mut spf, &intent, REPLAN_WHAT, &|_| None)
-                            .ok()
-                            .map(|pl| (pl.path, pl.segments));
-                        out.avoiding
-                            .push((key.clone(), l, Placed { version, found }));
-                    }
+                work.push(Work {
+                    key: key.clone(),
+                    link,
+                    intent: policy::intent_of(p),
+                });
+            }
+        };
+        if incremental {
+            // `taken` is sorted: resume after the last id walked
+            let start = match pass.next.take() {
+                Some(next) => pass.taken.partition_point(|id| *id < next),
+                None => 0,
+            };
+            for i in start..pass.taken.len() {
+                let id = pass.taken[i].clone();
+                if walked == budget {
+                    pass.next = Some(id);
+                    return work;
+                }
+                walked += 1;
+                if let Some(p) = fabric.policies.get(&id) {
+                    visit(p, pass, &mut work);
                 }
             }
+        } else {
+            let range = match pass.next.take() {
+                Some(next) => fabric
+                    .policies
+                    .range::<String, _>((Bound::Included(next), Bound::Unbounded)),
+                None => fabric.policies.range::<String, _>(..),
+            };
+            for (id, p) in range {
+                if walked == budget {
+                    pass.next = Some(id.clone());
+                    return work;
+                }
+                walked += 1;
+                visit(p, pass, &mut work);
+            }
         }
-        out.complete = true;
-        out.used = Some(used);
-        out
+        pass.done = true;
+        work
     }
 
-    /// Puts a refresh's results in; after a complete one, forgets entries no
-    /// policy uses any more.
+    /// Ends a pass whose work was computed and absorbed: a complete walk
+    /// over every policy forgets entries no policy uses any more.
+    pub fn finish(&mut self, pass: Pass) {
+        for id in &pass.taken {
+            self.dirty.remove(id);
+        }
+        self.dirty.extend(pass.skipped);
+        if !pass.done {
+            return;
+        }
+        if pass.incremental == Some(false) {
+            let used = pass.used;
+            self.entries.retain(|k, _| used.contains(k));
+            self.paths = self
+                .entries
+                .values()
+                .flat_map(|e| e.avoiding.values())
+                .map(Two::len)
+                .sum();
+        }
+        self.scanned = Some(pass.version);
+    }
+
+    /// Puts computed entries in.
     pub fn absorb(&mut self, r: Refresh) {
         for (k, b) in r.best {
-            self.entries.entry(k).or_default().best = Some(b);
+            let e = self.entries.entry(k).or_default();
+            match &mut e.best {
+                Some(two) => {
+                    two.push(b);
+                }
+                None => e.best = Some(Two::new(b)),
+            }
         }
         for (k, l, placed) in r.avoiding {
             let e = self.entries.entry(k).or_default();
-            if e.avoiding.insert(l, placed).is_none() {
-                self.paths += 1;
+            match e.avoiding.get_mut(&l) {
+                Some(two) => self.paths += two.push(placed),
+                None => {
+                    e.avoiding.insert(l, Two::new(placed));
+                    self.paths += 1;
+                }
             }
         }
-        if let Some(used) = r.used {
-            self.entries.retain(|k, _| used.contains(k));
-            self.paths = self.entries.values().map(|e| e.avoiding.len()).sum();
-        }
+    }
+
+    /// One pass over every policy, computing what is missing or stale on
+    /// the fabric's own graph, up to `budget` computations (tests, and what
+    /// a controller's background refresh does in pieces).
+    pub fn refresh(&self, fabric: &Fabric, budget: usize) -> Refresh {
+        let mut pass = Pass {
+            incremental: Some(false),
+            version: fabric.graph.version(),
+            ..Default::default()
+        };
+        let mut work = self.scan(fabric, &mut pass, usize::MAX);
+        work.truncate(budget);
+        compute(&fabric.graph, &mut IgpSpf::new(&fabric.graph), &work)
     }
 
     /// Refreshes until complete (tests, benches, and a controller with time
     /// to spare).
     pub fn refresh_all(fabric: &mut Fabric) {
-        loop {
-            let r = fabric.repairs.refresh(fabric, usize::MAX);
-            let complete = r.complete;
-            fabric.repairs.absorb(r);
-            if complete {
-                return;
+        let mut pass = Pass::default();
+        let work = fabric.repairs.scan(fabric, &mut pass, usize::MAX);
+        let r = compute(&fabric.graph, &mut IgpSpf::new(&fabric.graph), &work);
+        fabric.repairs.absorb(r);
+        fabric.repairs.finish(pass);
+    }
+}
+
+/// Computes the entries `work` asks for on `g` (the fabric's graph or a
+/// copy of it: each entry is stamped with `g`'s version, and a copy keeps
+/// the version of what it copied). Pure.
+pub fn compute(g: &TeGraph, spf: &mut IgpSpf<'_>, work: &[Work]) -> Refresh {
+    let version = g.version();
+    let mut out = Refresh::default();
+    for w in work {
+        match &w.link {
+            None => {
+                let c = Constraints {
+                    max_sid_depth: None,
+                    ..w.intent.constraints.clone()
+                };
+                if let Ok(path) = cspf(g, w.key.src, w.key.dst, &c) {
+                    out.best.push((
+                        w.key.clone(),
+                        Best {
+                            version,
+                            cost: path.cost,
+                            edges: path.edges,
+                        },
+                    ));
+                }
             }
-            if fabric.repairs.paths >= fabric.repairs.max_paths {
-                return;
+            Some(l) => {
+                let mut intent = w.intent.clone();
+                intent.constraints.exclude_links.insert(l.clone());
+                let found = policy::place_on(g, spf, &intent, REPLAN_WHAT, &|_| None)
+                    .ok()
+                    .map(|pl| (pl.path, pl.segments));
+                out.avoiding
+                    .push((w.key.clone(), l.clone(), Placed { version, found }));
             }
         }
     }
+    out
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! the headends took.
 
 use super::policy;
+use super::repair::Changes;
 use super::Fabric;
 use crate::pathcomp::{IgpSpf, Path, Segment};
 
@@ -108,9 +109,19 @@ pub fn plan_all(fabric: &Fabric, ids: &[String], condition: &LinkCondition) -> V
         // One set of IGP trees per batch: the IGP view does not change while
         // these policies are re-placed.
         let mut spf = IgpSpf::new(&fabric.graph);
+        let mut changes = Changes::new(&fabric.graph);
         chunk
             .iter()
-            .filter_map(|id| plan_one(fabric, &mut spf, id, condition, link.as_deref()))
+            .filter_map(|id| {
+                plan_one(
+                    fabric,
+                    &mut spf,
+                    &mut changes,
+                    id,
+                    condition,
+                    link.as_deref(),
+                )
+            })
             .collect()
     };
     if threads == 1 || ids.len() < PARALLEL_FROM {
@@ -152,6 +163,7 @@ fn condition_link(fabric: &Fabric, ids: &[String]) -> Option<String> {
 fn plan_one(
     fabric: &Fabric,
     spf: &mut IgpSpf<'_>,
+    changes: &mut Changes<'_>,
     id: &String,
     condition: &LinkCondition,
     link: Option<&str>,
@@ -160,7 +172,7 @@ fn plan_one(
     // A repair path known to be what `replan` would compute is taken as is.
     let known = match (condition, link) {
         (LinkCondition::Nominal, _) | (_, None) => None,
-        (_, Some(l)) => fabric.repairs.lookup(fabric, p, l),
+        (_, Some(l)) => fabric.repairs.lookup(fabric, changes, p, l),
     };
     let planned = match known {
         Some(found) => Ok(found),

@@ -142,7 +142,7 @@ pub(super) fn finite_non_negative(v: f64, field: &str, max: f64) -> Result<f64, 
     Ok(v)
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PolicyIntent {
     pub headend: String,
     pub endpoint: String,

@@ -11,7 +11,7 @@ use crate::model::{Endpoint, Layer, Role};
 
 /// Used when neither the link nor `defaults` gives a capacity: one 400ZR wave.
 const FALLBACK_CAPACITY_GBPS: f64 = 400.0;
-const DEFAULT_IGP_METRIC: u32 = 10;
+pub(crate) const DEFAULT_IGP_METRIC: u32 = 10;
 
 /// A link that passed (or partly passed) its own checks. `None` fields could
 /// not be determined; with them the file has already been rejected, and later

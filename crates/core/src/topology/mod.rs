@@ -96,3 +96,8 @@ fn parse_named(
         _ => Err(fail(sink.into_errors())),
     }
 }
+
+/// What a file leaves out of a link and the loader derives (also used for
+/// links added through the API, `plan::topology::complete_link`).
+pub(crate) use links::DEFAULT_IGP_METRIC;
+pub(crate) use validate::MICROS_PER_KM;

@@ -10,7 +10,7 @@ use super::{nodes, rides};
 use crate::model::{Link, Node, Topology};
 
 /// Light in fiber covers about 204,000 km/s, i.e. 4.9 µs per km one way.
-const MICROS_PER_KM: f64 = 4.9;
+pub(crate) const MICROS_PER_KM: f64 = 4.9;
 
 /// Runs every check even after failures, so the sink ends up with all of
 /// them; returns the topology only if there were none.

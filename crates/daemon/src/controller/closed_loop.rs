@@ -32,6 +32,60 @@ pub struct ClosedLoop {
     riders: HashMap<String, Vec<String>>,
     /// Packet links taken down because a fiber under them failed.
     fiber_down: HashMap<String, BTreeSet<String>>,
+    /// Thresholds by link and class, for links added at run time.
+    policy: HealthPolicy,
+    /// The controller's topology generation the maps above were built at.
+    generation: u64,
+}
+
+type Maps = (
+    HashMap<String, (LinkHealth, Arc<HealthConfig>)>,
+    HashMap<String, HashMap<String, String>>,
+    HashMap<String, Vec<String>>,
+);
+
+/// Per link: its health and thresholds, the ports it is read on, and which
+/// packet links ride which fibers.
+fn maps(topology: &Topology, policy: &HealthPolicy) -> Maps {
+    let global = Arc::new(policy.global.clone());
+    // One shared config per class, so only links with their own override
+    // hold a config of their own.
+    let mut by_class: HashMap<Layer, Arc<HealthConfig>> = HashMap::new();
+    let mut ports: HashMap<String, HashMap<String, String>> = HashMap::new();
+    let mut health = HashMap::new();
+    let mut riders: HashMap<String, Vec<String>> = HashMap::new();
+    for l in &topology.links {
+        for end in [&l.a, &l.b] {
+            // Optical readings name a component the device chose; they are
+            // mapped back to the interface through the discovered facts.
+            let port = end.interface.clone();
+            ports
+                .entry(end.node.clone())
+                .or_default()
+                .insert(port, l.name.clone());
+        }
+        let class = class_of(l.layer);
+        let thresholds = if policy.links.contains_key(&l.name) {
+            Arc::new(policy.for_link(&l.name, class))
+        } else if policy.classes.contains_key(class) {
+            by_class
+                .entry(l.layer)
+                .or_insert_with(|| Arc::new(policy.for_link(&l.name, class)))
+                .clone()
+        } else {
+            global.clone()
+        };
+        health.insert(
+            l.name.clone(),
+            (LinkHealth::new(f64::from(l.latency_us)), thresholds),
+        );
+        if l.layer == Layer::Packet {
+            for r in &l.rides {
+                riders.entry(r.clone()).or_default().push(l.name.clone());
+            }
+        }
+    }
+    (health, ports, riders)
 }
 
 /// What one reading or tick led to.
@@ -54,51 +108,39 @@ impl ClosedLoop {
         if let Some(db) = policy.osnr_below_prediction_db {
             controller.set_osnr_alarm_db(db);
         }
-        let global = Arc::new(policy.global.clone());
-        // One shared config per class, so only links with their own override
-        // hold a config of their own.
-        let mut by_class: HashMap<Layer, Arc<HealthConfig>> = HashMap::new();
-        let mut ports: HashMap<String, HashMap<String, String>> = HashMap::new();
-        let mut health = HashMap::new();
-        let mut riders: HashMap<String, Vec<String>> = HashMap::new();
-        for l in &topology.links {
-            for end in [&l.a, &l.b] {
-                // Optical readings name a component the device chose; they are
-                // mapped back to the interface through the discovered facts.
-                let port = end.interface.clone();
-                ports
-                    .entry(end.node.clone())
-                    .or_default()
-                    .insert(port, l.name.clone());
-            }
-            let class = class_of(l.layer);
-            let thresholds = if policy.links.contains_key(&l.name) {
-                Arc::new(policy.for_link(&l.name, class))
-            } else if policy.classes.contains_key(class) {
-                by_class
-                    .entry(l.layer)
-                    .or_insert_with(|| Arc::new(policy.for_link(&l.name, class)))
-                    .clone()
-            } else {
-                global.clone()
-            };
-            health.insert(
-                l.name.clone(),
-                (LinkHealth::new(f64::from(l.latency_us)), thresholds),
-            );
-            if l.layer == Layer::Packet {
-                for r in &l.rides {
-                    riders.entry(r.clone()).or_default().push(l.name.clone());
-                }
-            }
-        }
+        let generation = controller.topology_generation();
+        let (health, ports, riders) = maps(topology, &policy);
         ClosedLoop {
             controller,
             health,
             ports,
             riders,
             fiber_down: HashMap::new(),
+            policy,
+            generation,
         }
+    }
+
+    /// After a runtime topology change: links added are judged from now on,
+    /// links removed are forgotten, and every other link keeps its health.
+    pub fn follow_topology(&mut self) {
+        let generation = self.controller.topology_generation();
+        if generation == self.generation {
+            return;
+        }
+        self.generation = generation;
+        let topology = self.controller.read().topology.clone();
+        let (mut health, ports, riders) = maps(&topology, &self.policy);
+        for (link, (h, _)) in health.iter_mut() {
+            if let Some((old, _)) = self.health.remove(link) {
+                *h = old;
+            }
+        }
+        self.health = health;
+        self.ports = ports;
+        self.riders = riders;
+        self.fiber_down
+            .retain(|fiber, _| topology.link(fiber).is_some());
     }
 
     /// The link behind `port` of `device`: an interface, or an optical
@@ -411,6 +453,7 @@ pub fn spawn<R: Readings>(
                     // Device timestamps order samples per device; the loop judges
                     // on its own clock so skewed or replayed timestamps cannot stall it.
                     Some(batch) => {
+                        lp.follow_topology();
                         let now = now_ns();
                         for r in batch.readings() {
                             let _ = lp.observe(&r.device, &r.port, r.reading, now).await;
@@ -428,6 +471,7 @@ pub fn spawn<R: Readings>(
                     None => return,
                 },
                 _ = ticker.tick() => {
+                    lp.follow_topology();
                     let _ = lp.tick(now_ns()).await;
                 }
             }

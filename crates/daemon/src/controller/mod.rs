@@ -21,6 +21,7 @@ pub mod reconcile;
 mod repairs;
 pub mod reroute;
 mod services;
+pub mod topology;
 mod updates;
 mod wavelengths;
 
@@ -82,8 +83,20 @@ pub struct Controller {
     me: std::sync::Weak<Controller>,
     /// Whether a background repair refresh runs or is wanted (`repairs`).
     repairs_pass: std::sync::atomic::AtomicU8,
-    /// What the fabric was built with, for a replica's reload (`reload`).
+    /// What the fabric was built with, for a replica's reload (`reload`):
+    /// the topology before any runtime change the store holds.
     pools: Pools,
+    base_topology: Topology,
+    /// Starts and stops device sessions for nodes added and removed at run
+    /// time (`topology`).
+    node_devices: RwLock<Option<Arc<dyn topology::NodeDevices>>>,
+    /// The topology file a reload reads again.
+    topology_file: RwLock<Option<std::path::PathBuf>>,
+    /// Topology changes take turns (`topology`).
+    topology_turn: tokio::sync::Mutex<()>,
+    /// Counts committed topology changes, so the closed loop knows when to
+    /// look at the links again.
+    topology_generation: std::sync::atomic::AtomicU64,
 }
 
 impl Controller {
@@ -124,6 +137,11 @@ impl Controller {
         let controller = Arc::new_cyclic(|me| Controller {
             me: me.clone(),
             repairs_pass: std::sync::atomic::AtomicU8::new(repairs::IDLE),
+            node_devices: RwLock::new(None),
+            topology_file: RwLock::new(None),
+            topology_turn: tokio::sync::Mutex::new(()),
+            topology_generation: std::sync::atomic::AtomicU64::new(0),
+            base_topology: topology.clone(),
             inner: RwLock::new(Fabric::new(topology, pools)),
             pools,
             reroutes: tokio::sync::Mutex::new(()),

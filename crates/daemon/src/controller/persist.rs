@@ -190,16 +190,22 @@ impl Controller {
 impl Controller {
     /// A replica follower's catch-up: rebuilds the whole fabric from what
     /// the store holds now (the same replay as start-up, on a fresh fabric
-    /// built off the lock), swaps it in under the write lock, and announces
-    /// what changed to watchers. Nothing is programmed or journaled: the
+    /// built off the lock, runtime topology included), swaps it in under the
+    /// write lock, and announces what changed to watchers. Nothing is programmed or journaled: the
     /// leader did both. Fails, changing nothing, if the replay does.
     pub fn reload(&self, replayed: &Replayed) -> Result<usize, String> {
-        let topology = self.read().topology.clone();
-        let mut fresh = Fabric::new(topology, self.pools);
+        // From the topology this turn started with, as start-up does: the
+        // runtime nodes and links the store holds are laid over it again
+        // (their removals are kept as tombstones, so none comes back).
+        let mut fresh = Fabric::new(self.base_topology.clone(), self.pools);
         replay_into(&mut fresh, replayed)?;
         // Compared under the read lock, swapped under a brief write lock:
         // the mirror is the only writer of a follower's fabric.
-        let changes = changes_between(&self.read(), &fresh);
+        let mut changes = {
+            let old = self.read();
+            super::topology::replicated(&old, &fresh)
+        };
+        changes.extend(changes_between(&self.read(), &fresh));
         let old = std::mem::replace(&mut *self.write(), fresh);
         drop(old);
         for (change, object) in changes {
@@ -264,13 +270,14 @@ fn changes_between(
 
 /// The replay itself: every entry into `inner`, then the counters.
 fn replay_into(inner: &mut Fabric, replayed: &Replayed) -> Result<(), String> {
+    super::topology::restore_topology(inner, &replayed.entries);
     for entry in &replayed.entries {
         match &entry.op {
             Some(Op::Policy(p)) => restore_policy(inner, p)?,
             Some(Op::Service(s)) => restore_service(inner, s)?,
             Some(Op::Wavelength(w)) => restore_wavelength(inner, w)?,
             Some(Op::Drain(d)) => super::drain::restore_drain(inner, d),
-            Some(Op::Removed(_)) | None => {}
+            Some(Op::Removed(_) | Op::TopologyNode(_) | Op::TopologyLink(_)) | None => {}
         }
     }
     inner.next_id = inner.next_id.max(replayed.next_id);

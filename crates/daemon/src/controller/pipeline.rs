@@ -54,13 +54,21 @@ impl Controller {
             Ok(()) => self.persist_or_revert(&entries, &plan).await,
             Err(e) => Err(e.into()),
         };
-        let mut inner = self.write();
-        match outcome {
-            Ok(()) => commit(&mut inner),
-            Err(e) => {
-                revert(&mut inner);
-                Err(e)
+        let committed = {
+            let mut inner = self.write();
+            match outcome {
+                Ok(()) => commit(&mut inner),
+                Err(e) => {
+                    revert(&mut inner);
+                    return Err(e);
+                }
             }
+        };
+        // What was placed gets its repair paths before the next breach, off
+        // the request's path (one background pass at a time).
+        if committed.is_ok() {
+            Controller::spawn_repairs(self.me.clone());
         }
+        committed
     }
 }

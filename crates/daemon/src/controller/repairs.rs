@@ -1,15 +1,20 @@
-//! Keeping the repair paths (`plan::repair`) fresh: computed in chunks under
-//! a read of the fabric, put in under a short write, so neither a reroute
-//! nor a create waits on more than one chunk.
+//! Keeping the repair paths (`plan::repair`) fresh. A pass walks the placed
+//! policies in chunks, each under a short read of the fabric (finding what
+//! is missing or stale costs no path computation), computes on a copy of the
+//! TE graph with no lock held, and puts results in under short writes: a
+//! reroute or a create never waits on a path computation of the refresh.
 
 use std::sync::atomic::Ordering;
 use std::sync::Weak;
 
 use super::Controller;
-use crate::plan::repair::Refresh;
+use crate::pathcomp::{IgpSpf, IgpTrees, TeGraph};
+use crate::plan::repair::{compute, Pass, Work};
 
-/// Computations per chunk: ~10-30 ms of CSPF at 1,000 nodes.
-const CHUNK: usize = 256;
+/// Policies looked at per read of the fabric.
+const SCAN: usize = 512;
+/// Computations per write: a few milliseconds of CSPF at 1,000 nodes.
+const COMPUTE: usize = 32;
 
 /// `Controller::repairs_pass`: no refresh running.
 pub(super) const IDLE: u8 = 0;
@@ -19,24 +24,46 @@ const RUNNING: u8 = 1;
 const AGAIN: u8 = 2;
 
 impl Controller {
-    /// Brings every placed policy's repair paths up to date; returns how
-    /// many were computed. Synchronous CPU work: call it off the async
-    /// threads (`spawn_repairs` does).
+    /// One pass bringing the repair paths of the placed policies up to
+    /// date (only those placed or moved since the last pass, when nothing
+    /// but reservations changed in the graph); returns how many were
+    /// computed. Synchronous CPU work: call it off the async threads
+    /// (`spawn_repairs` does).
     pub fn refresh_repairs(&self) -> usize {
+        let mut pass = Pass::default();
         let mut computed = 0;
+        // IGP trees outlive each copy of the graph: TE changes (the usual
+        // ones) leave them valid, and `resume` drops them when not.
+        let mut trees = IgpTrees::default();
+        let mut graph: Option<TeGraph> = None;
         loop {
-            let r: Refresh = {
+            let work: Vec<Work> = {
                 let fabric = self.read();
-                fabric.repairs.refresh(&fabric, CHUNK)
+                let work = fabric.repairs.scan(&fabric, &mut pass, SCAN);
+                let stale = graph
+                    .as_ref()
+                    .is_none_or(|g| g.version() != fabric.graph.version());
+                if !work.is_empty() && stale {
+                    graph = Some(fabric.graph.clone());
+                }
+                work
             };
-            computed += r.computed();
-            let complete = r.complete;
-            let full = {
-                let mut fabric = self.write();
-                fabric.repairs.absorb(r);
-                fabric.repairs.paths() >= fabric.repairs.max_paths
-            };
-            if complete || full {
+            if let Some(g) = graph.as_ref().filter(|_| !work.is_empty()) {
+                let mut spf = IgpSpf::resume(g, std::mem::take(&mut trees));
+                for piece in work.chunks(COMPUTE) {
+                    let r = compute(g, &mut spf, piece);
+                    computed += r.computed();
+                    let mut fabric = self.write();
+                    fabric.repairs.absorb(r);
+                    if fabric.repairs.paths() >= fabric.repairs.max_paths {
+                        // full: what the pass took stays to be looked at
+                        return computed;
+                    }
+                }
+                trees = spf.keep();
+            }
+            if pass.done() {
+                self.write().repairs.finish(pass);
                 return computed;
             }
         }

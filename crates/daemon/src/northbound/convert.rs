@@ -415,6 +415,12 @@ pub fn event(e: &object::Event) -> api::Event {
                 moved_policies: d.moved.clone(),
                 unmoved_policies: d.unmoved.clone(),
             }),
+            Object::Topology(t) => api::event::Object::Topology(api::TopologyEvent {
+                kind: t.kind.clone(),
+                name: t.name.clone(),
+                node: t.node.as_ref().map(super::topology_changes::node),
+                link: t.link.as_ref().map(super::topology_changes::link),
+            }),
         }),
     }
 }

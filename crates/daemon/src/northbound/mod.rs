@@ -7,6 +7,7 @@ mod facade;
 pub mod maintenance;
 pub mod paging;
 mod topology;
+pub mod topology_changes;
 mod updates;
 mod watch;
 pub mod whatif;
@@ -32,6 +33,7 @@ use api::events_server::EventsServer;
 use api::maintenance_server::MaintenanceServer;
 use api::policies_server::{Policies, PoliciesServer};
 use api::services_server::{Services, ServicesServer};
+use api::topology_changes_server::TopologyChangesServer;
 use api::topology_server::TopologyServer;
 use api::updates_server::UpdatesServer;
 use api::wavelengths_server::{Wavelengths, WavelengthsServer};
@@ -121,6 +123,9 @@ pub async fn serve_with(
     health_reporter
         .set_serving::<UpdatesServer<Northbound>>()
         .await;
+    health_reporter
+        .set_serving::<TopologyChangesServer<Northbound>>()
+        .await;
     // Reflection advertises exactly what this port serves (the descriptor set
     // also holds gNMI and the simulators' fault injection), in both protocol
     // versions: grpcurl 1.8 and grpcio-reflection still speak v1alpha.
@@ -134,6 +139,7 @@ pub async fn serve_with(
         name::<WhatIfServer<Northbound>>(),
         name::<MaintenanceServer<Northbound>>(),
         name::<UpdatesServer<Northbound>>(),
+        name::<TopologyChangesServer<Northbound>>(),
         "grpc.health.v1.Health",
     ];
     if let Some(extra) = &extra {
@@ -167,6 +173,7 @@ pub async fn serve_with(
         .add_service(WhatIfServer::new(nb.clone()).max_decoding_message_size(max))
         .add_service(MaintenanceServer::new(nb.clone()).max_decoding_message_size(max))
         .add_service(UpdatesServer::new(nb.clone()).max_decoding_message_size(max))
+        .add_service(TopologyChangesServer::new(nb.clone()).max_decoding_message_size(max))
         .add_service(AuditServer::new(nb).max_decoding_message_size(max));
     if let Some(extra) = extra {
         (extra.add)(&mut routes);

@@ -130,10 +130,36 @@ fn announce(me: &str, what: &str) {
     tracing::info!(replica = me, "{what}");
 }
 
+/// The turn a replica is in now, for what arrives from outside the API
+/// (SIGHUP): its controller, and whether it may change anything.
+#[derive(Default)]
+struct Turn(RwLock<Option<(Arc<crate::controller::Controller>, Arc<Gate>)>>);
+
+impl Turn {
+    fn set(&self, turn: Option<(Arc<crate::controller::Controller>, Arc<Gate>)>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = turn;
+    }
+
+    /// The controller a topology reload may change: the leader's only.
+    fn leading(&self, what: &str) -> Result<Arc<crate::controller::Controller>, String> {
+        match &*self.0.read().unwrap_or_else(|e| e.into_inner()) {
+            Some((controller, gate)) => match gate.refusal(what) {
+                None => Ok(controller.clone()),
+                Some(refused) => Err(refused.message().to_string()),
+            },
+            None => Err(format!(
+                "this replica is between turns: retry {what} shortly"
+            )),
+        }
+    }
+}
+
 /// `strata controller` as a replica: turns of follower and leader on the
-/// etcd store until `stop` resolves.
+/// etcd store until `stop` resolves. SIGHUP reloads `file` while this
+/// replica leads; a follower says so and changes nothing.
 pub async fn run(
     topology: &crate::model::Topology,
+    file: Option<std::path::PathBuf>,
     options: &crate::daemon::DaemonOptions,
     stop: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
@@ -153,13 +179,53 @@ pub async fn run(
         .await
         .map_err(anyhow::Error::msg)?;
     let board = Arc::new(Board::default());
+    let turn = Arc::new(Turn::default());
+    let hangups = file.as_ref().and_then(|_| {
+        let turn = turn.clone();
+        crate::daemon::reload_on_hangup_with(move || turn.leading("a topology reload"))
+    });
+    let outcome = turns(topology, file, options, stop, &elector, &me, &board, &turn).await;
+    if let Some(h) = hangups {
+        h.abort();
+    }
+    outcome
+}
+
+/// Follower and leader turns until `stop` resolves (`run`).
+#[allow(clippy::too_many_arguments)]
+async fn turns(
+    topology: &crate::model::Topology,
+    file: Option<std::path::PathBuf>,
+    options: &crate::daemon::DaemonOptions,
+    stop: impl std::future::Future<Output = ()>,
+    elector: &Elector,
+    me: &Leader,
+    board: &Arc<Board>,
+    turn: &Turn,
+) -> anyhow::Result<()> {
+    let etcd = options
+        .etcd
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("replicas need the etcd store (--store etcd://...)"))?;
+    // Each turn's controller reads the same topology file again.
+    let enter = |d: &crate::daemon::Daemon, gate: &Arc<Gate>| {
+        if let Some(f) = &file {
+            d.controller.set_topology_file(f.clone());
+        }
+        turn.set(Some((d.controller.clone(), gate.clone())));
+    };
     tokio::pin!(stop);
     let mut first = true;
     loop {
         // A follower's turn: serve reads, campaign until we win.
         let gate = Gate::follower(&me.id, board.clone());
-        let follower = match crate::daemon::Daemon::start_replica(topology, options, gate).await {
-            Ok(d) => d,
+        let follower = match crate::daemon::Daemon::start_replica(topology, options, gate.clone())
+            .await
+        {
+            Ok(d) => {
+                enter(&d, &gate);
+                d
+            }
             // The first start's errors are the operator's (flags, files, an
             // unreachable etcd) and stop the process; a later turn's are
             // etcd being away for a moment, waited out.
@@ -178,12 +244,14 @@ pub async fn run(
             &format!("follows (API on {}, reads only)", follower.api),
         );
         let lease = tokio::select! {
-            lease = campaign(&elector, &board) => lease,
+            lease = campaign(elector, board) => lease,
             _ = &mut stop => {
+                turn.set(None);
                 follower.shutdown().await;
                 return Ok(());
             }
         };
+        turn.set(None);
         follower.abort().await;
         // The leader's turn.
         let gate = Gate::leader(&me.id, board.clone());
@@ -215,7 +283,10 @@ pub async fn run(
                 d.abort().await;
                 continue;
             }
-            Ok(d) => d,
+            Ok(d) => {
+                enter(&d, &gate);
+                d
+            }
             Err(e) => {
                 closer.abort();
                 gate.step_down();
@@ -244,11 +315,13 @@ pub async fn run(
                 // known to lead (least of all this replica).
                 board.set(None);
                 announce(&me.id, "lost its lease: stepped down");
+                turn.set(None);
                 leader.abort().await;
             }
             _ = &mut stop => {
                 closer.abort();
                 gate.step_down();
+                turn.set(None);
                 leader.shutdown().await;
                 elector.revoke(&lease).await;
                 return Ok(());

@@ -83,6 +83,10 @@ pub fn required(path: &str) -> Access {
         },
         // Changes to live intents (#14): an orchestrator's, as creates are.
         "strata.v1.Updates" => Access::Needs(Role::Orchestrator),
+        // Runtime topology (#15): changing what the controller believes the
+        // network is, nodes and links, is above any intent — an admin's,
+        // said here rather than left to the default.
+        "strata.v1.TopologyChanges" => Access::Needs(Role::Admin),
         _ => Access::Needs(Role::Admin),
     }
 }
@@ -171,6 +175,23 @@ mod tests {
             needs("/strata.sim.v1.FaultInjection/CrashDevice"),
             Access::Needs(Role::Operator)
         );
+    }
+
+    #[test]
+    fn topology_changes_are_for_admins_and_are_changes() {
+        for m in [
+            "AddNode",
+            "UpdateNode",
+            "RemoveNode",
+            "AddLink",
+            "UpdateLink",
+            "RemoveLink",
+            "ReloadTopology",
+        ] {
+            let path = format!("/strata.v1.TopologyChanges/{m}");
+            assert_eq!(required(&path), Access::Needs(Role::Admin), "{path}");
+            assert!(!is_read(&path), "{path} is audited as a change");
+        }
     }
 
     #[test]

@@ -176,6 +176,9 @@ fn key_of(entry: &Entry) -> Option<(Key, bool)> {
         )),
         Op::Removed(r) => Some(((r.kind, r.id.clone()), false)),
         Op::Drain(d) => Some(((Kind::Drain as i32, d.target.clone()), true)),
+        // A removal is a put of a tombstone: the topology file may have it.
+        Op::TopologyNode(n) => Some(((Kind::TopologyNode as i32, n.name.clone()), true)),
+        Op::TopologyLink(l) => Some(((Kind::TopologyLink as i32, l.name.clone()), true)),
     }
 }
 
@@ -186,6 +189,8 @@ fn revision_of(entry: &Entry) -> u64 {
         Some(Op::Wavelength(w)) => w.wavelength.as_ref().map_or(0, |w| w.revision),
         Some(Op::Removed(r)) => r.revision,
         Some(Op::Drain(d)) => d.revision,
+        Some(Op::TopologyNode(n)) => n.revision,
+        Some(Op::TopologyLink(l)) => l.revision,
         None => 0,
     }
 }

@@ -261,6 +261,125 @@ pub fn wavelength(w: &object::Wavelength) -> store::Wavelength {
     }
 }
 
+/// A runtime node as journaled (`None`: its removal's tombstone).
+pub fn topology_node(
+    name: &str,
+    n: Option<&crate::model::Node>,
+    revision: u64,
+) -> store::TopologyNode {
+    match n {
+        None => store::TopologyNode {
+            name: name.to_string(),
+            removed: true,
+            revision,
+            ..Default::default()
+        },
+        Some(n) => store::TopologyNode {
+            name: n.name.clone(),
+            removed: false,
+            site: n.site.clone().unwrap_or_default(),
+            address: n.address.to_string(),
+            router_id: n.router_id.map(|r| r.to_string()).unwrap_or_default(),
+            node_sid: n.node_sid.unwrap_or(0),
+            access_interfaces: n.access_interfaces.clone(),
+            lat: n.location.map(|l| l.lat),
+            lon: n.location.map(|l| l.lon),
+            revision,
+        },
+    }
+}
+
+/// A journaled runtime node (`None` for a tombstone).
+pub fn topology_node_of(n: &store::TopologyNode) -> Result<Option<crate::model::Node>, String> {
+    if n.removed {
+        return Ok(None);
+    }
+    let address = n
+        .address
+        .parse()
+        .map_err(|e| format!("node {}: address {:?}: {e}", n.name, n.address))?;
+    let router_id = match n.router_id.as_str() {
+        "" => None,
+        r => Some(
+            r.parse()
+                .map_err(|e| format!("node {}: router id {r:?}: {e}", n.name))?,
+        ),
+    };
+    Ok(Some(crate::model::Node {
+        name: n.name.clone(),
+        role: crate::model::Role::Packet,
+        site: (!n.site.is_empty()).then(|| n.site.clone()),
+        location: match (n.lat, n.lon) {
+            (Some(lat), Some(lon)) => Some(crate::model::GeoPoint { lat, lon }),
+            _ => None,
+        },
+        address,
+        router_id,
+        node_sid: (n.node_sid != 0).then_some(n.node_sid),
+        interfaces: Vec::new(),
+        access_interfaces: n.access_interfaces.clone(),
+    }))
+}
+
+/// A runtime packet link as journaled (`None`: its removal's tombstone).
+pub fn topology_link(
+    name: &str,
+    l: Option<&crate::model::Link>,
+    revision: u64,
+) -> store::TopologyLink {
+    match l {
+        None => store::TopologyLink {
+            name: name.to_string(),
+            removed: true,
+            revision,
+            ..Default::default()
+        },
+        Some(l) => store::TopologyLink {
+            name: l.name.clone(),
+            removed: false,
+            a_node: l.a.node.clone(),
+            a_interface: l.a.interface.clone(),
+            b_node: l.b.node.clone(),
+            b_interface: l.b.interface.clone(),
+            length_km: l.length_km,
+            latency_us: l.latency_us,
+            capacity_gbps: l.capacity_gbps,
+            te_metric: l.te_metric,
+            igp_metric: l.igp_metric,
+            srlgs: l.srlgs.iter().copied().collect(),
+            admin_groups: l.admin_groups.iter().cloned().collect(),
+            rides: l.rides.clone(),
+            revision,
+        },
+    }
+}
+
+/// A journaled runtime link (`None` for a tombstone).
+pub fn topology_link_of(l: &store::TopologyLink) -> Option<crate::model::Link> {
+    use crate::model::Endpoint;
+    (!l.removed).then(|| crate::model::Link {
+        name: l.name.clone(),
+        a: Endpoint {
+            node: l.a_node.clone(),
+            interface: l.a_interface.clone(),
+        },
+        b: Endpoint {
+            node: l.b_node.clone(),
+            interface: l.b_interface.clone(),
+        },
+        layer: crate::model::Layer::Packet,
+        length_km: l.length_km,
+        latency_us: l.latency_us,
+        capacity_gbps: l.capacity_gbps,
+        te_metric: l.te_metric,
+        igp_metric: l.igp_metric,
+        srlgs: l.srlgs.iter().copied().collect(),
+        admin_groups: l.admin_groups.iter().cloned().collect(),
+        rides: l.rides.clone(),
+        plant: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -538,3 +538,57 @@ fn close_flushes_what_was_queued() {
     let (_store, replayed) = Store::open(dir.path()).unwrap();
     assert_eq!(ids(&replayed), ["svc-1"]);
 }
+
+fn topology_node(name: &str, removed: bool, revision: u64) -> Entry {
+    Entry {
+        next_id: 0,
+        op: Some(Op::TopologyNode(api::TopologyNode {
+            name: name.into(),
+            removed,
+            address: "127.0.0.1:1".into(),
+            revision,
+            ..Default::default()
+        })),
+    }
+}
+
+/// A runtime node's removal is a tombstone, not a deletion: the topology
+/// file may have the node, and it must stay removed after a restart (and
+/// after the journal compacts).
+#[test]
+fn topology_tombstones_are_kept_under_their_name() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (store, _) = Store::open(dir.path()).unwrap();
+        block_on(async {
+            store
+                .commit(&[topology_node("pe4", false, 1)])
+                .await
+                .unwrap();
+            store.commit(&[policy("pol-2", 2, "a")]).await.unwrap();
+            store
+                .commit(&[topology_node("pe4", true, 3)])
+                .await
+                .unwrap();
+            store
+                .commit(&[topology_node("pe1", true, 4)])
+                .await
+                .unwrap();
+        });
+    }
+    let (_store, replayed) = Store::open(dir.path()).unwrap();
+    let shown: Vec<(String, bool)> = replayed
+        .entries
+        .iter()
+        .filter_map(|e| match &e.op {
+            Some(Op::TopologyNode(n)) => Some((n.name.clone(), n.removed)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [("pe4".to_string(), true), ("pe1".to_string(), true)]
+    );
+    assert_eq!(replayed.entries.len(), 3);
+    assert_eq!(replayed.revision, 4);
+}

@@ -177,7 +177,11 @@ fn recent_and_live(
 
 fn feed_worthy(e: &object::Event) -> bool {
     match &e.object {
-        Object::Breach(_) | Object::Device(_) | Object::Cabling(_) | Object::Drain(_) => true,
+        Object::Breach(_)
+        | Object::Device(_)
+        | Object::Cabling(_)
+        | Object::Drain(_)
+        | Object::Topology(_) => true,
         Object::Policy(_) => e.change == Change::Updated,
         _ => false,
     }
@@ -494,6 +498,14 @@ fn event_json(e: &object::Event) -> Value {
                 "links": d.links,
                 "moved": d.moved,
                 "unmoved": d.unmoved,
+            }),
+        ),
+        Object::Topology(t) => (
+            "topology",
+            json!({
+                "kind": t.kind,
+                "name": t.name,
+                "change": change,
             }),
         ),
     };

@@ -118,7 +118,7 @@ fn every_repair_path_is_the_cspf_avoiding_its_link() {
         for p in f.policies.values() {
             for link in p.path.links(g) {
                 let entry = &f.repairs.entries[&key_of(g, p).unwrap()];
-                let stored = entry.avoiding[&link].found.as_ref();
+                let stored = entry.avoiding[&link].now.found.as_ref();
                 let mut c = p.constraints.clone();
                 c.exclude_links.insert(link.clone());
                 let src = g.node_id(&p.headend).unwrap();
@@ -191,7 +191,11 @@ fn reroutes_are_the_same_with_and_without_repair_paths() {
             assert_eq!(with, without, "{link} {cond:?}");
             hits += ids
                 .iter()
-                .filter(|id| f.repairs.lookup(&f, &f.policies[*id], &link).is_some())
+                .filter(|id| {
+                    f.repairs
+                        .lookup(&f, &mut Changes::new(&f.graph), &f.policies[*id], &link)
+                        .is_some()
+                })
                 .count();
             // commit the moves, as the controller does, then recover
             for o in reroute::plan_all(&f, &ids, &cond) {
@@ -235,8 +239,9 @@ fn a_change_the_path_cannot_see_keeps_entries_and_one_it_can_drops_them() {
         .flat_map(|e| {
             e.avoiding
                 .values()
+                .flat_map(Two::iter)
                 .filter_map(|p| p.found.as_ref().map(|f| f.0.edges.clone()))
-                .chain(e.best.as_ref().map(|b| b.edges.clone()))
+                .chain(e.best.iter().flat_map(Two::iter).map(|b| b.edges.clone()))
         })
         .flatten()
         .collect();
@@ -253,4 +258,129 @@ fn a_change_the_path_cannot_see_keeps_entries_and_one_it_can_drops_them() {
         f.graph.set_link_latency(&idle, 1);
         assert!(f.repairs.refresh(&f, usize::MAX).computed() > 0);
     }
+}
+
+/// A pass driven as the controller drives it: scans of `budget` policies,
+/// computed on a copy of the graph taken when the pass starts.
+fn pass_in_chunks(f: &mut Fabric, budget: usize) -> usize {
+    let g = f.graph.clone();
+    let mut spf = IgpSpf::new(&g);
+    let mut pass = Pass::default();
+    let mut computed = 0;
+    loop {
+        let work = f.repairs.scan(f, &mut pass, budget);
+        let r = compute(&g, &mut spf, &work);
+        computed += r.computed();
+        f.repairs.absorb(r);
+        if pass.done() {
+            f.repairs.finish(pass);
+            return computed;
+        }
+    }
+}
+
+/// Every stored repair path, by entry and link.
+fn stored(c: &RepairCache) -> BTreeSet<(String, String, Option<Vec<EdgeId>>)> {
+    c.entries
+        .iter()
+        .flat_map(|(k, e)| {
+            e.avoiding.iter().map(move |(l, two)| {
+                let edges = two.now.found.as_ref().map(|f| f.0.edges.clone());
+                (format!("{k:?}"), l.clone(), edges)
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn a_pass_in_chunks_equals_one_pass_and_then_walks_only_what_was_placed() {
+    for seed in [5u64, 6, 7] {
+        let mut whole = fabric(&mut Rng(seed), 14, 30);
+        let mut chunked = fabric(&mut Rng(seed), 14, 30);
+        RepairCache::refresh_all(&mut whole);
+        assert!(pass_in_chunks(&mut chunked, 3) > 0);
+        assert_eq!(stored(&whole.repairs), stored(&chunked.repairs));
+        assert_eq!(pass_in_chunks(&mut chunked, 3), 0, "nothing left to do");
+
+        // An entry lost behind the cache's back: an incremental pass (only
+        // placements since) does not look at its policy, a full one does.
+        let victim = chunked
+            .repairs
+            .entries
+            .iter()
+            .find_map(|(k, e)| e.avoiding.keys().next().map(|l| (k.clone(), l.clone())));
+        let Some((key, link)) = victim else { continue };
+        if let Some(e) = chunked.repairs.entries.get_mut(&key) {
+            if let Some(two) = e.avoiding.remove(&link) {
+                chunked.repairs.paths -= two.len();
+            }
+        }
+        assert_eq!(pass_in_chunks(&mut chunked, 3), 0, "incremental");
+        // a TE change anywhere makes the next pass walk every policy
+        let any = chunked.topology.links[0].name.clone();
+        chunked.graph.set_link_latency(&any, 7_777);
+        assert!(pass_in_chunks(&mut chunked, 3) >= 1);
+        assert!(chunked.repairs.entries[&key].avoiding.contains_key(&link));
+
+        // A policy placed since: the incremental pass computes its entries.
+        let (a, b) = (
+            chunked.topology.nodes[0].name.clone(),
+            chunked.topology.nodes[7].name.clone(),
+        );
+        let spec = PolicySpec {
+            name: "late".into(),
+            headend: a,
+            endpoint: b,
+            color: 9_999,
+            constraints: ConstraintsSpec {
+                max_latency_us: 4321,
+                ..Default::default()
+            },
+        };
+        let planned = policy::plan_create(&chunked, &spec).expect("placeable on a ring");
+        let id = chunked.new_id("pol");
+        chunked.insert_policy(planned.into_record(id.clone(), spec, None, 1));
+        let rides = chunked.policies[&id].path.links(&chunked.graph).len();
+        assert_eq!(
+            pass_in_chunks(&mut chunked, 3),
+            rides + 1,
+            "its links and its best path"
+        );
+    }
+}
+
+#[test]
+fn a_link_that_recovers_makes_the_answers_from_before_its_degradation_fresh_again() {
+    let mut rng = Rng(4242);
+    let mut f = fabric(&mut rng, 14, 30);
+    RepairCache::refresh_all(&mut f);
+    let before = stored(&f.repairs);
+    // the busiest link slows down: the answers around it are recomputed
+    let link = f
+        .link_index
+        .iter()
+        .max_by_key(|(_, users)| users.len())
+        .map(|(l, _)| l.clone())
+        .expect("policies ride links");
+    let nominal = f.topology.link(&link).map(|l| l.latency_us).unwrap_or(100);
+    f.graph.set_link_latency(&link, nominal * 20);
+    assert!(pass_in_chunks(&mut f, 4) > 0, "a slowdown on used links");
+    // and recovers: nothing to compute, the earlier answers hold again
+    f.graph.set_link_latency(&link, nominal);
+    assert_eq!(pass_in_chunks(&mut f, 4), 0);
+    assert_eq!(f.repairs.refresh(&f, usize::MAX).computed(), 0);
+    // and then fails: every policy on it finds the answer from before
+    f.graph.set_link_pruned(&link, true);
+    let ids: Vec<String> = f.link_index[&link].iter().cloned().collect();
+    let mut hits = 0;
+    for id in &ids {
+        let p = &f.policies[id];
+        let found = f.repairs.known(&f, &mut Changes::new(&f.graph), p, &link);
+        if let Some((path, _)) = found {
+            let key = format!("{:?}", key_of(&f.graph, p).unwrap());
+            assert!(before.contains(&(key, link.clone(), Some(path.edges))));
+            hits += 1;
+        }
+    }
+    assert!(hits > 0, "no policy on {link} found its repair path");
 }

@@ -179,6 +179,7 @@ function feed(e) {
   else if (e.kind === "device") text = e.reason || `device ${o.device} session ${o.session}`;
   else if (e.kind === "miscabled") text = `MISCABLED ${o.link}: ${e.reason}`;
   else if (e.kind === "recabled") text = `cabling of ${o.link} agrees with the topology again`;
+  else if (e.kind === "topology") text = e.reason;
   else return;
   const li = document.createElement("li");
   li.className = e.kind;
