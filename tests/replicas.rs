@@ -728,3 +728,165 @@ async fn a_frozen_leader_is_replaced_and_steps_down_when_it_thaws() {
     println!("frozen leader replaced after {took:?}");
     fabric.shutdown().await;
 }
+
+async fn topology_of(
+    api: &str,
+) -> Result<api::topology_client::TopologyClient<tonic::transport::Channel>, String> {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{api}"))
+        .map_err(|e| e.to_string())?
+        .timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(api::topology_client::TopologyClient::new(channel))
+}
+
+/// pe1-pe3's TE metric as `api` reads it.
+async fn te_metric(api: &str) -> Result<u32, String> {
+    topology_of(api)
+        .await?
+        .get_link(api::GetLinkRequest {
+            name: "pe1-pe3".into(),
+        })
+        .await
+        .map(|l| l.into_inner().te_metric)
+        .map_err(|s| s.to_string())
+}
+
+/// Whether `api` reads pe1-pe3's TE metric as `want` within `within`.
+async fn te_metric_becomes(api: &str, want: u32, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if te_metric(api).await == Ok(want) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+/// Runtime topology (#15) on replicas: only the leader changes it — a
+/// follower refuses TopologyChanges with UNAVAILABLE naming the leader, and
+/// on SIGHUP says it does not lead and changes nothing — and what the
+/// leader changes, through the API or its own SIGHUP, reaches the
+/// follower's mirror.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runtime_topology_changes_only_on_the_leader_and_reach_followers() {
+    let Some(etcd) = strata::store::etcd_server::for_test("replicas topology").await else {
+        return;
+    };
+    let topo = small_topology();
+    let fabric = start_sims(&topo).await;
+    let dir = tempfile::tempdir().unwrap();
+    let topology = topology_file(dir.path(), &fabric);
+    let replicas: Vec<Replica> = (0..2)
+        .map(|i| {
+            let api = format!("127.0.0.1:{}", free_port());
+            Replica::spawn(&format!("t{i}"), &api, &topology, &etcd)
+        })
+        .collect();
+    let (leader, _) = create_somewhere(&replicas, &eline(0), Duration::from_secs(30)).await;
+    let follower = 1 - leader;
+    assert!(
+        eventually(Duration::from_secs(10), || replicas[follower]
+            .printed("follows")
+            > 0)
+        .await,
+        "{}",
+        story(&replicas)
+    );
+    let before = te_metric(&replicas[follower].api).await.unwrap();
+    assert_ne!(before, 7);
+    let mut link = topology_of(&replicas[follower].api)
+        .await
+        .unwrap()
+        .get_link(api::GetLinkRequest {
+            name: "pe1-pe3".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    link.te_metric = 7;
+    let changes = |api: String| async move {
+        api::topology_changes_client::TopologyChangesClient::connect(format!("http://{api}"))
+            .await
+            .unwrap()
+    };
+
+    // A follower refuses, dry run or not, naming the leader.
+    for dry_run in [true, false] {
+        let refused = changes(replicas[follower].api.clone())
+            .await
+            .update_link(api::UpdateLinkRequest {
+                link: Some(link.clone()),
+                dry_run,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+        assert_eq!(
+            strata::replica::leader_of(&refused).as_deref(),
+            Some(replicas[leader].api.as_str())
+        );
+    }
+    assert_eq!(te_metric(&replicas[follower].api).await, Ok(before));
+
+    // The leader's change reaches the follower's reads.
+    let applied = changes(replicas[leader].api.clone())
+        .await
+        .update_link(api::UpdateLinkRequest {
+            link: Some(link),
+            dry_run: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(applied.applied);
+    assert!(
+        te_metric_becomes(&replicas[follower].api, 7, Duration::from_secs(10)).await,
+        "the follower never saw the leader's change: {:?}",
+        te_metric(&replicas[follower].api).await
+    );
+
+    // The file changed: a follower's SIGHUP changes nothing and says why;
+    // the leader's applies it, and the follower sees that too.
+    let text = std::fs::read_to_string(&topology).unwrap();
+    std::fs::write(
+        &topology,
+        text.replace(
+            "    length_km: 90\n",
+            "    length_km: 90\n    te_metric: 9\n",
+        ),
+    )
+    .unwrap();
+    signal(&replicas[follower], "-HUP");
+    assert!(
+        eventually(Duration::from_secs(5), || replicas[follower]
+            .printed("SIGHUP: topology not reloaded, nothing changed")
+            > 0)
+        .await,
+        "{}",
+        story(&replicas)
+    );
+    assert!(
+        replicas[follower].printed("is a follower") > 0,
+        "{}",
+        story(&replicas)
+    );
+    assert_eq!(te_metric(&replicas[leader].api).await, Ok(7));
+    signal(&replicas[leader], "-HUP");
+    assert!(
+        eventually(Duration::from_secs(5), || replicas[leader]
+            .printed("SIGHUP: topology reloaded: ~ link pe1-pe3")
+            > 0)
+        .await,
+        "{}",
+        story(&replicas)
+    );
+    assert!(
+        te_metric_becomes(&replicas[follower].api, 9, Duration::from_secs(10)).await,
+        "the follower never saw the leader's reload: {:?}",
+        te_metric(&replicas[follower].api).await
+    );
+    fabric.shutdown().await;
+}
