@@ -888,5 +888,30 @@ async fn runtime_topology_changes_only_on_the_leader_and_reach_followers() {
         "the follower never saw the leader's reload: {:?}",
         te_metric(&replicas[follower].api).await
     );
+
+    // `strata reload-topology` sent to the follower follows it to the
+    // leader, which reads its own file again.
+    let text = std::fs::read_to_string(&topology).unwrap();
+    std::fs::write(&topology, text.replace("te_metric: 9\n", "te_metric: 11\n")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "reload-topology",
+            "--api",
+            &replicas[follower].api,
+            "--insecure",
+        ])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && printed.contains("~ link pe1-pe3"),
+        "strata reload-topology via a follower: {printed}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        te_metric_becomes(&replicas[follower].api, 11, Duration::from_secs(10)).await,
+        "{:?}",
+        te_metric(&replicas[follower].api).await
+    );
     fabric.shutdown().await;
 }
