@@ -13,7 +13,9 @@ The API is TLS with a bearer token. Against `strata lab` nothing needs saying:
 the lab's CA and admin token are read from the directory it wrote them to
 ($STRATA_CREDENTIALS, else lab-credentials in Strata's data directory).
 Otherwise give --ca FILE and --token-file FILE, or --insecure for a plaintext
-API.
+API. Against replicas (README "Replicas"), a change sent to a follower is
+refused with the leader's address in the `strata-leader` metadata, and is sent
+once more to that leader.
 """
 import argparse
 import importlib
@@ -104,6 +106,17 @@ def connect(args):
     return grpc.secure_channel(args.api, channel_creds)
 
 
+def leader_of(err):
+    """The leader a replica follower names when it refuses a change (UNAVAILABLE
+    with the leader's API address in the `strata-leader` metadata), else None."""
+    if err.code() != grpc.StatusCode.UNAVAILABLE:
+        return None
+    for key, value in err.trailing_metadata() or ():
+        if key == "strata-leader" and value:
+            return value
+    return None
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--api", default="127.0.0.1:50051", help="Strata northbound address")
@@ -139,47 +152,61 @@ def main(argv=None):
     d.add_argument("id")
     args = ap.parse_args(argv)
 
-    channel = connect(args)
+    request_id = str(uuid.uuid4())
+    try:
+        run(args, connect(args), request_id)
+    except grpc.RpcError as err:
+        leader = leader_of(err)
+        if leader is None or leader == args.api:
+            print(f"{err.code().name}: {err.details()}", file=sys.stderr)
+            return 1
+        # Sent to a follower: once more to the leader it names, with the same
+        # request id, so a change that did land is answered, not made twice.
+        args.api = leader
+        try:
+            run(args, connect(args), request_id)
+        except grpc.RpcError as err:
+            print(f"{err.code().name}: {err.details()}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def run(args, channel, request_id):
+    """The command itself, on `channel` (a change raises grpc.RpcError if refused)."""
     services = rpc.ServicesStub(channel)
     policies = rpc.PoliciesStub(channel)
     wavelengths = rpc.WavelengthsStub(channel)
-    request_id = str(uuid.uuid4())
-    try:
-        if args.cmd in ("eline", "elan"):
-            kind = pb.SERVICE_TYPE_E_LINE if args.cmd == "eline" else pb.SERVICE_TYPE_E_LAN
-            atts = [args.a, args.b] if args.cmd == "eline" else args.attachments
-            show(services.CreateService(pb.CreateServiceRequest(
-                request_id=request_id,
-                spec=pb.ServiceSpec(name=args.name, type=kind, attachments=atts, bandwidth_gbps=args.gbps))))
-        elif args.cmd == "policy":
-            metric = {"latency": pb.METRIC_LATENCY, "igp": pb.METRIC_IGP, "te": pb.METRIC_TE, "hops": pb.METRIC_HOP_COUNT}[args.metric]
-            show(policies.CreatePolicy(pb.CreatePolicyRequest(
-                request_id=request_id,
-                spec=pb.PolicySpec(name=args.name, headend=args.headend, endpoint=args.endpoint, color=args.color,
-                                   constraints=pb.Constraints(metric=metric, max_latency_us=args.max_latency_us,
-                                                              bandwidth_gbps=args.gbps)))))
-        elif args.cmd == "wavelength":
-            show(wavelengths.CreateWavelength(pb.CreateWavelengthRequest(
-                request_id=request_id,
-                spec=pb.WavelengthSpec(name=args.name, a=args.a, b=args.b, operational_mode=args.mode))))
-        elif args.cmd == "list":
-            show(pb.ListServicesResponse(
-                services=list_all(services.ListServices, pb.ListServicesRequest(), "services")))
-            show(pb.ListPoliciesResponse(
-                policies=list_all(policies.ListPolicies, pb.ListPoliciesRequest(), "policies")))
-            show(pb.ListWavelengthsResponse(
-                wavelengths=list_all(wavelengths.ListWavelengths, pb.ListWavelengthsRequest(), "wavelengths")))
-        elif args.cmd == "delete":
-            if args.id.startswith("svc-"):
-                show(services.DeleteService(pb.DeleteServiceRequest(id=args.id)))
-            elif args.id.startswith("pol-"):
-                show(policies.DeletePolicy(pb.DeletePolicyRequest(id=args.id)))
-            else:
-                show(wavelengths.DeleteWavelength(pb.DeleteWavelengthRequest(id=args.id)))
-    except grpc.RpcError as err:
-        print(f"{err.code().name}: {err.details()}", file=sys.stderr)
-        return 1
-    return 0
+    if args.cmd in ("eline", "elan"):
+        kind = pb.SERVICE_TYPE_E_LINE if args.cmd == "eline" else pb.SERVICE_TYPE_E_LAN
+        atts = [args.a, args.b] if args.cmd == "eline" else args.attachments
+        show(services.CreateService(pb.CreateServiceRequest(
+            request_id=request_id,
+            spec=pb.ServiceSpec(name=args.name, type=kind, attachments=atts, bandwidth_gbps=args.gbps))))
+    elif args.cmd == "policy":
+        metric = {"latency": pb.METRIC_LATENCY, "igp": pb.METRIC_IGP, "te": pb.METRIC_TE, "hops": pb.METRIC_HOP_COUNT}[args.metric]
+        show(policies.CreatePolicy(pb.CreatePolicyRequest(
+            request_id=request_id,
+            spec=pb.PolicySpec(name=args.name, headend=args.headend, endpoint=args.endpoint, color=args.color,
+                               constraints=pb.Constraints(metric=metric, max_latency_us=args.max_latency_us,
+                                                          bandwidth_gbps=args.gbps)))))
+    elif args.cmd == "wavelength":
+        show(wavelengths.CreateWavelength(pb.CreateWavelengthRequest(
+            request_id=request_id,
+            spec=pb.WavelengthSpec(name=args.name, a=args.a, b=args.b, operational_mode=args.mode))))
+    elif args.cmd == "list":
+        show(pb.ListServicesResponse(
+            services=list_all(services.ListServices, pb.ListServicesRequest(), "services")))
+        show(pb.ListPoliciesResponse(
+            policies=list_all(policies.ListPolicies, pb.ListPoliciesRequest(), "policies")))
+        show(pb.ListWavelengthsResponse(
+            wavelengths=list_all(wavelengths.ListWavelengths, pb.ListWavelengthsRequest(), "wavelengths")))
+    elif args.cmd == "delete":
+        if args.id.startswith("svc-"):
+            show(services.DeleteService(pb.DeleteServiceRequest(id=args.id)))
+        elif args.id.startswith("pol-"):
+            show(policies.DeletePolicy(pb.DeletePolicyRequest(id=args.id)))
+        else:
+            show(wavelengths.DeleteWavelength(pb.DeleteWavelengthRequest(id=args.id)))
 
 
 if __name__ == "__main__":

@@ -79,13 +79,16 @@ pub async fn drain(
     reason: &str,
     credentials: &ClientCredentials,
 ) -> anyhow::Result<String> {
-    let channel = credentials.connect(&api_addr.to_string()).await?;
-    let r = MaintenanceClient::new(channel)
-        .drain(api::DrainRequest {
-            target: target.into(),
-            reason: reason.into(),
+    let r = credentials
+        .follow_leader(&api_addr.to_string(), |channel| async move {
+            MaintenanceClient::new(channel)
+                .drain(api::DrainRequest {
+                    target: target.into(),
+                    reason: reason.into(),
+                })
+                .await
         })
-        .await
+        .await?
         .map_err(status)?;
     Ok(render_drain(&r.into_inner()))
 }
@@ -95,12 +98,15 @@ pub async fn undrain(
     target: &str,
     credentials: &ClientCredentials,
 ) -> anyhow::Result<String> {
-    let channel = credentials.connect(&api_addr.to_string()).await?;
-    let r = MaintenanceClient::new(channel)
-        .undrain(api::UndrainRequest {
-            target: target.into(),
+    let r = credentials
+        .follow_leader(&api_addr.to_string(), |channel| async move {
+            MaintenanceClient::new(channel)
+                .undrain(api::UndrainRequest {
+                    target: target.into(),
+                })
+                .await
         })
-        .await
+        .await?
         .map_err(status)?;
     Ok(render_undrain(&r.into_inner()))
 }

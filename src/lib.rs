@@ -15,8 +15,8 @@
 pub use strata_bench as bench;
 pub use strata_core::{intent, model, object, pathcomp, plan, topology};
 pub use strata_daemon::{
-    config, controller, daemon, gnmi, metrics, net, northbound, otel, proto, render, security,
-    southbound, state, store, telemetry,
+    config, controller, daemon, gnmi, metrics, net, northbound, otel, proto, render, replica,
+    security, southbound, state, store, telemetry,
 };
 pub use strata_lab as lab;
 pub use strata_sim as simulators;

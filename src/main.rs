@@ -36,6 +36,23 @@ struct Cli {
     command: Command,
 }
 
+/// `strata controller` as one of several replicas (README "Replicas").
+#[derive(clap::Args)]
+struct ReplicaArgs {
+    /// Run as one of several replicas on the etcd store, under this
+    /// name: one leads, the others serve reads and refuse changes,
+    /// naming the leader (`[replica] id`).
+    #[arg(long, value_name = "NAME")]
+    replica_id: Option<String>,
+    /// The leader's lease in whole seconds: a killed leader is replaced
+    /// after about this long [default: 1].
+    #[arg(long, value_name = "SECONDS")]
+    lease_ttl: Option<u64>,
+    /// HOST:PORT clients reach this replica's API on [default: --listen].
+    #[arg(long, value_name = "HOST:PORT")]
+    advertise: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Simulators + controller southbound in one process, with a live summary.
@@ -73,7 +90,7 @@ enum Command {
         #[command(flatten)]
         daemon: DaemonArgs,
         #[command(flatten)]
-        tls: ControllerTlsArgs,
+        tls: Box<ControllerTlsArgs>,
         /// Intent journal directory (default: $STRATA_DATA_DIR, else
         /// $XDG_STATE_HOME/strata, else ~/.local/state/strata).
         #[arg(long)]
@@ -88,6 +105,8 @@ enum Command {
         /// Key prefix of this controller's state on etcd [default: /strata/].
         #[arg(long, value_name = "PREFIX")]
         etcd_prefix: Option<String>,
+        #[command(flatten)]
+        replica: Box<ReplicaArgs>,
     },
     /// Run the gNMI device simulators of a topology (one port per device).
     Sim {
@@ -527,6 +546,7 @@ impl DaemonArgs {
             metrics: self.metrics.or(file.metrics.flatten()),
             data_dir: data_dir.or(file.journal.data_dir.clone()),
             etcd: None,
+            replica: None,
             reconcile_interval,
             recover_journal: self.recover_journal || file.journal.recover_journal == Some(true),
             web: self.web(file, None)?,
@@ -856,6 +876,50 @@ fn etcd_store(
     Ok(Some(etcd))
 }
 
+/// `--replica-id` (else `[replica] id`) with its lease and advertised
+/// address; `None` runs a lone controller.
+fn replica_options(
+    file: &strata::config::Config,
+    id: Option<String>,
+    lease_ttl: Option<u64>,
+    advertise: Option<String>,
+    listen: std::net::SocketAddr,
+) -> Result<Option<strata::replica::ReplicaOptions>, String> {
+    let Some(id) = id.or(file.replica.id.clone()) else {
+        if lease_ttl.is_some() || advertise.is_some() {
+            return Err("--lease-ttl and --advertise need --replica-id".into());
+        }
+        return Ok(None);
+    };
+    if id.is_empty() || id.contains(char::is_whitespace) {
+        return Err(format!(
+            "--replica-id {id:?}: must be a non-empty name without spaces"
+        ));
+    }
+    let lease_ttl = match lease_ttl {
+        Some(0) => return Err("--lease-ttl: must be at least 1 second".into()),
+        Some(s) => Duration::from_secs(s),
+        None => file
+            .replica
+            .lease_ttl
+            .unwrap_or(strata::replica::DEFAULT_LEASE_TTL),
+    };
+    let advertise = match advertise.or(file.replica.advertise.clone()) {
+        Some(a) => a,
+        None if listen.ip().is_unspecified() => {
+            return Err(format!(
+                "--advertise: the API listens on {listen}, so say where clients reach this replica"
+            ))
+        }
+        None => listen.to_string(),
+    };
+    Ok(Some(strata::replica::ReplicaOptions {
+        id,
+        lease_ttl,
+        advertise,
+    }))
+}
+
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Completions { shell } => {
@@ -935,12 +999,23 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             store,
             etcd_ca,
             etcd_prefix,
+            replica,
         } => {
+            let ReplicaArgs {
+                replica_id,
+                lease_ttl,
+                advertise,
+            } = *replica;
             let topology_file = topology.topology.clone();
             let topology = load(topology.topology.as_ref())?;
             let file = daemon.config()?;
             let mut options = daemon.options(&file, data_dir)?;
             options.etcd = etcd_store(&file, store, etcd_ca, etcd_prefix)?;
+            options.replica =
+                replica_options(&file, replica_id, lease_ttl, advertise, options.listen)?;
+            if options.replica.is_some() && options.etcd.is_none() {
+                return Err("--replica-id needs the etcd store (--store etcd://...)".into());
+            }
             if options.data_dir.is_none() && options.etcd.is_none() {
                 options.data_dir = Some(strata::daemon::default_data_dir());
             }
@@ -1358,7 +1433,7 @@ mod tests {
     fn controller(args: &[&str]) -> (DaemonArgs, ControllerTlsArgs) {
         let argv = ["strata", "controller"].iter().chain(args);
         match Cli::try_parse_from(argv).map(|c| c.command) {
-            Ok(Command::Controller { daemon, tls, .. }) => (daemon, tls),
+            Ok(Command::Controller { daemon, tls, .. }) => (daemon, *tls),
             Ok(_) => panic!("not the controller"),
             Err(e) => panic!("{e}"),
         }

@@ -35,13 +35,26 @@ pub fn render(r: &api::TopologyChangeResponse) -> String {
     out
 }
 
-async fn client(
+/// Sends one change through `call`; a replica follower's refusal naming
+/// the leader is followed there once (`ClientCredentials::follow_leader`).
+async fn change<F, Fut>(
     api_addr: std::net::SocketAddr,
     credentials: &ClientCredentials,
-) -> anyhow::Result<TopologyChangesClient<crate::security::client::Authed>> {
-    Ok(TopologyChangesClient::new(
-        credentials.connect(&api_addr.to_string()).await?,
-    ))
+    mut call: F,
+) -> anyhow::Result<String>
+where
+    F: FnMut(TopologyChangesClient<crate::security::client::Authed>) -> Fut,
+    Fut: std::future::Future<
+        Output = Result<tonic::Response<api::TopologyChangeResponse>, tonic::Status>,
+    >,
+{
+    let r = credentials
+        .follow_leader(&api_addr.to_string(), |channel| {
+            call(TopologyChangesClient::new(channel))
+        })
+        .await?
+        .map_err(status)?;
+    Ok(render(&r.into_inner()))
 }
 
 /// Reloads from `file` (its text is sent), or has the controller read its
@@ -57,12 +70,12 @@ pub async fn reload(
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?,
         None => String::new(),
     };
-    let r = client(api_addr, credentials)
-        .await?
-        .reload_topology(api::ReloadTopologyRequest { text, dry_run })
-        .await
-        .map_err(status)?;
-    Ok(render(&r.into_inner()))
+    let req = api::ReloadTopologyRequest { text, dry_run };
+    change(api_addr, credentials, |mut c| {
+        let req = req.clone();
+        async move { c.reload_topology(req).await }
+    })
+    .await
 }
 
 pub async fn remove_link(
@@ -71,15 +84,15 @@ pub async fn remove_link(
     dry_run: bool,
     credentials: &ClientCredentials,
 ) -> anyhow::Result<String> {
-    let r = client(api_addr, credentials)
-        .await?
-        .remove_link(api::RemoveLinkRequest {
-            name: name.into(),
-            dry_run,
-        })
-        .await
-        .map_err(status)?;
-    Ok(render(&r.into_inner()))
+    let req = api::RemoveLinkRequest {
+        name: name.into(),
+        dry_run,
+    };
+    change(api_addr, credentials, |mut c| {
+        let req = req.clone();
+        async move { c.remove_link(req).await }
+    })
+    .await
 }
 
 pub async fn remove_node(
@@ -88,15 +101,15 @@ pub async fn remove_node(
     dry_run: bool,
     credentials: &ClientCredentials,
 ) -> anyhow::Result<String> {
-    let r = client(api_addr, credentials)
-        .await?
-        .remove_node(api::RemoveNodeRequest {
-            name: name.into(),
-            dry_run,
-        })
-        .await
-        .map_err(status)?;
-    Ok(render(&r.into_inner()))
+    let req = api::RemoveNodeRequest {
+        name: name.into(),
+        dry_run,
+    };
+    change(api_addr, credentials, |mut c| {
+        let req = req.clone();
+        async move { c.remove_node(req).await }
+    })
+    .await
 }
 
 pub async fn add_node(
@@ -105,15 +118,15 @@ pub async fn add_node(
     dry_run: bool,
     credentials: &ClientCredentials,
 ) -> anyhow::Result<String> {
-    let r = client(api_addr, credentials)
-        .await?
-        .add_node(api::AddNodeRequest {
-            node: Some(node),
-            dry_run,
-        })
-        .await
-        .map_err(status)?;
-    Ok(render(&r.into_inner()))
+    let req = api::AddNodeRequest {
+        node: Some(node),
+        dry_run,
+    };
+    change(api_addr, credentials, |mut c| {
+        let req = req.clone();
+        async move { c.add_node(req).await }
+    })
+    .await
 }
 
 pub async fn add_link(
@@ -122,15 +135,15 @@ pub async fn add_link(
     dry_run: bool,
     credentials: &ClientCredentials,
 ) -> anyhow::Result<String> {
-    let r = client(api_addr, credentials)
-        .await?
-        .add_link(api::AddLinkRequest {
-            link: Some(link),
-            dry_run,
-        })
-        .await
-        .map_err(status)?;
-    Ok(render(&r.into_inner()))
+    let req = api::AddLinkRequest {
+        link: Some(link),
+        dry_run,
+    };
+    change(api_addr, credentials, |mut c| {
+        let req = req.clone();
+        async move { c.add_link(req).await }
+    })
+    .await
 }
 
 /// `NODE:INTERFACE` as a link end.

@@ -319,6 +319,50 @@ async fn the_controller_starts_from_an_etcd_store() {
     assert!(all.contains("(prefix /cli/)"), "{all}");
 }
 
+/// The replica flags are refused, naming what is missing, where they cannot
+/// work: without the etcd store, without a name, or with a zero lease.
+#[test]
+fn replica_flags_are_checked_before_anything_starts() {
+    let base = ["controller", "--insecure", "--gnmi-insecure"];
+    let run = |extra: &[&str]| {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let (ok, _, err) = strata_full(&args);
+        assert!(!ok, "{extra:?} was accepted");
+        err
+    };
+    let err = run(&["--replica-id", "a"]);
+    assert!(err.contains("--replica-id needs the etcd store"), "{err}");
+    let err = run(&["--store", "etcd://127.0.0.1:1", "--lease-ttl", "2"]);
+    assert!(
+        err.contains("--lease-ttl and --advertise need --replica-id"),
+        "{err}"
+    );
+    let err = run(&[
+        "--store",
+        "etcd://127.0.0.1:1",
+        "--replica-id",
+        "a",
+        "--lease-ttl",
+        "0",
+    ]);
+    assert!(
+        err.contains("--lease-ttl: must be at least 1 second"),
+        "{err}"
+    );
+    let err = run(&[
+        "--store",
+        "etcd://127.0.0.1:1",
+        "--replica-id",
+        "a",
+        "--listen",
+        "0.0.0.0:0",
+    ]);
+    assert!(
+        err.contains("--advertise: the API listens on 0.0.0.0:0"),
+        "{err}"
+    );
+}
+
 /// SIGHUP makes `strata controller` read its topology file again and apply
 /// the difference through the same path as `ReloadTopology`, saying what
 /// it did.

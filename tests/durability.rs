@@ -272,6 +272,7 @@ fn daemon_options(data: &std::path::Path, recover: bool) -> strata::daemon::Daem
         metrics: None,
         data_dir: lab.data_dir,
         etcd: None,
+        replica: None,
         reconcile_interval: Duration::from_millis(500),
         recover_journal: recover,
         web: None,

@@ -39,6 +39,7 @@ pub(crate) fn daemon_options(
         metrics: None,
         data_dir: None,
         etcd: None,
+        replica: None,
         reconcile_interval: std::time::Duration::from_secs(24 * 3600),
         recover_journal: false,
         web: None,

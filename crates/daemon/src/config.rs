@@ -64,6 +64,17 @@ pub struct Journal {
     pub etcd_prefix: Option<String>,
 }
 
+/// `[replica]`: this controller as one of several on the etcd store.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Replica {
+    /// `id`: the replica's name (replicas run only with one).
+    pub id: Option<String>,
+    /// `lease_ttl`: how long a silent leader keeps its lease.
+    pub lease_ttl: Option<Duration>,
+    /// `advertise`: `host:port` clients reach this replica's API on.
+    pub advertise: Option<String>,
+}
+
 /// Bounds on what the controller holds.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Limits {
@@ -91,6 +102,7 @@ pub struct Config {
     /// `[pools]`: defaults where the file says nothing.
     pub pools: Pools,
     pub limits: Limits,
+    pub replica: Replica,
 }
 
 /// One thing wrong with a file, at a line when it has one.
@@ -200,6 +212,7 @@ const TOP: &[&str] = &[
     "closed_loop",
     "pools",
     "limits",
+    "replica",
 ];
 const API: &[&str] = &[
     "listen",
@@ -226,6 +239,7 @@ const JOURNAL: &[&str] = &[
     "etcd_prefix",
 ];
 const RECONCILE: &[&str] = &["interval"];
+const REPLICA: &[&str] = &["id", "lease_ttl", "advertise"];
 const LISTEN: &[&str] = &["listen"];
 const THRESHOLDS: &[&str] = &[
     "ewma_alpha",
@@ -581,6 +595,27 @@ impl Cx<'_> {
                 etcd_prefix,
             };
         }
+        if let Some(t) = self.table(doc, "", "replica") {
+            let p = "replica";
+            self.known_keys(t, p, REPLICA);
+            let advertise = self.string(t, p, "advertise").and_then(|(a, span)| {
+                match a.rsplit_once(':').is_some_and(|(h, port)| {
+                    !h.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+                }) {
+                    true => Some(a),
+                    false => {
+                        self.problem(span, format!("replica.advertise: {a:?} is not HOST:PORT"));
+                        None
+                    }
+                }
+            });
+            c.replica = Replica {
+                id: self.string(t, p, "id").map(|(s, _)| s),
+                // etcd's leases count whole seconds.
+                lease_ttl: self.duration(t, p, "lease_ttl", Duration::from_secs(1)),
+                advertise,
+            };
+        }
         if let Some(t) = self.table(doc, "", "reconcile") {
             self.known_keys(t, "reconcile", RECONCILE);
             c.reconcile_interval =
@@ -822,6 +857,20 @@ impl Config {
         }
         if let Some(store) = &self.journal.store {
             lines.push(format!("store: {store}"));
+        }
+        if let Some(id) = &self.replica.id {
+            lines.push(format!(
+                "replica: {id:?}{}{}",
+                self.replica
+                    .lease_ttl
+                    .map(|t| format!(", lease {t:?}"))
+                    .unwrap_or_default(),
+                self.replica
+                    .advertise
+                    .as_ref()
+                    .map(|a| format!(", advertised as {a}"))
+                    .unwrap_or_default()
+            ));
         }
         if let Some(i) = self.reconcile_interval {
             lines.push(format!("reconcile: every {i:?}"));
@@ -1111,6 +1160,29 @@ hold_down = "30s"
                 "devices.gnmi_username and devices.gnmi_password_file go together",
             ]
         );
+    }
+
+    #[test]
+    fn the_replica_section_is_read_and_checked() {
+        let c =
+            ok("[replica]\nid = \"ctl-a\"\nlease_ttl = \"2s\"\nadvertise = \"10.0.0.21:50051\"\n");
+        assert_eq!(c.replica.id.as_deref(), Some("ctl-a"));
+        assert_eq!(c.replica.lease_ttl, Some(Duration::from_secs(2)));
+        assert_eq!(c.replica.advertise.as_deref(), Some("10.0.0.21:50051"));
+        let e = errors(
+            "[replica]\nid = \"a\"\nlease_ttl = \"100ms\"\nadvertise = \"nowhere\"\nleader = 1\n",
+        );
+        for (line, what) in [
+            (3, "replica.lease_ttl"),
+            (4, "replica.advertise"),
+            (5, "replica.leader"),
+        ] {
+            assert!(
+                e.iter()
+                    .any(|e| e.contains(&format!("line {line}")) && e.contains(what)),
+                "{what}: {e:?}"
+            );
+        }
     }
 
     #[test]

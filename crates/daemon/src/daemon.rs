@@ -43,6 +43,9 @@ pub struct DaemonOptions {
     pub web: Option<SocketAddr>,
     /// TLS and authentication of the northbound API.
     pub security: crate::security::Security,
+    /// Run as one of several replicas on the etcd store (`--replica-id`):
+    /// see [`crate::replica`].
+    pub replica: Option<crate::replica::ReplicaOptions>,
 }
 
 /// How often the principals file and the TLS material are checked for
@@ -139,15 +142,52 @@ impl Daemon {
         address: impl Fn(&str) -> Option<SocketAddr>,
         extra: Option<crate::northbound::ExtraServices>,
     ) -> anyhow::Result<Daemon> {
+        Self::start_as(topology, options, address, extra, None).await
+    }
+
+    /// One turn of a replica (see [`crate::replica`]): with a leading gate,
+    /// a controller on the etcd store whose API answers while the gate
+    /// leads; with a follower's, a read-only copy kept by the mirror, which
+    /// touches no device and refuses every change.
+    pub async fn start_replica(
+        topology: &Topology,
+        options: &DaemonOptions,
+        gate: Arc<crate::replica::Gate>,
+    ) -> anyhow::Result<Daemon> {
+        Self::start_as(topology, options, |_| None, None, Some(gate)).await
+    }
+
+    async fn start_as(
+        topology: &Topology,
+        options: &DaemonOptions,
+        address: impl Fn(&str) -> Option<SocketAddr>,
+        extra: Option<crate::northbound::ExtraServices>,
+        gate: Option<Arc<crate::replica::Gate>>,
+    ) -> anyhow::Result<Daemon> {
+        // A follower programs nothing and writes nothing: it only reads.
+        let follower = gate.as_ref().is_some_and(|g| !g.leading());
         // Security is settled before anything else: a controller that would
         // serve an open API without being told to does not start at all.
-        let secured = crate::northbound::Secured::from(&options.security)?;
+        let mut secured = crate::northbound::Secured::from(&options.security)?;
+        secured.gate = gate.clone();
         // So are pools; thresholds are checked once the topology in force is
         // known (runtime links from the store included).
         options.pools.validate().map_err(anyhow::Error::msg)?;
         // The journal first: nothing is served, and no device is touched,
         // until the intents it holds are back.
+        let mut mirror_from = None;
         let (store, replayed) = match (&options.etcd, &options.data_dir) {
+            (Some(etcd), _) if follower => {
+                let channel = crate::store::etcd::channel(etcd).await?;
+                let (replayed, at) =
+                    crate::store::etcd::snapshot(&mut crate::store::etcd::kv(channel), etcd)
+                        .await?;
+                mirror_from = Some((etcd.clone(), at));
+                (None, Some(replayed))
+            }
+            (None, _) if gate.is_some() => {
+                anyhow::bail!("replicas need the etcd store (--store etcd://...)")
+            }
             (Some(etcd), _) => {
                 let (store, replayed) = Store::open_etcd(etcd).await?;
                 (Some(Arc::new(store)), Some(replayed))
@@ -163,7 +203,11 @@ impl Daemon {
             }
             (None, None) => (None, None),
         };
-        let from = store.as_ref().map(|s| s.describe()).unwrap_or_default();
+        let from = match (&store, &mirror_from) {
+            (Some(s), _) => s.describe(),
+            (None, Some((etcd, _))) => etcd.describe(),
+            (None, None) => String::new(),
+        };
         let state = Arc::new(FabricState::default());
         let ingest = Arc::new(Ingest::default());
         let mut sessions = options.sessions.clone();
@@ -228,11 +272,23 @@ impl Daemon {
         // (a reconcile pass or a reroute mid-Set) instead of being aborted.
         let (halt, halted) = tokio::sync::watch::channel(false);
         // Reconciliation listens before any session can come up.
-        let mut tasks = crate::controller::reconcile::spawn(
-            controller.clone(),
-            options.reconcile_interval,
-            halted.clone(),
-        );
+        let mut tasks = if follower {
+            Vec::new()
+        } else {
+            crate::controller::reconcile::spawn(
+                controller.clone(),
+                options.reconcile_interval,
+                halted.clone(),
+            )
+        };
+        if let Some((etcd, at)) = mirror_from {
+            tasks.push(tokio::spawn(crate::replica::mirror::follow(
+                controller.clone(),
+                etcd,
+                at,
+                halted.clone(),
+            )));
+        }
         // The audit trail lives beside the journal (memory only without one).
         let audit = match &options.data_dir {
             Some(dir) => {
@@ -245,11 +301,16 @@ impl Daemon {
             }
             None => crate::audit::AuditLog::in_memory(),
         };
-        let listener = crate::northbound::bind(options.listen).await?;
+        let listener = bind_soon(options.listen, gate.is_some()).await?;
         let api = listener.local_addr()?;
         // The topology in force: the file's, with the nodes added and
-        // removed at run time that the store gave back.
-        let nodes = controller.read().topology.nodes.clone();
+        // removed at run time that the store gave back. A follower talks to
+        // none of them.
+        let nodes = if follower {
+            Vec::new()
+        } else {
+            controller.read().topology.nodes.clone()
+        };
         for node in &nodes {
             southbound.add_device(DeviceTarget {
                 name: node.name.clone(),
@@ -258,32 +319,34 @@ impl Daemon {
                 router_id: node.router_id,
             });
         }
-        controller.set_node_devices(Arc::new(SouthboundDevices {
-            southbound: southbound.clone(),
-        }));
-        // Telemetry → link health → reroute.
-        // One slot per notification's readings (a handful each).
-        let (readings_tx, readings_rx) = tokio::sync::mpsc::channel(16_384);
-        ingest.feed_batches(readings_tx);
-        // The topology in force, runtime links the store gave back included.
-        let in_force = controller.read().topology.clone();
-        let closed_loop = crate::controller::closed_loop::ClosedLoop::new(
-            controller.clone(),
-            &in_force,
-            options.health.clone(),
-        );
-        tasks.push(crate::controller::closed_loop::spawn(
-            closed_loop,
-            readings_rx,
-            Duration::from_millis(50),
-            halted.clone(),
-        ));
-        // LLDP at each link's ends → cabling verdicts → events.
-        tasks.push(crate::controller::cabling::spawn(
-            controller.clone(),
-            ingest.clone(),
-            halted.clone(),
-        ));
+        if !follower {
+            controller.set_node_devices(Arc::new(SouthboundDevices {
+                southbound: southbound.clone(),
+            }));
+            // Telemetry → link health → reroute.
+            // One slot per notification's readings (a handful each).
+            let (readings_tx, readings_rx) = tokio::sync::mpsc::channel(16_384);
+            ingest.feed_batches(readings_tx);
+            // The topology in force, runtime links the store gave back included.
+            let in_force = controller.read().topology.clone();
+            let closed_loop = crate::controller::closed_loop::ClosedLoop::new(
+                controller.clone(),
+                &in_force,
+                options.health.clone(),
+            );
+            tasks.push(crate::controller::closed_loop::spawn(
+                closed_loop,
+                readings_rx,
+                Duration::from_millis(50),
+                halted.clone(),
+            ));
+            // LLDP at each link's ends → cabling verdicts → events.
+            tasks.push(crate::controller::cabling::spawn(
+                controller.clone(),
+                ingest.clone(),
+                halted.clone(),
+            ));
+        }
         let metrics = match options.metrics {
             Some(addr) => {
                 let (bound, task) = serve_metrics(
@@ -292,6 +355,7 @@ impl Daemon {
                     &state,
                     &ingest,
                     store.clone(),
+                    gate.clone(),
                     halted.clone(),
                 )?;
                 tasks.push(task);
@@ -345,6 +409,42 @@ impl Daemon {
         })
     }
 
+    /// This controller's term on etcd (its devices' election id), if it
+    /// commits to etcd.
+    pub fn term(&self) -> Option<i64> {
+        match self.store.as_deref() {
+            Some(Store::Etcd(etcd)) => Some(etcd.term()),
+            _ => None,
+        }
+    }
+
+    /// Stops at once, waiting for nothing: a replica's turn that ends (a
+    /// follower that won, a leader that lost its lease, which must stop
+    /// programming now rather than after its requests drain). The API and
+    /// every background task are cancelled where they are; what a cut-off
+    /// reroute or reconcile left half-done on a device, the next leader's
+    /// reconciliation repairs, and its fence refuses this one's late Sets.
+    pub async fn abort(mut self) {
+        let _ = self.halt.send(true);
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+            // Awaited so the listener is closed before the next turn binds.
+            let _ = server.await;
+        }
+        for task in self.tasks.drain(..) {
+            task.abort();
+            let _ = task.await;
+        }
+        self.audit.close();
+        self.southbound.shutdown();
+        if let Some(store) = self.store.take() {
+            store.close();
+        }
+    }
+
     /// Stops taking requests, lets open ones finish (up to a few seconds:
     /// watch streams never end on their own), then flushes the journal.
     pub async fn shutdown(mut self) {
@@ -379,12 +479,28 @@ impl Daemon {
     }
 }
 
+/// Binds the API. A replica's next turn may find its port still held by the
+/// turn before for a moment, so it retries briefly.
+async fn bind_soon(addr: SocketAddr, replica: bool) -> anyhow::Result<tokio::net::TcpListener> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        match crate::northbound::bind(addr).await {
+            Ok(l) => return Ok(l),
+            Err(_) if replica && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 fn serve_metrics(
     addr: SocketAddr,
     controller: &Arc<Controller>,
     state: &Arc<FabricState>,
     ingest: &Arc<Ingest>,
     store: Option<Arc<Store>>,
+    gate: Option<Arc<crate::replica::Gate>>,
     halted: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = crate::net::listen(addr)
@@ -401,7 +517,7 @@ fn serve_metrics(
                 .load(std::sync::atomic::Ordering::Relaxed);
             (held as f64, f64::from(u8::from(s.deletions_held())))
         });
-        c.metrics().render(&[
+        let mut gauges = vec![
             (
                 "strata_reconcile_deletions_held_total",
                 "counter",
@@ -439,7 +555,16 @@ fn serve_metrics(
                 counts.down as f64,
             ),
             ("strata_policies", "gauge", "SR-TE policies held.", policies),
-        ])
+        ];
+        if let Some(gate) = &gate {
+            gauges.push((
+                "strata_replica_leading",
+                "gauge",
+                "1 while this replica leads (programs devices and accepts changes).",
+                f64::from(u8::from(gate.leading())),
+            ));
+        }
+        c.metrics().render(&gauges)
     });
     let task = tokio::spawn(crate::metrics::serve(listener, render, halted));
     Ok((bound, task))
@@ -503,6 +628,15 @@ impl crate::controller::topology::NodeDevices for SouthboundDevices {
 /// place when this returns (a SIGHUP before it would end the process); the
 /// task runs until aborted.
 pub fn reload_on_hangup(controller: Arc<Controller>) -> Option<tokio::task::JoinHandle<()>> {
+    reload_on_hangup_with(move || Ok(controller.clone()))
+}
+
+/// As [`reload_on_hangup`], reloading whichever controller `target` names
+/// at each SIGHUP; when it names none (a replica that does not lead), the
+/// reason is printed and nothing changes.
+pub fn reload_on_hangup_with(
+    target: impl Fn() -> Result<Arc<Controller>, String> + Send + 'static,
+) -> Option<tokio::task::JoinHandle<()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
@@ -515,6 +649,14 @@ pub fn reload_on_hangup(controller: Arc<Controller>) -> Option<tokio::task::Join
         };
         Some(tokio::spawn(async move {
             while hup.recv().await.is_some() {
+                let controller = match target() {
+                    Ok(c) => c,
+                    Err(why) => {
+                        tracing::warn!(reason = %why, "SIGHUP: topology not reloaded, nothing changed");
+                        println!("strata: SIGHUP: topology not reloaded, nothing changed: {why}");
+                        continue;
+                    }
+                };
                 match controller.reload_topology(None, false).await {
                     Ok(r) if r.steps.is_empty() => {
                         tracing::info!("SIGHUP: topology file unchanged");
@@ -535,19 +677,27 @@ pub fn reload_on_hangup(controller: Arc<Controller>) -> Option<tokio::task::Join
     }
     #[cfg(not(unix))]
     {
-        let _ = controller;
+        let _ = target;
         None
     }
 }
 
 /// `strata controller`: the daemon against the topology's devices until a
 /// stop signal; SIGHUP reloads `file` (the topology's file, when it came
-/// from one).
+/// from one) — on a replica, only while it leads.
 pub async fn run_controller(
     topology: &Topology,
     file: Option<PathBuf>,
     options: DaemonOptions,
 ) -> anyhow::Result<()> {
+    if options.replica.is_some() {
+        let outcome = crate::replica::run(topology, file, &options, async {
+            stop_signal().await;
+            println!("strata controller: stopping (draining requests, giving up the lease)");
+        })
+        .await;
+        return outcome;
+    }
     let daemon = Daemon::start(topology, &options, |_| None, None).await?;
     let hangups = file.and_then(|f| {
         daemon.controller.set_topology_file(f);

@@ -20,6 +20,7 @@ pub mod daemon;
 pub mod metrics;
 pub mod northbound;
 pub mod otel;
+pub mod replica;
 pub mod security;
 pub mod shutdown;
 pub mod southbound;

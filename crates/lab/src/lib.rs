@@ -97,6 +97,7 @@ impl LabOptions {
             metrics: self.metrics,
             data_dir: self.data_dir.clone(),
             etcd: None,
+            replica: None,
             reconcile_interval: self.reconcile_interval,
             recover_journal: self.recover_journal,
             web: self.web,

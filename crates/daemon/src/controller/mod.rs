@@ -83,6 +83,10 @@ pub struct Controller {
     me: std::sync::Weak<Controller>,
     /// Whether a background repair refresh runs or is wanted (`repairs`).
     repairs_pass: std::sync::atomic::AtomicU8,
+    /// What the fabric was built with, for a replica's reload (`reload`):
+    /// the topology before any runtime change the store holds.
+    pools: Pools,
+    base_topology: Topology,
     /// Starts and stops device sessions for nodes added and removed at run
     /// time (`topology`).
     node_devices: RwLock<Option<Arc<dyn topology::NodeDevices>>>,
@@ -137,7 +141,9 @@ impl Controller {
             topology_file: RwLock::new(None),
             topology_turn: tokio::sync::Mutex::new(()),
             topology_generation: std::sync::atomic::AtomicU64::new(0),
+            base_topology: topology.clone(),
             inner: RwLock::new(Fabric::new(topology, pools)),
+            pools,
             reroutes: tokio::sync::Mutex::new(()),
             programmer,
             direct,

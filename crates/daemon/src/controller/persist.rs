@@ -158,18 +158,7 @@ impl Controller {
     /// fits the topology — starting without it would silently lose an intent.
     pub fn restore(&self, replayed: &Replayed) -> Result<usize, String> {
         let mut inner = self.write();
-        super::topology::restore_topology(&mut inner, &replayed.entries);
-        for entry in &replayed.entries {
-            match &entry.op {
-                Some(Op::Policy(p)) => restore_policy(&mut inner, p)?,
-                Some(Op::Service(s)) => restore_service(&mut inner, s)?,
-                Some(Op::Wavelength(w)) => restore_wavelength(&mut inner, w)?,
-                Some(Op::Drain(d)) => super::drain::restore_drain(&mut inner, d),
-                Some(Op::Removed(_) | Op::TopologyNode(_) | Op::TopologyLink(_)) | None => {}
-            }
-        }
-        inner.next_id = inner.next_id.max(replayed.next_id);
-        inner.refresh_all_margins();
+        replay_into(&mut inner, replayed)?;
         // Policies from journals older than rule numbers get theirs now, after
         // every numbered one holds its own, and the numbers are journaled so
         // the next start gives the same ones.
@@ -196,6 +185,104 @@ impl Controller {
         self.events.resume_after(replayed.revision);
         Ok(replayed.entries.len())
     }
+}
+
+impl Controller {
+    /// A replica follower's catch-up: rebuilds the whole fabric from what
+    /// the store holds now (the same replay as start-up, on a fresh fabric
+    /// built off the lock, runtime topology included), swaps it in under the
+    /// write lock, and announces what changed to watchers. Nothing is programmed or journaled: the
+    /// leader did both. Fails, changing nothing, if the replay does.
+    pub fn reload(&self, replayed: &Replayed) -> Result<usize, String> {
+        // From the topology this turn started with, as start-up does: the
+        // runtime nodes and links the store holds are laid over it again
+        // (their removals are kept as tombstones, so none comes back).
+        let mut fresh = Fabric::new(self.base_topology.clone(), self.pools);
+        replay_into(&mut fresh, replayed)?;
+        // Compared under the read lock, swapped under a brief write lock:
+        // the mirror is the only writer of a follower's fabric.
+        let mut changes = {
+            let old = self.read();
+            super::topology::replicated(&old, &fresh)
+        };
+        changes.extend(changes_between(&self.read(), &fresh));
+        let old = std::mem::replace(&mut *self.write(), fresh);
+        drop(old);
+        for (change, object) in changes {
+            self.events.publish(change, "replicated", |_| object);
+        }
+        Ok(replayed.entries.len())
+    }
+}
+
+/// What watchers of a follower must hear: every record created, changed
+/// (a new revision) or gone between two fabrics.
+fn changes_between(
+    old: &Fabric,
+    new: &Fabric,
+) -> Vec<(crate::object::Change, crate::object::Object)> {
+    use crate::object::{Change, Object};
+    let mut out = Vec::new();
+    for (id, r) in &new.policies {
+        match old.policies.get(id) {
+            None => out.push((Change::Created, Object::Policy(r.view(&new.graph)))),
+            Some(o) if o.revision != r.revision => {
+                out.push((Change::Updated, Object::Policy(r.view(&new.graph))))
+            }
+            Some(_) => {}
+        }
+    }
+    for (id, r) in &old.policies {
+        if !new.policies.contains_key(id) {
+            out.push((Change::Deleted, Object::Policy(r.view(&old.graph))));
+        }
+    }
+    for (id, r) in &new.services {
+        match old.services.get(id) {
+            None => out.push((Change::Created, Object::Service(r.view()))),
+            Some(o) if o.revision != r.revision => {
+                out.push((Change::Updated, Object::Service(r.view())))
+            }
+            Some(_) => {}
+        }
+    }
+    for (id, r) in &old.services {
+        if !new.services.contains_key(id) {
+            out.push((Change::Deleted, Object::Service(r.view())));
+        }
+    }
+    for (id, r) in &new.wavelengths {
+        match old.wavelengths.get(id) {
+            None => out.push((Change::Created, Object::Wavelength(r.view()))),
+            Some(o) if o.revision != r.revision => {
+                out.push((Change::Updated, Object::Wavelength(r.view())))
+            }
+            Some(_) => {}
+        }
+    }
+    for (id, r) in &old.wavelengths {
+        if !new.wavelengths.contains_key(id) {
+            out.push((Change::Deleted, Object::Wavelength(r.view())));
+        }
+    }
+    out
+}
+
+/// The replay itself: every entry into `inner`, then the counters.
+fn replay_into(inner: &mut Fabric, replayed: &Replayed) -> Result<(), String> {
+    super::topology::restore_topology(inner, &replayed.entries);
+    for entry in &replayed.entries {
+        match &entry.op {
+            Some(Op::Policy(p)) => restore_policy(inner, p)?,
+            Some(Op::Service(s)) => restore_service(inner, s)?,
+            Some(Op::Wavelength(w)) => restore_wavelength(inner, w)?,
+            Some(Op::Drain(d)) => super::drain::restore_drain(inner, d),
+            Some(Op::Removed(_) | Op::TopologyNode(_) | Op::TopologyLink(_)) | None => {}
+        }
+    }
+    inner.next_id = inner.next_id.max(replayed.next_id);
+    inner.refresh_all_margins();
+    Ok(())
 }
 
 fn remember_origin(inner: &mut Fabric, kind: Kind, id: &str, origin: &Option<store::Origin>) {

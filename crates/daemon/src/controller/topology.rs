@@ -348,6 +348,17 @@ impl Controller {
     }
 }
 
+/// What a follower's watchers hear when its mirror's reload moved the
+/// topology from `old`'s to `new`'s: one event per step, as the leader
+/// published them.
+pub(super) fn replicated(old: &Fabric, new: &Fabric) -> Vec<(EventChange, Object)> {
+    topology::diff(&old.topology, &new.topology)
+        .changes
+        .iter()
+        .map(|c| (event_change(c), event(new, c)))
+        .collect()
+}
+
 /// Start-up: the journaled runtime nodes and links over the topology file,
 /// before any intent is restored (intents may use them). A record the file
 /// now contradicts (an interface taken, an end gone) is skipped with a

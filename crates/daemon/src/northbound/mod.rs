@@ -178,8 +178,8 @@ pub async fn serve_with(
     if let Some(extra) = extra {
         (extra.add)(&mut routes);
     }
-    let mut server =
-        tonic::transport::Server::builder().layer(AuthLayer::new(security.auth, audit));
+    let mut server = tonic::transport::Server::builder()
+        .layer(AuthLayer::new(security.auth, audit).gated(security.gate));
     let router = server.add_routes(routes.routes());
     match security.tls {
         Some(tls) => {
@@ -204,6 +204,8 @@ pub async fn serve_with(
 pub struct Secured {
     pub tls: Option<Arc<crate::security::tls::ReloadingTls>>,
     pub auth: Authenticator,
+    /// A replica's: changes are refused unless it leads.
+    pub gate: Option<Arc<crate::replica::Gate>>,
 }
 
 impl Secured {
@@ -212,6 +214,7 @@ impl Secured {
         Ok(Secured {
             tls: security.server_tls()?,
             auth: security.authenticator()?,
+            gate: None,
         })
     }
 }

@@ -112,6 +112,29 @@ impl ClientCredentials {
         Ok(InterceptedService::new(channel, self.bearer()?))
     }
 
+    /// Makes a change through `call` on `addr`; when a replica follower
+    /// answers UNAVAILABLE naming the leader (`strata-leader`), makes it once
+    /// more on the leader. Once only: a leader that itself points elsewhere
+    /// is mid-election, and the caller hears that rather than a loop.
+    pub async fn follow_leader<T, F, Fut>(
+        &self,
+        addr: &str,
+        mut call: F,
+    ) -> anyhow::Result<Result<T, tonic::Status>>
+    where
+        F: FnMut(Authed) -> Fut,
+        Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+    {
+        let first = call(self.connect(addr).await?).await;
+        match first.as_ref().err().and_then(crate::replica::leader_of) {
+            Some(leader) if leader != addr => {
+                tracing::info!(%leader, "following the replica's leader");
+                Ok(call(self.connect(&leader).await?).await)
+            }
+            _ => Ok(first),
+        }
+    }
+
     /// The endpoint, with TLS configured (not yet connected).
     pub fn endpoint(&self, addr: &str) -> anyhow::Result<Endpoint> {
         let scheme = if self.insecure { "http" } else { "https" };

@@ -75,13 +75,26 @@ pub fn bearer(
 pub struct AuthLayer {
     auth: Authenticator,
     audit: Arc<AuditLog>,
+    gate: Option<Arc<crate::replica::Gate>>,
 }
 
 impl AuthLayer {
     /// Lets in whom `auth` knows, and records in `audit` every call that
     /// changes something and every call refused.
     pub fn new(auth: Authenticator, audit: Arc<AuditLog>) -> Self {
-        AuthLayer { auth, audit }
+        AuthLayer {
+            auth,
+            audit,
+            gate: None,
+        }
+    }
+
+    /// A replica's API: changes pass only while `gate` leads (followers
+    /// answer UNAVAILABLE naming the leader). Checked after authorization,
+    /// so a caller who may not make the change hears that first.
+    pub fn gated(mut self, gate: Option<Arc<crate::replica::Gate>>) -> Self {
+        self.gate = gate;
+        self
     }
 }
 
@@ -97,6 +110,7 @@ impl<S> tower::Layer<S> for AuthLayer {
             inner,
             auth: self.auth.clone(),
             audit: self.audit.clone(),
+            gate: self.gate.clone(),
         }
     }
 }
@@ -106,6 +120,7 @@ pub struct Authorize<S> {
     inner: S,
     auth: Authenticator,
     audit: Arc<AuditLog>,
+    gate: Option<Arc<crate::replica::Gate>>,
 }
 
 impl<S, B> tower::Service<http::Request<B>> for Authorize<S>
@@ -143,6 +158,13 @@ where
                     (Some(p), Err(denied))
                 }
             },
+        };
+        let verdict = match (verdict, &self.gate) {
+            (Ok(()), Some(gate)) if !is_read(&method) => match gate.refusal(&method) {
+                Some(refused) => Err(refused),
+                None => Ok(()),
+            },
+            (v, _) => v,
         };
         // Reads that succeed are not audited: the trail is of changes and
         // of who was turned away.

@@ -52,6 +52,10 @@ pub struct EtcdConfig {
     /// With a CA, connections use TLS and the members' certificates must
     /// chain to it.
     pub ca: Option<PathBuf>,
+    /// A replica leader's lease (`crate::replica`): every commit also
+    /// requires the leader key to be held by it, so a leader whose lease has
+    /// lapsed can never commit after its successor loaded the state.
+    pub leader_lease: Option<i64>,
 }
 
 pub const DEFAULT_PREFIX: &str = "/strata/";
@@ -80,6 +84,7 @@ impl EtcdConfig {
             endpoints,
             prefix: DEFAULT_PREFIX.to_string(),
             ca: None,
+            leader_lease: None,
         })
     }
 
@@ -93,7 +98,7 @@ impl EtcdConfig {
         )
     }
 
-    fn prefix_bytes(&self) -> Vec<u8> {
+    pub(crate) fn prefix_bytes(&self) -> Vec<u8> {
         let mut p = self.prefix.clone().into_bytes();
         if !p.ends_with(b"/") {
             p.push(b'/');
@@ -103,7 +108,7 @@ impl EtcdConfig {
 }
 
 /// The first key after every key starting with `prefix` (etcd's range end).
-fn range_end(prefix: &[u8]) -> Vec<u8> {
+pub(crate) fn range_end(prefix: &[u8]) -> Vec<u8> {
     let mut end = prefix.to_vec();
     while let Some(last) = end.pop() {
         if last < 0xff {
@@ -148,7 +153,7 @@ pub async fn channel(cfg: &EtcdConfig) -> Result<Channel, StoreError> {
     Ok(Channel::balance_list(endpoints.into_iter()))
 }
 
-fn kv(channel: Channel) -> KvClient<Channel> {
+pub(crate) fn kv(channel: Channel) -> KvClient<Channel> {
     KvClient::new(channel)
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE)
@@ -171,6 +176,12 @@ fn object_key(prefix: &[u8], key: &Key) -> Vec<u8> {
     k
 }
 
+pub(crate) fn leader_key(prefix: &[u8]) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    k.extend_from_slice(b"leader");
+    k
+}
+
 fn head_key(prefix: &[u8]) -> Vec<u8> {
     let mut k = prefix.to_vec();
     k.extend_from_slice(b"head");
@@ -186,11 +197,21 @@ struct Head {
     revision: u64,
 }
 
+/// Reads the state under the prefix at one etcd revision, and that
+/// revision: what a replica follower replays (see `replica::mirror`).
+pub async fn snapshot(
+    kv: &mut KvClient<Channel>,
+    cfg: &EtcdConfig,
+) -> Result<(Replayed, i64), StoreError> {
+    let (replayed, _, at) = load(kv, cfg).await?;
+    Ok((replayed, at))
+}
+
 /// Reads everything under the prefix at one etcd revision.
 async fn load(
     kv: &mut KvClient<Channel>,
     cfg: &EtcdConfig,
-) -> Result<(Replayed, Head), StoreError> {
+) -> Result<(Replayed, Head, i64), StoreError> {
     let prefix = cfg.prefix_bytes();
     let end = range_end(&prefix);
     let head_key = head_key(&prefix);
@@ -250,7 +271,7 @@ async fn load(
     };
     replayed.recovery.frames = objects.len();
     replayed.entries = objects.into_iter().map(|(_, e)| e).collect();
-    Ok((replayed, head))
+    Ok((replayed, head, at))
 }
 
 /// Takes a term: a write to `term` under the prefix, whose revision (etcd's
@@ -296,7 +317,7 @@ impl EtcdStore {
     /// Connects, loads the state under the prefix, and starts the writer.
     pub async fn open(config: &EtcdConfig) -> Result<(EtcdStore, Replayed), StoreError> {
         let mut client = kv(channel(config).await?);
-        let (replayed, head) = load(&mut client, config).await?;
+        let (replayed, head, _) = load(&mut client, config).await?;
         let term = take_term(&mut client, config).await?;
         let stats = Arc::new(Stats::default());
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -306,6 +327,7 @@ impl EtcdStore {
             head,
             stats: stats.clone(),
             describe: config.describe(),
+            leader_lease: config.leader_lease,
         };
         tokio::spawn(writer.run(rx));
         Ok((
@@ -377,6 +399,7 @@ struct Writer {
     head: Head,
     stats: Arc<Stats>,
     describe: String,
+    leader_lease: Option<i64>,
 }
 
 impl Writer {
@@ -429,20 +452,37 @@ impl Writer {
                 ..Default::default()
             })),
         });
-        let txn = TxnRequest {
-            compare: vec![Compare {
+        let mut compare = vec![Compare {
+            result: compare::CompareResult::Equal as i32,
+            target: compare::CompareTarget::Mod as i32,
+            key: head.clone(),
+            target_union: Some(compare::TargetUnion::ModRevision(self.head.mod_revision)),
+        }];
+        let mut failure = vec![RequestOp {
+            request: Some(request_op::Request::RequestRange(RangeRequest {
+                key: head,
+                ..Default::default()
+            })),
+        }];
+        if let Some(lease) = self.leader_lease {
+            let key = leader_key(&self.prefix);
+            compare.push(Compare {
                 result: compare::CompareResult::Equal as i32,
-                target: compare::CompareTarget::Mod as i32,
-                key: head.clone(),
-                target_union: Some(compare::TargetUnion::ModRevision(self.head.mod_revision)),
-            }],
-            success: ops,
-            failure: vec![RequestOp {
+                target: compare::CompareTarget::Lease as i32,
+                key: key.clone(),
+                target_union: Some(compare::TargetUnion::Lease(lease)),
+            });
+            failure.push(RequestOp {
                 request: Some(request_op::Request::RequestRange(RangeRequest {
-                    key: head,
+                    key,
                     ..Default::default()
                 })),
-            }],
+            });
+        }
+        let txn = TxnRequest {
+            compare,
+            success: ops,
+            failure,
         };
         let resp = tokio::time::timeout(CALL_TIMEOUT, self.kv.txn(txn))
             .await
@@ -450,6 +490,21 @@ impl Writer {
             .map_err(|s| format!("{}: {}", self.describe, s.message()))?
             .into_inner();
         if !resp.succeeded {
+            if let Some(lease) = self.leader_lease {
+                let holder = resp.responses.get(1).and_then(|r| match &r.response {
+                    Some(crate::proto::etcd::response_op::Response::ResponseRange(r)) => {
+                        Some(r.kvs.first().map_or(0, |kv| kv.lease))
+                    }
+                    _ => None,
+                });
+                if holder.is_some_and(|h| h != lease) {
+                    return Err(format!(
+                        "this replica no longer leads at {} (its lease lapsed and the leader key \
+                         is gone or another's): its write was refused",
+                        self.describe
+                    ));
+                }
+            }
             let theirs = resp
                 .responses
                 .first()

@@ -125,6 +125,11 @@ impl EtcdServer {
             .arg(format!("--initial-advertise-peer-urls={peer_url}"))
             .arg(format!("--initial-cluster=strata-test={peer_url}"))
             .arg("--initial-cluster-state=new")
+            // A one-member test cluster elects itself at once; these also let
+            // leases be as short as a second (etcd's floor is 1.5 election
+            // timeouts), which the replica tests' failovers use.
+            .arg("--heartbeat-interval=100")
+            .arg("--election-timeout=500")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -175,6 +180,7 @@ impl EtcdServer {
             endpoints: vec![self.endpoint.clone()],
             prefix: prefix.to_string(),
             ca: self.tls.as_ref().map(|t| t.ca.clone()),
+            leader_lease: None,
         }
     }
 

@@ -253,3 +253,62 @@ async fn the_closed_loop_judges_links_added_at_run_time_and_forgets_removed_ones
     assert!(lp.health("pe1-pe4").is_none());
     assert!(lp.link_of("pe4", "et-0/0/1").is_none());
 }
+
+/// A replica follower's reload (`Controller::reload`) lays the runtime
+/// nodes and links the leader journaled over the follower's own file, as a
+/// start-up does — a file link removed at run time stays removed — and
+/// tells its watchers one event per step it moved.
+#[tokio::test]
+async fn a_followers_reload_takes_the_runtime_topology_and_announces_each_step() {
+    let Some(etcd) = crate::store::etcd_server::for_test("runtime_topology_mirror").await else {
+        return;
+    };
+    let config = etcd.config_with_prefix("/topology-mirror/");
+    let (store, replayed) = crate::store::Store::open_etcd(&config).await.unwrap();
+    let leader = Controller::with_store(small(), Recorder::new(), None, Some(Arc::new(store)));
+    leader.restore(&replayed).unwrap();
+    let snapshot = || async {
+        let mut kv = crate::store::etcd::kv(crate::store::etcd::channel(&config).await.unwrap());
+        crate::store::etcd::snapshot(&mut kv, &config)
+            .await
+            .unwrap()
+            .0
+    };
+    let names = |c: &Controller| {
+        let f = c.read();
+        let mut nodes: Vec<String> = f.topology.nodes.iter().map(|n| n.name.clone()).collect();
+        let mut links: Vec<String> = f.topology.links.iter().map(|l| l.name.clone()).collect();
+        nodes.sort();
+        links.sort();
+        (nodes, links)
+    };
+    let follower = Controller::new(small(), Recorder::new(), None);
+
+    grow(&leader).await;
+    let before = follower.events().revision();
+    follower.reload(&snapshot().await).unwrap();
+    assert_eq!(names(&follower), names(&leader));
+    assert!(follower.read().graph.node_id("pe4").is_some());
+    assert_eq!(
+        follower.events().revision() - before,
+        3,
+        "pe4 and its two links"
+    );
+
+    // Removals, of a runtime link and of one from the file.
+    for gone in ["pe2-pe4", "pe2-pe3"] {
+        leader
+            .change_topology(Diff::one(Change::RemoveLink(gone.into())), false, "name")
+            .await
+            .unwrap();
+    }
+    let before = follower.events().revision();
+    follower.reload(&snapshot().await).unwrap();
+    assert_eq!(names(&follower), names(&leader));
+    assert!(follower.read().topology.link("pe2-pe3").is_none());
+    assert_eq!(follower.events().revision() - before, 2);
+    // The same state again announces nothing.
+    let before = follower.events().revision();
+    follower.reload(&snapshot().await).unwrap();
+    assert_eq!(follower.events().revision(), before);
+}
