@@ -11,8 +11,9 @@ use super::Controller;
 use crate::pathcomp::{IgpSpf, IgpTrees, TeGraph};
 use crate::plan::repair::{compute, Pass, Work};
 
-/// Policies looked at per read of the fabric.
-const SCAN: usize = 512;
+/// Policies looked at per read of the fabric: a reroute waiting for the
+/// write lock waits at most this many freshness checks (~0.1 ms).
+const SCAN: usize = 64;
 /// Computations per write: a few milliseconds of CSPF at 1,000 nodes.
 const COMPUTE: usize = 32;
 
@@ -69,6 +70,13 @@ impl Controller {
         }
     }
 
+    /// Whether no repair-path refresh is running or wanted: the cache is as
+    /// fresh as the background work makes it (benches wait for this to
+    /// time breaches on a settled fabric).
+    pub fn repairs_settled(&self) -> bool {
+        self.repairs_pass.load(Ordering::Acquire) == IDLE
+    }
+
     /// Refreshes the repair paths on a blocking thread, if a runtime is
     /// there to run it (after a reroute: the moved policies ride new links,
     /// the degraded link made entries stale). One refresh runs at a time: a
@@ -86,7 +94,12 @@ impl Controller {
         tokio::task::spawn_blocking(move || loop {
             let Some(c) = this.upgrade() else { return };
             c.repairs_pass.store(RUNNING, Ordering::Release);
-            c.refresh_repairs();
+            {
+                // A breach arriving now must not share its core with the
+                // refresh: the refresh runs only on otherwise idle CPU.
+                let _idle = IdlePriority::enter();
+                c.refresh_repairs();
+            }
             if c.repairs_pass
                 .compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
@@ -94,5 +107,74 @@ impl Controller {
                 return;
             }
         });
+    }
+}
+
+/// The calling thread at the lowest CPU priority (Linux SCHED_IDLE) until
+/// dropped. Elsewhere, and when the kernel refuses, it changes nothing: the
+/// refresh then competes with the rest at normal priority.
+struct IdlePriority {
+    #[cfg(target_os = "linux")]
+    was: Option<libc::c_int>,
+}
+
+impl IdlePriority {
+    #[cfg(target_os = "linux")]
+    fn enter() -> IdlePriority {
+        IdlePriority {
+            was: set_policy(libc::SCHED_IDLE),
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn enter() -> IdlePriority {
+        IdlePriority {}
+    }
+}
+
+impl Drop for IdlePriority {
+    fn drop(&mut self) {
+        #[cfg(target_os = "linux")]
+        if let Some(was) = self.was {
+            set_policy(was);
+        }
+    }
+}
+
+/// Sets the calling thread's scheduling policy (priority 0, the only one
+/// SCHED_OTHER, SCHED_BATCH and SCHED_IDLE take); returns the one it had, or
+/// `None` if it could not be changed.
+#[cfg(target_os = "linux")]
+fn set_policy(policy: libc::c_int) -> Option<libc::c_int> {
+    // SAFETY: pid 0 is the calling thread; `param` outlives the call; both
+    // calls only read and set this thread's scheduling attributes.
+    unsafe {
+        let was = libc::sched_getscheduler(0);
+        if was < 0 || was == policy {
+            return None;
+        }
+        let param = libc::sched_param { sched_priority: 0 };
+        (libc::sched_setscheduler(0, policy, &param) == 0).then_some(was)
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refresh_thread_runs_idle_and_gets_its_policy_back() {
+        std::thread::spawn(|| {
+            // SAFETY: reads the calling thread's policy.
+            let policy = || unsafe { libc::sched_getscheduler(0) };
+            let before = policy();
+            {
+                let _idle = IdlePriority::enter();
+                assert_eq!(policy(), libc::SCHED_IDLE);
+            }
+            assert_eq!(policy(), before);
+        })
+        .join()
+        .expect("thread");
     }
 }
