@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::model::Topology;
 use crate::pathcomp::optical::{FiberGraph, Spectrum};
-use crate::pathcomp::TeGraph;
+use crate::pathcomp::{Path, TeGraph};
 use crate::render::openconfig::srte;
 use error::PlanError;
 use pools::IdPool;
@@ -257,6 +257,36 @@ impl Fabric {
             }
         }
         Some(record)
+    }
+
+    /// Moves a placed policy onto `path`: its reservation and link index
+    /// follow, nothing else about it changes (a reroute's commit, hundreds
+    /// at a time: only the links it left or joined are touched). Returns the
+    /// links it rode, or `None` if there is no such policy.
+    pub fn repath_policy(&mut self, id: &str, path: Path) -> Option<Vec<String>> {
+        let record = self.policies.get_mut(id)?;
+        let gbps = record.constraints.bandwidth_gbps;
+        let old = std::mem::replace(&mut record.path, path);
+        policy::release(&mut self.graph, &old, gbps);
+        policy::reserve(&mut self.graph, &record.path, gbps);
+        let from = old.links(&self.graph);
+        let to = record.path.links(&self.graph);
+        for link in from.iter().filter(|l| !to.contains(l)) {
+            if let Some(set) = self.link_index.get_mut(link) {
+                set.remove(id);
+                if set.is_empty() {
+                    self.link_index.remove(link);
+                }
+            }
+        }
+        for link in to.iter().filter(|l| !from.contains(l)) {
+            self.link_index
+                .entry(link.clone())
+                .or_default()
+                .insert(id.to_string());
+        }
+        self.repairs.touch(id);
+        Some(from)
     }
 
     /// Records a service: claims its EVI and VNI.

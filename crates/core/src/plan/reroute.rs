@@ -204,15 +204,14 @@ pub fn commit_move(
     link: &str,
     condition: &LinkCondition,
 ) -> Option<Vec<String>> {
-    let mut record = fabric.remove_policy(&m.id)?;
-    let from_links = record.path.links(&fabric.graph);
-    record.path = m.path;
+    let from_links = fabric.repath_policy(&m.id, m.path)?;
+    let degraded = &fabric.degraded;
+    let record = fabric.policies.get_mut(&m.id)?;
     record.segments = m.segments;
     record.discriminator = m.discriminator;
     match condition {
         LinkCondition::Nominal => {
             // Displaced now only by what is still degraded.
-            let degraded = &fabric.degraded;
             record.displaced_by.retain(|l| degraded.contains(l));
         }
         _ => {
@@ -220,7 +219,6 @@ pub fn commit_move(
         }
     }
     record.stranded = None;
-    fabric.insert_policy(record);
     Some(from_links)
 }
 

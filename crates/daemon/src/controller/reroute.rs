@@ -85,7 +85,7 @@ impl Controller {
             policies = ids.len() as i64,
             moves = tracing::field::Empty
         );
-        let (moves, others): (Vec<Move>, Vec<Outcome>) = compute.in_scope(|| {
+        let (mut moves, others): (Vec<Move>, Vec<Outcome>) = compute.in_scope(|| {
             let inner = self.read();
             let mut moves = Vec::new();
             let mut others = Vec::new();
@@ -125,12 +125,14 @@ impl Controller {
         // Make before break, per headend in parallel: one Set replaces each
         // moved rule with only its new segment list, so the new list is in and
         // the old one out in the same commit.
-        let mut by_headend: BTreeMap<&str, Vec<&Move>> = BTreeMap::new();
-        for m in &moves {
-            by_headend.entry(&m.planned.headend).or_default().push(m);
+        let mut by_headend: BTreeMap<String, (Vec<String>, DeviceEdit)> = BTreeMap::new();
+        for m in &mut moves {
+            let (ids, edit) = by_headend.entry(m.planned.headend.clone()).or_default();
+            ids.push(m.planned.id.clone());
+            edit.extend(std::mem::take(&mut m.edit));
         }
         // Until the moves are committed, reconciliation leaves the headends be.
-        let _writing = self.writes.writing(by_headend.keys().copied());
+        let _writing = self.writes.writing(by_headend.keys().map(String::as_str));
         let t1 = t0.elapsed();
         let program = tracing::info_span!(
             "program",
@@ -139,23 +141,20 @@ impl Controller {
             moves = moves.len() as i64
         );
         let programmer = self.programmer.clone();
-        let results = join_all(by_headend.into_iter().map(|(headend, ms)| {
+        let results = join_all(by_headend.into_iter().map(|(headend, (ids, edit))| {
             let programmer = programmer.clone();
             // Created here, outside `program`'s scope, so its parent is named.
-            let set =
-                tracing::info_span!(parent: &program, "set", headend, policies = ms.len() as i64);
+            let set = tracing::info_span!(
+                parent: &program,
+                "set",
+                headend = headend.as_str(),
+                policies = ids.len() as i64
+            );
             async move {
-                let mut edit = DeviceEdit::default();
-                for m in &ms {
-                    edit.extend(m.edit.clone());
-                }
-                let r = send(programmer.as_ref(), headend, &edit)
+                let r = send(programmer.as_ref(), &headend, &edit)
                     .await
                     .map_err(|e| e.to_string());
-                (
-                    ms.iter().map(|m| m.planned.id.clone()).collect::<Vec<_>>(),
-                    r,
-                )
+                (ids, r)
             }
             .instrument(set)
         }))

@@ -384,3 +384,33 @@ fn a_link_that_recovers_makes_the_answers_from_before_its_degradation_fresh_agai
     }
     assert!(hits > 0, "no policy on {link} found its repair path");
 }
+
+#[test]
+fn repathing_a_policy_equals_removing_it_and_placing_it_again() {
+    // two equal fabrics: one repathed, one removed and placed again
+    let mut f = fabric(&mut Rng(99), 12, 25);
+    let mut again = fabric(&mut Rng(99), 12, 25);
+    let ids: Vec<String> = f.policies.keys().cloned().collect();
+    for (i, id) in ids.iter().enumerate() {
+        // somewhere else: the best path avoiding its first link
+        let p = &f.policies[id];
+        let mut intent = policy::intent_of(p);
+        let Some(first) = p.path.links(&f.graph).into_iter().next() else {
+            continue;
+        };
+        intent.constraints.exclude_links.insert(first);
+        let g = f.graph.clone();
+        let Ok(placed) = policy::place_on(&g, &mut IgpSpf::new(&g), &intent, "test", &|_| None)
+        else {
+            continue;
+        };
+        let mut record = again.remove_policy(id).expect("placed");
+        record.path = placed.path.clone();
+        again.insert_policy(record);
+        let left = f.repath_policy(id, placed.path).expect("placed");
+        assert!(!left.is_empty());
+        assert!(f.link_index == again.link_index, "policy {i}");
+        assert_eq!(f.graph, again.graph);
+        assert_eq!(f.policies[id].path, again.policies[id].path);
+    }
+}
