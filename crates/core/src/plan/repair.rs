@@ -22,6 +22,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use super::policy::{self, REPLAN_WHAT};
 use super::records::PolicyRecord;
@@ -45,7 +46,8 @@ struct Key {
 struct Placed {
     version: u64,
     /// `None`: no path avoiding the link (the reroute computes, to say why).
-    found: Option<(Path, Vec<Segment>)>,
+    /// Shared with the answer it replaced when they are the same path.
+    found: Option<Arc<(Path, Vec<Segment>)>>,
 }
 
 /// The best path with no link avoided and no SID-depth limit: its cost is a
@@ -386,16 +388,22 @@ impl RepairCache {
                     + e.avoiding
                         .iter()
                         .map(|(l, two)| {
+                            let shared = matches!(
+                                (&two.now.found, two.then.as_ref().map(|t| &t.found)),
+                                (Some(a), Some(Some(b))) if Arc::ptr_eq(a, b)
+                            );
                             l.len()
                                 + 64
                                 + two
                                     .iter()
+                                    .take(if shared { 1 } else { 2 })
                                     .map(|p| {
-                                        p.found.as_ref().map_or(24, |(path, segs)| {
+                                        p.found.as_deref().map_or(24, |(path, segs)| {
                                             path.edges.len() * 16 + segs.len() * 16 + 64
                                         })
                                     })
                                     .sum::<usize>()
+                                + if shared { 24 } else { 0 }
                         })
                         .sum::<usize>()
             })
@@ -442,7 +450,7 @@ impl RepairCache {
         let (path, segments) = two
             .iter()
             .find_map(|placed| {
-                let (path, segments) = placed.found.as_ref()?;
+                let (path, segments) = placed.found.as_deref()?;
                 changes
                     .fresh(placed.version, &path.edges, &p.constraints, &skip)
                     .then_some((path, segments))
@@ -640,7 +648,15 @@ impl RepairCache {
         for (k, l, placed) in r.avoiding {
             let e = self.entries.entry(k).or_default();
             match e.avoiding.get_mut(&l) {
-                Some(two) => self.paths += two.push(placed),
+                Some(two) => {
+                    let mut placed = placed;
+                    // the same path again (a conservative staleness check,
+                    // or a recovery): one copy for both answers
+                    if placed.found == two.now.found {
+                        placed.found = two.now.found.clone();
+                    }
+                    self.paths += two.push(placed);
+                }
                 None => {
                     e.avoiding.insert(l, Two::new(placed));
                     self.paths += 1;
@@ -703,7 +719,7 @@ pub fn compute(g: &TeGraph, spf: &mut IgpSpf<'_>, work: &[Work]) -> Refresh {
                 intent.constraints.exclude_links.insert(l.clone());
                 let found = policy::place_on(g, spf, &intent, REPLAN_WHAT, &|_| None)
                     .ok()
-                    .map(|pl| (pl.path, pl.segments));
+                    .map(|pl| Arc::new((pl.path, pl.segments)));
                 out.avoiding
                     .push((w.key.clone(), l.clone(), Placed { version, found }));
             }

@@ -118,7 +118,7 @@ fn every_repair_path_is_the_cspf_avoiding_its_link() {
         for p in f.policies.values() {
             for link in p.path.links(g) {
                 let entry = &f.repairs.entries[&key_of(g, p).unwrap()];
-                let stored = entry.avoiding[&link].now.found.as_ref();
+                let stored = entry.avoiding[&link].now.found.as_deref();
                 let mut c = p.constraints.clone();
                 c.exclude_links.insert(link.clone());
                 let src = g.node_id(&p.headend).unwrap();
