@@ -469,6 +469,12 @@ impl Daemon {
             }
         }
         self.southbound.shutdown();
+        // A repair-path refresh runs on its own thread: let it finish its
+        // pass (it holds the controller) before the store closes.
+        let settling = std::time::Instant::now();
+        while !self.controller.repairs_settled() && settling.elapsed() < DRAIN {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
         if let Some(store) = self.store.take() {
             // Waits for queued records (an etcd store's are in flight).
             if let Err(e) = store.commit(&[]).await {

@@ -77,11 +77,14 @@ impl Controller {
         self.repairs_pass.load(Ordering::Acquire) == IDLE
     }
 
-    /// Refreshes the repair paths on a blocking thread, if a runtime is
-    /// there to run it (after a reroute: the moved policies ride new links,
-    /// the degraded link made entries stale). One refresh runs at a time: a
-    /// request while one runs makes it go round once more, so a burst of
-    /// breaches costs one extra pass, not one thread each.
+    /// Refreshes the repair paths on a thread of its own, if a runtime is
+    /// there (after a placement or a reroute: the moved policies ride new
+    /// links, the degraded link made entries stale). One refresh runs at a
+    /// time: a request while one runs makes it go round once more, so a
+    /// burst of changes costs one extra pass, not one thread each. Its own
+    /// thread, not the runtime's blocking pool: it runs at idle priority,
+    /// which must not leak to the pool's other work (an unprivileged thread
+    /// may not be allowed back).
     pub(crate) fn spawn_repairs(this: Weak<Controller>) {
         if tokio::runtime::Handle::try_current().is_err() {
             return;
@@ -91,22 +94,31 @@ impl Controller {
             return; // the running refresh sees AGAIN and goes round
         }
         drop(c);
-        tokio::task::spawn_blocking(move || loop {
-            let Some(c) = this.upgrade() else { return };
-            c.repairs_pass.store(RUNNING, Ordering::Release);
-            {
+        let worker = this.clone();
+        let spawned = std::thread::Builder::new()
+            .name("strata-repairs".into())
+            .spawn(move || {
                 // A breach arriving now must not share its core with the
                 // refresh: the refresh runs only on otherwise idle CPU.
                 let _idle = IdlePriority::enter();
-                c.refresh_repairs();
+                loop {
+                    let Some(c) = worker.upgrade() else { return };
+                    c.repairs_pass.store(RUNNING, Ordering::Release);
+                    c.refresh_repairs();
+                    if c.repairs_pass
+                        .compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok()
+                    {
+                        return;
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "no thread for the repair-path refresh; reroutes compute");
+            if let Some(c) = this.upgrade() {
+                c.repairs_pass.store(IDLE, Ordering::Release);
             }
-            if c.repairs_pass
-                .compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-            {
-                return;
-            }
-        });
+        }
     }
 }
 
