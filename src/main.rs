@@ -920,6 +920,13 @@ fn replica_options(
     }))
 }
 
+/// A command's report printed as it is, or its error with its causes.
+fn printed(out: anyhow::Result<String>) -> Result<ExitCode, String> {
+    let out = out.map_err(|e| format!("{e:#}"))?;
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Completions { shell } => {
@@ -1238,43 +1245,23 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             client,
             target,
             reason,
-        } => {
-            let out = strata::drain::drain(api, &target, &reason, &client.credentials()?)
-                .await
-                .map_err(|e| format!("{e:#}"))?;
-            print!("{out}");
-            Ok(ExitCode::SUCCESS)
-        }
+        } => printed(strata::drain::drain(api, &target, &reason, &client.credentials()?).await),
         Command::Undrain {
             api,
             client,
             target,
-        } => {
-            let out = strata::drain::undrain(api, &target, &client.credentials()?)
-                .await
-                .map_err(|e| format!("{e:#}"))?;
-            print!("{out}");
-            Ok(ExitCode::SUCCESS)
-        }
+        } => printed(strata::drain::undrain(api, &target, &client.credentials()?).await),
         Command::Drains { api, client } => {
-            let out = strata::drain::drains(api, &client.credentials()?)
-                .await
-                .map_err(|e| format!("{e:#}"))?;
-            print!("{out}");
-            Ok(ExitCode::SUCCESS)
+            printed(strata::drain::drains(api, &client.credentials()?).await)
         }
         Command::ReloadTopology {
             api,
             client,
             file,
             dry_run,
-        } => {
-            let out = strata::topo::reload(api, file.as_deref(), dry_run, &client.credentials()?)
-                .await
-                .map_err(|e| format!("{e:#}"))?;
-            print!("{out}");
-            Ok(ExitCode::SUCCESS)
-        }
+        } => printed(
+            strata::topo::reload(api, file.as_deref(), dry_run, &client.credentials()?).await,
+        ),
         Command::AddNode {
             api,
             client,
@@ -1296,11 +1283,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 site,
                 ..Default::default()
             };
-            let out = strata::topo::add_node(api, node, dry_run, &client.credentials()?)
-                .await
-                .map_err(|e| format!("{e:#}"))?;
-            print!("{out}");
-            Ok(ExitCode::SUCCESS)
+            printed(strata::topo::add_node(api, node, dry_run, &client.credentials()?).await)
         }
         Command::AddLink {
             api,
@@ -1321,36 +1304,20 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 length_km,
                 ..Default::default()
             };
-            let out = strata::topo::add_link(api, link, dry_run, &client.credentials()?)
-                .await
-                .map_err(|e| format!("{e:#}"))?;
-            print!("{out}");
-            Ok(ExitCode::SUCCESS)
+            printed(strata::topo::add_link(api, link, dry_run, &client.credentials()?).await)
         }
         Command::RemoveLink {
             api,
             client,
             name,
             dry_run,
-        } => {
-            let out = strata::topo::remove_link(api, &name, dry_run, &client.credentials()?)
-                .await
-                .map_err(|e| format!("{e:#}"))?;
-            print!("{out}");
-            Ok(ExitCode::SUCCESS)
-        }
+        } => printed(strata::topo::remove_link(api, &name, dry_run, &client.credentials()?).await),
         Command::RemoveNode {
             api,
             client,
             name,
             dry_run,
-        } => {
-            let out = strata::topo::remove_node(api, &name, dry_run, &client.credentials()?)
-                .await
-                .map_err(|e| format!("{e:#}"))?;
-            print!("{out}");
-            Ok(ExitCode::SUCCESS)
-        }
+        } => printed(strata::topo::remove_node(api, &name, dry_run, &client.credentials()?).await),
         Command::Fault {
             api,
             client,
