@@ -163,7 +163,10 @@ pub struct RepairCache {
     paths: usize,
     pub max_paths: usize,
     /// Policies placed or moved since the last pass took them.
-    dirty: HashSet<String>,
+    /// (each with the number of its latest touch: one touched again while
+    /// a pass ran stays dirty after it).
+    dirty: HashMap<String, u64>,
+    touches: u64,
     /// The graph's version when the last complete pass started.
     scanned: Option<u64>,
     pub lookups: Lookups,
@@ -181,7 +184,8 @@ impl Default for RepairCache {
             entries: HashMap::new(),
             paths: 0,
             max_paths: DEFAULT_MAX_PATHS,
-            dirty: HashSet::new(),
+            dirty: HashMap::new(),
+            touches: 0,
             scanned: None,
             lookups: Lookups::default(),
         }
@@ -256,7 +260,7 @@ impl<'g> Changes<'g> {
         }
     }
 
-    /// `None` if the log does not reach back to `v`.
+    /// Sorted by edge; `None` if the log does not reach back to `v`.
     fn since(&mut self, v: u64) -> Option<Rc<Vec<Changed>>> {
         let g = self.g;
         self.memo
@@ -305,11 +309,6 @@ impl<'g> Changes<'g> {
         })
     }
 
-    /// Each edge's state at `v` where it differs from now.
-    fn was_at(&mut self, v: u64) -> Option<HashMap<EdgeId, EdgeState>> {
-        Some(self.since(v)?.iter().map(|c| (c.edge, c.was)).collect())
-    }
-
     /// Whether nothing but reservations changed since `v`: repair paths
     /// (of policies holding no bandwidth) cannot have gone stale.
     fn only_reservations_since(&mut self, v: u64) -> bool {
@@ -349,7 +348,7 @@ pub struct Pass {
     /// Skipped because in flight: looked at again by the next pass.
     skipped: Vec<String>,
     /// The dirty ids this pass took (an incremental pass walks only these).
-    taken: Vec<String>,
+    taken: Vec<(String, u64)>,
 }
 
 impl Pass {
@@ -367,7 +366,8 @@ impl RepairCache {
     /// placed or moved).
     pub fn touch(&mut self, id: &str) {
         if self.dirty.len() < MAX_DIRTY {
-            self.dirty.insert(id.to_string());
+            self.touches += 1;
+            self.dirty.insert(id.to_string(), self.touches);
         } else {
             // too many to track: the next pass walks everything
             self.dirty.clear();
@@ -488,7 +488,7 @@ impl RepairCache {
         if !changes.fresh(best.version, &best.edges, c, link) {
             return false;
         }
-        let Some(then) = changes.was_at(best.version) else {
+        let Some(then) = changes.since(best.version) else {
             return false;
         };
         let mut delta = u64::MAX;
@@ -499,7 +499,9 @@ impl RepairCache {
             if !open(&now, c) {
                 continue; // no path over this direction at all
             }
-            let was = then.get(&e).copied().unwrap_or(now);
+            let was = then
+                .binary_search_by_key(&e, |c| c.edge)
+                .map_or(now, |i| then[i].was);
             if now.up != was.up || now.igp_metric != was.igp_metric || now.sets != was.sets {
                 return false;
             }
@@ -522,7 +524,7 @@ impl RepairCache {
         let mut changes = Changes::new(g);
         let incremental = *pass.incremental.get_or_insert_with(|| {
             pass.version = g.version();
-            pass.taken = self.dirty.iter().cloned().collect();
+            pass.taken = self.dirty.iter().map(|(id, n)| (id.clone(), *n)).collect();
             pass.taken.sort();
             self.scanned
                 .is_some_and(|v| changes.only_reservations_since(v))
@@ -577,11 +579,11 @@ impl RepairCache {
         if incremental {
             // `taken` is sorted: resume after the last id walked
             let start = match pass.next.take() {
-                Some(next) => pass.taken.partition_point(|id| *id < next),
+                Some(next) => pass.taken.partition_point(|(id, _)| *id < next),
                 None => 0,
             };
             for i in start..pass.taken.len() {
-                let id = pass.taken[i].clone();
+                let id = pass.taken[i].0.clone();
                 if walked == budget {
                     pass.next = Some(id);
                     return work;
@@ -614,10 +616,14 @@ impl RepairCache {
     /// Ends a pass whose work was computed and absorbed: a complete walk
     /// over every policy forgets entries no policy uses any more.
     pub fn finish(&mut self, pass: Pass) {
-        for id in &pass.taken {
-            self.dirty.remove(id);
+        for (id, n) in &pass.taken {
+            if self.dirty.get(id) == Some(n) {
+                self.dirty.remove(id);
+            }
         }
-        self.dirty.extend(pass.skipped);
+        for id in &pass.skipped {
+            self.touch(id);
+        }
         if !pass.done {
             return;
         }

@@ -414,3 +414,32 @@ fn repathing_a_policy_equals_removing_it_and_placing_it_again() {
         assert_eq!(f.policies[id].path, again.policies[id].path);
     }
 }
+
+#[test]
+fn a_policy_moved_while_a_pass_runs_is_looked_at_by_the_next_one() {
+    let mut f = fabric(&mut Rng(31), 12, 20);
+    RepairCache::refresh_all(&mut f);
+    let id = f.policies.keys().next().cloned().expect("placed");
+    f.repairs.touch(&id);
+    // a pass takes it, and it is placed again before the pass ends
+    let mut pass = Pass::default();
+    let work = f.repairs.scan(&f, &mut pass, usize::MAX);
+    assert!(pass.done() && pass.taken.iter().any(|(t, _)| *t == id));
+    let g = f.graph.clone();
+    let r = compute(&g, &mut IgpSpf::new(&g), &work);
+    f.repairs.absorb(r);
+    f.repairs.touch(&id);
+    f.repairs.finish(pass);
+    assert!(f.repairs.dirty.contains_key(&id), "the later touch is kept");
+    // so the next (incremental) pass walks it: its lost entries come back
+    let key = key_of(&f.graph, &f.policies[&id]).expect("known ends");
+    let lost = f
+        .repairs
+        .entries
+        .remove(&key)
+        .map_or(0, |e| e.avoiding.values().map(Two::len).sum::<usize>());
+    f.repairs.paths -= lost;
+    assert!(pass_in_chunks(&mut f, 4) > 0);
+    assert!(f.repairs.entries.contains_key(&key));
+    assert!(!f.repairs.dirty.contains_key(&id));
+}
