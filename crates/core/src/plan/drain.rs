@@ -148,32 +148,7 @@ pub fn is_drained(fabric: &Fabric, link: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::intent::{ConstraintsSpec, PolicySpec};
-    use crate::plan::{policy, Pools};
-
-    fn small() -> Fabric {
-        let t =
-            crate::topology::parse_str(include_str!("../../../../examples/small.yaml")).unwrap();
-        Fabric::new(t, Pools::default())
-    }
-
-    fn add(f: &mut Fabric, name: &str, h: &str, e: &str, color: u32) -> String {
-        let spec = PolicySpec {
-            name: name.into(),
-            headend: h.into(),
-            endpoint: e.into(),
-            color,
-            constraints: ConstraintsSpec {
-                max_sid_depth: 8,
-                ..Default::default()
-            },
-        };
-        let planned = policy::plan_create(f, &spec).unwrap();
-        let id = f.new_id("pol");
-        f.hold_policy(planned.into_record(id.clone(), spec, None, 1));
-        f.reveal([&id]);
-        id
-    }
+    use crate::plan::fixtures::{policy as add, small};
 
     #[test]
     fn targets_resolve_to_packet_links() {

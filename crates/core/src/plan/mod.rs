@@ -7,6 +7,8 @@
 
 pub mod drain;
 pub mod error;
+#[cfg(test)]
+mod fixtures;
 pub mod margins;
 pub mod policy;
 pub mod pools;

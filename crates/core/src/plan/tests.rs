@@ -5,11 +5,7 @@
 use super::*;
 use crate::intent::{AttachmentSpec, ConstraintsSpec, PolicySpec, ServiceSpec, ServiceType};
 
-fn small() -> Fabric {
-    let topology = crate::topology::parse_str(include_str!("../../../../examples/small.yaml"))
-        .expect("the example parses");
-    Fabric::new(topology, Pools::default())
-}
+use super::fixtures::small;
 
 fn spec(name: &str, headend: &str, endpoint: &str, gbps: f64) -> PolicySpec {
     PolicySpec {

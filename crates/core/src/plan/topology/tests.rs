@@ -4,31 +4,9 @@ use crate::model::Endpoint;
 use crate::plan::{
     policy,
     repair::{Changes, RepairCache},
-    Pools,
 };
 
-fn small() -> Fabric {
-    let t = crate::topology::parse_str(include_str!("../../../../../examples/small.yaml")).unwrap();
-    Fabric::new(t, Pools::default())
-}
-
-fn add_policy(f: &mut Fabric, name: &str, h: &str, e: &str, color: u32) -> String {
-    let spec = PolicySpec {
-        name: name.into(),
-        headend: h.into(),
-        endpoint: e.into(),
-        color,
-        constraints: ConstraintsSpec {
-            max_sid_depth: 8,
-            ..Default::default()
-        },
-    };
-    let planned = policy::plan_create(f, &spec).unwrap();
-    let id = f.new_id("pol");
-    f.hold_policy(planned.into_record(id.clone(), spec, None, 1));
-    f.reveal([&id]);
-    id
-}
+use crate::plan::fixtures::{policy as add_policy, small};
 
 fn pe4() -> Node {
     Node {

@@ -5,13 +5,9 @@
 use super::*;
 use crate::intent::{ConstraintsSpec, PolicySpec, WavelengthSpec};
 use crate::pathcomp::optical::WavelengthPlan;
-use crate::plan::{Kind, Pools};
+use crate::plan::Kind;
 
-fn small() -> Fabric {
-    let topology = crate::topology::parse_str(include_str!("../../../../../examples/small.yaml"))
-        .expect("the example parses");
-    Fabric::new(topology, Pools::default())
-}
+use crate::plan::fixtures::{placed, small};
 
 fn add(f: &mut Fabric, name: &str, headend: &str, endpoint: &str, color: u32, gbps: f64) -> String {
     let s = PolicySpec {
@@ -24,11 +20,7 @@ fn add(f: &mut Fabric, name: &str, headend: &str, endpoint: &str, color: u32, gb
             ..Default::default()
         },
     };
-    let planned = policy::plan_create(f, &s).expect("placed");
-    let id = f.new_id("pol");
-    f.hold_policy(planned.into_record(id.clone(), s, None, 1));
-    f.reveal([&id]);
-    id
+    placed(f, s)
 }
 
 fn links(f: &Fabric, id: &str) -> Vec<String> {
