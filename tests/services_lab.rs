@@ -24,18 +24,8 @@ const B: &str = "chi-pe1";
 
 fn eline(name: &str, vlan: u32, gbps: f64) -> api::ServiceSpec {
     api::ServiceSpec {
-        name: name.into(),
-        r#type: api::ServiceType::ELine as i32,
-        attachments: [A, B]
-            .iter()
-            .map(|d| api::Attachment {
-                device: d.to_string(),
-                interface: "ce-0/1/0".into(),
-                vlan,
-            })
-            .collect(),
         bandwidth_gbps: gbps,
-        ..Default::default()
+        ..e_line(name, [A, B], vlan)
     }
 }
 

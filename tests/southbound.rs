@@ -336,19 +336,7 @@ async fn a_device_config_larger_than_one_answer_is_reconciled_entry_by_entry() {
         .controller
         .create_service(api::CreateServiceRequest {
             request_id: String::new(),
-            spec: Some(api::ServiceSpec {
-                name: "big".into(),
-                r#type: api::ServiceType::ELine as i32,
-                attachments: ["pe1", "pe2"]
-                    .iter()
-                    .map(|d| api::Attachment {
-                        device: d.to_string(),
-                        interface: "ce-0/1/0".into(),
-                        vlan: 300,
-                    })
-                    .collect(),
-                ..Default::default()
-            }),
+            spec: Some(e_line("big", ["pe1", "pe2"], 300)),
         })
         .await
         .expect("service");

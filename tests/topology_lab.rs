@@ -190,19 +190,7 @@ async fn a_pe_added_at_run_time_carries_an_e_line_and_links_in_use_are_guarded()
     let svc = services
         .create_service(api::CreateServiceRequest {
             request_id: String::new(),
-            spec: Some(api::ServiceSpec {
-                name: "to-pe4".into(),
-                r#type: api::ServiceType::ELine as i32,
-                attachments: ["pe1", "pe4"]
-                    .iter()
-                    .map(|d| api::Attachment {
-                        device: d.to_string(),
-                        interface: "ce-0/1/0".into(),
-                        vlan: 300,
-                    })
-                    .collect(),
-                ..Default::default()
-            }),
+            spec: Some(e_line("to-pe4", ["pe1", "pe4"], 300)),
         })
         .await
         .unwrap_or_else(|e| panic!("E-Line to pe4: {}", e.message()))
@@ -436,19 +424,7 @@ async fn nodes_added_at_run_time_survive_a_restart() {
             .unwrap()
             .create_service(api::CreateServiceRequest {
                 request_id: String::new(),
-                spec: Some(api::ServiceSpec {
-                    name: "to-pe4".into(),
-                    r#type: api::ServiceType::ELine as i32,
-                    attachments: ["pe1", "pe4"]
-                        .iter()
-                        .map(|d| api::Attachment {
-                            device: d.to_string(),
-                            interface: "ce-0/1/0".into(),
-                            vlan: 301,
-                        })
-                        .collect(),
-                    ..Default::default()
-                }),
+                spec: Some(e_line("to-pe4", ["pe1", "pe4"], 301)),
             })
             .await
             .unwrap_or_else(|e| panic!("E-Line to pe4: {}", e.message()))

@@ -17,6 +17,24 @@ use tonic::transport::Channel;
 
 pub const SMALL: &str = include_str!("../../examples/small.yaml");
 
+/// An E-Line between two PEs' `ce-0/1/0` on one VLAN, nothing else set.
+pub fn e_line(name: &str, ends: [&str; 2], vlan: u32) -> strata::proto::strata::v1::ServiceSpec {
+    use strata::proto::strata::v1 as api;
+    api::ServiceSpec {
+        name: name.into(),
+        r#type: api::ServiceType::ELine as i32,
+        attachments: ends
+            .iter()
+            .map(|d| api::Attachment {
+                device: d.to_string(),
+                interface: "ce-0/1/0".into(),
+                vlan,
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
 pub fn small_topology() -> Topology {
     strata::topology::parse_str(SMALL).expect("examples/small.yaml is valid")
 }
